@@ -1,0 +1,1 @@
+"""Billing service: commission contracts, billing runs and invoices (issue 5)."""

@@ -1,0 +1,229 @@
+"""The case service's tables beside the event log: case summaries, placement receipts,
+allocation rules and debtor data keys. Summaries and receipts are written inside the
+transaction that stores the events (see recorders.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from case_service.adapters.recorders import InTransactionWriter
+from case_service.adapters.sql import SqlDatabase
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One row of the case list: what filters and pages need, no PII."""
+
+    case_id: str
+    creditor_id: str
+    account_ref: str
+    placement_ref: str
+    agency_id: str
+    assigned_agency_id: str | None
+    status: str
+    bucket: str
+    dpd: int
+    currency: str
+    placed_amount: str
+    outstanding: str
+    version: int
+    placed_at: str
+    term_end: str
+    updated_at: str
+
+
+SUMMARY_COLUMNS = [
+    "case_id", "creditor_id", "account_ref", "placement_ref", "agency_id", "assigned_agency_id",
+    "status", "bucket", "dpd", "currency", "placed_amount", "outstanding", "version",
+    "placed_at", "term_end", "updated_at",
+]
+UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
+             "updated_at"]
+
+
+class CaseStore:
+    """SQL access for everything the case service keeps besides events."""
+
+    def __init__(self, db: SqlDatabase):
+        self.db = db
+        self.summaries = db.table("case_summaries")
+        self.receipts = db.table("placement_receipts")
+        self.rules = db.table("allocation_rules")
+        self.keys = db.table("debtor_keys")
+
+    # ------------------------------------------------------------------ schema
+
+    def create_schema(self) -> None:
+        """Create the tables if missing (run once by the migrate step, or by embedded mode)."""
+        pg = self.db.dialect == "postgres"
+        blob = "BYTEA" if pg else "BLOB"
+        big = "BIGINT" if pg else "INTEGER"
+        statements = []
+        if pg:
+            statements.append(f'CREATE SCHEMA IF NOT EXISTS "{self.db.schema}"')
+        statements += [
+            f"""CREATE TABLE IF NOT EXISTS {self.summaries} (
+                case_id TEXT PRIMARY KEY, creditor_id TEXT NOT NULL, account_ref TEXT NOT NULL,
+                placement_ref TEXT NOT NULL, agency_id TEXT NOT NULL, assigned_agency_id TEXT,
+                status TEXT NOT NULL, bucket TEXT NOT NULL, dpd INTEGER NOT NULL,
+                currency TEXT NOT NULL, placed_amount TEXT NOT NULL, outstanding TEXT NOT NULL,
+                version INTEGER NOT NULL, placed_at TEXT NOT NULL, term_end TEXT NOT NULL,
+                updated_at TEXT NOT NULL, placed_position {big} NOT NULL)""",
+            f"CREATE INDEX IF NOT EXISTS case_summaries_creditor ON {self.summaries} "
+            "(creditor_id, placed_position)",
+            f"CREATE INDEX IF NOT EXISTS case_summaries_agency ON {self.summaries} "
+            "(assigned_agency_id, placed_position)",
+            f"CREATE INDEX IF NOT EXISTS case_summaries_position ON {self.summaries} "
+            "(placed_position)",
+            f"""CREATE TABLE IF NOT EXISTS {self.receipts} (
+                creditor_id TEXT NOT NULL, placement_ref TEXT NOT NULL,
+                request_sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
+                acknowledged_at TEXT NOT NULL, receipt TEXT NOT NULL,
+                PRIMARY KEY (creditor_id, placement_ref))""",
+            f"""CREATE TABLE IF NOT EXISTS {self.rules} (
+                creditor_id TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL,
+                created_at TEXT NOT NULL, actor TEXT NOT NULL,
+                PRIMARY KEY (creditor_id, version))""",
+            f"""CREATE TABLE IF NOT EXISTS {self.keys} (
+                debtor_id TEXT PRIMARY KEY, master_key_id TEXT NOT NULL, wrapped_key {blob},
+                created_at TEXT NOT NULL, destroyed_at TEXT)""",
+        ]
+        self.db.execute_script(statements)
+
+    # ------------------------------------------------------------------ in-transaction writes
+
+    def writer(self, summaries: Sequence[CaseSummary],
+               receipt: dict[str, Any] | None = None) -> InTransactionWriter:
+        """A callback that upserts summaries (and a receipt) inside the event transaction."""
+
+        def write(raw_cursor: Any, stored: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+            cur = self.db.wrap(raw_cursor)
+            placed_at_position = {
+                str(e.originator_id): position for e, position in zip(stored, ids, strict=False)
+                if e.originator_version == 1
+            }
+            cols = ", ".join([*SUMMARY_COLUMNS, "placed_position"])
+            marks = ", ".join(["%s"] * (len(SUMMARY_COLUMNS) + 1))
+            updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
+            cur.executemany(
+                f"INSERT INTO {self.summaries} ({cols}) VALUES ({marks}) "
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
+                [[getattr(s, c) for c in SUMMARY_COLUMNS]
+                 + [placed_at_position.get(s.case_id, 0)] for s in summaries],
+            )
+            if receipt is not None:
+                cur.execute(
+                    f"INSERT INTO {self.receipts} (creditor_id, placement_ref, request_sha256, "
+                    "received_at, acknowledged_at, receipt) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [receipt["creditor_id"], receipt["placement_ref"], receipt["request_sha256"],
+                     receipt["received_at"], receipt["acknowledged_at"], json.dumps(receipt)],
+                )
+
+        return write
+
+    # ------------------------------------------------------------------ reads
+
+    def existing_case_ids(self, case_ids: Sequence[str]) -> set[str]:
+        """Which of these cases already exist."""
+        if not case_ids:
+            return set()
+        found: set[str] = set()
+        with self.db.transaction() as cur:
+            for start in range(0, len(case_ids), 5000):
+                clause, params = self.db.any_of("case_id", case_ids[start:start + 5000])
+                rows = cur.execute(
+                    f"SELECT case_id FROM {self.summaries} WHERE {clause}", params).fetchall()
+                found.update(r["case_id"] for r in rows)
+        return found
+
+    def receipt(self, creditor_id: str, placement_ref: str) -> dict[str, Any] | None:
+        """A stored placement receipt, if this placement was taken before."""
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                f"SELECT receipt FROM {self.receipts} WHERE creditor_id = %s "
+                "AND placement_ref = %s", [creditor_id, placement_ref]).fetchone()
+        return json.loads(row["receipt"]) if row else None
+
+    def list_summaries(self, *, filters: dict[str, str | None], after: int, limit: int
+                       ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of summaries in placement order, and the cursor for the next page."""
+        where = ["placed_position > %s"]
+        params: list[Any] = [after]
+        for column, value in filters.items():
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        params.append(limit + 1)
+        with self.db.transaction() as cur:
+            rows = cur.execute(
+                f"SELECT * FROM {self.summaries} WHERE {' AND '.join(where)} "
+                "ORDER BY placed_position LIMIT %s", params).fetchall()
+        next_cursor = rows[limit - 1]["placed_position"] if len(rows) > limit else None
+        return rows[:limit], next_cursor
+
+    def positions(self, case_id: str) -> dict[int, int]:
+        """Global positions of a case's events, by version."""
+        column = "notification_id" if self.db.dialect == "postgres" else "rowid"
+        ident = case_id if self.db.dialect == "postgres" else case_id.replace("-", "")
+        table = self.db.table(self.db.events_table)
+        with self.db.transaction() as cur:
+            rows = cur.execute(
+                f"SELECT originator_version AS v, {column} AS p FROM {table} "
+                "WHERE originator_id = %s", [ident]).fetchall()
+        return {int(r["v"]): int(r["p"]) for r in rows}
+
+    # ------------------------------------------------------------------ allocation rules
+
+    def current_rules(self, creditor_id: str) -> dict[str, Any] | None:
+        """The newest allocation rules of a creditor."""
+        with self.db.transaction() as cur:
+            row = cur.execute(
+                f"SELECT rules FROM {self.rules} WHERE creditor_id = %s "
+                "ORDER BY version DESC LIMIT 1", [creditor_id]).fetchone()
+        return json.loads(row["rules"]) if row else None
+
+    def add_rules(self, creditor_id: str, rules: dict[str, Any], created_at: str,
+                  actor: str) -> None:
+        """Store a new version of a creditor's rules (the version number is unique)."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {self.rules} (creditor_id, version, rules, created_at, actor) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                [creditor_id, rules["version"], json.dumps(rules), created_at, actor])
+
+    # ------------------------------------------------------------------ debtor keys
+
+    def wrapped_keys(self, debtor_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored wrapped keys by debtor id (destroyed keys have wrapped_key None)."""
+        result: dict[str, dict[str, Any]] = {}
+        with self.db.transaction() as cur:
+            for start in range(0, len(debtor_ids), 5000):
+                clause, params = self.db.any_of("debtor_id", debtor_ids[start:start + 5000])
+                for row in cur.execute(
+                        f"SELECT debtor_id, master_key_id, wrapped_key, destroyed_at "
+                        f"FROM {self.keys} WHERE {clause}", params).fetchall():
+                    wrapped = row["wrapped_key"]
+                    row["wrapped_key"] = bytes(wrapped) if wrapped is not None else None
+                    result[row["debtor_id"]] = row
+        return result
+
+    def insert_keys(self, rows: Sequence[tuple[str, str, bytes, str]]) -> None:
+        """Insert new wrapped keys; a concurrent writer's key for the same debtor wins."""
+        with self.db.transaction() as cur:
+            cur.executemany(
+                f"INSERT INTO {self.keys} (debtor_id, master_key_id, wrapped_key, created_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (debtor_id) DO NOTHING",
+                [(d, k, self.db.blob(w), c) for d, k, w, c in rows])
+
+    def destroy_key(self, debtor_id: str, destroyed_at: str) -> bool:
+        """Crypto-shred: forget a debtor's data key for good."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"UPDATE {self.keys} SET wrapped_key = NULL, destroyed_at = %s "
+                "WHERE debtor_id = %s AND destroyed_at IS NULL", [destroyed_at, debtor_id])
+            return bool(cur.raw.rowcount)

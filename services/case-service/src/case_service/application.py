@@ -1,0 +1,422 @@
+"""The case application: commands in, primitives out. The only code that loads and saves cases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from case_service.adapters.case_store import CaseStore, CaseSummary
+from case_service.adapters.pii_vault import PiiVault
+from case_service.domain.allocation import NO_RULES, AllocationRules
+from case_service.domain.case import Case, case_id_for
+from case_service.integration import event_data, event_type, to_envelope
+from casetrail.crypto import mask
+from casetrail.envelope import EventEnvelope
+
+ACK_DEADLINE = timedelta(hours=1)  # the tender: placements are acknowledged within 1 hour
+
+
+class CaseNotFound(Exception):  # noqa: N818 - reads as the condition it reports
+    """No such case (or none the caller may see)."""
+
+
+class VersionConflict(Exception):
+    """The caller's expected version is stale, or another writer got there first."""
+
+    def __init__(self, message: str, current_version: int | None = None):
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class PlacementConflict(Exception):
+    """A placement reference was reused for a different batch."""
+
+
+class DateAsISO(Transcoding):
+    """Dates (due dates, term ends) as ISO strings in stored events."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class DebtorInput:
+    """A debtor as placed: PII fields are sealed before anything is stored."""
+
+    name: str
+    national_id: str
+    phones: tuple[str, ...]
+    address: str | None
+    email: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """One validated account row of a placement."""
+
+    index: int
+    account_ref: str
+    currency: str
+    balances: dict[str, Decimal]
+    dpd: int
+    debtor: DebtorInput
+    agency_id: str | None = None
+    term_end: date | None = None
+    product: str | None = None
+
+
+@dataclass
+class PlacementBatch:
+    """A creditor's batch after row validation: good rows, and rows already rejected."""
+
+    creditor_id: str
+    placement_ref: str
+    received_at: datetime
+    request_sha256: str
+    accounts: list[AccountInput]
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command did: the case's new version and status, and whether anything changed."""
+
+    case_id: UUID
+    version: int
+    status: str
+    outstanding: str
+    recorded: bool
+    events: list[str]
+
+
+class CaseApplication(Application[UUID]):
+    """Collection cases, event-sourced."""
+
+    name = "cases"
+    is_snapshotting_enabled = False
+
+    def __init__(self, env: dict[str, str], store_factory: Callable[[Any], CaseStore],
+                 vault_factory: Callable[[CaseStore], PiiVault]):
+        super().__init__(env=env)
+        self.store = store_factory(self.recorder)
+        self.vault = vault_factory(self.store)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """Add dates to the library's default transcodings."""
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ------------------------------------------------------------------ placements
+
+    def place(self, batch: PlacementBatch, actor: str, *, _retries: int = 2
+              ) -> tuple[dict[str, Any], bool]:
+        """Open a case per new account; returns (receipt, replayed). Idempotent twice over."""
+        previous = self.store.receipt(batch.creditor_id, batch.placement_ref)
+        if previous is not None:
+            if previous["request_sha256"] != batch.request_sha256:
+                raise PlacementConflict(
+                    f"placement {batch.placement_ref!r} was already received with other content")
+            return previous, True
+        rules = self.allocation_rules(batch.creditor_id)
+        ids = [str(case_id_for(batch.creditor_id, a.account_ref)) for a in batch.accounts]
+        existing = self.store.existing_case_ids(ids)
+        rejected = list(batch.rejected)
+        accepted: list[dict[str, Any]] = []
+        to_open: list[tuple[AccountInput, str, str, str, date, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for account, case_id in zip(batch.accounts, ids, strict=True):
+            if case_id in seen:
+                rejected.append(_rejection(account.index, account.account_ref, "account_ref",
+                                           "account appears twice in this placement"))
+                continue
+            seen.add(case_id)
+            if case_id in existing:
+                accepted.append({"index": account.index, "account_ref": account.account_ref,
+                                 "case_id": case_id, "outcome": "already_placed"})
+                continue
+            bucket = rules.bucket(account.dpd)
+            if bucket is None:
+                rejected.append(_rejection(account.index, account.account_ref, "dpd",
+                                           f"no bucket covers {account.dpd} days past due"))
+                continue
+            agency_id, allocation = account.agency_id, {"method": "named"}
+            if agency_id is None:
+                share = rules.allocate(UUID(case_id), bucket)
+                if share is None:
+                    rejected.append(_rejection(
+                        account.index, account.account_ref, "agency_id",
+                        f"no agency named and no allocation rule for bucket {bucket}"))
+                    continue
+                agency_id = share.agency_id
+                allocation = {"method": "rules", "rules_version": rules.version}
+            term_end = account.term_end or (
+                batch.received_at.date() + timedelta(days=rules.default_term_days))
+            if term_end < batch.received_at.date():
+                rejected.append(_rejection(account.index, account.account_ref, "term_end",
+                                           "placement term ends before the placement"))
+                continue
+            to_open.append((account, case_id, agency_id, bucket, term_end, allocation))
+            accepted.append({"index": account.index, "account_ref": account.account_ref,
+                             "case_id": case_id, "outcome": "placed", "agency_id": agency_id,
+                             "bucket": bucket})
+
+        debtor_ids = [self.vault.debtor_id(batch.creditor_id, a.debtor.national_id)
+                      for a, *_ in to_open]
+        keys = self.vault.ensure_keys(debtor_ids)
+        cases = []
+        for (account, _case_id, agency_id, bucket, term_end, allocation), debtor_id in zip(
+                to_open, debtor_ids, strict=True):
+            debtor = account.debtor
+            sealed = self.vault.seal(debtor_id, keys[debtor_id], {
+                "name": debtor.name, "national_id": debtor.national_id,
+                "phones": list(debtor.phones), "address": debtor.address, "email": debtor.email,
+            })
+            cases.append(Case(
+                creditor_id=batch.creditor_id, account_ref=account.account_ref,
+                placement_ref=batch.placement_ref, agency_id=agency_id, allocation=allocation,
+                debtor_id=debtor_id, debtor_pii=sealed, debtor_timezone=debtor.timezone,
+                contact_points=len(debtor.phones), currency=account.currency,
+                balances=account.balances, dpd=account.dpd, bucket=bucket,
+                product=account.product, placed_at=batch.received_at, term_end=term_end,
+                actor=actor,
+            ))
+        acknowledged_at = datetime.now(UTC)
+        receipt = {
+            "creditor_id": batch.creditor_id,
+            "placement_ref": batch.placement_ref,
+            "request_sha256": batch.request_sha256,
+            "received_at": batch.received_at.isoformat(),
+            "acknowledged_at": acknowledged_at.isoformat(),
+            "acknowledge_by": (batch.received_at + ACK_DEADLINE).isoformat(),
+            "acknowledged_within_deadline": acknowledged_at - batch.received_at <= ACK_DEADLINE,
+            "counts": {
+                "received": len(batch.accounts) + len(batch.rejected),
+                "placed": len(cases),
+                "already_placed": len(accepted) - len(cases),
+                "rejected": len(rejected),
+            },
+            "accepted": sorted(accepted, key=lambda r: r["index"]),
+            "rejected": sorted(rejected, key=lambda r: r["index"]),
+        }
+        try:
+            self.save(*cases, in_transaction=self.store.writer(
+                [summarize(c) for c in cases], receipt))
+        except IntegrityError:
+            # Another request placed one of these accounts, or this very placement, meanwhile.
+            if _retries <= 0:
+                raise
+            return self.place(batch, actor, _retries=_retries - 1)
+        return receipt, False
+
+    def allocation_rules(self, creditor_id: str) -> AllocationRules:
+        """The creditor's current allocation rules (none: every account must name an agency)."""
+        stored = self.store.current_rules(creditor_id)
+        return AllocationRules.from_json(stored) if stored else NO_RULES
+
+    def set_allocation_rules(self, creditor_id: str, rules: dict[str, Any], actor: str
+                             ) -> AllocationRules:
+        """Store a new version of a creditor's allocation rules."""
+        current = self.allocation_rules(creditor_id)
+        new = AllocationRules.from_json({**rules, "version": current.version + 1})
+        try:
+            self.store.add_rules(creditor_id, new.to_json(), datetime.now(UTC).isoformat(), actor)
+        except Exception as exc:  # unique (creditor, version): a concurrent update won
+            if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
+                raise VersionConflict("allocation rules changed meanwhile; retry") from exc
+            raise
+        return new
+
+    # ------------------------------------------------------------------ commands
+
+    def get_case(self, case_id: UUID, version: int | None = None) -> Case:
+        """Load a case (at a version), or raise CaseNotFound."""
+        try:
+            case: Case = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(str(case_id)) from None
+        return case
+
+    def execute(self, case_id: UUID, command: Callable[[Case], Any], *,
+                expected_version: int | None, authorize: Callable[[Case], None],
+                retries: int = 3) -> CommandResult:
+        """Load, authorize, run a domain command and save; retries races unless a version was set.
+
+        With an expected version the caller asked for optimistic concurrency, so a stale
+        version or a lost race is reported (409). Without one, a lost race is retried on fresh
+        state: facts like payments must not fail because someone else wrote first.
+        """
+        for attempt in range(retries + 1):
+            case = self.get_case(case_id)
+            authorize(case)
+            if expected_version is not None and case.version != expected_version:
+                raise VersionConflict(
+                    f"case is at version {case.version}, not {expected_version}", case.version)
+            outcome = command(case)
+            pending = case.collect_events()
+            if not pending:
+                return self._result(case, recorded=False, events=[])
+            try:
+                self.save(*pending, in_transaction=self.store.writer([summarize(case)]))
+            except IntegrityError:
+                if expected_version is not None or attempt == retries:
+                    raise VersionConflict("another writer changed the case first") from None
+                continue
+            recorded = outcome is not False
+            return self._result(case, recorded=recorded, events=[event_type(e) for e in pending])
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _result(case: Case, *, recorded: bool, events: list[str]) -> CommandResult:
+        return CommandResult(case_id=case.id, version=case.version, status=case.status.value,
+                             outstanding=str(case.outstanding), recorded=recorded, events=events)
+
+    # ------------------------------------------------------------------ queries
+
+    def case_view(self, case: Case, *, unmask: bool) -> dict[str, Any]:
+        """The current state of a case, PII opened and masked for the caller."""
+        return {
+            "case_id": str(case.id),
+            "version": case.version,
+            "creditor_id": case.creditor_id,
+            "account_ref": case.account_ref,
+            "placement_ref": case.placement_ref,
+            "agency_id": case.agency_id,
+            "assigned_agency_id": case.assigned_agency_id,
+            "allocation": case.allocation,
+            "status": case.status.value,
+            "bucket": case.bucket,
+            "dpd_at_placement": case.dpd,
+            "product": case.product,
+            "currency": case.currency,
+            "balances": {k: str(v) for k, v in case.balances.items()},
+            "placed_amount": str(case.placed_amount),
+            "paid_total": str(case.paid_total),
+            "outstanding": str(case.outstanding),
+            "placed_at": case.placed_at.isoformat(),
+            "assigned_at": case.assigned_at.isoformat(),
+            "term_end": case.term_end.isoformat(),
+            "debtor": self.debtor_view(case.debtor_id, case.debtor_pii, case.debtor_timezone,
+                                       unmask=unmask),
+            "contacts": case.contacts,
+            "right_party_contacts": case.right_party_contacts,
+            "last_contact_at": case.last_contact_at.isoformat() if case.last_contact_at else None,
+            "promises": [
+                {"promise_id": p.promise_id, "amount": str(p.amount),
+                 "due_date": p.due_date.isoformat(), "paid": str(p.paid), "state": p.state.value}
+                for p in case.promises.values()],
+            "payments": [
+                {"reference": p.reference, "amount": str(p.amount), "reversed": str(p.reversed),
+                 "source": p.source.value, "received_at": p.received_at.isoformat(),
+                 "flags": p.flags}
+                for p in case.payments.values()],
+            "repayment_plan": None if case.plan is None else {
+                "plan_id": case.plan_id,
+                "installments": [{"due_date": i.due_date.isoformat(), "amount": str(i.amount)}
+                                 for i in case.plan]},
+            "dispute_open": case.dispute_open,
+            "hardship": case.hardship,
+            "cease_contact": case.cease_contact,
+            "escalations": [{"kind": e["kind"], "reason": e["reason"],
+                             "at": e["at"].isoformat()} for e in case.escalations],
+            "recall_reason": case.recall_reason,
+            "close_reason": case.close_reason,
+            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        }
+
+    def debtor_view(self, debtor_id: str, sealed: str, timezone: str, *, unmask: bool
+                    ) -> dict[str, Any]:
+        """A debtor's PII, opened with their data key; national id masked unless `unmask`."""
+        pii = self.vault.open(debtor_id, sealed)
+        if pii is None:
+            return {"debtor_id": debtor_id, "timezone": timezone, "erased": True}
+        if not unmask:
+            pii["national_id"] = mask(pii["national_id"])
+        return {"debtor_id": debtor_id, "timezone": timezone, "erased": False, **pii}
+
+    def history(self, case_id: UUID, *, unmask: bool) -> list[dict[str, Any]]:
+        """Every event of a case with its global position, version, type, data, time and actor."""
+        events = list(self.events.get(case_id))
+        if not events:
+            raise CaseNotFound(str(case_id))
+        positions = self.store.positions(str(case_id))
+        history = []
+        for e in events:
+            data = event_data(e)
+            if event_type(e) == "Placed":
+                data["debtor"] = self.debtor_view(e.debtor_id, e.debtor_pii, e.debtor_timezone,
+                                                  unmask=unmask)
+            history.append({
+                "position": positions.get(e.originator_version),
+                "version": e.originator_version,
+                "type": event_type(e),
+                "recorded_at": e.timestamp.isoformat(),
+                "actor": data.pop("actor", None),
+                "data": data,
+            })
+        return history
+
+    def version_as_of(self, case_id: UUID, as_of: datetime) -> int:
+        """The case's version at a past instant (0 if it did not exist yet)."""
+        events = list(self.events.get(case_id))
+        if not events:
+            raise CaseNotFound(str(case_id))
+        return sum(1 for e in events if e.timestamp <= as_of)
+
+    def list_cases(self, *, filters: dict[str, str | None], after: int, limit: int
+                   ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of case summaries."""
+        return self.store.list_summaries(filters=filters, after=after, limit=limit)
+
+    def events_after(self, after: int, limit: int) -> list[EventEnvelope]:
+        """The global event feed: envelopes after a position, in order."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False)
+        return [to_envelope(self.mapper.to_domain_event(n), n.id) for n in notifications]
+
+    def last_position(self) -> int:
+        """The position of the newest event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+
+def summarize(case: Case) -> CaseSummary:
+    """The list row of a case."""
+    return CaseSummary(
+        case_id=str(case.id), creditor_id=case.creditor_id, account_ref=case.account_ref,
+        placement_ref=case.placement_ref, agency_id=case.agency_id,
+        assigned_agency_id=case.assigned_agency_id, status=case.status.value,
+        bucket=case.bucket, dpd=case.dpd, currency=case.currency,
+        placed_amount=str(case.placed_amount), outstanding=str(case.outstanding),
+        version=case.version, placed_at=case.placed_at.isoformat(),
+        term_end=case.term_end.isoformat(), updated_at=case.modified_on.isoformat(),
+    )
+
+
+def _rejection(index: int, account_ref: str | None, path: str, message: str) -> dict[str, Any]:
+    return {"index": index, "account_ref": account_ref,
+            "errors": [{"path": path, "message": message}]}
+
+
+def request_digest(body: bytes) -> str:
+    """The hash that tells a replayed placement from a different one under the same reference."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def canonical_json(data: Any) -> bytes:
+    """Stable JSON bytes for hashing."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()

@@ -1,0 +1,52 @@
+"""Builds the case service from settings; every piece can be overridden in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from case_service.adapters.case_store import CaseStore
+from case_service.adapters.pii_vault import PiiVault
+from case_service.adapters.sql import SqlDatabase
+from case_service.application import CaseApplication
+from case_service.config import CaseSettings
+from casetrail.crypto import MasterKey
+from casetrail.dburl import DatabaseURL
+from casetrail.settings import CommonSettings
+
+RECORDERS = {
+    "sqlite": "case_service.adapters.recorders:SQLiteCaseRecorder",
+    "postgres": "case_service.adapters.recorders:PostgresCaseRecorder",
+}
+
+
+def eventsourcing_env(settings: CaseSettings, *, create_tables: bool) -> dict[str, str]:
+    """The eventsourcing environment for the configured database."""
+    url = DatabaseURL.parse(settings.database_url)
+    return {
+        **url.eventsourcing_env(),
+        "APPLICATION_RECORDER_TOPIC": RECORDERS[url.backend],
+        "CREATE_TABLE": "y" if create_tables else "n",
+    }
+
+
+def build_application(settings: CaseSettings | None = None,
+                      common: CommonSettings | None = None,
+                      *, master_key: MasterKey | None = None,
+                      migrate: bool | None = None) -> CaseApplication:
+    """The case application wired to its database and key vault."""
+    settings = settings or CaseSettings()
+    common = common or CommonSettings()
+    create = settings.create_schema if migrate is None else migrate
+    master = master_key or common.master
+
+    def store_factory(recorder: Any) -> CaseStore:
+        store = CaseStore(SqlDatabase(recorder))
+        if create:
+            store.create_schema()
+        return store
+
+    return CaseApplication(
+        env=eventsourcing_env(settings, create_tables=create),
+        store_factory=store_factory,
+        vault_factory=lambda store: PiiVault(store, master),
+    )

@@ -1,0 +1,76 @@
+"""A creditor's allocation rules: which agency gets an account with no agency named.
+
+Rules map a DPD bucket to agencies with weights, so a creditor can split a bucket between a
+champion and a challenger. The choice is a pure function of the case id, so the same account
+always lands with the same agency and a split of many accounts follows the weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from case_service.domain.values import DEFAULT_BUCKETS, BucketRange, bucket_for
+
+
+@dataclass(frozen=True)
+class AgencyShare:
+    """One agency's weight within a bucket."""
+
+    agency_id: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class AllocationRules:
+    """A version of a creditor's bucket scheme, agency split and default placement term."""
+
+    version: int
+    buckets: dict[str, tuple[AgencyShare, ...]] = field(default_factory=dict)
+    bucket_scheme: tuple[BucketRange, ...] = DEFAULT_BUCKETS
+    default_term_days: int = 365
+
+    def bucket(self, dpd: int) -> str | None:
+        """The bucket for a DPD under this creditor's scheme."""
+        return bucket_for(dpd, self.bucket_scheme)
+
+    def allocate(self, case_id: UUID, bucket: str) -> AgencyShare | None:
+        """Pick the agency for a case in a bucket; None if the bucket has no agencies."""
+        shares = self.buckets.get(bucket, ())
+        total = sum(s.weight for s in shares)
+        if total <= 0:
+            return None
+        point = int.from_bytes(hashlib.sha256(case_id.bytes).digest()[:8], "big") % total
+        for share in shares:
+            if point < share.weight:
+                return share
+            point -= share.weight
+        raise AssertionError("unreachable: point is below the total weight")
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "version": self.version,
+            "buckets": {b: [{"agency_id": s.agency_id, "weight": s.weight} for s in shares]
+                        for b, shares in self.buckets.items()},
+            "bucket_scheme": [{"name": r.name, "min_dpd": r.min_dpd, "max_dpd": r.max_dpd}
+                              for r in self.bucket_scheme],
+            "default_term_days": self.default_term_days,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AllocationRules:
+        """Rebuild rules from their stored form."""
+        return cls(
+            version=int(data["version"]),
+            buckets={b: tuple(AgencyShare(s["agency_id"], int(s["weight"])) for s in shares)
+                     for b, shares in data.get("buckets", {}).items()},
+            bucket_scheme=tuple(BucketRange(r["name"], int(r["min_dpd"]), r.get("max_dpd"))
+                                for r in data.get("bucket_scheme", [])) or DEFAULT_BUCKETS,
+            default_term_days=int(data.get("default_term_days", 365)),
+        )
+
+
+NO_RULES = AllocationRules(version=0)

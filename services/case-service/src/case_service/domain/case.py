@@ -1,0 +1,509 @@
+"""The Case aggregate: one placed account, worked by an agency, recorded as immutable events.
+
+Public command methods check invariants and then trigger exactly one past-tense event through
+a private method decorated with `@event`; that method's body is the only code that changes
+state, so replaying the events rebuilds the same case. Facts that already happened (contacts,
+payments) are always recorded; where they broke a rule they carry flags. Intents (promises,
+escalations, recalls...) are refused with a domain error when they break an invariant.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from case_service.domain.errors import (
+    CaseClosed,
+    CaseRecalled,
+    InvalidAmount,
+    InvalidDate,
+    InvalidTransition,
+    PaymentReferenceConflict,
+    UnknownPayment,
+    UnknownPromise,
+)
+from case_service.domain.values import (
+    CaseStatus,
+    Channel,
+    CloseReason,
+    ContactFlag,
+    EscalationKind,
+    Installment,
+    Payment,
+    PaymentFlag,
+    PaymentSource,
+    Promise,
+    PromiseState,
+)
+
+CASE_NAMESPACE = UUID("6f1d2c1e-8a0b-4c55-9d8e-3b7a4c2f9e10")
+
+
+class Case(Aggregate):
+    """A delinquent account placed with an agency, from placement to closure."""
+
+    @staticmethod
+    def create_id(creditor_id: str, account_ref: str) -> UUID:
+        """Case ids derive from (creditor, account): placing the same account twice is a no-op."""
+        return case_id_for(creditor_id, account_ref)
+
+    @event("Placed")
+    def __init__(
+        self,
+        *,
+        creditor_id: str,
+        account_ref: str,
+        placement_ref: str,
+        agency_id: str,
+        allocation: dict[str, Any],
+        debtor_id: str,
+        debtor_pii: str,
+        debtor_timezone: str,
+        contact_points: int,
+        currency: str,
+        balances: dict[str, Decimal],
+        dpd: int,
+        bucket: str,
+        product: str | None,
+        placed_at: datetime,
+        term_end: date,
+        actor: str,
+    ) -> None:
+        self.creditor_id = creditor_id
+        self.account_ref = account_ref
+        self.placement_ref = placement_ref
+        self.agency_id = agency_id
+        self.allocation = allocation
+        self.debtor_id = debtor_id
+        self.debtor_pii = debtor_pii  # sealed under the debtor's data key; opaque here
+        self.debtor_timezone = debtor_timezone
+        self.contact_points = contact_points
+        self.currency = currency
+        self.balances = dict(balances)
+        self.placed_amount = sum(balances.values(), Decimal(0))
+        self.dpd = dpd
+        self.bucket = bucket
+        self.product = product
+        self.placed_at = placed_at
+        self.term_end = term_end
+        self.assigned_at = placed_at
+        self.paid_total = Decimal(0)
+        self.payments: dict[str, Payment] = {}
+        self.promises: dict[str, Promise] = {}
+        self.plan: list[Installment] | None = None
+        self.plan_id: str | None = None
+        self.plan_target = Decimal(0)
+        self.contacts = 0
+        self.contact_ids: set[str] = set()
+        self.right_party_contacts = 0
+        self.last_contact_at: datetime | None = None
+        self.dispute_open = False
+        self.hardship = False
+        self.cease_contact = False
+        self.escalations: list[dict[str, Any]] = []
+        self.recalled = False
+        self.recall_reason: str | None = None
+        self.closed = False
+        self.close_reason: str | None = None
+        self.closed_at: datetime | None = None
+
+    # ----------------------------------------------------------------- derived state
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What the debtor still owes: placed amount less net payments (negative if overpaid)."""
+        return self.placed_amount - self.paid_total
+
+    @property
+    def status(self) -> CaseStatus:
+        """The case status, derived from the facts recorded so far."""
+        if self.closed:
+            return CaseStatus.CLOSED
+        if self.recalled:
+            return CaseStatus.RECALLED
+        if self.dispute_open:
+            return CaseStatus.DISPUTED
+        if self.plan is not None:
+            return CaseStatus.ARRANGEMENT
+        if any(p.state is PromiseState.OPEN for p in self.promises.values()):
+            return CaseStatus.PROMISED
+        if self.contacts or self.payments:
+            return CaseStatus.ACTIVE
+        return CaseStatus.PLACED
+
+    @property
+    def assigned_agency_id(self) -> str | None:
+        """The agency the case is assigned to now; none once recalled."""
+        return None if self.recalled else self.agency_id
+
+    # ----------------------------------------------------------------- invariants
+
+    def check_open(self) -> None:
+        """Refuse intents on a closed case."""
+        if self.closed:
+            raise CaseClosed(f"case is closed ({self.close_reason})")
+
+    def check_workable(self) -> None:
+        """Refuse agency work on a closed or recalled case."""
+        self.check_open()
+        if self.recalled:
+            raise CaseRecalled("case was recalled by the creditor")
+
+    def check_positive(self, amount: Decimal, what: str) -> None:
+        """Refuse zero and negative amounts."""
+        if amount <= 0:
+            raise InvalidAmount(f"{what} must be greater than zero")
+
+    def check_currency(self, currency: str) -> None:
+        """Refuse money in another currency than the account's."""
+        if currency != self.currency:
+            raise InvalidAmount(f"case is in {self.currency}, not {currency}")
+
+    # ----------------------------------------------------------------- facts
+
+    def record_contact(
+        self,
+        *,
+        contact_id: str,
+        channel: str,
+        direction: str,
+        party: str,
+        outcome: str,
+        action_code: str,
+        agent_id: str | None,
+        recording_ref: str | None,
+        contact_point: str | None,
+        occurred_at: datetime,
+        note: str | None,
+        actor: str,
+    ) -> bool:
+        """Record a contact that happened; returns False if this contact id is already recorded."""
+        if contact_id in self.contact_ids:
+            return False
+        flags: list[str] = []
+        if self.cease_contact and channel != Channel.LETTER and direction == "outbound":
+            flags.append(ContactFlag.AFTER_CEASE_CONTACT)
+        if self.closed:
+            flags.append(ContactFlag.CASE_CLOSED)
+        elif self.recalled:
+            flags.append(ContactFlag.CASE_RECALLED)
+        if self.dispute_open and direction == "outbound":
+            flags.append(ContactFlag.DISPUTE_HOLD)
+        self._contacted(
+            contact_id=contact_id, channel=channel, direction=direction, party=party,
+            outcome=outcome, action_code=action_code, agent_id=agent_id,
+            recording_ref=recording_ref, contact_point=contact_point, occurred_at=occurred_at,
+            agency_id=self.agency_id, note=note, flags=flags, actor=actor,
+        )
+        return True
+
+    @event("Contacted")
+    def _contacted(
+        self, contact_id: str, channel: str, direction: str, party: str, outcome: str,
+        action_code: str, agent_id: str | None, recording_ref: str | None,
+        contact_point: str | None, occurred_at: datetime, agency_id: str, note: str | None,
+        flags: list[str], actor: str,
+    ) -> None:
+        self.contact_ids.add(contact_id)
+        self.contacts += 1
+        if party == "debtor":
+            self.right_party_contacts += 1
+        if self.last_contact_at is None or occurred_at > self.last_contact_at:
+            self.last_contact_at = occurred_at
+
+    def receive_payment(
+        self,
+        *,
+        reference: str,
+        amount: Decimal,
+        currency: str,
+        source: str,
+        received_at: datetime,
+        method: str | None,
+        actor: str,
+    ) -> bool:
+        """Record a payment; returns False if this reference was already recorded identically."""
+        self.check_positive(amount, "payment amount")
+        self.check_currency(currency)
+        existing = self.payments.get(reference)
+        if existing is not None:
+            if existing.amount == amount and existing.source == source:
+                return False
+            raise PaymentReferenceConflict(
+                f"payment {reference!r} was already recorded with other details")
+        flags: list[str] = []
+        if self.closed:
+            flags.append(PaymentFlag.AFTER_CLOSE)
+        elif self.recalled:
+            flags.append(PaymentFlag.AFTER_RECALL)
+        if amount > self.outstanding:
+            flags.append(PaymentFlag.OVERPAYMENT)
+        # Creditor-direct money still counts for the agency the case was with when it was paid.
+        self._payment_received(
+            reference=reference, amount=amount, currency=currency, source=source,
+            received_at=received_at, method=method, agency_id=self.agency_id, flags=flags,
+            actor=actor,
+        )
+        self._settle_promises(received_at, actor)
+        return True
+
+    @event("PaymentReceived")
+    def _payment_received(
+        self, reference: str, amount: Decimal, currency: str, source: str, received_at: datetime,
+        method: str | None, agency_id: str, flags: list[str], actor: str,
+    ) -> None:
+        self.payments[reference] = Payment(
+            reference=reference, amount=amount, source=PaymentSource(source),
+            received_at=received_at, agency_id=agency_id, flags=list(flags))
+        self.paid_total += amount
+        remaining = amount
+        for promise in self._open_promises():
+            applied = min(remaining, promise.amount - promise.paid)
+            promise.paid += applied
+            remaining -= applied
+            if remaining <= 0:
+                break
+        if self.plan is not None and self.paid_total >= self.plan_target:
+            self.plan = None  # the arrangement is complete
+
+    def _open_promises(self) -> list[Promise]:
+        return sorted((p for p in self.promises.values() if p.state is PromiseState.OPEN),
+                      key=lambda p: (p.due_date, p.promised_at))
+
+    def _settle_promises(self, paid_at: datetime, actor: str) -> None:
+        for promise in self._open_promises():
+            if promise.paid >= promise.amount and paid_at.date() <= promise.due_date:
+                self._promise_kept(promise_id=promise.promise_id, kept_at=paid_at, actor=actor)
+
+    @event("PromiseKept")
+    def _promise_kept(self, promise_id: str, kept_at: datetime, actor: str) -> None:
+        self.promises[promise_id].state = PromiseState.KEPT
+
+    def reverse_payment(
+        self, *, reference: str, amount: Decimal | None, reason: str, reversed_at: datetime,
+        actor: str,
+    ) -> bool:
+        """Reverse (part of) a payment that bounced or was charged back; False if already done."""
+        payment = self.payments.get(reference)
+        if payment is None:
+            raise UnknownPayment(f"no payment {reference!r} on this case")
+        remaining = payment.amount - payment.reversed
+        if amount is None:
+            if remaining == 0:
+                return False
+            amount = remaining
+        self.check_positive(amount, "reversal amount")
+        if amount > remaining:
+            raise InvalidAmount(
+                f"reversal of {amount} exceeds the {remaining} not yet reversed on {reference!r}")
+        self._payment_reversed(
+            reference=reference, amount=amount, reason=reason, reversed_at=reversed_at,
+            agency_id=payment.agency_id, source=payment.source.value, actor=actor,
+        )
+        return True
+
+    @event("PaymentReversed")
+    def _payment_reversed(
+        self, reference: str, amount: Decimal, reason: str, reversed_at: datetime,
+        agency_id: str | None, source: str, actor: str,
+    ) -> None:
+        self.payments[reference].reversed += amount
+        self.paid_total -= amount
+
+    # ----------------------------------------------------------------- intents
+
+    def promise_to_pay(
+        self, *, promise_id: str, amount: Decimal, due_date: date, promised_at: datetime,
+        actor: str,
+    ) -> None:
+        """Record the debtor's promise to pay an amount by a date."""
+        self.check_workable()
+        self.check_positive(amount, "promised amount")
+        if amount > self.outstanding:
+            raise InvalidAmount(f"promised {amount} exceeds the outstanding {self.outstanding}")
+        if due_date < promised_at.date():
+            raise InvalidDate("a promise cannot fall due before it was made")
+        if promise_id in self.promises:
+            raise InvalidTransition(f"promise {promise_id!r} already exists")
+        self._promised_to_pay(promise_id=promise_id, amount=amount, due_date=due_date,
+                              promised_at=promised_at, agency_id=self.agency_id, actor=actor)
+
+    @event("PromisedToPay")
+    def _promised_to_pay(
+        self, promise_id: str, amount: Decimal, due_date: date, promised_at: datetime,
+        agency_id: str, actor: str,
+    ) -> None:
+        self.promises[promise_id] = Promise(promise_id, amount, due_date, promised_at)
+
+    def break_promise(self, *, promise_id: str, as_of: datetime, actor: str) -> None:
+        """Mark a promise broken: its due date passed without it being paid in full."""
+        promise = self.promises.get(promise_id)
+        if promise is None:
+            raise UnknownPromise(f"no promise {promise_id!r} on this case")
+        if promise.state is not PromiseState.OPEN:
+            raise InvalidTransition(f"promise {promise_id!r} is already {promise.state}")
+        if as_of.date() <= promise.due_date:
+            raise InvalidDate(f"promise {promise_id!r} is not due until {promise.due_date}")
+        self._promise_broken(promise_id=promise_id, shortfall=promise.amount - promise.paid,
+                             broken_at=as_of, agency_id=self.agency_id, actor=actor)
+
+    @event("PromiseBroken")
+    def _promise_broken(
+        self, promise_id: str, shortfall: Decimal, broken_at: datetime, agency_id: str,
+        actor: str,
+    ) -> None:
+        self.promises[promise_id].state = PromiseState.BROKEN
+
+    def agree_repayment_plan(
+        self, *, plan_id: str, installments: list[tuple[date, Decimal]], agreed_at: datetime,
+        actor: str,
+    ) -> None:
+        """Record an agreed plan of installments (分期还款)."""
+        self.check_workable()
+        if not installments:
+            raise InvalidTransition("a repayment plan needs at least one installment")
+        dates = [d for d, _ in installments]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise InvalidDate("installment dates must be strictly increasing")
+        if dates[0] < agreed_at.date():
+            raise InvalidDate("the first installment cannot fall due before the plan is agreed")
+        for _, amount in installments:
+            self.check_positive(amount, "installment amount")
+        total = sum((a for _, a in installments), Decimal(0))
+        if total > self.outstanding:
+            raise InvalidAmount(f"plan total {total} exceeds the outstanding {self.outstanding}")
+        self._repayment_plan_agreed(
+            plan_id=plan_id,
+            installments=[{"due_date": d, "amount": a} for d, a in installments],
+            total=total, agreed_at=agreed_at, agency_id=self.agency_id, actor=actor)
+
+    @event("RepaymentPlanAgreed")
+    def _repayment_plan_agreed(
+        self, plan_id: str, installments: list[dict[str, Any]], total: Decimal,
+        agreed_at: datetime, agency_id: str, actor: str,
+    ) -> None:
+        self.plan_id = plan_id
+        self.plan = [Installment(i["due_date"], i["amount"]) for i in installments]
+        self.plan_target = self.paid_total + total
+
+    def dispute(self, *, reason: str, disputed_at: datetime, actor: str) -> None:
+        """The debtor disputes the debt: collection holds until it is resolved."""
+        self.check_open()
+        if self.dispute_open:
+            raise InvalidTransition("a dispute is already open on this case")
+        self._disputed(reason=reason, disputed_at=disputed_at, actor=actor)
+
+    @event("Disputed")
+    def _disputed(self, reason: str, disputed_at: datetime, actor: str) -> None:
+        self.dispute_open = True
+
+    def resolve_dispute(self, *, outcome: str, note: str | None, resolved_at: datetime,
+                        actor: str) -> None:
+        """Close the open dispute with its outcome."""
+        if not self.dispute_open:
+            raise InvalidTransition("there is no open dispute to resolve")
+        self._dispute_resolved(outcome=outcome, note=note, resolved_at=resolved_at, actor=actor)
+
+    @event("DisputeResolved")
+    def _dispute_resolved(self, outcome: str, note: str | None, resolved_at: datetime,
+                          actor: str) -> None:
+        self.dispute_open = False
+
+    def flag_hardship(self, *, reason: str, flagged_at: datetime, actor: str) -> None:
+        """Record that the debtor claims hardship."""
+        self.check_open()
+        self._hardship_flagged(reason=reason, flagged_at=flagged_at, actor=actor)
+
+    @event("HardshipFlagged")
+    def _hardship_flagged(self, reason: str, flagged_at: datetime, actor: str) -> None:
+        self.hardship = True
+
+    def request_cease_contact(self, *, requested_at: datetime, channel: str, note: str | None,
+                              actor: str) -> bool:
+        """Record the debtor's request to stop contact; False if one is already in effect."""
+        if self.cease_contact:
+            return False
+        self._cease_contact_requested(requested_at=requested_at, channel=channel, note=note,
+                                      actor=actor)
+        return True
+
+    @event("CeaseContactRequested")
+    def _cease_contact_requested(self, requested_at: datetime, channel: str, note: str | None,
+                                 actor: str) -> None:
+        self.cease_contact = True
+
+    def escalate(self, *, kind: str, reason: str, escalated_at: datetime, actor: str) -> None:
+        """Escalate to a field visit, legal action or a supervisor."""
+        self.check_workable()
+        if kind == EscalationKind.FIELD_VISIT and self.cease_contact:
+            raise InvalidTransition("the debtor asked to cease contact: no field visits")
+        self._escalated(kind=kind, reason=reason, escalated_at=escalated_at,
+                        agency_id=self.agency_id, actor=actor)
+
+    @event("Escalated")
+    def _escalated(self, kind: str, reason: str, escalated_at: datetime, agency_id: str,
+                   actor: str) -> None:
+        self.escalations.append({"kind": kind, "reason": reason, "at": escalated_at})
+
+    def recall(self, *, reason: str, recalled_at: datetime, actor: str) -> None:
+        """The creditor takes the case back from the agency."""
+        self.check_open()
+        if self.recalled:
+            raise InvalidTransition("case is already recalled")
+        self._recalled(reason=reason, recalled_at=recalled_at, agency_id=self.agency_id,
+                       actor=actor)
+
+    @event("Recalled")
+    def _recalled(self, reason: str, recalled_at: datetime, agency_id: str, actor: str) -> None:
+        self.recalled = True
+        self.recall_reason = reason
+
+    def reassign(self, *, to_agency_id: str, reason: str, term_end: date | None,
+                 reassigned_at: datetime, actor: str) -> None:
+        """Move the case to another agency (rotation, second placement)."""
+        self.check_open()
+        if to_agency_id == self.agency_id and not self.recalled:
+            raise InvalidTransition(f"case is already assigned to {to_agency_id}")
+        new_term_end = term_end or self.term_end
+        if new_term_end < reassigned_at.date():
+            raise InvalidDate("the new placement term ends before the reassignment")
+        self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id, reason=reason,
+                         term_end=new_term_end, reassigned_at=reassigned_at, actor=actor)
+
+    @event("Reassigned")
+    def _reassigned(self, from_agency_id: str, to_agency_id: str, reason: str, term_end: date,
+                    reassigned_at: datetime, actor: str) -> None:
+        self.agency_id = to_agency_id
+        self.term_end = term_end
+        self.assigned_at = reassigned_at
+        self.recalled = False
+        self.recall_reason = None
+
+    def close(self, *, reason: str, closed_at: datetime, note: str | None, actor: str) -> None:
+        """End the case; the reason must be true of the case."""
+        self.check_open()
+        if reason == CloseReason.PAID_IN_FULL and self.outstanding > 0:
+            raise InvalidTransition(
+                f"cannot close as paid in full with {self.outstanding} outstanding")
+        if reason == CloseReason.RECALLED and not self.recalled:
+            raise InvalidTransition("cannot close as recalled: the case was not recalled")
+        if reason == CloseReason.TERM_EXPIRED and closed_at.date() < self.term_end:
+            raise InvalidTransition(f"the placement term runs until {self.term_end}")
+        self._closed(reason=reason, closed_at=closed_at, outstanding=self.outstanding,
+                     agency_id=self.agency_id, note=note, actor=actor)
+
+    @event("Closed")
+    def _closed(self, reason: str, closed_at: datetime, outstanding: Decimal, agency_id: str,
+                note: str | None, actor: str) -> None:
+        self.closed = True
+        self.close_reason = reason
+        self.closed_at = closed_at
+
+
+def case_id_for(creditor_id: str, account_ref: str) -> UUID:
+    """The deterministic case id of a creditor's account."""
+    return uuid5(CASE_NAMESPACE, f"{creditor_id}\x1f{account_ref}")

@@ -1,0 +1,21 @@
+"""Dependency aliases for routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from case_service.application import CaseApplication
+from casetrail.web import PrincipalDep
+
+
+def application(request: Request) -> CaseApplication:
+    """The application built at start-up."""
+    app: CaseApplication = request.app.state.application
+    return app
+
+
+AppDep = Annotated[CaseApplication, Depends(application)]
+
+__all__ = ["AppDep", "PrincipalDep"]

@@ -1,0 +1,36 @@
+"""The global ordered event feed, for consumers (embedded transport) and auditors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from case_service.entrypoints.deps import AppDep, PrincipalDep
+from casetrail.security import Role
+from casetrail.web import require_roles
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+@router.get("/events", summary="The global event feed, in order")
+async def events(
+    app: AppDep, caller: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="last position already seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    wait: Annotated[float, Query(ge=0, le=30, description="long-poll seconds if none yet")] = 0,
+) -> dict[str, Any]:
+    """Public envelopes after a position. Positions only grow but may have gaps; continue
+    from `last_position`."""
+    require_roles(caller, Role.AUDITOR, Role.ADMIN)
+    deadline = time.monotonic() + wait
+    while True:
+        batch = await run_in_threadpool(app.events_after, after, limit)
+        if batch or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    return {"events": [e.model_dump(mode="json") for e in batch],
+            "last_position": batch[-1].position if batch else after}

@@ -1,0 +1,109 @@
+"""Placement intake and allocation rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter, ValidationError
+
+from case_service.application import (
+    AccountInput,
+    DebtorInput,
+    PlacementBatch,
+    canonical_json,
+    request_digest,
+)
+from case_service.entrypoints.deps import AppDep, PrincipalDep
+from case_service.entrypoints.schemas import AccountIn, AllocationRulesIn, PlacementIn
+from casetrail.security import Principal, Role
+from casetrail.web import ApiError, field_errors, require_roles
+
+router = APIRouter(prefix="/v1", tags=["placements"])
+_account = TypeAdapter(AccountIn)
+
+
+def creditor_for(caller: Principal, requested: str | None) -> str:
+    """The creditor a write acts for: a creditor key's own tenant, or the one an admin names."""
+    if caller.role is Role.CREDITOR:
+        if requested is not None and requested != caller.tenant:
+            raise ApiError(403, "forbidden", "a creditor key acts only for its own creditor")
+        assert caller.tenant is not None
+        return caller.tenant
+    if requested is None:
+        raise ApiError(422, "validation_error", "creditor_id is required",
+                       fields=[{"path": "body.creditor_id", "message": "Field required",
+                                "type": "missing"}])
+    return requested
+
+
+@router.post("/placements", status_code=201, summary="Place a batch of accounts (≤ 10,000)")
+def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep,
+                   response: Response) -> dict[str, Any]:
+    """Open one case per account. Idempotent by (creditor, placement_ref) and by
+    (creditor, account_ref). Bad rows are rejected with their index and field errors; the
+    rest are placed. The receipt says when the batch was received and acknowledged."""
+    received_at = datetime.now(UTC)
+    require_roles(caller, Role.CREDITOR, Role.ADMIN)
+    creditor_id = creditor_for(caller, body.creditor_id)
+    accounts: list[AccountInput] = []
+    rejected: list[dict[str, Any]] = []
+    for index, row in enumerate(body.accounts):
+        try:
+            account = _account.validate_python(row)
+        except ValidationError as exc:
+            ref = row.get("account_ref") if isinstance(row, dict) else None
+            rejected.append({"index": index, "account_ref": ref if isinstance(ref, str) else None,
+                             "errors": field_errors(exc.errors())})
+            continue
+        debtor = account.debtor
+        accounts.append(AccountInput(
+            index=index, account_ref=account.account_ref, currency=account.currency,
+            balances=dict(account.balances), dpd=account.dpd, agency_id=account.agency_id,
+            term_end=account.term_end, product=account.product,
+            debtor=DebtorInput(name=debtor.name, national_id=debtor.national_id,
+                               phones=tuple(debtor.phones), address=debtor.address,
+                               email=debtor.email, timezone=debtor.timezone)))
+    batch = PlacementBatch(
+        creditor_id=creditor_id, placement_ref=body.placement_ref, received_at=received_at,
+        request_sha256=request_digest(canonical_json(body.model_dump(mode="json"))),
+        accounts=accounts, rejected=rejected)
+    receipt, replayed = app.place(batch, caller.actor)
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replay"] = "true"
+    return receipt
+
+
+@router.get("/placements/{placement_ref}", summary="A placement's receipt")
+def get_placement(placement_ref: str, app: AppDep, caller: PrincipalDep,
+                  creditor_id: str | None = None) -> dict[str, Any]:
+    """The stored receipt of a placement."""
+    require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
+    creditor = caller.tenant if caller.role is Role.CREDITOR else creditor_id
+    if creditor is None:
+        raise ApiError(422, "validation_error", "creditor_id query parameter is required")
+    receipt = app.store.receipt(creditor, placement_ref)
+    if receipt is None or (caller.role is Role.CREDITOR and creditor != caller.tenant):
+        raise ApiError(404, "not_found", f"no placement {placement_ref!r}")
+    return receipt
+
+
+@router.put("/creditors/{creditor_id}/allocation-rules", summary="Set allocation rules")
+def put_rules(creditor_id: str, body: AllocationRulesIn, app: AppDep,
+              caller: PrincipalDep) -> dict[str, Any]:
+    """Store a new version of the creditor's bucket → agency split."""
+    require_roles(caller, Role.CREDITOR, Role.ADMIN)
+    creditor_for(caller, creditor_id)
+    rules = app.set_allocation_rules(creditor_id, body.model_dump(), caller.actor)
+    return rules.to_json()
+
+
+@router.get("/creditors/{creditor_id}/allocation-rules", summary="Current allocation rules")
+def get_rules(creditor_id: str, app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
+    """The creditor's current allocation rules (version 0: none set)."""
+    require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
+    if caller.role is Role.CREDITOR:
+        creditor_for(caller, creditor_id)
+    return app.allocation_rules(creditor_id).to_json()

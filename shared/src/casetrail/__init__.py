@@ -1,0 +1,1 @@
+"""casetrail shared library."""

@@ -1,0 +1,103 @@
+"""Envelope encryption of PII: per-subject data keys wrapped by a master key.
+
+Each debtor gets a random 256-bit data key. The data key is stored only wrapped
+(AES-GCM under the master key, bound to the debtor id), and PII fields are sealed
+under the data key (AES-GCM, bound to the debtor id). Destroying the wrapped data
+key makes that debtor's PII unreadable while every other stored byte stays intact
+("crypto-shredding").
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_SEALED_PREFIX = "pii1:"
+
+
+class CryptoError(Exception):
+    """A key is missing, malformed or does not open the data."""
+
+
+class PIIErased(Exception):  # noqa: N818 - it names a state, not a failure
+    """The subject's data key was destroyed: the PII is gone for good."""
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """The key-encryption key from configuration; never stored beside the data."""
+
+    key_id: str
+    secret: bytes
+
+    @classmethod
+    def from_b64(cls, value: str, key_id: str = "k1") -> MasterKey:
+        """Parse a base64 (standard or urlsafe) 32-byte key."""
+        raw = value.strip()
+        try:
+            secret = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        except (ValueError, TypeError) as exc:
+            raise CryptoError("master key is not valid base64") from exc
+        if len(secret) != 32:
+            raise CryptoError("master key must be 32 bytes (base64 of 256 bits)")
+        return cls(key_id=key_id, secret=secret)
+
+    @staticmethod
+    def generate_b64() -> str:
+        """A new random master key, base64-encoded, for `casetrail keys master`."""
+        return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+    def wrap(self, data_key: bytes, subject: str) -> bytes:
+        """Encrypt a data key, bound to its subject id."""
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self.secret).encrypt(nonce, data_key, subject.encode())
+
+    def unwrap(self, wrapped: bytes, subject: str) -> bytes:
+        """Decrypt a data key; fails if it was wrapped for another subject or key."""
+        try:
+            return AESGCM(self.secret).decrypt(wrapped[:12], wrapped[12:], subject.encode())
+        except InvalidTag as exc:
+            raise CryptoError("data key does not open under this master key") from exc
+
+    def blind_index(self, *parts: str) -> str:
+        """A keyed hash for looking up values (like a national id) without storing them."""
+        mac = hmac.new(self.secret, b"blind-index", hashlib.sha256)
+        for part in parts:
+            mac.update(b"\x1f" + part.encode())
+        return mac.hexdigest()
+
+
+def new_data_key() -> bytes:
+    """A fresh random 256-bit data key."""
+    return AESGCM.generate_key(bit_length=256)
+
+
+def seal(data_key: bytes, subject: str, plaintext: bytes) -> str:
+    """Encrypt PII under a data key; the result is a printable string safe to store in events."""
+    nonce = os.urandom(12)
+    blob = nonce + AESGCM(data_key).encrypt(nonce, plaintext, subject.encode())
+    return _SEALED_PREFIX + base64.b64encode(blob).decode()
+
+
+def unseal(data_key: bytes, subject: str, sealed: str) -> bytes:
+    """Decrypt a value produced by `seal` for the same subject."""
+    if not sealed.startswith(_SEALED_PREFIX):
+        raise CryptoError("not a sealed value")
+    blob = base64.b64decode(sealed[len(_SEALED_PREFIX) :])
+    try:
+        return AESGCM(data_key).decrypt(blob[:12], blob[12:], subject.encode())
+    except InvalidTag as exc:
+        raise CryptoError("sealed value does not open under this data key") from exc
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """Mask all but the last `keep` characters: 110101199001011234 -> **************1234."""
+    if len(value) <= keep:
+        return "*" * len(value)
+    return "*" * (len(value) - keep) + value[-keep:]

@@ -1,0 +1,27 @@
+"""Services register with the CLI through the `casetrail.services` entry-point group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+
+@dataclass(frozen=True)
+class ServicePlugin:
+    """What the CLI needs to know about a service."""
+
+    name: str
+    app_factory: str  # "module:function" returning a FastAPI app
+    default_port: int
+    migrate: Callable[[], str] | None = None
+
+
+def discover() -> dict[str, ServicePlugin]:
+    """Installed services by name."""
+    found: dict[str, ServicePlugin] = {}
+    for ep in entry_points(group="casetrail.services"):
+        plugin = ep.load()
+        if isinstance(plugin, ServicePlugin):
+            found[plugin.name] = plugin
+    return found

@@ -1,0 +1,112 @@
+"""API keys, roles and tenants: who is calling and what they may see."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Role(StrEnum):
+    """What a caller is: each role sees a different slice of the data."""
+
+    CREDITOR = "creditor"
+    AGENCY = "agency"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a role and, for creditors and agencies, the tenant it acts for."""
+
+    key_id: str
+    role: Role
+    tenant: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How this caller is named in the events it causes."""
+        return f"{self.role.value}:{self.tenant or '*'}:{self.key_id}"
+
+    @property
+    def can_write(self) -> bool:
+        """Auditors read everything and write nothing."""
+        return self.role is not Role.AUDITOR
+
+    @property
+    def sees_pii_unmasked(self) -> bool:
+        """Only auditors see national ids in clear."""
+        return self.role is Role.AUDITOR
+
+
+class AuthenticationError(Exception):
+    """The request carried no key, or a key we do not know."""
+
+
+def hash_key(raw_key: str) -> str:
+    """The SHA-256 of an API key: only hashes are configured or stored."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def generate_key(role: Role) -> str:
+    """A new random API key with a recognisable prefix."""
+    return f"ct_{role.value}_{secrets.token_urlsafe(24)}"
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One configured key: its public id, hash, role and tenant."""
+
+    key_id: str
+    sha256: str
+    role: Role
+    tenant: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The form used in the keys file."""
+        return {"id": self.key_id, "sha256": self.sha256, "role": self.role.value,
+                "tenant": self.tenant}
+
+
+class KeyRing:
+    """Maps key hashes to principals; built from configuration, shared by every service."""
+
+    def __init__(self, entries: list[KeyEntry]):
+        for entry in entries:
+            if entry.role in (Role.CREDITOR, Role.AGENCY) and not entry.tenant:
+                raise ValueError(f"key {entry.key_id}: role {entry.role} needs a tenant")
+        self._by_hash = {e.sha256: e for e in entries}
+
+    @classmethod
+    def from_json(cls, text: str) -> KeyRing:
+        """Parse a JSON list of {id, sha256, role, tenant}."""
+        rows = json.loads(text)
+        if not isinstance(rows, list):
+            raise ValueError("API keys must be a JSON list")
+        return cls([
+            KeyEntry(key_id=str(r["id"]), sha256=str(r["sha256"]).lower(), role=Role(r["role"]),
+                     tenant=r.get("tenant"))
+            for r in rows
+        ])
+
+    @classmethod
+    def from_file(cls, path: Path) -> KeyRing:
+        """Load the keys file."""
+        return cls.from_json(path.read_text())
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def authenticate(self, raw_key: str | None) -> Principal:
+        """Return the principal for a presented key, or raise AuthenticationError."""
+        if not raw_key:
+            raise AuthenticationError("missing API key")
+        entry = self._by_hash.get(hash_key(raw_key))
+        if entry is None:
+            raise AuthenticationError("unknown API key")
+        return Principal(key_id=entry.key_id, role=entry.role, tenant=entry.tenant)

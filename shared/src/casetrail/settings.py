@@ -1,0 +1,135 @@
+"""Settings every service shares (prefix CASETRAIL_), and the development secrets `make run` uses."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casetrail.crypto import MasterKey
+from casetrail.security import KeyEntry, KeyRing, Role, generate_key, hash_key
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder", "dev", "test",
+                       "xxx", "todo", "example"}
+
+
+class CommonSettings(BaseSettings):
+    """Deployment mode, secrets and shared paths."""
+
+    model_config = SettingsConfigDict(env_prefix="CASETRAIL_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    var_dir: Path = Path("var")
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> CommonSettings:
+        if self.env != "production":
+            return self
+        master = self._master_key_text()
+        if master is None or master.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("production mode needs CASETRAIL_MASTER_KEY (or _FILE); "
+                             "generate one with `casetrail keys master`")
+        MasterKey.from_b64(master)  # refuses malformed keys at start-up, not at first use
+        keys = self._api_keys_text()
+        if keys is None or keys.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("production mode needs CASETRAIL_API_KEYS (or _FILE)")
+        return self
+
+    def _master_key_text(self) -> str | None:
+        if self.master_key is not None:
+            return self.master_key.get_secret_value()
+        if self.master_key_file is not None and self.master_key_file.exists():
+            return self.master_key_file.read_text().strip()
+        return None
+
+    def _api_keys_text(self) -> str | None:
+        if self.api_keys is not None:
+            return self.api_keys.get_secret_value()
+        if self.api_keys_file is not None and self.api_keys_file.exists():
+            return self.api_keys_file.read_text()
+        return None
+
+    @cached_property
+    def master(self) -> MasterKey:
+        """The master key; in development a key under var/dev is made on first use."""
+        text = self._master_key_text()
+        if text is None:
+            if self.env == "production":
+                raise ValueError("no master key configured")
+            text = ensure_dev_secrets(self.var_dir).master_key
+        return MasterKey.from_b64(text)
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        """The API keys; in development the keys under var/dev are made on first use."""
+        text = self._api_keys_text()
+        if text is None:
+            if self.env == "production":
+                raise ValueError("no API keys configured")
+            text = ensure_dev_secrets(self.var_dir).keys_file.read_text()
+        return KeyRing.from_json(text)
+
+
+class DevSecrets:
+    """Locally generated secrets for the embedded default; never used in production mode."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.keys_file = folder / "api-keys.json"
+        self.plain_file = folder / "dev-keys.json"
+        self.master_file = folder / "master.key"
+
+    @property
+    def master_key(self) -> str:
+        """The development master key."""
+        return self.master_file.read_text().strip()
+
+    def plain_keys(self) -> dict[str, str]:
+        """The development API keys in clear, by key id, to print for the developer."""
+        result: dict[str, str] = json.loads(self.plain_file.read_text())
+        return result
+
+
+DEV_PRINCIPALS: list[tuple[str, Role, str | None]] = [
+    ("dev-admin", Role.ADMIN, None),
+    ("dev-auditor", Role.AUDITOR, None),
+    ("dev-creditor", Role.CREDITOR, "BANK-DEMO"),
+    ("dev-agency", Role.AGENCY, "AGENCY-A"),
+]
+
+
+def ensure_dev_secrets(var_dir: Path) -> DevSecrets:
+    """Create development keys and a master key under var/dev if they are missing."""
+    secrets_ = DevSecrets(var_dir / "dev")
+    secrets_.folder.mkdir(parents=True, exist_ok=True)
+    if not secrets_.master_file.exists():
+        _write_private(secrets_.master_file, MasterKey.generate_b64())
+    if not secrets_.keys_file.exists() or not secrets_.plain_file.exists():
+        plain: dict[str, str] = {}
+        entries = []
+        for key_id, role, tenant in DEV_PRINCIPALS:
+            raw = generate_key(role)
+            plain[key_id] = raw
+            entries.append(KeyEntry(key_id, hash_key(raw), role, tenant).to_json())
+        _write_private(secrets_.plain_file, json.dumps(plain, indent=2))
+        _write_private(secrets_.keys_file, json.dumps(entries, indent=2))
+    return secrets_
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
