@@ -89,3 +89,5 @@ def dev_keys() -> None:
 def main() -> None:
     """Console-script entry point."""
     app()
+if __name__ == "__main__":
+    main()

@@ -226,4 +226,4 @@ class CaseStore:
             cur.execute(
                 f"UPDATE {self.keys} SET wrapped_key = NULL, destroyed_at = %s "
                 "WHERE debtor_id = %s AND destroyed_at IS NULL", [destroyed_at, debtor_id])
-            return bool(cur.raw.rowcount)
+            return cur.rowcount > 0

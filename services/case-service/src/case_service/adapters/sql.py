@@ -87,6 +87,12 @@ class Cursor:
         if rows:
             self.raw.executemany(self.db.sql(statement), [tuple(r) for r in rows])
 
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        raw = getattr(self.raw, "sqlite_cursor", self.raw)
+        return int(raw.rowcount)
+
     def fetchall(self) -> list[dict[str, Any]]:
         """All remaining rows as dicts."""
         return [dict(row) for row in self.raw.fetchall()]

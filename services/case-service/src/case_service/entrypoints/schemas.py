@@ -128,7 +128,7 @@ class PlacementIn(Model):
     creditor_id: Ref | None = Field(default=None, description="required for admins; "
                                     "creditor keys place for their own tenant")
     placement_ref: Ref
-    accounts: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    accounts: list[Any] = Field(min_length=1, max_length=10_000)
 
 
 class AgencyShareIn(Model):

@@ -1,0 +1,44 @@
+# casetrail: two commands do all set-up on a fresh clone.
+#   make run   start the whole system on the embedded default (SQLite under var/)
+#   make test  install, start PostgreSQL, run lint and every test tier, stop what it started
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+.PHONY: help install run test lint unit integration e2e pg pg-stop bench-intake clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user --disable-pip-version-check uv
+
+install: $(UV) ## install Python and every dependency from uv.lock
+	$(UV) sync --frozen --all-packages
+
+run: install ## start the system on SQLite and print where it listens
+	./scripts/run-dev.sh
+
+test: install ## lint + unit + integration (SQLite and PostgreSQL) + end-to-end
+	./scripts/test.sh
+
+lint: install ## ruff, mypy and the import-layer contracts
+	$(UV) run ruff check .
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+unit: install ## unit tests only (no I/O)
+	$(UV) run pytest -q services/case-service/tests/unit shared/tests
+
+pg: ## start the project's PostgreSQL on 127.0.0.1:55432
+	./scripts/pg.sh start
+
+pg-stop: ## stop the project's PostgreSQL
+	./scripts/pg.sh stop
+
+bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000)
+	./scripts/with-pg.sh $(UV) run python bench/intake.py
+
+clean: ## remove local state (databases, dev keys)
+	rm -rf var
