@@ -23,11 +23,10 @@ from pathlib import Path
 import httpx
 import orjson
 import psycopg
-from rich.progress import Progress
-
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
+from rich.progress import Progress
 
 
 def accounts(start: int, count: int) -> list[dict]:
@@ -73,7 +72,8 @@ def run_http(args: argparse.Namespace, base: str, schema: str) -> tuple[float, i
     try:
         wait_ready(url, proc)
         bodies = [orjson.dumps({"placement_ref": f"BENCH-{n}",
-                                "accounts": accounts(start, min(args.batch, args.accounts - start))})
+                                "accounts": accounts(start,
+                                                     min(args.batch, args.accounts - start))})
                   for n, start in enumerate(range(0, args.accounts, args.batch))]
         queue = list(enumerate(bodies))
         lock = threading.Lock()

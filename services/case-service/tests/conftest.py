@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from case_service.application import CaseApplication
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
@@ -23,6 +21,7 @@ from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
+from fastapi.testclient import TestClient
 
 PRINCIPALS = {
     "admin": (Role.ADMIN, None),
@@ -112,10 +111,10 @@ class Caller:
     def get(self, path: str, **kw: Any) -> Any:
         return self.client.get(path, headers=self.headers, **kw)
 
-    def post(self, path: str, json: Any = None, **kw: Any) -> Any:  # noqa: A002
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.client.post(path, headers=self.headers, json=json, **kw)
 
-    def put(self, path: str, json: Any = None, **kw: Any) -> Any:  # noqa: A002
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
         return self.client.put(path, headers=self.headers, json=json, **kw)
 
 

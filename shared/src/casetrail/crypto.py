@@ -25,7 +25,7 @@ class CryptoError(Exception):
     """A key is missing, malformed or does not open the data."""
 
 
-class PIIErased(Exception):  # noqa: N818 - it names a state, not a failure
+class PIIErased(Exception):
     """The subject's data key was destroyed: the PII is gone for good."""
 
 

@@ -28,8 +28,8 @@ def check_currency(code: str) -> str:
 
 
 def parse_amount(value: object, currency: str, *, allow_zero: bool = True) -> Decimal:
-    """Parse an amount given as a string, int or Decimal; floats are refused to avoid binary error."""
-    if isinstance(value, bool) or isinstance(value, float):
+    """Parse an amount from a string, int or Decimal; floats are refused (binary error)."""
+    if isinstance(value, bool | float):
         raise MoneyError("amounts must be given as decimal strings, not floats")
     try:
         amount = Decimal(str(value)) if not isinstance(value, Decimal) else value

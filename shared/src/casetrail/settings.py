@@ -1,4 +1,4 @@
-"""Settings every service shares (prefix CASETRAIL_), and the development secrets `make run` uses."""
+"""Settings every service shares (prefix CASETRAIL_) and the development secrets of `make run`."""
 
 from __future__ import annotations
 

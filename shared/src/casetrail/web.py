@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import structlog
@@ -37,7 +37,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     """Pydantic errors as {path, message, type}, with dotted paths like body.accounts.3.dpd."""
     return [{"path": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", ""),
              "type": e.get("type", "")} for e in errors]

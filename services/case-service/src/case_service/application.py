@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from casetrail.crypto import mask
+from casetrail.envelope import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
@@ -19,13 +21,11 @@ from case_service.adapters.pii_vault import PiiVault
 from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import Case, case_id_for
 from case_service.integration import event_data, event_type, to_envelope
-from casetrail.crypto import mask
-from casetrail.envelope import EventEnvelope
 
 ACK_DEADLINE = timedelta(hours=1)  # the tender: placements are acknowledged within 1 hour
 
 
-class CaseNotFound(Exception):  # noqa: N818 - reads as the condition it reports
+class CaseNotFound(Exception):
     """No such case (or none the caller may see)."""
 
 
@@ -155,7 +155,8 @@ class CaseApplication(Application[UUID]):
                 rejected.append(_rejection(account.index, account.account_ref, "dpd",
                                            f"no bucket covers {account.dpd} days past due"))
                 continue
-            agency_id, allocation = account.agency_id, {"method": "named"}
+            agency_id = account.agency_id
+            allocation: dict[str, Any] = {"method": "named"}
             if agency_id is None:
                 share = rules.allocate(UUID(case_id), bucket)
                 if share is None:
@@ -197,7 +198,7 @@ class CaseApplication(Application[UUID]):
                 actor=actor,
             ))
         acknowledged_at = datetime.now(UTC)
-        receipt = {
+        receipt: dict[str, Any] = {
             "creditor_id": batch.creditor_id,
             "placement_ref": batch.placement_ref,
             "request_sha256": batch.request_sha256,
@@ -351,7 +352,7 @@ class CaseApplication(Application[UUID]):
 
     def history(self, case_id: UUID, *, unmask: bool) -> list[dict[str, Any]]:
         """Every event of a case with its global position, version, type, data, time and actor."""
-        events = list(self.events.get(case_id))
+        events: list[Any] = list(self.events.get(case_id))
         if not events:
             raise CaseNotFound(str(case_id))
         positions = self.store.positions(str(case_id))
@@ -373,10 +374,10 @@ class CaseApplication(Application[UUID]):
 
     def version_as_of(self, case_id: UUID, as_of: datetime) -> int:
         """The case's version at a past instant (0 if it did not exist yet)."""
-        events = list(self.events.get(case_id))
+        events: list[Any] = list(self.events.get(case_id))
         if not events:
             raise CaseNotFound(str(case_id))
-        return sum(1 for e in events if e.timestamp <= as_of)
+        return len([e for e in events if e.timestamp <= as_of])
 
     def list_cases(self, *, filters: dict[str, str | None], after: int, limit: int
                    ) -> tuple[list[dict[str, Any]], int | None]:

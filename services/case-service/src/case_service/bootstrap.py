@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from casetrail.crypto import MasterKey
+from casetrail.dburl import DatabaseURL
+from casetrail.settings import CommonSettings
+
 from case_service.adapters.case_store import CaseStore
 from case_service.adapters.pii_vault import PiiVault
 from case_service.adapters.sql import SqlDatabase
 from case_service.application import CaseApplication
 from case_service.config import CaseSettings
-from casetrail.crypto import MasterKey
-from casetrail.dburl import DatabaseURL
-from casetrail.settings import CommonSettings
 
 RECORDERS = {
     "sqlite": "case_service.adapters.recorders:SQLiteCaseRecorder",
@@ -29,6 +30,15 @@ def eventsourcing_env(settings: CaseSettings, *, create_tables: bool) -> dict[st
     }
 
 
+def create_pg_schema(url: DatabaseURL) -> None:
+    """The eventsourcing recorder expects its schema to exist already."""
+    import psycopg
+
+    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
+                         dbname=url.dbname, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+
+
 def build_application(settings: CaseSettings | None = None,
                       common: CommonSettings | None = None,
                       *, master_key: MasterKey | None = None,
@@ -38,6 +48,9 @@ def build_application(settings: CaseSettings | None = None,
     common = common or CommonSettings()
     create = settings.create_schema if migrate is None else migrate
     master = master_key or common.master
+    url = DatabaseURL.parse(settings.database_url)
+    if create and url.backend == "postgres":
+        create_pg_schema(url)
 
     def store_factory(recorder: Any) -> CaseStore:
         store = CaseStore(SqlDatabase(recorder))

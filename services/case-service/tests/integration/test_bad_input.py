@@ -42,9 +42,8 @@ def test_oversized_batch_is_refused(as_: Any, row: Any) -> None:
 
 def test_body_over_the_size_limit_is_413(client: Any, api_keys: dict[str, str],
                                          settings: Any, common: Any, application: Any) -> None:
-    from fastapi.testclient import TestClient
-
     from case_service.entrypoints.app import create_app
+    from fastapi.testclient import TestClient
 
     small = TestClient(create_app(settings.model_copy(update={"max_body_bytes": 1000}), common,
                                   application))

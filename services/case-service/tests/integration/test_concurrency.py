@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-
 from case_service.application import VersionConflict
 
 PAST = datetime.now(UTC) - timedelta(hours=1)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-
 from casetrail import crypto
 from casetrail.crypto import MasterKey
+
 from case_service.adapters.case_store import CaseStore
 
 

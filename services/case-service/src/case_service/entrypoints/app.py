@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
-from case_service.application import CaseApplication
-from case_service.bootstrap import build_application
-from case_service.config import CaseSettings
-from case_service.entrypoints import errors
-from case_service.entrypoints.routes import cases, events, placements
 from casetrail.settings import CommonSettings
 from casetrail.web import (
     BodySizeLimitMiddleware,
@@ -18,6 +11,13 @@ from casetrail.web import (
     add_health_routes,
     install_error_handlers,
 )
+from fastapi import FastAPI
+
+from case_service.application import CaseApplication
+from case_service.bootstrap import build_application
+from case_service.config import CaseSettings
+from case_service.entrypoints import errors
+from case_service.entrypoints.routes import cases, events, placements
 
 DESCRIPTION = """System of record for collection cases. Every change is an immutable event.
 

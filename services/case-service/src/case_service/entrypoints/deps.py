@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from casetrail.web import PrincipalDep
 from fastapi import Depends, Request
 
 from case_service.application import CaseApplication
-from casetrail.web import PrincipalDep
 
 
 def application(request: Request) -> CaseApplication:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from casetrail.money import MoneyError
+from casetrail.web import error_body
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -13,8 +15,6 @@ from case_service.domain.errors import (
     InvalidTransition,
     PaymentReferenceConflict,
 )
-from casetrail.money import MoneyError
-from casetrail.web import error_body
 
 # State conflicts are 409; values that can never be right are 422.
 CONFLICTS = (CaseClosed, CaseRecalled, InvalidTransition, PaymentReferenceConflict)

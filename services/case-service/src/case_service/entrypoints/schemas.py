@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -30,7 +31,6 @@ from case_service.domain.values import (
     PaymentSource,
     RecallReason,
 )
-from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -47,6 +47,7 @@ Amount = Annotated[Decimal, BeforeValidator(_no_float),
 Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 @lru_cache(maxsize=1024)
@@ -75,7 +76,7 @@ class DebtorIn(Model):
     phones: list[Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{4,24}$")]] = Field(
         default_factory=list, max_length=10)
     address: Text | None = None
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: Email | None = None
     timezone: str = Field(default="Asia/Shanghai", description="IANA zone for contact hours")
 
     @field_validator("timezone")

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from casetrail.security import Principal, Role
+from casetrail.web import ApiError, require_roles
 from fastapi import APIRouter, Query, Response
 
 from case_service.application import CaseApplication, CaseNotFound, CommandResult
@@ -32,8 +34,6 @@ from case_service.entrypoints.schemas import (
     ReversalIn,
     now_or,
 )
-from casetrail.security import Principal, Role
-from casetrail.web import ApiError, require_roles
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -6,12 +6,12 @@ import asyncio
 import time
 from typing import Annotated, Any
 
+from casetrail.security import Role
+from casetrail.web import require_roles
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from case_service.entrypoints.deps import AppDep, PrincipalDep
-from casetrail.security import Role
-from casetrail.web import require_roles
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

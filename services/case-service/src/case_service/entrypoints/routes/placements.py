@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from casetrail.security import Principal, Role
+from casetrail.web import ApiError, field_errors, require_roles
 from fastapi import APIRouter, Response
 from pydantic import TypeAdapter, ValidationError
 
@@ -17,8 +19,6 @@ from case_service.application import (
 )
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.schemas import AccountIn, AllocationRulesIn, PlacementIn
-from casetrail.security import Principal, Role
-from casetrail.web import ApiError, field_errors, require_roles
 
 router = APIRouter(prefix="/v1", tags=["placements"])
 _account = TypeAdapter(AccountIn)
