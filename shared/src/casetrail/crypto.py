@@ -89,7 +89,12 @@ def unseal(data_key: bytes, subject: str, sealed: str) -> bytes:
     """Decrypt a value produced by `seal` for the same subject."""
     if not sealed.startswith(_SEALED_PREFIX):
         raise CryptoError("not a sealed value")
-    blob = base64.b64decode(sealed[len(_SEALED_PREFIX) :])
+    try:
+        blob = base64.b64decode(sealed[len(_SEALED_PREFIX) :], validate=True)
+    except (ValueError, TypeError) as exc:
+        raise CryptoError("sealed value is not valid base64") from exc
+    if len(blob) < 12 + 16:  # nonce + GCM tag: anything shorter was truncated
+        raise CryptoError("sealed value is truncated")
     try:
         return AESGCM(data_key).decrypt(blob[:12], blob[12:], subject.encode())
     except InvalidTag as exc:
@@ -98,6 +103,6 @@ def unseal(data_key: bytes, subject: str, sealed: str) -> bytes:
 
 def mask(value: str, keep: int = 4) -> str:
     """Mask all but the last `keep` characters: 110101199001011234 -> **************1234."""
-    if len(value) <= keep:
+    if keep <= 0 or len(value) <= keep:
         return "*" * len(value)
     return "*" * (len(value) - keep) + value[-keep:]

@@ -57,6 +57,5 @@ def round_minor(amount: Decimal, currency: str) -> Decimal:
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """Canonical string form with exactly the currency's minor digits."""
-    places = MINOR_UNITS[check_currency(currency)]
-    return str(amount.quantize(Decimal(1).scaleb(-places)))
+    """Canonical string form with exactly the currency's minor digits (rounded half-up)."""
+    return str(round_minor(amount, currency))

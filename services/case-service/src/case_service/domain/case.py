@@ -256,14 +256,17 @@ class Case(Aggregate):
         self, reference: str, amount: Decimal, currency: str, source: str, received_at: datetime,
         method: str | None, agency_id: str, flags: list[str], actor: str,
     ) -> None:
-        self.payments[reference] = Payment(
+        payment = Payment(
             reference=reference, amount=amount, source=PaymentSource(source),
             received_at=received_at, agency_id=agency_id, flags=list(flags))
+        self.payments[reference] = payment
         self.paid_total += amount
         remaining = amount
         for promise in self._open_promises():
             applied = min(remaining, promise.amount - promise.paid)
-            promise.paid += applied
+            if applied > 0:
+                promise.paid += applied
+                payment.applied_to_promises[promise.promise_id] = applied
             remaining -= applied
             if remaining <= 0:
                 break
@@ -311,8 +314,18 @@ class Case(Aggregate):
         self, reference: str, amount: Decimal, reason: str, reversed_at: datetime,
         agency_id: str | None, source: str, actor: str,
     ) -> None:
-        self.payments[reference].reversed += amount
+        payment = self.payments[reference]
+        payment.reversed += amount
         self.paid_total -= amount
+        # Reversed money never reached the debtor's promises: take it back, latest promise first.
+        to_take = amount
+        for promise_id in reversed(list(payment.applied_to_promises)):
+            taken = min(to_take, payment.applied_to_promises[promise_id])
+            payment.applied_to_promises[promise_id] -= taken
+            self.promises[promise_id].paid -= taken
+            to_take -= taken
+            if to_take <= 0:
+                break
 
     # ----------------------------------------------------------------- intents
 

@@ -154,6 +154,8 @@ class Payment:
     agency_id: str | None
     reversed: Decimal = Decimal(0)
     flags: list[str] = field(default_factory=list)
+    # How much of this payment went to each promise, so a reversal can take it back.
+    applied_to_promises: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
