@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e pg pg-stop bench-intake clean
+.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop bench-intake clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ pg: ## start the project's PostgreSQL on 127.0.0.1:55432
 
 pg-stop: ## stop the project's PostgreSQL
 	./scripts/pg.sh stop
+
+kafka: ## start the project's Kafka on 127.0.0.1:19092
+	./scripts/kafka.sh start
+
+kafka-stop: ## stop the project's Kafka
+	./scripts/kafka.sh stop
 
 bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000)
 	./scripts/with-pg.sh $(UV) run python bench/intake.py

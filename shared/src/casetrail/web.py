@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import structlog
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -57,6 +58,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "error")
         return JSONResponse(status_code=exc.status_code, headers=exc.headers,
                               content=error_body(code, str(exc.detail)))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _storage_busy(_: Request, exc: Exception) -> JSONResponse:
+        # Lock timeouts, lost connections, a database restarting: transient, safe to retry
+        # because every write is idempotent. Never a 500.
+        log.warning("storage unavailable", error=type(exc).__name__)
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content=error_body(
+            "storage_unavailable", "the database is busy or unreachable; retry shortly"))
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:

@@ -42,6 +42,9 @@ SUMMARY_COLUMNS = [
     "status", "bucket", "dpd", "currency", "placed_amount", "outstanding", "version",
     "placed_at", "term_end", "updated_at",
 ]
+# PostgreSQL types of SUMMARY_COLUMNS + placed_position, for bulk inserts.
+SUMMARY_TYPES = ["text"] * 8 + ["integer", "text", "text", "text", "integer", "text", "text",
+                                "text", "bigint"]
 UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
              "updated_at"]
 
@@ -107,14 +110,12 @@ class CaseStore:
                 str(e.originator_id): position for e, position in zip(stored, ids, strict=False)
                 if e.originator_version == 1
             }
-            cols = ", ".join([*SUMMARY_COLUMNS, "placed_position"])
-            marks = ", ".join(["%s"] * (len(SUMMARY_COLUMNS) + 1))
             updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
-            cur.executemany(
-                f"INSERT INTO {self.summaries} ({cols}) VALUES ({marks}) "
-                f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
+            cur.insert_rows(
+                self.summaries, [*SUMMARY_COLUMNS, "placed_position"], SUMMARY_TYPES,
                 [[getattr(s, c) for c in SUMMARY_COLUMNS]
                  + [placed_at_position.get(s.case_id, 0)] for s in summaries],
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
             )
             if receipt is not None:
                 cur.execute(
@@ -215,10 +216,10 @@ class CaseStore:
     def insert_keys(self, rows: Sequence[tuple[str, str, bytes, str]]) -> None:
         """Insert new wrapped keys; a concurrent writer's key for the same debtor wins."""
         with self.db.transaction() as cur:
-            cur.executemany(
-                f"INSERT INTO {self.keys} (debtor_id, master_key_id, wrapped_key, created_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (debtor_id) DO NOTHING",
-                [(d, k, self.db.blob(w), c) for d, k, w, c in rows])
+            cur.insert_rows(self.keys, ["debtor_id", "master_key_id", "wrapped_key", "created_at"],
+                            ["text", "text", "bytea", "text"],
+                            [(d, k, self.db.blob(w), c) for d, k, w, c in rows],
+                            "ON CONFLICT (debtor_id) DO NOTHING")
 
     def destroy_key(self, debtor_id: str, destroyed_at: str) -> bool:
         """Crypto-shred: forget a debtor's data key for good."""

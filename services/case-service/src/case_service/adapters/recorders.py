@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import retry
 
 InTransactionWriter = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
+
+# Rows per INSERT statement. One statement per save (the library's way) sends a single
+# parameter of every event; past a few thousand events psycopg's pipeline mode stalls on it.
+INSERT_CHUNK = 1_000
 
 
 class SQLiteCaseRecorder(SQLiteApplicationRecorder):
@@ -32,13 +37,41 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresCaseRecorder(PostgresApplicationRecorder):
-    """The native PostgreSQL recorder, plus same-transaction writers."""
+    """The native PostgreSQL recorder, plus same-transaction writers and bounded statements.
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    Events are inserted in chunks of INSERT_CHUNK rows inside one transaction that holds the
+    library's EXCLUSIVE table lock (insert order = commit order, so log followers never skip
+    a position). The in-transaction writer runs under the same lock, before the commit.
+    """
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        writer: InTransactionWriter | None = kwargs.get("in_transaction")
-        if writer is not None:
-            writer(curs, stored_events, list(ids or []))
+        """Insert events (and run the in-transaction writer) atomically; returns positions."""
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        id_type = self.datastore.originator_id_type
+        # Column arrays travel in binary: much cheaper to dump than an array of composites.
+        statement = (
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            f"SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id")
+        chunks = [
+            ([e.originator_id for e in chunk], [e.originator_version for e in chunk],
+             [e.topic for e in chunk], [e.state for e in chunk])
+            for chunk in (stored_events[i:i + INSERT_CHUNK]
+                          for i in range(0, len(stored_events), INSERT_CHUNK))
+        ]
+        ids: list[int] = []
+        with self.datastore.get_connection() as conn, conn.transaction(), \
+                conn.cursor() as curs:
+            if chunks:
+                self._lock_table(curs)
+                self._notify_channel(curs)
+                for params in chunks:
+                    curs.execute(statement, params, binary=True)
+                    ids.extend(row["notification_id"] for row in curs.fetchall())
+            writer: InTransactionWriter | None = kwargs.get("in_transaction")
+            if writer is not None:
+                writer(curs, stored_events, ids)
         return ids

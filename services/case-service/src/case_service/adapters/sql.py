@@ -87,6 +87,24 @@ class Cursor:
         if rows:
             self.raw.executemany(self.db.sql(statement), [tuple(r) for r in rows])
 
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]], suffix: str = "") -> None:
+        """Insert many rows in one statement where the dialect allows (PostgreSQL `unnest`).
+
+        `types` are the PostgreSQL column types; `suffix` is e.g. an ON CONFLICT clause.
+        """
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.db.dialect == "postgres":
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            self.raw.execute(
+                f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {suffix}",
+                [list(column) for column in zip(*rows, strict=True)], binary=True)
+        else:
+            marks = ", ".join("%s" for _ in columns)
+            self.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks}) {suffix}", rows)
+
     @property
     def rowcount(self) -> int:
         """Rows changed by the last statement."""
