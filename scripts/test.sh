@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs lint and every test tier against real PostgreSQL; stops whatever it started.
+# Runs lint and every test tier against a real PostgreSQL and a real Kafka broker, each started
+# by the project's own scripts (or reused if one already answers); stops only what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=$(command -v uv || echo "$HOME/.local/bin/uv")
@@ -9,11 +10,15 @@ echo "== lint"
 "$UV" run mypy
 "$UV" run lint-imports
 
+cleanup() { ./scripts/kafka.sh stop || true; ./scripts/pg.sh stop || true; }
+trap cleanup EXIT
 ./scripts/pg.sh start
-trap './scripts/pg.sh stop' EXIT
-TEST_DATABASE_URL=$(./scripts/pg.sh url)
-export TEST_DATABASE_URL
-export CASETRAIL_REQUIRE_POSTGRES=1
+./scripts/kafka.sh start
 
-echo "== tests (unit, integration on SQLite and PostgreSQL, end-to-end)"
+TEST_DATABASE_URL=$(./scripts/pg.sh url)
+TEST_KAFKA_BOOTSTRAP=$(./scripts/kafka.sh bootstrap)
+export TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP
+export CASETRAIL_REQUIRE_POSTGRES=1 CASETRAIL_REQUIRE_KAFKA=1
+
+echo "== tests (unit, integration on SQLite/PostgreSQL and feed/Kafka, end-to-end)"
 "$UV" run pytest -q -p no:cacheprovider "$@"

@@ -10,7 +10,14 @@ from uuid import UUID
 import orjson
 import pydantic
 import pytest
-from casetrail.envelope import ENVELOPE_VERSION, EventEnvelope, event_id_for, to_jsonable
+from casetrail.envelope import (
+    ENVELOPE_VERSION,
+    EnvelopeError,
+    EventEnvelope,
+    decode_envelope,
+    event_id_for,
+    to_jsonable,
+)
 
 CASE_ID = UUID("d89cbf0c-e105-555b-9ea8-342b5c6ddf3f")
 
@@ -120,3 +127,54 @@ def test_jsonable_output_serialises_to_json_and_back_unchanged() -> None:
     value = to_jsonable({"amount": Decimal("1.10"), "at": datetime(2025, 1, 1, tzinfo=UTC),
                          "id": CASE_ID, "items": [date(2025, 1, 2)]})
     assert orjson.loads(orjson.dumps(value)) == value
+
+
+# ------------------------------------------------------------------------ decoding and upcasting
+
+
+@pytest.fixture
+def promise_schema_v2() -> Any:
+    """Pretend PromisedToPay moved to v2 (amount split into value + currency)."""
+    from casetrail import envelope as module
+
+    saved = (dict(module.UPCASTERS), dict(module.CURRENT_SCHEMA_VERSIONS))
+
+    @module.upcaster("PromisedToPay", 1)
+    def _v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        payload["amount"] = {"value": payload.pop("amount"), "currency": "CNY"}
+        return payload
+
+    yield
+    module.UPCASTERS.clear()
+    module.UPCASTERS.update(saved[0])
+    module.CURRENT_SCHEMA_VERSIONS.clear()
+    module.CURRENT_SCHEMA_VERSIONS.update(saved[1])
+
+
+def test_an_old_schema_version_is_upcast_when_decoded(promise_schema_v2: None) -> None:
+    old = envelope(type="PromisedToPay", schema_version=1, payload={"amount": "50.00"})
+    decoded = decode_envelope(old.to_json_bytes())
+    assert decoded.schema_version == 2
+    assert decoded.payload == {"amount": {"value": "50.00", "currency": "CNY"}}
+
+
+def test_a_current_schema_version_decodes_unchanged(promise_schema_v2: None) -> None:
+    current = envelope(type="PromisedToPay", schema_version=2,
+                       payload={"amount": {"value": "1", "currency": "CNY"}})
+    assert decode_envelope(current.to_json_bytes()) == current
+
+
+def test_a_schema_version_newer_than_the_consumer_is_refused() -> None:
+    with pytest.raises(EnvelopeError, match="newer than this consumer"):
+        decode_envelope(envelope(schema_version=7).to_json_bytes())
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00garbage", b"{}", b'{"type": 1}', b"[1, 2]"])
+def test_bytes_that_are_not_an_envelope_raise_an_envelope_error(data: bytes) -> None:
+    with pytest.raises(EnvelopeError):
+        decode_envelope(data)
+
+
+def test_a_feed_item_decodes_like_transport_bytes() -> None:
+    original = envelope()
+    assert decode_envelope(original.model_dump(mode="json")) == original

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
@@ -57,6 +60,48 @@ def migrate(service: Annotated[str, typer.Argument(help="service whose schema to
         console.print(f"{service}: nothing to migrate")
         return
     console.print(plugin.migrate())
+
+
+def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop)`; SIGTERM/SIGINT set `stop`, so work in hand finishes cleanly."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+@app.command()
+def relay(service: Annotated[str, typer.Argument(help="whose log to relay")] = "case") -> None:
+    """Publish a service's event log to Kafka, in order, keyed by case id (needs Kafka)."""
+    plugin = _plugin(service)
+    if plugin.relay is None:
+        raise typer.BadParameter(f"{service} has no relay")
+    common = CommonSettings()
+    configure_logging(common.log_level, json_output=common.log_json)
+    _run_until_signalled(plugin.relay)
+
+
+@app.command()
+def consume(
+    projection: Annotated[str, typer.Argument(help="projection name, e.g. contact-log")],
+    transport: Annotated[str, typer.Option(
+        help="kafka, feed, or auto (kafka when KAFKA_BOOTSTRAP_SERVERS is set)")] = "auto",
+) -> None:
+    """Keep a projection up to date from the case events, exactly once."""
+    from casetrail.projections.consume import build_runner
+
+    common = CommonSettings()
+    configure_logging(common.log_level, json_output=common.log_json)
+    try:
+        runner = build_runner(projection, transport, common)
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _run_until_signalled(runner.run)
 
 
 @keys_app.command("new")

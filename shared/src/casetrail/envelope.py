@@ -2,10 +2,13 @@
 
 Consumers see this envelope, never the case service's stored form. `event_id` is derived from
 (case id, version), so a redelivered or re-published event has the same id everywhere.
+Consumers decode with `decode_envelope`, which upgrades payloads written under older schema
+versions through registered upcasters, so events stored years ago still decode.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,3 +64,57 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
         return [to_jsonable(v) for v in value]
     return value
+
+
+class EnvelopeError(ValueError):
+    """Bytes that are not a valid case-event envelope (a poison message)."""
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+# Current payload schema version per event type (types not listed are at version 1).
+CURRENT_SCHEMA_VERSIONS: dict[str, int] = {}
+# (type, from_version) -> function turning a payload of that version into the next one.
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a payload upgrade from `from_version` to `from_version + 1` of an event type."""
+
+    def register(function: Upcaster) -> Upcaster:
+        UPCASTERS[(event_type, from_version)] = function
+        CURRENT_SCHEMA_VERSIONS[event_type] = max(
+            CURRENT_SCHEMA_VERSIONS.get(event_type, 1), from_version + 1)
+        return function
+
+    return register
+
+
+def upcast(envelope: EventEnvelope) -> EventEnvelope:
+    """The envelope with its payload upgraded to the current schema version of its type."""
+    version, payload = envelope.schema_version, envelope.payload
+    target = CURRENT_SCHEMA_VERSIONS.get(envelope.type, 1)
+    if version > target:
+        raise EnvelopeError(f"{envelope.type} schema version {version} is newer than this "
+                            f"consumer knows ({target}); upgrade the consumer")
+    while version < target:
+        step = UPCASTERS.get((envelope.type, version))
+        if step is None:
+            raise EnvelopeError(f"no upcaster for {envelope.type} v{version}")
+        payload, version = step(dict(payload)), version + 1
+    if version == envelope.schema_version:
+        return envelope
+    return envelope.model_copy(update={"payload": payload, "schema_version": version})
+
+
+def decode_envelope(data: bytes | str | dict[str, Any]) -> EventEnvelope:
+    """Parse transport bytes (or a feed item) into a current-version envelope."""
+    try:
+        if isinstance(data, dict):
+            envelope = EventEnvelope.model_validate(data)
+        else:
+            envelope = EventEnvelope.model_validate_json(data)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise EnvelopeError(f"not a case-event envelope: {exc}") from exc
+    return upcast(envelope)
+

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -15,6 +16,7 @@ class ServicePlugin:
     app_factory: str  # "module:function" returning a FastAPI app
     default_port: int
     migrate: Callable[[], str] | None = None
+    relay: Callable[[asyncio.Event], Awaitable[None]] | None = None  # `casetrail relay`
 
 
 def discover() -> dict[str, ServicePlugin]:

@@ -265,13 +265,23 @@ class CaseApplication(Application[UUID]):
         for attempt in range(retries + 1):
             case = self.get_case(case_id)
             authorize(case)
-            if expected_version is not None and case.version != expected_version:
-                raise VersionConflict(
-                    f"case is at version {case.version}, not {expected_version}", case.version)
-            outcome = command(case)
+            stale = expected_version is not None and case.version != expected_version
+            try:
+                outcome = command(case)
+            except Exception:
+                if stale:  # the caller decided on old state: report that, not the symptom
+                    raise VersionConflict(f"case is at version {case.version}, not "
+                                          f"{expected_version}", case.version) from None
+                raise
             pending = case.collect_events()
             if not pending:
+                # Nothing to record (an idempotent retry of a payment or contact already
+                # recorded): the answer is the same whatever version the caller expected.
                 return self._result(case, recorded=False, events=[])
+            if stale:
+                raise VersionConflict(
+                    f"case is at version {case.version - len(pending)}, not {expected_version}",
+                    case.version - len(pending))
             try:
                 self.save(*pending, in_transaction=self.store.writer([summarize(case)]))
             except IntegrityError:

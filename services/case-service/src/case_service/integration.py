@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from casetrail.envelope import EventEnvelope, event_id_for, to_jsonable
+from casetrail.envelope import CURRENT_SCHEMA_VERSIONS, EventEnvelope, event_id_for, to_jsonable
 
 # The business time of each event type; everything else falls back to the recorded time.
 OCCURRED_AT_FIELD = {
@@ -17,7 +17,6 @@ OCCURRED_AT_FIELD = {
     "Escalated": "escalated_at", "Recalled": "recalled_at", "Reassigned": "reassigned_at",
     "Closed": "closed_at",
 }
-SCHEMA_VERSIONS: dict[str, int] = {}  # bumped per type when a payload changes shape
 INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "debtor_pii"}
 
@@ -41,7 +40,7 @@ def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
     return EventEnvelope(
         event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),
         type=kind,
-        schema_version=SCHEMA_VERSIONS.get(kind, 1),
+        schema_version=CURRENT_SCHEMA_VERSIONS.get(kind, 1),
         case_id=domain_event.originator_id,
         version=domain_event.originator_version,
         position=position,

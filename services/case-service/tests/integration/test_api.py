@@ -166,6 +166,19 @@ def test_payments_are_idempotent_by_reference(as_: Any, placed: str) -> None:
     assert as_("bank1").get(f"/v1/cases/{placed}").json()["outstanding"] == "920.50"
 
 
+def test_a_retried_payment_with_the_version_it_was_made_at_is_not_a_conflict(
+        as_: Any, placed: str) -> None:
+    agency = as_("agency_a")
+    body = {"reference": "PAY-1", "amount": "100", "received_at": iso(-5), "expected_version": 1}
+    assert agency.post(f"/v1/cases/{placed}/payments", json=body).status_code == 201
+    retry = agency.post(f"/v1/cases/{placed}/payments", json=body)  # the answer was lost
+    assert retry.status_code == 200
+    assert retry.json()["recorded"] is False
+    other = agency.post(f"/v1/cases/{placed}/payments", json={**body, "reference": "PAY-2"})
+    assert other.status_code == 409
+    assert other.json()["error"]["current_version"] == 2
+
+
 def test_reversal_of_unknown_payment_is_refused_and_known_one_restores_balance(
         as_: Any, placed: str) -> None:
     agency = as_("agency_a")
@@ -320,7 +333,8 @@ def test_event_feed_is_ordered_and_resumable(as_: Any, row: Any) -> None:
     assert "debtor_pii" not in events[0]["payload"]
     assert as_("bank1").get("/v1/events").status_code == 403
     empty = auditor.get(f"/v1/events?after={rest['last_position']}&wait=0.2").json()
-    assert empty == {"events": [], "last_position": rest["last_position"]}
+    assert empty == {"events": [], "last_position": rest["last_position"],
+                     "head_position": rest["last_position"]}
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])

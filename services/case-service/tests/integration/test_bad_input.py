@@ -141,3 +141,21 @@ def test_promise_with_negative_amount_or_past_due_date_is_refused(as_: Any, plac
 def test_wrong_method_and_unknown_path_are_4xx(as_: Any) -> None:
     assert as_("admin").get("/v1/nowhere").status_code == 404
     assert as_("admin").put("/v1/placements", json={}).status_code == 405
+
+
+FUTURE = (datetime.now(UTC) + timedelta(days=60)).isoformat()
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("hardship", {"reason": "job loss", "flagged_at": FUTURE}, "body.flagged_at"),
+    ("closure", {"reason": "term_expired", "closed_at": FUTURE}, "body.closed_at"),
+    ("promises/p1/broken", {"as_of": FUTURE}, "body.as_of"),
+    ("disputes", {"reason": "not mine", "disputed_at": FUTURE}, "body.disputed_at"),
+])
+def test_a_business_time_in_the_future_is_refused(as_: Any, placed: str, path: str,
+                                                  body: dict[str, Any], field: str) -> None:
+    r = as_("agency_a").post(f"/v1/cases/{placed}/{path}", json=body)
+    if r.status_code == 403:  # creditor-only commands
+        r = as_("bank1").post(f"/v1/cases/{placed}/{path}", json=body)
+    assert r.status_code == 422, r.text
+    assert field in [f["path"] for f in r.json()["error"]["fields"]]

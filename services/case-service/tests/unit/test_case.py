@@ -462,6 +462,17 @@ def test_a_reversed_payment_no_longer_counts_towards_a_promise(case: Case) -> No
     assert case.promises["p1"].state is PromiseState.OPEN  # only 40 of 100 really paid
 
 
+def test_a_promise_kept_by_a_payment_that_bounced_is_open_again(case: Case) -> None:
+    promise(case, "p1", "100.00", due=day(7))
+    pay(case, "bounced", "100.00", when=at(1))
+    assert case.promises["p1"].state is PromiseState.KEPT
+    reverse(case, "bounced")
+    assert case.promises["p1"].state is PromiseState.OPEN
+    assert case.promises["p1"].paid == Decimal("0.00")
+    case.break_promise(promise_id="p1", as_of=at(8), actor=ACTOR)
+    assert case.promises["p1"].state is PromiseState.BROKEN
+
+
 def test_a_broken_promise_shortfall_counts_reversed_money_as_unpaid(case: Case) -> None:
     promise(case, "p1", "100.00", due=day(7))
     pay(case, "bounced", "60.00", when=at(1))

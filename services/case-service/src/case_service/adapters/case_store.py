@@ -4,8 +4,10 @@ transaction that stores the events (see recorders.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +60,7 @@ class CaseStore:
         self.receipts = db.table("placement_receipts")
         self.rules = db.table("allocation_rules")
         self.keys = db.table("debtor_keys")
+        self.relay_positions = db.table("relay_positions")
 
     # ------------------------------------------------------------------ schema
 
@@ -95,6 +98,8 @@ class CaseStore:
             f"""CREATE TABLE IF NOT EXISTS {self.keys} (
                 debtor_id TEXT PRIMARY KEY, master_key_id TEXT NOT NULL, wrapped_key {blob},
                 created_at TEXT NOT NULL, destroyed_at TEXT)""",
+            f"""CREATE TABLE IF NOT EXISTS {self.relay_positions} (
+                topic TEXT PRIMARY KEY, position {big} NOT NULL, updated_at TEXT NOT NULL)""",
         ]
         self.db.execute_script(statements)
 
@@ -228,3 +233,40 @@ class CaseStore:
                 f"UPDATE {self.keys} SET wrapped_key = NULL, destroyed_at = %s "
                 "WHERE debtor_id = %s AND destroyed_at IS NULL", [destroyed_at, debtor_id])
             return cur.rowcount > 0
+
+    # ------------------------------------------------------------------ outbox relay
+
+    def relay_position(self, topic: str) -> int:
+        """The last log position the relay saw acknowledged by the broker (0: none)."""
+        with self.db.transaction() as cur:
+            row = cur.execute(f"SELECT position FROM {self.relay_positions} WHERE topic = %s",
+                              [topic]).fetchone()
+        return int(row["position"]) if row else 0
+
+    def save_relay_position(self, topic: str, position: int, saved_at: str) -> None:
+        """Record that everything up to `position` is acknowledged on `topic`."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                f"INSERT INTO {self.relay_positions} (topic, position, updated_at) "
+                "VALUES (%s, %s, %s) ON CONFLICT (topic) DO UPDATE SET "
+                "position = excluded.position, updated_at = excluded.updated_at",
+                [topic, position, saved_at])
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Hold a cluster-wide lock (PostgreSQL advisory lock) while inside; yields whether it
+        was acquired. SQLite is single-host, so the lock is always granted there."""
+        if self.db.dialect != "postgres":
+            yield True
+            return
+        with self.db.recorder.datastore.get_connection() as conn:
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            got = bool(conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", [key])
+                       .fetchone()["ok"])
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+                    conn.commit()

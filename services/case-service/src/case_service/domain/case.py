@@ -322,7 +322,10 @@ class Case(Aggregate):
         for promise_id in reversed(list(payment.applied_to_promises)):
             taken = min(to_take, payment.applied_to_promises[promise_id])
             payment.applied_to_promises[promise_id] -= taken
-            self.promises[promise_id].paid -= taken
+            promise = self.promises[promise_id]
+            promise.paid -= taken
+            if promise.state is PromiseState.KEPT and promise.paid < promise.amount:
+                promise.state = PromiseState.OPEN  # the money that kept it bounced
             to_take -= taken
             if to_take <= 0:
                 break

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -164,7 +165,10 @@ def _not_future(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-PastTime = Annotated[AwareDatetime, Field(description="ISO-8601 with offset; not in the future")]
+# Every business time a caller states is checked here, once: a future `as_of` or `closed_at`
+# would let a caller break a promise early or close a term that has not ended.
+PastTime = Annotated[AwareDatetime, AfterValidator(_not_future),
+                     Field(description="ISO-8601 with offset; not in the future")]
 
 
 class CommandIn(Model):
@@ -189,7 +193,6 @@ class ContactIn(CommandIn):
     occurred_at: PastTime
     note: Text | None = None
 
-    _occurred = field_validator("occurred_at")(_not_future)
 
 
 class PromiseIn(CommandIn):
@@ -217,7 +220,6 @@ class PaymentIn(CommandIn):
     received_at: PastTime
     method: ShortText | None = None
 
-    _received = field_validator("received_at")(_not_future)
 
     @model_validator(mode="after")
     def _money(self) -> PaymentIn:

@@ -32,5 +32,7 @@ async def events(
         if batch or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.05)
+    head = await run_in_threadpool(app.last_position)
     return {"events": [e.model_dump(mode="json") for e in batch],
-            "last_position": batch[-1].position if batch else after}
+            "last_position": batch[-1].position if batch else after,
+            "head_position": head}

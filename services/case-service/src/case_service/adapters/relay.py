@@ -1,0 +1,107 @@
+"""The outbox relay: the case service's event log, in order, onto the Kafka topic.
+
+It reads the notification log from its last saved position, publishes each event's public
+envelope keyed by case id (so one case's events stay in one partition, in order) with an
+idempotent producer and `acks=all`, and saves the position only after the broker acknowledged
+the whole batch. A crash anywhere therefore republishes at most one batch (duplicates, which
+consumers absorb by case version) and never skips an event (no gaps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from casetrail.kafka import KafkaSettings, ensure_topics, idempotent_producer
+from prometheus_client import Counter, Gauge
+
+from case_service.application import CaseApplication
+
+log = structlog.get_logger("casetrail.relay")
+
+RELAY_PUBLISHED = Counter("casetrail_relay_published_total", "Events published to Kafka")
+RELAY_LAG = Gauge("casetrail_relay_lag", "Events in the log not yet acknowledged by Kafka")
+RELAY_POSITION = Gauge("casetrail_relay_position", "Last log position acknowledged by Kafka")
+
+AfterPublish = Callable[[int], Awaitable[None]]
+
+
+class Relay:
+    """Publishes the case log to Kafka; one active instance (others wait as standbys)."""
+
+    def __init__(self, app: CaseApplication, settings: KafkaSettings, *, batch_size: int = 1000,
+                 poll_seconds: float = 0.1, after_publish: AfterPublish | None = None):
+        self.app, self.settings = app, settings
+        self.batch_size, self.poll_seconds = batch_size, poll_seconds
+        self.after_publish = after_publish  # a fault-injection point for tests
+        self.position = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; the batch in hand is acknowledged and saved first."""
+        await ensure_topics(self.settings)
+        while not stop.is_set():
+            with self.app.store.exclusive(f"relay:{self.settings.topic}") as active:
+                if active:
+                    await self._relay_with_restarts(stop)
+                    return
+            log.info("another relay is active; standing by")
+            await _sleep_or_stop(stop, 5.0)
+
+    async def _relay_with_restarts(self, stop: asyncio.Event) -> None:
+        # A broker outage fails the batch in hand before its position is saved; a fresh
+        # producer then resumes from the saved position (the same batch again: duplicates,
+        # which consumers absorb; never a gap).
+        backoff = 0.5
+        while not stop.is_set():
+            producer = idempotent_producer(self.settings)
+            try:
+                await producer.start()
+                await self._relay(producer, stop)
+                return
+            except KafkaError as exc:
+                log.warning("Kafka unavailable; restarting from the saved position",
+                            error=repr(exc)[:300], position=self.position)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                await producer.stop()
+
+    async def _relay(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
+        topic = self.settings.topic
+        self.position = await asyncio.to_thread(self.app.store.relay_position, topic)
+        log.info("relaying", topic=topic, from_position=self.position)
+        while not stop.is_set():
+            batch = await asyncio.to_thread(self.app.events_after, self.position,
+                                            self.batch_size)
+            if not batch:
+                RELAY_LAG.set(0)
+                await _sleep_or_stop(stop, self.poll_seconds)
+                continue
+            futures = [
+                await producer.send(
+                    topic, key=str(event.case_id).encode(), value=event.to_json_bytes(),
+                    headers=[("type", event.type.encode()),
+                             ("event_id", str(event.event_id).encode())])
+                for event in batch
+            ]
+            await asyncio.gather(*futures)  # every message acknowledged by all in-sync replicas
+            last = batch[-1].position
+            if self.after_publish is not None:
+                await self.after_publish(last)
+            await asyncio.to_thread(self.app.store.save_relay_position, topic, last,
+                                    datetime.now(UTC).isoformat())
+            self.position = last
+            RELAY_PUBLISHED.inc(len(batch))
+            RELAY_POSITION.set(last)
+            head = await asyncio.to_thread(self.app.last_position)
+            RELAY_LAG.set(max(0, head - last))
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

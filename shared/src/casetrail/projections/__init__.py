@@ -1,0 +1,1 @@
+"""Projections: read models built from case events, exactly once, on either transport."""

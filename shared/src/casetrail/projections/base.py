@@ -1,0 +1,36 @@
+"""What a projection is: tables, a handler per event, and where its database lives."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from casetrail.envelope import EventEnvelope
+
+
+class Projection(ABC):
+    """A read model built from case events. Handlers write only through the given connection,
+    inside the transaction that also records the consumed position."""
+
+    name: str  # consumer group suffix and tracking key, e.g. "contact-log"
+    metadata: sa.MetaData  # the projection's tables
+    database_env: str = "DATABASE_URL"  # the env var naming this projection's database
+    default_database_url: str = "sqlite:///var/projections.db"
+    event_types: frozenset[str] | None = None  # None: every type
+
+    def handles(self, event_type: str) -> bool:
+        """Whether the handler wants events of this type (others are tracked, not handled)."""
+        return self.event_types is None or event_type in self.event_types
+
+    @abstractmethod
+    def handle(self, conn: Connection, event: EventEnvelope) -> None:
+        """Apply one event to the read model."""
+
+
+def discover() -> dict[str, Callable[[], Projection]]:
+    """Installed projections by name (entry-point group `casetrail.projections`)."""
+    return {ep.name: ep.load() for ep in entry_points(group="casetrail.projections")}

@@ -1,0 +1,59 @@
+"""Builds a projection's runner from configuration: Kafka when configured, else the feed."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casetrail.kafka import KafkaSettings
+from casetrail.projections.base import Projection, discover
+from casetrail.projections.runners import FeedProjectionRunner, KafkaProjectionRunner
+from casetrail.projections.store import ProjectionStore, make_engine
+from casetrail.settings import CommonSettings, ensure_dev_secrets
+
+
+class FeedSettings(BaseSettings):
+    """Where the embedded transport pulls events from (prefix CASE_EVENTS_)."""
+
+    model_config = SettingsConfigDict(env_prefix="CASE_EVENTS_", extra="ignore")
+
+    url: str = Field(default="http://127.0.0.1:8000", description="the case service's base URL")
+    api_key: str | None = Field(default=None, description="an auditor key for GET /v1/events")
+    wait_seconds: float = 10.0
+
+
+def load_projection(name: str) -> Projection:
+    """An installed projection by name."""
+    found = discover()
+    if name not in found:
+        raise LookupError(f"unknown projection {name!r}; installed: {sorted(found)}")
+    return found[name]()
+
+
+def projection_store(projection: Projection) -> ProjectionStore:
+    """The projection's store in its service's database (the env var it names, or default)."""
+    url = os.environ.get(projection.database_env) or projection.default_database_url
+    return ProjectionStore(make_engine(url), projection)
+
+
+def build_runner(name: str, transport: str, common: CommonSettings
+                 ) -> KafkaProjectionRunner | FeedProjectionRunner:
+    """The runner for `casetrail consume NAME`."""
+    projection = load_projection(name)
+    store = projection_store(projection)
+    kafka = KafkaSettings()
+    if transport == "kafka" or (transport == "auto" and kafka.enabled):
+        if not kafka.enabled:
+            raise LookupError("--transport kafka needs KAFKA_BOOTSTRAP_SERVERS")
+        return KafkaProjectionRunner(store, kafka)
+    if transport not in ("feed", "auto"):
+        raise LookupError(f"unknown transport {transport!r}: kafka, feed or auto")
+    feed = FeedSettings()
+    key = feed.api_key
+    if key is None:
+        if common.env == "production":
+            raise LookupError("the feed transport needs CASE_EVENTS_API_KEY in production")
+        key = ensure_dev_secrets(common.var_dir).plain_keys()["dev-auditor"]
+    return FeedProjectionRunner(store, feed.url, key, wait=feed.wait_seconds)

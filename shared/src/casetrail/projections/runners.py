@@ -1,0 +1,284 @@
+"""The one consumer runtime every service uses, on Kafka or on the embedded HTTP feed.
+
+Both transports hand batches of (position, raw message) to an `Applier`, which decodes them,
+applies them through the `ProjectionStore` (read-model writes and positions in one
+transaction) and sends what cannot be decoded or handled to the dead letters, then moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from prometheus_client import Counter, Gauge
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from casetrail.envelope import EnvelopeError, decode_envelope
+from casetrail.kafka import KafkaSettings, idempotent_producer
+from casetrail.projections.store import NO_POSITION, BatchResult, Delivery, ProjectionStore
+
+log = structlog.get_logger("casetrail.consumer")
+
+EVENTS_APPLIED = Counter("casetrail_consumer_events_applied_total",
+                         "Events applied to a projection", ["projection"])
+DUPLICATES = Counter("casetrail_consumer_duplicates_total",
+                     "Redelivered or re-published events skipped", ["projection"])
+DEAD_LETTERS = Counter("casetrail_consumer_dead_letters_total",
+                       "Messages sent to the dead letters", ["projection"])
+CONSUMER_LAG = Gauge("casetrail_consumer_lag", "Messages behind the end of the source",
+                     ["projection", "partition"])
+
+Raw = bytes | dict[str, Any]
+DeadLetterSink = Callable[[int, int, Raw, str], Awaitable[None]]
+AfterBatch = Callable[[int, BatchResult], Awaitable[None]]
+
+TRANSIENT_RETRIES = 20
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Database trouble that a retry fixes (not a bad message)."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+class Applier:
+    """Decodes and applies batches; isolates poison messages into the dead letters."""
+
+    def __init__(self, store: ProjectionStore, source: str, dead_letter: DeadLetterSink):
+        self.store, self.source, self.dead_letter = store, source, dead_letter
+        self.projection = store.name
+
+    async def apply(self, partition: int, messages: Sequence[tuple[int, Raw]]) -> BatchResult:
+        """Apply messages of one partition in order; returns the totals."""
+        applied = duplicates = 0
+        good: list[Delivery] = []
+        for position, raw in messages:
+            try:
+                good.append(Delivery(position, decode_envelope(raw)))
+            except EnvelopeError as exc:
+                a, d = await self._apply_good(partition, good)
+                applied, duplicates, good = applied + a, duplicates + d, []
+                await self._dead(partition, position, raw, str(exc))
+        a, d = await self._apply_good(partition, good)
+        last = messages[-1][0] if messages else NO_POSITION
+        return BatchResult(applied + a, duplicates + d, last)
+
+    async def _apply_good(self, partition: int, deliveries: list[Delivery]) -> tuple[int, int]:
+        if not deliveries:
+            return 0, 0
+        try:
+            result = await self._with_retries(partition, deliveries)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # One message broke the handler: find it by applying one at a time.
+            log.warning("batch failed; isolating the poison message", error=repr(exc))
+            applied = duplicates = 0
+            for delivery in deliveries:
+                try:
+                    single = await self._with_retries(partition, [delivery])
+                except Exception as one_exc:
+                    if is_transient(one_exc):
+                        raise
+                    await self._dead(partition, delivery.position,
+                                     delivery.event.model_dump(mode="json"), repr(one_exc))
+                    continue
+                applied += single.applied
+                duplicates += single.duplicates
+            return applied, duplicates
+        return result.applied, result.duplicates
+
+    async def _with_retries(self, partition: int, deliveries: list[Delivery]) -> BatchResult:
+        for attempt in range(TRANSIENT_RETRIES):
+            try:
+                result = await asyncio.to_thread(self.store.apply, self.source, partition,
+                                                 deliveries)
+            except Exception as exc:
+                if not is_transient(exc) or attempt == TRANSIENT_RETRIES - 1:
+                    raise
+                log.warning("database unavailable; retrying", error=type(exc).__name__)
+                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
+                continue
+            EVENTS_APPLIED.labels(self.projection).inc(result.applied)
+            DUPLICATES.labels(self.projection).inc(result.duplicates)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _dead(self, partition: int, position: int, raw: Raw, error: str) -> None:
+        log.error("dead-lettered a message", partition=partition, position=position,
+                  error=error[:500])
+        await self.dead_letter(partition, position, raw, error)
+        await asyncio.to_thread(self.store.skip, self.source, partition, position)
+        DEAD_LETTERS.labels(self.projection).inc()
+
+
+class KafkaProjectionRunner:
+    """A consumer-group member: read_committed, manual positions kept in the projection's DB."""
+
+    def __init__(self, store: ProjectionStore, settings: KafkaSettings, *,
+                 group_id: str | None = None, max_records: int = 500,
+                 after_batch: AfterBatch | None = None):
+        self.store, self.settings = store, settings
+        self.source = f"kafka:{settings.topic}"
+        self.group_id = group_id or f"casetrail.{store.name}"
+        self.max_records = max_records
+        self.after_batch = after_batch
+        self._busy = asyncio.Lock()
+        self.consumer: AIOKafkaConsumer | None = None
+        self.applier = Applier(store, self.source, self._to_dead_letter_topic)
+        self._producer: Any = None
+
+    async def _to_dead_letter_topic(self, partition: int, position: int, raw: Raw,
+                                    error: str) -> None:
+        value = raw if isinstance(raw, bytes) else orjson.dumps(raw)
+        headers = [("error", error[:4000].encode()), ("projection", self.store.name.encode()),
+                   ("source_partition", str(partition).encode()),
+                   ("source_offset", str(position).encode())]
+        await self._producer.send_and_wait(self.settings.dead_letter_topic, value=value,
+                                           headers=headers)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in hand is finished and its position kept."""
+        await asyncio.to_thread(self.store.create_schema)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers, group_id=self.group_id,
+            client_id=f"{self.settings.client_id}-{self.store.name}",
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            isolation_level="read_committed", max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000, heartbeat_interval_ms=1_000)
+        self.consumer = consumer
+        consumer.subscribe([self.settings.topic], listener=_SeekToStoredPositions(self))
+        self._producer = idempotent_producer(self.settings)
+        await self._producer.start()
+        await consumer.start()
+        log.info("consuming", projection=self.store.name, topic=self.settings.topic,
+                 group=self.group_id)
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
+                for tp, messages in batches.items():
+                    async with self._busy:  # a rebalance waits for the batch in hand
+                        if tp not in consumer.assignment():
+                            continue  # revoked meanwhile: its new owner reads it from the DB
+                        result = await self.applier.apply(
+                            tp.partition, [(m.offset, m.value) for m in messages])
+                        if self.after_batch is not None:
+                            await self.after_batch(tp.partition, result)
+                        with contextlib.suppress(CommitFailedError, KafkaError):
+                            # Informational (lag tools); the DB position is the truth.
+                            await consumer.commit({tp: messages[-1].offset + 1})
+                        self._record_lag(consumer, tp, messages[-1].offset)
+        finally:
+            async with self._busy:
+                await consumer.stop()
+                await self._producer.stop()
+            log.info("consumer stopped", projection=self.store.name)
+
+    def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        if tp not in consumer.assignment():
+            return  # revoked while the batch was applied; the new owner reports its lag
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            CONSUMER_LAG.labels(self.store.name, str(tp.partition)).set(
+                max(0, highwater - offset - 1))
+
+    async def seek_to_stored(self, assigned: set[TopicPartition]) -> None:
+        """Start each newly assigned partition right after its position in the DB."""
+        assert self.consumer is not None
+        positions = await asyncio.to_thread(self.store.positions, self.source)
+        for tp in assigned:
+            stored = positions.get(tp.partition, NO_POSITION)
+            if stored >= 0:
+                self.consumer.seek(tp, stored + 1)
+            else:
+                await self.consumer.seek_to_beginning(tp)
+        log.info("partitions assigned", projection=self.store.name,
+                 partitions=sorted(tp.partition for tp in assigned))
+
+
+class _SeekToStoredPositions(ConsumerRebalanceListener):
+    def __init__(self, runner: KafkaProjectionRunner):
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.runner._busy:  # let the batch in hand commit first
+            pass
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.runner.seek_to_stored(assigned)
+
+
+class FeedProjectionRunner:
+    """The embedded transport: long-polls the case service's `GET /v1/events` feed."""
+
+    source = "feed"
+
+    def __init__(self, store: ProjectionStore, base_url: str, api_key: str, *,
+                 limit: int = 500, wait: float = 10.0,
+                 after_batch: AfterBatch | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.store, self.base_url, self.api_key = store, base_url.rstrip("/"), api_key
+        self.limit, self.wait, self.after_batch = limit, wait, after_batch
+        self.transport = transport
+        self.applier = Applier(store, self.source, self._to_dead_letter_table)
+
+    async def _to_dead_letter_table(self, partition: int, position: int, raw: Raw,
+                                    error: str) -> None:
+        await asyncio.to_thread(self.store.record_dead_letter, self.source, partition,
+                                position, raw if isinstance(raw, bytes) else orjson.dumps(raw),
+                                error)
+
+    async def run(self, stop: asyncio.Event, *, until_caught_up: bool = False) -> None:
+        """Follow the feed until `stop` is set (or, with `until_caught_up`, until it is empty)."""
+        await asyncio.to_thread(self.store.create_schema)
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        backoff = 0.2
+        async with httpx.AsyncClient(base_url=self.base_url, headers=headers,
+                                     timeout=self.wait + 15, transport=self.transport) as client:
+            while not stop.is_set():
+                after = max(0, await asyncio.to_thread(self.store.position, self.source, 0))
+                wait = 0 if until_caught_up else self.wait
+                fetch = asyncio.ensure_future(client.get(
+                    "/v1/events", params={"after": after, "limit": self.limit, "wait": wait}))
+                stopper = asyncio.ensure_future(stop.wait())
+                done, _ = await asyncio.wait({fetch, stopper},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if fetch not in done:
+                    fetch.cancel()
+                    break
+                try:
+                    response = fetch.result()
+                    response.raise_for_status()
+                except httpx.HTTPError as exc:
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    if status in (401, 403):
+                        raise RuntimeError(f"the event feed refused this key ({status})") from exc
+                    log.warning("event feed unavailable; retrying", error=str(exc)[:200])
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.2
+                body = response.json()
+                events = body["events"]
+                if not events:
+                    if until_caught_up:
+                        return
+                    continue
+                # Never cancelled half-way: the batch in hand finishes and its position commits.
+                result = await asyncio.shield(self.applier.apply(
+                    0, [(int(e["position"]), e) for e in events]))
+                if self.after_batch is not None:
+                    await self.after_batch(0, result)
+                head = body.get("head_position")
+                if head is not None:
+                    CONSUMER_LAG.labels(self.store.name, "0").set(
+                        max(0, int(head) - result.last_position))
+
