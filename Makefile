@@ -1,6 +1,6 @@
 # casetrail: two commands do all set-up on a fresh clone.
 #   make run   start the whole system on the embedded default (SQLite under var/)
-#   make test  install, start PostgreSQL, run lint and every test tier, stop what it started
+#   make test  install, start PostgreSQL and Kafka, run lint and every test tier, stop them
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
@@ -20,7 +20,7 @@ install: $(UV) ## install Python and every dependency from uv.lock
 run: install ## start the system on SQLite and print where it listens
 	./scripts/run-dev.sh
 
-test: install ## lint + unit + integration (SQLite and PostgreSQL) + end-to-end
+test: install ## lint + unit + integration (SQLite/PostgreSQL, feed/Kafka) + end-to-end
 	./scripts/test.sh
 
 lint: install ## ruff, mypy and the import-layer contracts
@@ -28,8 +28,15 @@ lint: install ## ruff, mypy and the import-layer contracts
 	$(UV) run mypy
 	$(UV) run lint-imports
 
-unit: install ## unit tests only (no I/O)
-	$(UV) run pytest -q services/case-service/tests/unit shared/tests
+unit: install ## unit tests only (no I/O, no servers)
+	$(UV) run pytest -q -m "not postgres and not kafka and not e2e" shared/tests \
+	  services/case-service/tests/unit services/contact-service/tests
+
+integration: install ## integration tiers on SQLite, PostgreSQL and Kafka (starts them)
+	./scripts/test.sh -m "not e2e" services tests/transport
+
+e2e: install ## end-to-end: every service as a process, both transports (starts PG and Kafka)
+	./scripts/test.sh -m e2e tests/e2e
 
 pg: ## start the project's PostgreSQL on 127.0.0.1:55432
 	./scripts/pg.sh start

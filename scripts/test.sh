@@ -10,13 +10,19 @@ echo "== lint"
 "$UV" run mypy
 "$UV" run lint-imports
 
-cleanup() { ./scripts/kafka.sh stop || true; ./scripts/pg.sh stop || true; }
+# Existing servers win: TEST_DATABASE_URL / TEST_KAFKA_BOOTSTRAP point at them and nothing is
+# started for them. Otherwise the project's own scripts start (or reuse) loopback servers.
+started=()
+cleanup() { for s in "${started[@]}"; do "./scripts/$s.sh" stop || true; done; }
 trap cleanup EXIT
-./scripts/pg.sh start
-./scripts/kafka.sh start
-
-TEST_DATABASE_URL=$(./scripts/pg.sh url)
-TEST_KAFKA_BOOTSTRAP=$(./scripts/kafka.sh bootstrap)
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  started+=(pg); ./scripts/pg.sh start
+  TEST_DATABASE_URL=$(./scripts/pg.sh url)
+fi
+if [ -z "${TEST_KAFKA_BOOTSTRAP:-}" ]; then
+  started+=(kafka); ./scripts/kafka.sh start
+  TEST_KAFKA_BOOTSTRAP=$(./scripts/kafka.sh bootstrap)
+fi
 export TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP
 export CASETRAIL_REQUIRE_POSTGRES=1 CASETRAIL_REQUIRE_KAFKA=1
 

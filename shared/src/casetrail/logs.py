@@ -25,3 +25,7 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
+    # One line per feed poll or broker round trip would drown the log; their errors still show.
+    for chatty in ("httpx", "httpcore", "aiokafka"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(
+            level.upper())))

@@ -38,6 +38,17 @@ class Principal:
         """Auditors read everything and write nothing."""
         return self.role is not Role.AUDITOR
 
+    def tenant_scope(self) -> dict[str, str]:
+        """Column filters that confine a query to this caller's tenant (none for auditors and
+        admins): a creditor sees its creditor_id, an agency its agency_id."""
+        if self.tenant is None:
+            return {}
+        if self.role is Role.CREDITOR:
+            return {"creditor_id": self.tenant}
+        if self.role is Role.AGENCY:
+            return {"agency_id": self.tenant}
+        return {}
+
     @property
     def sees_pii_unmasked(self) -> bool:
         """Only auditors see national ids in clear."""

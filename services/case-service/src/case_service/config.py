@@ -18,6 +18,4 @@ class CaseSettings(BaseSettings):
     create_schema: bool = Field(
         default=True, description="create tables at start-up; production runs `casetrail "
         "migrate case` once instead and sets this false")
-    max_placement_rows: int = 10_000
     max_body_bytes: int = 64 * 1024 * 1024
-    feed_max_limit: int = 5_000

@@ -1,0 +1,1 @@
+"""HTTP entrypoints of the contact service."""

@@ -1,0 +1,39 @@
+"""The contact service's FastAPI app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from casetrail.settings import CommonSettings
+from casetrail.web import RequestContextMiddleware, add_health_routes, install_error_handlers
+from fastapi import FastAPI
+
+from contact_service.bootstrap import ContactService, build
+from contact_service.config import ContactSettings
+from contact_service.entrypoints.routes import contacts
+
+DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
+compliance violations, service levels, worklists and QA sampling, built from case events.
+
+Authenticate with `Authorization: Bearer <key>` (the same keys as the case service)."""
+
+
+def create_app(settings: ContactSettings | None = None, common: CommonSettings | None = None,
+               service: ContactService | None = None) -> FastAPI:
+    """Build the app; pass `service` to reuse one (tests), else it is built from settings."""
+    common = common or CommonSettings()
+    app = FastAPI(title="casetrail contact service", version="1", description=DESCRIPTION)
+    app.state.service = service or build(settings)
+    app.state.keyring = common.keyring
+    install_error_handlers(app)
+    app.include_router(contacts.router)
+
+    def ready() -> dict[str, Any]:
+        with app.state.service.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return {}
+
+    add_health_routes(app, ready)
+    app.add_middleware(RequestContextMiddleware, service="contact")
+    return app

@@ -1,0 +1,69 @@
+"""The contact log: every contact attempt, filterable, paginated, scoped to the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from casetrail.crypto import mask
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel
+
+from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
+
+router = APIRouter(prefix="/v1", tags=["contacts"])
+
+
+class ContactOut(BaseModel):
+    """One contact attempt as recorded."""
+
+    position: int
+    case_id: str
+    creditor_id: str
+    agency_id: str
+    debtor_id: str
+    contact_id: str
+    channel: str
+    direction: str
+    party: str
+    outcome: str
+    action_code: str
+    agent_id: str | None
+    recording_ref: str | None
+    contact_point: str | None
+    occurred_at: str
+    flags: list[str]
+
+
+class ContactPage(BaseModel):
+    """A page of contacts; pass `next_after` as `after` for the next one."""
+
+    contacts: list[ContactOut]
+    next_after: int | None
+
+
+@router.get("/contacts", response_model=ContactPage, summary="The contact log")
+async def list_contacts(
+    service: ServiceDep, caller: PrincipalDep,
+    case_id: str | None = None, debtor_id: str | None = None, agency_id: str | None = None,
+    agent_id: str | None = None, channel: str | None = None, action_code: str | None = None,
+    party: str | None = None, outcome: str | None = None,
+    contact_point: Annotated[str | None, Query(description="the number or address used")] = None,
+    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    after: Annotated[int, Query(ge=0, description="cursor: next_after of the last page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Contacts in the order they were recorded. Creditors see their own cases, agencies
+    their own contacts, auditors everything; numbers are masked for all but auditors."""
+    filters = {"case_id": case_id, "debtor_id": debtor_id, "agency_id": agency_id,
+               "agent_id": agent_id, "channel": channel, "action_code": action_code,
+               "party": party, "outcome": outcome, "contact_point": contact_point}
+    rows, next_after = await run_in_threadpool(
+        service.queries.list_contacts, tenant=caller.tenant_scope(), filters=filters,
+        since=since, until=until, after=after, limit=limit)
+    for row in rows:
+        row["flags"] = [f for f in row["flags"].split(",") if f]
+        if row["contact_point"] and not caller.sees_pii_unmasked:
+            row["contact_point"] = mask(row["contact_point"])
+    return {"contacts": rows, "next_after": next_after}
