@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from casetrail.crypto import mask
 from casetrail.envelope import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -429,5 +429,5 @@ def request_digest(body: bytes) -> str:
 
 
 def canonical_json(data: Any) -> bytes:
-    """Stable JSON bytes for hashing."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
+    """Stable JSON bytes for hashing (sorted keys, compact, UTF-8)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)

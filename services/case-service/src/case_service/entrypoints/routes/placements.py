@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from casetrail.security import Principal, Role
 from casetrail.web import ApiError, field_errors, require_roles
 from fastapi import APIRouter, Response
@@ -38,9 +39,11 @@ def creditor_for(caller: Principal, requested: str | None) -> str:
     return requested
 
 
-@router.post("/placements", status_code=201, summary="Place a batch of accounts (≤ 10,000)")
-def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep,
-                   response: Response) -> dict[str, Any]:
+@router.post("/placements", status_code=201, summary="Place a batch of accounts (≤ 10,000)",
+             response_class=Response, responses={201: {"description": "the receipt",
+                                                       "content": {"application/json": {}}},
+                                                 200: {"description": "replayed receipt"}})
+def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep) -> Response:
     """Open one case per account. Idempotent by (creditor, placement_ref) and by
     (creditor, account_ref). Bad rows are rejected with their index and field errors; the
     rest are placed. The receipt says when the batch was received and acknowledged."""
@@ -70,10 +73,10 @@ def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep,
         request_sha256=request_digest(canonical_json(body.model_dump(mode="json"))),
         accounts=accounts, rejected=rejected)
     receipt, replayed = app.place(batch, caller.actor)
-    if replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replay"] = "true"
-    return receipt
+    # Serialized directly: FastAPI's generic encoder costs more than the write for 10,000 rows.
+    return Response(orjson.dumps(receipt), status_code=200 if replayed else 201,
+                    media_type="application/json",
+                    headers={"Idempotent-Replay": "true"} if replayed else None)
 
 
 @router.get("/placements/{placement_ref}", summary="A placement's receipt")
