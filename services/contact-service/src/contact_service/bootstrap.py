@@ -8,8 +8,10 @@ from casetrail.projections.store import ProjectionStore, make_engine
 from sqlalchemy.engine import Engine
 
 from contact_service.adapters.contact_log import ContactLog
+from contact_service.adapters.policies import Policies
 from contact_service.adapters.queries import ContactQueries
 from contact_service.config import ContactSettings
+from contact_service.domain.policy import load_packs
 
 
 @dataclass
@@ -18,6 +20,7 @@ class ContactService:
 
     settings: ContactSettings
     engine: Engine
+    policies: Policies
     contact_log: ProjectionStore
     queries: ContactQueries
 
@@ -26,13 +29,25 @@ class ContactService:
         self.engine.dispose()
 
 
+def build_policies(settings: ContactSettings) -> Policies:
+    """The shipped (or configured) policy packs and the default pack."""
+    return Policies(load_packs(settings.policy_packs_dir), settings.default_policy_pack)
+
+
+def contact_log_projection(settings: ContactSettings | None = None) -> ContactLog:
+    """The contact-log projection, judging each contact against the pack in force (the
+    `casetrail consume contact-log` entry point)."""
+    return ContactLog(judge=build_policies(settings or ContactSettings()).judge)
+
+
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None
           ) -> ContactService:
     """The contact service wired to its own database."""
     settings = settings or ContactSettings()
     engine = make_engine(settings.database_url)
-    contact_log = ProjectionStore(engine, ContactLog())
+    policies = build_policies(settings)
+    contact_log = ProjectionStore(engine, ContactLog(judge=policies.judge))
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()
-    return ContactService(settings=settings, engine=engine, contact_log=contact_log,
-                          queries=ContactQueries(engine))
+    return ContactService(settings=settings, engine=engine, policies=policies,
+                          contact_log=contact_log, queries=ContactQueries(engine))

@@ -21,6 +21,9 @@ class Projection(ABC):
     database_env: str = "DATABASE_URL"  # the env var naming this projection's database
     default_database_url: str = "sqlite:///var/projections.db"
     event_types: frozenset[str] | None = None  # None: every type
+    # Tables the handlers read but the projection does not own: created with it, never
+    # cleared by a rebuild (e.g. configuration records with effective times).
+    reads_metadata: tuple[sa.MetaData, ...] = ()
 
     def handles(self, event_type: str) -> bool:
         """Whether the handler wants events of this type (others are tracked, not handled)."""

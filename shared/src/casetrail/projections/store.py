@@ -117,6 +117,8 @@ class ProjectionStore:
         """Create the tracking and projection tables if missing."""
         with self.engine.begin() as conn:
             tracking.create_all(conn)
+            for metadata in self.projection.reads_metadata:
+                metadata.create_all(conn)
             self.projection.metadata.create_all(conn)
 
     @contextmanager

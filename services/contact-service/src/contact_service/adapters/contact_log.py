@@ -1,10 +1,19 @@
-"""The contact log: every contact attempt per case, agency, agent and number, from case events.
+"""The contact service's read model, built from case events only (so it can be rebuilt).
 
-Also keeps one row per case with what contact rules need (agency, debtor timezone, holds), so
-the contact service never reads the case service's database.
+- `contact_cases`: one row per case with what contact rules, service levels and worklists
+  need (agency, debtor timezone, holds), so the contact service never reads the case service's
+  database;
+- `contacts`: every contact attempt, with its action code, recording and flags;
+- `violations`: the rules a contact broke when it happened, with the pack version that said so;
+- `escalations`, `promises`, `payments`: the facts service levels, worklists, QA sampling and
+  KPIs are computed from.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
@@ -16,17 +25,19 @@ metadata = sa.MetaData()
 contact_cases = sa.Table(
     "contact_cases", metadata,
     sa.Column("case_id", sa.Text, primary_key=True),
-    sa.Column("creditor_id", sa.Text, nullable=False),
-    sa.Column("agency_id", sa.Text, nullable=False),
-    sa.Column("debtor_id", sa.Text, nullable=False),
+    sa.Column("creditor_id", sa.Text, nullable=False, index=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("debtor_id", sa.Text, nullable=False, index=True),
     sa.Column("debtor_timezone", sa.Text, nullable=False),
+    sa.Column("contact_points", sa.Integer, nullable=False),
     sa.Column("placed_at", sa.Text, nullable=False),
     sa.Column("assigned_at", sa.Text, nullable=False),
-    sa.Column("cease_contact", sa.Boolean, nullable=False, default=False),
-    sa.Column("dispute_open", sa.Boolean, nullable=False, default=False),
-    sa.Column("recalled", sa.Boolean, nullable=False, default=False),
-    sa.Column("closed", sa.Boolean, nullable=False, default=False),
+    sa.Column("cease_contact_at", sa.Text),
+    sa.Column("dispute_open", sa.Boolean, nullable=False),
+    sa.Column("recalled", sa.Boolean, nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
 )
 
 contacts = sa.Table(
@@ -50,51 +61,212 @@ contacts = sa.Table(
     sa.Column("flags", sa.Text, nullable=False),
 )
 
-HOLD_FLAGS = {"CeaseContactRequested": ("cease_contact", True), "Disputed": ("dispute_open", True),
-              "DisputeResolved": ("dispute_open", False), "Recalled": ("recalled", True),
-              "Closed": ("closed", True)}
+violations = sa.Table(
+    "violations", metadata,
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("rule_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+    sa.Column("case_id", sa.Text, nullable=False, index=True),
+    sa.Column("creditor_id", sa.Text, nullable=False),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("contact_id", sa.Text, nullable=False),
+    sa.Column("agent_id", sa.Text),
+    sa.Column("occurred_at", sa.Text, nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("pack_id", sa.Text, nullable=False),
+    sa.Column("pack_version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+escalations = sa.Table(
+    "escalations", metadata,
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("case_id", sa.Text, nullable=False, index=True),
+    sa.Column("agency_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("escalated_at", sa.Text, nullable=False),
+)
+
+promises = sa.Table(
+    "promises", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("promise_id", sa.Text, primary_key=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("amount", sa.Text, nullable=False),
+    sa.Column("due_date", sa.Text, nullable=False),
+    sa.Column("promised_at", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # open | kept | broken
+    sa.Column("settled_at", sa.Text),
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("reference", sa.Text, primary_key=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("amount", sa.Text, nullable=False),
+    sa.Column("reversed", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False, index=True),
+)
+
+# Read by the projection (to judge contacts) but not owned by it: a rebuild keeps these rows.
+service_metadata = sa.MetaData()
+policy_assignments = sa.Table(
+    "policy_assignments", service_metadata,
+    sa.Column("creditor_id", sa.Text, primary_key=True),
+    sa.Column("effective_from", sa.Text, primary_key=True),
+    sa.Column("pack_id", sa.Text, nullable=False),
+    sa.Column("assigned_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
+ContactJudge = Callable[[Connection, dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
 
 
 class ContactLog(Projection):
-    """Contacts and per-case contact facts."""
+    """Contacts, per-case contact facts, and the violations contacts committed."""
 
     name = "contact-log"
     metadata = metadata
     database_env = "CONTACT_DATABASE_URL"
     default_database_url = "sqlite:///var/contact.db"
-    event_types = frozenset({"Placed", "Contacted", "Reassigned", *HOLD_FLAGS})
+    reads_metadata = (service_metadata,)
+
+    def __init__(self, judge: ContactJudge | None = None):
+        # judge(conn, case_row, contact_row) -> violation rows; None: contacts are not judged.
+        self.judge = judge
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one case event."""
-        p, case_id = event.payload, str(event.case_id)
-        if event.type == "Placed":
-            conn.execute(contact_cases.insert().values(
-                case_id=case_id, creditor_id=p["creditor_id"], agency_id=p["agency_id"],
-                debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
-                placed_at=p["placed_at"], assigned_at=p["placed_at"], cease_contact=False,
-                dispute_open=False, recalled=False, closed=False, version=event.version))
+        handler = self._handlers.get(event.type)
+        if handler is None:
             return
-        case = conn.execute(sa.select(contact_cases).where(
-            contact_cases.c.case_id == case_id)).mappings().one()
-        where = contact_cases.c.case_id == case_id
-        if event.type == "Contacted":
-            conn.execute(contacts.insert().values(
-                event_id=str(event.event_id), position=event.position, case_id=case_id,
-                creditor_id=case["creditor_id"], agency_id=p["agency_id"],
-                debtor_id=case["debtor_id"], contact_id=p["contact_id"], channel=p["channel"],
-                direction=p["direction"], party=p["party"], outcome=p["outcome"],
-                action_code=p["action_code"], agent_id=p.get("agent_id"),
-                recording_ref=p.get("recording_ref"), contact_point=p.get("contact_point"),
-                occurred_at=p["occurred_at"], flags=",".join(p.get("flags", []))))
-        elif event.type == "Reassigned":
-            conn.execute(contact_cases.update().where(where).values(
-                agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"], recalled=False))
+        case_id = str(event.case_id)
+        if event.type != "Placed":
+            case = conn.execute(sa.select(contact_cases).where(
+                contact_cases.c.case_id == case_id)).mappings().one()
+            handler(conn, event, dict(case))
+            conn.execute(contact_cases.update().where(contact_cases.c.case_id == case_id)
+                         .values(version=event.version, position=event.position))
         else:
-            column, value = HOLD_FLAGS[event.type]
-            conn.execute(contact_cases.update().where(where).values({column: value}))
-        conn.execute(contact_cases.update().where(where).values(version=event.version))
+            handler(conn, event, {})
 
+    @property
+    def _handlers(self) -> dict[str, Callable[[Connection, EventEnvelope, dict[str, Any]], None]]:
+        return {
+            "Placed": self._on_placed,
+            "Contacted": self._on_contacted,
+            "Escalated": self._on_escalated,
+            "PromisedToPay": self._on_promised_to_pay,
+            "PromiseKept": self._on_promise_kept,
+            "PromiseBroken": self._on_promise_broken,
+            "PaymentReceived": self._on_payment_received,
+            "PaymentReversed": self._on_payment_reversed,
+            "CeaseContactRequested": self._on_cease_contact_requested,
+            "Disputed": self._on_disputed,
+            "DisputeResolved": self._on_dispute_resolved,
+            "Recalled": self._on_recalled,
+            "Reassigned": self._on_reassigned,
+            "Closed": self._on_closed,
+        }
 
-def contact_log() -> ContactLog:
-    """Entry point for `casetrail consume contact-log`."""
-    return ContactLog()
+    # ------------------------------------------------------------------ per event type
+
+    def _on_placed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        conn.execute(contact_cases.insert().values(
+            case_id=str(e.case_id), creditor_id=p["creditor_id"], agency_id=p["agency_id"],
+            debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
+            contact_points=p.get("contact_points", 0), placed_at=p["placed_at"],
+            assigned_at=p["placed_at"], cease_contact_at=None, dispute_open=False,
+            recalled=False, closed=False, version=e.version, position=e.position))
+
+    def _on_contacted(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        p = e.payload
+        row = {
+            "event_id": str(e.event_id), "position": e.position, "case_id": str(e.case_id),
+            "creditor_id": case["creditor_id"], "agency_id": p["agency_id"],
+            "debtor_id": case["debtor_id"], "contact_id": p["contact_id"],
+            "channel": p["channel"], "direction": p["direction"], "party": p["party"],
+            "outcome": p["outcome"], "action_code": p["action_code"],
+            "agent_id": p.get("agent_id"), "recording_ref": p.get("recording_ref"),
+            "contact_point": p.get("contact_point"), "occurred_at": p["occurred_at"],
+            "flags": ",".join(p.get("flags", [])),
+        }
+        broken = self.judge(conn, case, row) if self.judge is not None else []
+        conn.execute(contacts.insert().values(**row))
+        if broken:
+            conn.execute(violations.insert(), [{
+                "event_id": row["event_id"], "position": e.position, "case_id": row["case_id"],
+                "creditor_id": row["creditor_id"], "agency_id": row["agency_id"],
+                "contact_id": row["contact_id"], "agent_id": row["agent_id"],
+                "occurred_at": row["occurred_at"], **v} for v in broken])
+
+    def _on_escalated(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        conn.execute(escalations.insert().values(
+            event_id=str(e.event_id), case_id=str(e.case_id), agency_id=p["agency_id"],
+            kind=p["kind"], reason=p["reason"], escalated_at=p["escalated_at"]))
+
+    def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        conn.execute(promises.insert().values(
+            case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
+            amount=p["amount"], due_date=p["due_date"], promised_at=p["promised_at"],
+            state="open", settled_at=None))
+
+    def _on_promise_kept(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        self._settle(conn, e, "kept", e.payload["kept_at"])
+
+    def _on_promise_broken(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        self._settle(conn, e, "broken", e.payload["broken_at"])
+
+    def _settle(self, conn: Connection, e: EventEnvelope, state: str, at: str) -> None:
+        conn.execute(promises.update().where(
+            promises.c.case_id == str(e.case_id),
+            promises.c.promise_id == e.payload["promise_id"]).values(state=state, settled_at=at))
+
+    def _on_payment_received(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                            ) -> None:
+        p = e.payload
+        conn.execute(payments.insert().values(
+            case_id=str(e.case_id), reference=p["reference"], agency_id=p["agency_id"],
+            amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"]))
+
+    def _on_payment_reversed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                            ) -> None:
+        where = (payments.c.case_id == str(e.case_id)) & (
+            payments.c.reference == e.payload["reference"])
+        current = conn.execute(sa.select(payments.c.reversed).where(where)).scalar_one()
+        conn.execute(payments.update().where(where).values(
+            reversed=str(Decimal(current) + Decimal(e.payload["amount"]))))
+
+    def _on_cease_contact_requested(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                                  ) -> None:
+        self._set(conn, e, cease_contact_at=e.payload["requested_at"])
+
+    def _on_disputed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        self._set(conn, e, dispute_open=True)
+
+    def _on_dispute_resolved(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                            ) -> None:
+        self._set(conn, e, dispute_open=False)
+
+    def _on_recalled(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        self._set(conn, e, recalled=True)
+
+    def _on_reassigned(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        self._set(conn, e, agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"],
+                  recalled=False)
+
+    def _on_closed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        self._set(conn, e, closed=True)
+
+    @staticmethod
+    def _set(conn: Connection, e: EventEnvelope, **values: Any) -> None:
+        conn.execute(contact_cases.update().where(contact_cases.c.case_id == str(e.case_id))
+                     .values(**values))
+

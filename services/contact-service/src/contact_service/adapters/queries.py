@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from contact_service.adapters.contact_log import contact_cases, contacts
+from contact_service.adapters.contact_log import contact_cases, contacts, violations
 
 CONTACT_FILTERS = ("case_id", "debtor_id", "agency_id", "agent_id", "channel", "action_code",
                    "party", "outcome", "contact_point")
@@ -24,20 +24,42 @@ class ContactQueries:
                       since: datetime | None, until: datetime | None, after: int, limit: int
                       ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of contacts in log order, and the cursor of the next page (None at the end)."""
-        t = contacts
+        return self._page(contacts, tenant, filters, since, until, after, limit)
+
+    def list_violations(self, *, tenant: dict[str, str], filters: dict[str, str | None],
+                        since: datetime | None, until: datetime | None, after: int, limit: int
+                        ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of violations in log order, and the cursor of the next page."""
+        return self._page(violations, tenant, filters, since, until, after, limit)
+
+    def _page(self, t: sa.Table, tenant: dict[str, str], filters: dict[str, str | None],
+              since: datetime | None, until: datetime | None, after: int, limit: int
+              ) -> tuple[list[dict[str, Any]], int | None]:
         where = [t.c.position > after]
         where += [t.c[column] == value for column, value in tenant.items()]
         where += [t.c[column] == value for column, value in filters.items()
                   if value is not None]
         if since is not None:
-            where.append(t.c.occurred_at >= since.isoformat())
+            where.append(t.c.occurred_at >= since.astimezone(UTC).isoformat())
         if until is not None:
-            where.append(t.c.occurred_at < until.isoformat())
+            where.append(t.c.occurred_at < until.astimezone(UTC).isoformat())
+        order = [t.c.position, *(c for c in t.primary_key.columns if c.name != "position")]
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(*where).order_by(t.c.position)
+            rows = conn.execute(sa.select(t).where(*where).order_by(*order)
                                 .limit(limit + 1)).mappings().all()
-        page = [dict(r) for r in rows[:limit]]
-        return page, (page[-1]["position"] if len(rows) > limit else None)
+            page = [dict(r) for r in rows[:limit]]
+            if len(rows) <= limit:
+                return page, None
+            # A page ends on a whole position: one contact can break several rules.
+            boundary = rows[limit]["position"]
+            if page[-1]["position"] == boundary:
+                complete = [r for r in page if r["position"] != boundary]
+                if complete:
+                    page = complete
+                else:  # one position fills the page: return all of it
+                    page = [dict(r) for r in conn.execute(sa.select(t).where(
+                        *where, t.c.position == boundary).order_by(*order)).mappings()]
+        return page, page[-1]["position"]
 
     def case(self, case_id: str) -> dict[str, Any] | None:
         """The contact facts of one case."""

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
-from contact_service.entrypoints.routes import contacts
+from contact_service.entrypoints.routes import compliance, contacts
 
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
 compliance violations, service levels, worklists and QA sampling, built from case events.
@@ -28,6 +28,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.state.keyring = common.keyring
     install_error_handlers(app)
     app.include_router(contacts.router)
+    app.include_router(compliance.router)
 
     def ready() -> dict[str, Any]:
         with app.state.service.engine.connect() as conn:

@@ -1,0 +1,129 @@
+"""Which policy pack applies to whom, and judging contacts against it from the read model.
+
+Assignments (creditor → pack) are records with an effective time, appended and never
+edited, and never retroactive: a new assignment takes effect from its effective time, which
+cannot be in the past. Pack versions are files, also with effective times. So judging a
+contact by "the assignment and pack version in force when it happened" gives the same answer
+live and on a rebuild from the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from contact_service.adapters.contact_log import contact_cases, contacts, policy_assignments
+from contact_service.domain.policy import (
+    CaseContactState,
+    ContactRecord,
+    ContactRequest,
+    Decision,
+    PackRegistry,
+    PolicyPack,
+    evaluate,
+    violations,
+)
+
+# How far back contacts matter to any shipped rule (7-day caps and quiet periods, and the
+# "3 failed attempts in a row" third-party condition), with margin.
+HISTORY_DAYS = 31
+
+class RetroactiveAssignment(ValueError):
+    """An assignment may not take effect before it was made."""
+
+
+class Policies:
+    """Pack versions (files) and creditor assignments (records), and judgements under them."""
+
+    def __init__(self, registry: PackRegistry, default_pack: str):
+        if default_pack not in registry.pack_ids:
+            raise ValueError(f"default policy pack {default_pack!r} is not among "
+                             f"{registry.pack_ids}")
+        self.registry, self.default_pack = registry, default_pack
+
+    # ------------------------------------------------------------------ assignments
+
+    def assign(self, engine: Engine, creditor_id: str, pack_id: str,
+               effective_from: datetime | None, actor: str) -> dict[str, Any]:
+        """Assign a pack to a creditor from `effective_from` (default: now) onwards."""
+        now = datetime.now(UTC)
+        start = (effective_from or now).astimezone(UTC)
+        if start < now - timedelta(seconds=5):
+            raise RetroactiveAssignment("a policy assignment cannot take effect in the past")
+        if pack_id not in self.registry.pack_ids:
+            raise LookupError(f"unknown policy pack {pack_id!r}; known: "
+                              f"{list(self.registry.pack_ids)}")
+        row = {"creditor_id": creditor_id, "effective_from": start.isoformat(),
+               "pack_id": pack_id, "assigned_at": now.isoformat(), "actor": actor}
+        with engine.begin() as conn:
+            conn.execute(policy_assignments.insert().values(**row))
+        return row
+
+    def assignments(self, engine: Engine, creditor_id: str) -> list[dict[str, Any]]:
+        """A creditor's assignments, oldest first."""
+        t = policy_assignments
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                sa.select(t).where(t.c.creditor_id == creditor_id)
+                .order_by(t.c.effective_from)).mappings()]
+
+    def pack_for(self, conn: Connection, creditor_id: str, at: datetime) -> PolicyPack:
+        """The pack version in force for a creditor at an instant."""
+        t = policy_assignments
+        pack_id = conn.execute(
+            sa.select(t.c.pack_id).where(t.c.creditor_id == creditor_id,
+                                         t.c.effective_from <= at.astimezone(UTC).isoformat())
+            .order_by(t.c.effective_from.desc()).limit(1)).scalar()
+        return self.registry.in_force(pack_id or self.default_pack, at)
+
+    # ------------------------------------------------------------------ judging
+
+    def judge(self, conn: Connection, case: dict[str, Any], contact: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+        """The rules a just-recorded contact broke (the ContactLog projection's judge)."""
+        record = ContactRecord.model_validate(contact)
+        pack = self.pack_for(conn, case["creditor_id"], record.occurred_at)
+        history = self.history(conn, case["debtor_id"], record.occurred_at)
+        found = violations(pack, case_state(case), history, record)
+        return [{"rule_id": d.rule_id, "kind": d.kind, "pack_id": pack.id,
+                 "pack_version": pack.version, "reason": d.reason} for d in found]
+
+    def permission(self, conn: Connection, case: dict[str, Any], request: ContactRequest
+                   ) -> Decision:
+        """May this contact be made at `request.at`? (the permission endpoint)."""
+        pack = self.pack_for(conn, case["creditor_id"], request.at)
+        history = self.history(conn, case["debtor_id"], request.at)
+        return evaluate(pack, case_state(case), history, request)
+
+    @staticmethod
+    def history(conn: Connection, debtor_id: str, before: datetime) -> Sequence[ContactRecord]:
+        """The debtor's contacts (all their cases with this creditor) in the lookback window
+        before an instant, oldest first."""
+        t = contacts
+        start = (before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat()
+        rows = conn.execute(sa.select(t).where(
+            t.c.debtor_id == debtor_id, t.c.occurred_at >= start,
+            t.c.occurred_at < before.astimezone(UTC).isoformat())
+            .order_by(t.c.occurred_at, t.c.position)).mappings()
+        return [ContactRecord.model_validate(dict(r)) for r in rows]
+
+
+def case_state(case: dict[str, Any]) -> CaseContactState:
+    """The rules' view of a contact_cases row."""
+    return CaseContactState(
+        case_id=case["case_id"], debtor_id=case["debtor_id"],
+        debtor_timezone=case["debtor_timezone"],
+        cease_contact=case["cease_contact_at"] is not None,
+        cease_contact_at=case["cease_contact_at"], dispute_open=case["dispute_open"],
+        recalled=case["recalled"], closed=case["closed"])
+
+
+def load_case(conn: Connection, case_id: str) -> dict[str, Any] | None:
+    """A contact_cases row."""
+    row = conn.execute(sa.select(contact_cases).where(
+        contact_cases.c.case_id == case_id)).mappings().first()
+    return dict(row) if row else None
