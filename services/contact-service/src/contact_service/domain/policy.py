@@ -22,8 +22,9 @@ Definitions the rules share (judgments documented here so auditors can check the
   says the number was wrong;
 - a number is *invalid* when its latest attempt had outcome `invalid_number` or `wrong_number`; the
   debtor is unreachable by number when every number tried has turned out invalid;
-- days are calendar days in the debtor's time zone; windows are half-open: 08:00-21:00 allows
-  08:00:00 up to, not including, 21:00:00.
+- a *day* in a daily cap is a calendar day in the debtor's time zone; rolling windows and quiet
+  periods of D days are D x 24 hours; contact windows are half-open: 08:00-21:00 allows 08:00:00
+  up to, not including, 21:00:00.
 
 Pure domain: no I/O except `load_packs`, which reads a directory of JSON files.
 """
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -539,8 +540,8 @@ class CeaseContactRule(_Rule):
                                  f"notices the law still allows")
             return _Verdict(notes=(note,))
         allowed = "/".join(self.allowed_channels) or "nothing"
-        reason = (f"the debtor asked to cease contact{since}: only {allowed} is allowed since "
-                  f"(this was {probe.channel})")
+        reason = (f"the debtor asked to cease contact{since}: from then on only {allowed} is "
+                  f"allowed, not {probe.channel}")
         return _Verdict((self._deny(reason, None),))
 
 
@@ -549,8 +550,8 @@ Rule = Annotated[
     | ThirdPartyRule | CeaseContactRule,
     Field(discriminator="kind"),
 ]
-RULE_KINDS = ("case_hold", "contact_window", "daily_cap", "rolling_cap",
-              "quiet_after_conversation", "third_party", "cease_contact")
+RULE_KINDS: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["kind"].annotation)[0] for cls in get_args(get_args(Rule)[0]))
 
 
 class PolicyPack(_Value):
