@@ -170,13 +170,17 @@ def run_scenario(system: System, *, relay: bool) -> None:
         time.sleep(0.3)
     assert len(listed) == 20, system.log("consumer")
     assert {c["recording_ref"] for c in listed} == {f"rec-{i}" for i in range(20)}
-    assert all(c["contact_point"].startswith("*") for c in listed)  # masked for agencies
+    # Numbers never leave the case service: an opaque reference and a masked hint do.
+    assert all(c["contact_point"].startswith("cp-") for c in listed)
+    assert all(c["contact_point_hint"].startswith("*") for c in listed)
     nothing = system.client(contact_url, "other_agency").get("/v1/contacts").json()
     assert nothing["contacts"] == []  # another agency sees none of them
     audited = system.client(contact_url, "auditor").get(
         "/v1/contacts", params={"action_code": "PTP"}).json()["contacts"]
     assert len(audited) == 10
-    assert all(c["contact_point"].startswith("+86") for c in audited)
+    history = system.client(case_url, "auditor").get(f"/v1/cases/{case_ids[0]}/history").json()
+    contacted = [e for e in history["events"] if e["type"] == "Contacted"]
+    assert contacted[0]["data"]["contact_point"] == "+8613900000000"  # auditors may read it
 
     # SIGTERM: everything finishes the work in hand and exits by itself (uvicorn re-raises the
     # signal after its graceful shutdown, so servers report -SIGTERM; workers exit 0).

@@ -25,10 +25,10 @@ console = Console(stderr=True)
 
 
 def _plugin(name: str) -> plugins.ServicePlugin:
-    found = plugins.discover()
-    if name not in found:
-        raise typer.BadParameter(f"unknown service {name!r}; installed: {sorted(found)}")
-    return found[name]
+    try:
+        return plugins.load(name)
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()

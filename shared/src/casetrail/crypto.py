@@ -106,3 +106,13 @@ def mask(value: str, keep: int = 4) -> str:
     if keep <= 0 or len(value) <= keep:
         return "*" * len(value)
     return "*" * (len(value) - keep) + value[-keep:]
+
+
+def contact_point_ref(master: MasterKey, debtor_id: str, number: str) -> str:
+    """An opaque, stable reference to one of a debtor's numbers or addresses.
+
+    Consumers count contacts per number (frequency caps) by this reference without ever
+    seeing the number; it cannot be reversed, and it survives crypto-shredding harmlessly.
+    """
+    normalized = "".join(ch for ch in number.strip().lower() if ch not in " -().")
+    return "cp-" + master.blind_index("contact-point", debtor_id, normalized)[:24]

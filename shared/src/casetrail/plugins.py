@@ -19,11 +19,15 @@ class ServicePlugin:
     relay: Callable[[asyncio.Event], Awaitable[None]] | None = None  # `casetrail relay`
 
 
-def discover() -> dict[str, ServicePlugin]:
-    """Installed services by name."""
-    found: dict[str, ServicePlugin] = {}
-    for ep in entry_points(group="casetrail.services"):
+def installed() -> list[str]:
+    """Names of the installed services."""
+    return sorted(ep.name for ep in entry_points(group="casetrail.services"))
+
+
+def load(name: str) -> ServicePlugin:
+    """Load one installed service's plugin (only that one is imported)."""
+    for ep in entry_points(group="casetrail.services", name=name):
         plugin = ep.load()
         if isinstance(plugin, ServicePlugin):
-            found[plugin.name] = plugin
-    return found
+            return plugin
+    raise LookupError(f"unknown service {name!r}; installed: {installed()}")

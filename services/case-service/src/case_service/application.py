@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from casetrail.crypto import mask
+from casetrail.crypto import contact_point_ref, mask
 from casetrail.envelope import EventEnvelope
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
@@ -20,6 +20,7 @@ from case_service.adapters.case_store import CaseStore, CaseSummary
 from case_service.adapters.pii_vault import PiiVault
 from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import Case, case_id_for
+from case_service.domain.values import ContactPoint
 from case_service.integration import event_data, event_type, to_envelope
 
 ACK_DEADLINE = timedelta(hours=1)  # the tender: placements are acknowledged within 1 hour
@@ -360,6 +361,15 @@ class CaseApplication(Application[UUID]):
             pii["national_id"] = mask(pii["national_id"])
         return {"debtor_id": debtor_id, "timezone": timezone, "erased": False, **pii}
 
+    def contact_point(self, case: Case, number: str | None) -> ContactPoint | None:
+        """Protect the number or address a contact used: sealed, referenced, masked."""
+        if number is None:
+            return None
+        key = self.vault.ensure_keys([case.debtor_id])[case.debtor_id]
+        return ContactPoint(ref=contact_point_ref(self.vault.master, case.debtor_id, number),
+                            hint=mask(number),
+                            sealed=self.vault.seal(case.debtor_id, key, {"number": number}))
+
     def history(self, case_id: UUID, *, unmask: bool) -> list[dict[str, Any]]:
         """Every event of a case with its global position, version, type, data, time and actor."""
         events: list[Any] = list(self.events.get(case_id))
@@ -372,6 +382,10 @@ class CaseApplication(Application[UUID]):
             if event_type(e) == "Placed":
                 data["debtor"] = self.debtor_view(e.debtor_id, e.debtor_pii, e.debtor_timezone,
                                                   unmask=unmask)
+            sealed_point = getattr(e, "contact_point_sealed", None)
+            if sealed_point is not None and unmask:  # auditors see the number dialled
+                opened = self.vault.open(events[0].debtor_id, sealed_point)
+                data["contact_point"] = opened["number"] if opened else None
             history.append({
                 "position": positions.get(e.originator_version),
                 "version": e.originator_version,

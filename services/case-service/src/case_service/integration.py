@@ -18,7 +18,7 @@ OCCURRED_AT_FIELD = {
     "Closed": "closed_at",
 }
 INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
-                   "debtor_pii"}
+                   "debtor_pii", "contact_point_sealed"}
 
 
 def event_type(domain_event: Any) -> str:

@@ -340,3 +340,31 @@ def test_event_feed_is_ordered_and_resumable(as_: Any, row: Any) -> None:
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health_endpoints_answer_without_a_key(client: Any, path: str) -> None:
     assert client.get(path).status_code == 200
+
+
+def test_the_number_dialled_never_leaves_the_service_in_clear(as_: Any, placed: str) -> None:
+    number = "+86 139-1234-5678"
+    r = as_("agency_a").post(f"/v1/cases/{placed}/contacts",
+                             json=contact("c-num", contact_point=number))
+    assert r.status_code == 201, r.text
+    feed = as_("auditor").get("/v1/events").json()["events"]
+    [contacted] = [e for e in feed if e["type"] == "Contacted"]
+    assert "5678" not in str({k: v for k, v in contacted["payload"].items()
+                             if k != "contact_point_hint"})
+    assert contacted["payload"]["contact_point_ref"].startswith("cp-")
+    assert contacted["payload"]["contact_point_hint"].endswith("5678")
+    assert "contact_point_sealed" not in contacted["payload"]
+    # The same number (spaced differently) is the same reference: caps count it once.
+    again = as_("agency_a").post(f"/v1/cases/{placed}/contacts",
+                                 json=contact("c-num2", contact_point="+8613912345678"))
+    assert again.status_code == 201
+    refs = {e["payload"]["contact_point_ref"]
+            for e in as_("auditor").get("/v1/events").json()["events"] if e["type"] == "Contacted"}
+    assert len(refs) == 1
+
+    def dialled(who: str) -> list[Any]:
+        history = as_(who).get(f"/v1/cases/{placed}/history").json()["events"]
+        return [e["data"].get("contact_point") for e in history if e["type"] == "Contacted"]
+
+    assert dialled("auditor") == [number, "+8613912345678"]
+    assert dialled("agency_a") == [None, None]

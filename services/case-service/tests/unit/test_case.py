@@ -73,7 +73,7 @@ def contact(
     return case.record_contact(
         contact_id=contact_id, channel=channel.value, direction=direction.value,
         party=party.value, outcome=outcome.value, action_code="PTP", agent_id="agent-7",
-        recording_ref=f"rec-{contact_id}", contact_point="phone:0", occurred_at=when or at(),
+        recording_ref=f"rec-{contact_id}", contact_point=None, occurred_at=when or at(),
         note=None, actor=ACTOR,
     )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from casetrail.crypto import MasterKey
 from casetrail.projections.store import ProjectionStore, make_engine
+from casetrail.settings import CommonSettings
 from sqlalchemy.engine import Engine
 
 from contact_service.adapters.contact_log import ContactLog
@@ -19,6 +21,7 @@ class ContactService:
     """What the contact service's entrypoints use."""
 
     settings: ContactSettings
+    master: MasterKey  # to turn a dialer's number into the reference contacts are counted by
     engine: Engine
     policies: Policies
     contact_log: ProjectionStore
@@ -40,14 +43,15 @@ def contact_log_projection(settings: ContactSettings | None = None) -> ContactLo
     return ContactLog(judge=build_policies(settings or ContactSettings()).judge)
 
 
-def build(settings: ContactSettings | None = None, *, migrate: bool | None = None
-          ) -> ContactService:
+def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,
+          common: CommonSettings | None = None) -> ContactService:
     """The contact service wired to its own database."""
     settings = settings or ContactSettings()
+    common = common or CommonSettings()
     engine = make_engine(settings.database_url)
     policies = build_policies(settings)
     contact_log = ProjectionStore(engine, ContactLog(judge=policies.judge))
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()
-    return ContactService(settings=settings, engine=engine, policies=policies,
+    return ContactService(settings=settings, master=common.master, engine=engine, policies=policies,
                           contact_log=contact_log, queries=ContactQueries(engine))

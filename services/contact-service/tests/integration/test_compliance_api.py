@@ -70,7 +70,7 @@ class World:
         self.cases: CaseApplication = build_application(
             CaseSettings(database_url=f"sqlite:///{tmp_path}/case.db"), common)
         self.service: ContactService = build(ContactSettings(
-            database_url=contact_url, default_policy_pack="cn-gbt-45251-2025"))
+            database_url=contact_url, default_policy_pack="cn-gbt-45251-2025"), common=common)
         self.client = TestClient(create_app(common=common, service=self.service))
         self.n = 0
 
@@ -93,7 +93,8 @@ class World:
         self.cases.execute(case_id, lambda c: c.record_contact(
             contact_id=f"call-{self.n}", channel="phone", direction="outbound", party=party,
             outcome=outcome, action_code="TALK", agent_id="agent-9", recording_ref=None,
-            contact_point="+8613911112222", occurred_at=at, note=None, actor="test"),
+            contact_point=self.cases.contact_point(c, "+8613911112222"), occurred_at=at,
+            note=None, actor="test"),
             expected_version=None, authorize=lambda _: None)
 
     def sync(self) -> None:

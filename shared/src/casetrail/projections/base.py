@@ -34,6 +34,14 @@ class Projection(ABC):
         """Apply one event to the read model."""
 
 
-def discover() -> dict[str, Callable[[], Projection]]:
-    """Installed projections by name (entry-point group `casetrail.projections`)."""
-    return {ep.name: ep.load() for ep in entry_points(group="casetrail.projections")}
+def installed() -> list[str]:
+    """Names of the installed projections (entry-point group `casetrail.projections`)."""
+    return sorted(ep.name for ep in entry_points(group="casetrail.projections"))
+
+
+def load(name: str) -> Projection:
+    """Build one installed projection (only its service is imported)."""
+    for ep in entry_points(group="casetrail.projections", name=name):
+        factory: Callable[[], Projection] = ep.load()
+        return factory()
+    raise LookupError(f"unknown projection {name!r}; installed: {installed()}")

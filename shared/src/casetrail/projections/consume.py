@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casetrail.kafka import KafkaSettings
-from casetrail.projections.base import Projection, discover
+from casetrail.projections.base import Projection, load
 from casetrail.projections.runners import FeedProjectionRunner, KafkaProjectionRunner
 from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings, ensure_dev_secrets
@@ -24,14 +24,6 @@ class FeedSettings(BaseSettings):
     wait_seconds: float = 10.0
 
 
-def load_projection(name: str) -> Projection:
-    """An installed projection by name."""
-    found = discover()
-    if name not in found:
-        raise LookupError(f"unknown projection {name!r}; installed: {sorted(found)}")
-    return found[name]()
-
-
 def projection_store(projection: Projection) -> ProjectionStore:
     """The projection's store in its service's database (the env var it names, or default)."""
     url = os.environ.get(projection.database_env) or projection.default_database_url
@@ -41,7 +33,7 @@ def projection_store(projection: Projection) -> ProjectionStore:
 def build_runner(name: str, transport: str, common: CommonSettings
                  ) -> KafkaProjectionRunner | FeedProjectionRunner:
     """The runner for `casetrail consume NAME`."""
-    projection = load_projection(name)
+    projection = load(name)
     store = projection_store(projection)
     kafka = KafkaSettings()
     if transport == "kafka" or (transport == "auto" and kafka.enabled):

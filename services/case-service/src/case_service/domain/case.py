@@ -31,6 +31,7 @@ from case_service.domain.values import (
     Channel,
     CloseReason,
     ContactFlag,
+    ContactPoint,
     EscalationKind,
     Installment,
     Payment,
@@ -176,7 +177,7 @@ class Case(Aggregate):
         action_code: str,
         agent_id: str | None,
         recording_ref: str | None,
-        contact_point: str | None,
+        contact_point: ContactPoint | None,
         occurred_at: datetime,
         note: str | None,
         actor: str,
@@ -196,7 +197,11 @@ class Case(Aggregate):
         self._contacted(
             contact_id=contact_id, channel=channel, direction=direction, party=party,
             outcome=outcome, action_code=action_code, agent_id=agent_id,
-            recording_ref=recording_ref, contact_point=contact_point, occurred_at=occurred_at,
+            recording_ref=recording_ref,
+            contact_point_ref=contact_point.ref if contact_point else None,
+            contact_point_hint=contact_point.hint if contact_point else None,
+            contact_point_sealed=contact_point.sealed if contact_point else None,
+            occurred_at=occurred_at,
             agency_id=self.agency_id, note=note, flags=flags, actor=actor,
         )
         return True
@@ -205,7 +210,8 @@ class Case(Aggregate):
     def _contacted(
         self, contact_id: str, channel: str, direction: str, party: str, outcome: str,
         action_code: str, agent_id: str | None, recording_ref: str | None,
-        contact_point: str | None, occurred_at: datetime, agency_id: str, note: str | None,
+        contact_point_ref: str | None, contact_point_hint: str | None,
+        contact_point_sealed: str | None, occurred_at: datetime, agency_id: str, note: str | None,
         flags: list[str], actor: str,
     ) -> None:
         self.contact_ids.add(contact_id)

@@ -189,3 +189,12 @@ def bucket_for(dpd: int, scheme: tuple[BucketRange, ...] = DEFAULT_BUCKETS) -> s
         if dpd >= bucket.min_dpd and (bucket.max_dpd is None or dpd <= bucket.max_dpd):
             return bucket.name
     return None
+
+
+@dataclass(frozen=True)
+class ContactPoint:
+    """The number or address a contact used, protected: never stored or published in clear."""
+
+    ref: str  # opaque and stable per debtor and number: what frequency caps count by
+    hint: str  # masked for display, e.g. **********1111
+    sealed: str  # the number itself, sealed under the debtor's data key (shreddable)

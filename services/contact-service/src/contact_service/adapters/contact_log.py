@@ -56,7 +56,10 @@ contacts = sa.Table(
     sa.Column("action_code", sa.Text, nullable=False),
     sa.Column("agent_id", sa.Text),
     sa.Column("recording_ref", sa.Text),
+    # An opaque reference to the number/address used (never the number itself): what
+    # per-number caps count by. The hint is the masked number for display.
     sa.Column("contact_point", sa.Text),
+    sa.Column("contact_point_hint", sa.Text),
     sa.Column("occurred_at", sa.Text, nullable=False, index=True),
     sa.Column("flags", sa.Text, nullable=False),
 )
@@ -192,7 +195,8 @@ class ContactLog(Projection):
             "channel": p["channel"], "direction": p["direction"], "party": p["party"],
             "outcome": p["outcome"], "action_code": p["action_code"],
             "agent_id": p.get("agent_id"), "recording_ref": p.get("recording_ref"),
-            "contact_point": p.get("contact_point"), "occurred_at": p["occurred_at"],
+            "contact_point": p.get("contact_point_ref"),
+            "contact_point_hint": p.get("contact_point_hint"), "occurred_at": p["occurred_at"],
             "flags": ",".join(p.get("flags", [])),
         }
         broken = self.judge(conn, case, row) if self.judge is not None else []

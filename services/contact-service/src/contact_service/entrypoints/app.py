@@ -24,7 +24,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     """Build the app; pass `service` to reuse one (tests), else it is built from settings."""
     common = common or CommonSettings()
     app = FastAPI(title="casetrail contact service", version="1", description=DESCRIPTION)
-    app.state.service = service or build(settings)
+    app.state.service = service or build(settings, common=common)
     app.state.keyring = common.keyring
     install_error_handlers(app)
     app.include_router(contacts.router)

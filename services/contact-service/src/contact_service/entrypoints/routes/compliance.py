@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from casetrail.crypto import contact_point_ref
 from casetrail.security import Principal, Role
 from casetrail.web import ApiError, require_roles
 from fastapi import APIRouter, Query
@@ -61,7 +62,8 @@ async def contact_permission(
     case_id: str, service: ServiceDep, caller: PrincipalDep,
     channel: Channel, party: Party = "debtor",
     at: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
-    contact_point: Annotated[str | None, Query(description="the number/address to use")] = None,
+    contact_point: Annotated[str | None, Query(
+        description="the number/address to use (per-number caps); never stored")] = None,
     min_version: Annotated[int | None, Query(
         ge=1, description="answer only once the case is projected up to this version "
         "(read your own writes); 503 with Retry-After until then")] = None,
@@ -81,8 +83,10 @@ async def contact_permission(
                 raise ApiError(503, "projection_behind",
                                f"the contact log has case version {case['version']}, not yet "
                                f"{min_version}; retry shortly", current_version=case["version"])
+            point = None if contact_point is None else contact_point_ref(
+                service.master, case["debtor_id"], contact_point)
             decision = service.policies.permission(conn, case, ContactRequest(
-                channel=channel, party=party, at=when, contact_point=contact_point))
+                channel=channel, party=party, at=when, contact_point=point))
         return {"case_id": case_id, "channel": channel, "party": party, "at": when,
                 **decision.model_dump(),
                 "data_as_of": {"case_version": case["version"], "position": case["position"]}}

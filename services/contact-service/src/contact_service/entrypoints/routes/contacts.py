@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from casetrail.crypto import mask
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
@@ -30,7 +29,8 @@ class ContactOut(BaseModel):
     action_code: str
     agent_id: str | None
     recording_ref: str | None
-    contact_point: str | None
+    contact_point: str | None = Field(description="opaque reference to the number/address used")
+    contact_point_hint: str | None = Field(description="the number, masked")
     occurred_at: str
     flags: list[str]
 
@@ -48,14 +48,16 @@ async def list_contacts(
     case_id: str | None = None, debtor_id: str | None = None, agency_id: str | None = None,
     agent_id: str | None = None, channel: str | None = None, action_code: str | None = None,
     party: str | None = None, outcome: str | None = None,
-    contact_point: Annotated[str | None, Query(description="the number or address used")] = None,
+    contact_point: Annotated[str | None, Query(
+        description="a contact_point reference from an earlier answer")] = None,
     since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     after: Annotated[int, Query(ge=0, description="cursor: next_after of the last page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Contacts in the order they were recorded. Creditors see their own cases, agencies
-    their own contacts, auditors everything; numbers are masked for all but auditors."""
+    their own contacts, auditors everything. Numbers never reach this service: each contact
+    carries an opaque reference and a masked hint (auditors read numbers in the case history)."""
     filters = {"case_id": case_id, "debtor_id": debtor_id, "agency_id": agency_id,
                "agent_id": agent_id, "channel": channel, "action_code": action_code,
                "party": party, "outcome": outcome, "contact_point": contact_point}
@@ -64,6 +66,4 @@ async def list_contacts(
         since=since, until=until, after=after, limit=limit)
     for row in rows:
         row["flags"] = [f for f in row["flags"].split(",") if f]
-        if row["contact_point"] and not caller.sees_pii_unmasked:
-            row["contact_point"] = mask(row["contact_point"])
     return {"contacts": rows, "next_after": next_after}
