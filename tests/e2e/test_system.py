@@ -51,11 +51,17 @@ class System:
         subprocess.run([sys.executable, "-m", "casetrail.cli", *args], env=self.env,
                        check=True, capture_output=True, timeout=120)
 
-    def start(self, name: str, *args: str) -> None:
+    def start(self, name: str, *args: str, **env: str) -> None:
         log = (self.tmp / f"{name}.log").open("wb")
         self.processes.append((name, subprocess.Popen(
-            [sys.executable, "-m", "casetrail.cli", *args], env=self.env, stdout=log,
-            stderr=subprocess.STDOUT)))
+            [sys.executable, "-m", "casetrail.cli", *args], env={**self.env, **env},
+            stdout=log, stderr=subprocess.STDOUT)))
+
+    def start_worker(self, name: str, *args: str) -> str:
+        """A worker with its ops endpoints on a port of its own; returns their base URL."""
+        port = free_port()
+        self.start(name, *args, CASETRAIL_METRICS_PORT=str(port))
+        return f"http://127.0.0.1:{port}"
 
     def serve(self, service: str) -> str:
         port = free_port()
@@ -141,9 +147,9 @@ def run_scenario(system: System, *, relay: bool) -> None:
     case_url = system.serve("case")
     contact_url = system.serve("contact")
     system.env["CASE_EVENTS_URL"] = case_url
+    workers = {"consumer": system.start_worker("consumer", "consume", "contact-log")}
     if relay:
-        system.start("relay", "relay")
-    system.start("consumer", "consume", "contact-log")
+        workers["relay"] = system.start_worker("relay", "relay")
     creditor, agency = system.client(case_url, "creditor"), system.client(case_url, "agency")
 
     placed = creditor.post("/v1/placements", json=placement(20))
@@ -181,6 +187,16 @@ def run_scenario(system: System, *, relay: bool) -> None:
     history = system.client(case_url, "auditor").get(f"/v1/cases/{case_ids[0]}/history").json()
     contacted = [e for e in history["events"] if e["type"] == "Contacted"]
     assert contacted[0]["data"]["contact_point"] == "+8613900000000"  # auditors may read it
+
+    for name, ops in workers.items():  # workers report readiness and metrics on their port
+        ready = httpx.get(f"{ops}/readyz", timeout=5)
+        assert ready.status_code == 200, (name, ready.text)
+        metrics = httpx.get(f"{ops}/metrics", timeout=5).text
+        expected = "casetrail_relay_position" if name == "relay" else \
+            'casetrail_consumer_events_applied_total{projection="contact-log"} 40.0'
+        assert expected in metrics, name
+    case_metrics = system.client(case_url, "auditor").get("/metrics").text
+    assert 'casetrail_events_appended_total{type="Contacted"} 20.0' in case_metrics
 
     # SIGTERM: everything finishes the work in hand and exits by itself (uvicorn re-raises the
     # signal after its graceful shutdown, so servers report -SIGTERM; workers exit 0).

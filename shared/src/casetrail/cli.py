@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
@@ -14,6 +13,8 @@ from rich.console import Console
 from casetrail import plugins
 from casetrail.crypto import MasterKey
 from casetrail.logs import configure_logging
+from casetrail.ops import serve_ops
+from casetrail.plugins import Worker
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings, ensure_dev_secrets
 
@@ -62,15 +63,22 @@ def migrate(service: Annotated[str, typer.Argument(help="service whose schema to
     console.print(plugin.migrate())
 
 
-def _run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `main(stop)`; SIGTERM/SIGINT set `stop`, so work in hand finishes cleanly."""
+def _run_worker(worker: Worker, common: CommonSettings) -> None:
+    """Run a worker until SIGTERM/SIGINT (the work in hand finishes), with its ops endpoints
+    on CASETRAIL_METRICS_PORT when set."""
 
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await main(stop)
+        tasks = [asyncio.create_task(worker.run(stop))]
+        if common.metrics_port:
+            tasks.append(asyncio.create_task(
+                serve_ops(common.metrics_port, worker.readiness, stop)))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()  # the worker ended (or failed): stop serving its ops endpoints too
+        await asyncio.gather(*tasks)
 
     asyncio.run(runner())
 
@@ -83,7 +91,7 @@ def relay(service: Annotated[str, typer.Argument(help="whose log to relay")] = "
         raise typer.BadParameter(f"{service} has no relay")
     common = CommonSettings()
     configure_logging(common.log_level, json_output=common.log_json)
-    _run_until_signalled(plugin.relay)
+    _run_worker(plugin.relay(), common)
 
 
 @app.command()
@@ -101,7 +109,7 @@ def consume(
         runner = build_runner(projection, transport, common)
     except LookupError as exc:
         raise typer.BadParameter(str(exc)) from None
-    _run_until_signalled(runner.run)
+    _run_worker(runner, common)
 
 
 @keys_app.command("new")

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+
+class Worker(Protocol):
+    """A long-running process without an API (relay, consumer)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then finish the work in hand."""
+
+    async def readiness(self) -> dict[str, Any]:
+        """Details when ready; raises with the reason when not."""
 
 
 @dataclass(frozen=True)
@@ -16,7 +27,7 @@ class ServicePlugin:
     app_factory: str  # "module:function" returning a FastAPI app
     default_port: int
     migrate: Callable[[], str] | None = None
-    relay: Callable[[asyncio.Event], Awaitable[None]] | None = None  # `casetrail relay`
+    relay: Callable[[], Worker] | None = None  # `casetrail relay`
 
 
 def installed() -> list[str]:

@@ -31,6 +31,8 @@ class CommonSettings(BaseSettings):
     master_key_file: Path | None = None
     log_level: str = "INFO"
     log_json: bool = True
+    metrics_port: int | None = None  # workers serve /healthz /readyz /metrics here
+    ready_max_lag: int = 10_000  # a relay or consumer further behind than this is not ready
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> CommonSettings:

@@ -13,6 +13,7 @@ from uuid import UUID
 import orjson
 from casetrail.crypto import contact_point_ref, mask
 from casetrail.envelope import EventEnvelope
+from casetrail.metrics import EVENTS_APPENDED
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
@@ -117,6 +118,13 @@ class CaseApplication(Application[UUID]):
         super().__init__(env=env)
         self.store = store_factory(self.recorder)
         self.vault = vault_factory(self.store)
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save as the library does, and count the events appended by type."""
+        recordings = super().save(*objs, **kwargs)
+        for recording in recordings:
+            EVENTS_APPENDED.labels(event_type(recording.domain_event)).inc()
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Add dates to the library's default transcodings."""

@@ -368,3 +368,12 @@ def test_the_number_dialled_never_leaves_the_service_in_clear(as_: Any, placed: 
 
     assert dialled("auditor") == [number, "+8613912345678"]
     assert dialled("agency_a") == [None, None]
+
+
+def test_metrics_show_latency_by_route_template_and_events_appended(as_: Any, placed: str,
+                                                                    client: Any) -> None:
+    as_("bank1").get(f"/v1/cases/{placed}")
+    text = client.get("/metrics").text
+    assert 'route="/v1/cases/{case_id}"' in text  # the template, never the raw id
+    assert placed not in text
+    assert 'casetrail_events_appended_total{type="Placed"}' in text

@@ -39,7 +39,7 @@ def build_runner(name: str, transport: str, common: CommonSettings
     if transport == "kafka" or (transport == "auto" and kafka.enabled):
         if not kafka.enabled:
             raise LookupError("--transport kafka needs KAFKA_BOOTSTRAP_SERVERS")
-        return KafkaProjectionRunner(store, kafka)
+        return KafkaProjectionRunner(store, kafka, max_lag=common.ready_max_lag)
     if transport not in ("feed", "auto"):
         raise LookupError(f"unknown transport {transport!r}: kafka, feed or auto")
     feed = FeedSettings()
@@ -48,4 +48,5 @@ def build_runner(name: str, transport: str, common: CommonSettings
         if common.env == "production":
             raise LookupError("the feed transport needs CASE_EVENTS_API_KEY in production")
         key = ensure_dev_secrets(common.var_dir).plain_keys()["dev-auditor"]
-    return FeedProjectionRunner(store, feed.url, key, wait=feed.wait_seconds)
+    return FeedProjectionRunner(store, feed.url, key, wait=feed.wait_seconds,
+                                max_lag=common.ready_max_lag)

@@ -119,13 +119,32 @@ class Applier:
         DEAD_LETTERS.labels(self.projection).inc()
 
 
-class KafkaProjectionRunner:
+class _Readiness:
+    """Ready when the projection's database answers and the lag is within bounds."""
+
+    store: ProjectionStore
+    source: str
+    max_lag: int
+    lag: dict[int, int]
+
+    async def readiness(self) -> dict[str, Any]:
+        """Details when ready; raises with the reason when not."""
+        positions = await asyncio.to_thread(self.store.positions, self.source)
+        behind = sum(self.lag.values())
+        if behind > self.max_lag:
+            raise RuntimeError(f"{self.store.name} is {behind} events behind (max {self.max_lag})")
+        return {"projection": self.store.name, "lag": behind,
+                "partitions": len(positions)}
+
+
+class KafkaProjectionRunner(_Readiness):
     """A consumer-group member: read_committed, manual positions kept in the projection's DB."""
 
     def __init__(self, store: ProjectionStore, settings: KafkaSettings, *,
                  group_id: str | None = None, max_records: int = 500,
-                 after_batch: AfterBatch | None = None):
+                 after_batch: AfterBatch | None = None, max_lag: int = 10_000):
         self.store, self.settings = store, settings
+        self.max_lag, self.lag = max_lag, {}
         self.source = f"kafka:{settings.topic}"
         self.group_id = group_id or f"casetrail.{store.name}"
         self.max_records = max_records
@@ -186,8 +205,8 @@ class KafkaProjectionRunner:
             return  # revoked while the batch was applied; the new owner reports its lag
         highwater = consumer.highwater(tp)
         if highwater is not None:
-            CONSUMER_LAG.labels(self.store.name, str(tp.partition)).set(
-                max(0, highwater - offset - 1))
+            self.lag[tp.partition] = max(0, highwater - offset - 1)
+            CONSUMER_LAG.labels(self.store.name, str(tp.partition)).set(self.lag[tp.partition])
 
     async def seek_to_stored(self, assigned: set[TopicPartition]) -> None:
         """Start each newly assigned partition right after its position in the DB."""
@@ -215,7 +234,7 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
         await self.runner.seek_to_stored(assigned)
 
 
-class FeedProjectionRunner:
+class FeedProjectionRunner(_Readiness):
     """The embedded transport: long-polls the case service's `GET /v1/events` feed."""
 
     source = "feed"
@@ -223,8 +242,9 @@ class FeedProjectionRunner:
     def __init__(self, store: ProjectionStore, base_url: str, api_key: str, *,
                  limit: int = 500, wait: float = 10.0,
                  after_batch: AfterBatch | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
+                 transport: httpx.AsyncBaseTransport | None = None, max_lag: int = 10_000):
         self.store, self.base_url, self.api_key = store, base_url.rstrip("/"), api_key
+        self.max_lag, self.lag = max_lag, {}
         self.limit, self.wait, self.after_batch = limit, wait, after_batch
         self.transport = transport
         self.applier = Applier(store, self.source, self._to_dead_letter_table)
@@ -269,6 +289,7 @@ class FeedProjectionRunner:
                 body = response.json()
                 events = body["events"]
                 if not events:
+                    self.lag[0] = 0
                     if until_caught_up:
                         return
                     continue
@@ -279,6 +300,6 @@ class FeedProjectionRunner:
                     await self.after_batch(0, result)
                 head = body.get("head_position")
                 if head is not None:
-                    CONSUMER_LAG.labels(self.store.name, "0").set(
-                        max(0, int(head) - result.last_position))
+                    self.lag[0] = max(0, int(head) - result.last_position)
+                    CONSUMER_LAG.labels(self.store.name, "0").set(self.lag[0])
 

@@ -35,11 +35,25 @@ class Relay:
     """Publishes the case log to Kafka; one active instance (others wait as standbys)."""
 
     def __init__(self, app: CaseApplication, settings: KafkaSettings, *, batch_size: int = 1000,
-                 poll_seconds: float = 0.1, after_publish: AfterPublish | None = None):
+                 poll_seconds: float = 0.1, after_publish: AfterPublish | None = None,
+                 max_lag: int = 10_000):
         self.app, self.settings = app, settings
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
         self.after_publish = after_publish  # a fault-injection point for tests
         self.position = 0
+        self.lag: int | None = None  # unknown until the first round
+        self.active = False
+        self.max_lag = max_lag
+
+    async def readiness(self) -> dict[str, object]:
+        """Ready when this instance relays (or stands by) and is not too far behind."""
+        if not self.active:
+            return {"role": "standby"}
+        if self.lag is None:
+            raise RuntimeError("the relay has not completed a round yet")
+        if self.lag > self.max_lag:
+            raise RuntimeError(f"relay lag {self.lag} exceeds {self.max_lag}")
+        return {"role": "active", "position": self.position, "lag": self.lag}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; the batch in hand is acknowledged and saved first."""
@@ -47,7 +61,11 @@ class Relay:
         while not stop.is_set():
             with self.app.store.exclusive(f"relay:{self.settings.topic}") as active:
                 if active:
-                    await self._relay_with_restarts(stop)
+                    self.active = True
+                    try:
+                        await self._relay_with_restarts(stop)
+                    finally:
+                        self.active = False
                     return
             log.info("another relay is active; standing by")
             await _sleep_or_stop(stop, 5.0)
@@ -79,6 +97,7 @@ class Relay:
             batch = await asyncio.to_thread(self.app.events_after, self.position,
                                             self.batch_size)
             if not batch:
+                self.lag = 0
                 RELAY_LAG.set(0)
                 await _sleep_or_stop(stop, self.poll_seconds)
                 continue
@@ -99,7 +118,8 @@ class Relay:
             RELAY_PUBLISHED.inc(len(batch))
             RELAY_POSITION.set(last)
             head = await asyncio.to_thread(self.app.last_position)
-            RELAY_LAG.set(max(0, head - last))
+            self.lag = max(0, head - last)
+            RELAY_LAG.set(self.lag)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
 from casetrail.web import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
-    add_health_routes,
     install_error_handlers,
 )
 from fastapi import FastAPI
@@ -42,7 +42,7 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     def ready() -> dict[str, Any]:
         return {"last_position": app.state.application.last_position()}
 
-    add_health_routes(app, ready)
+    install_ops(app, "case", ready)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service="case")
     return app

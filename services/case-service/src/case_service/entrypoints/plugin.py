@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from casetrail.plugins import ServicePlugin
 
@@ -15,21 +16,34 @@ def _migrate() -> str:
     return "case-service schema is up to date"
 
 
-async def _relay(stop: asyncio.Event) -> None:
-    from casetrail.kafka import KafkaSettings
+class RelayWorker:
+    """`casetrail relay`: the case application plus its outbox relay, as one worker."""
 
-    from case_service.adapters.relay import Relay
-    from case_service.bootstrap import build_application
+    def __init__(self) -> None:
+        from casetrail.kafka import KafkaSettings
+        from casetrail.settings import CommonSettings
 
-    settings = KafkaSettings()
-    if not settings.enabled:
-        raise SystemExit("the relay publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS "
-                         "(without Kafka, consumers pull GET /v1/events instead)")
-    app = build_application()
-    try:
-        await Relay(app, settings).run(stop)
-    finally:
-        app.close()
+        from case_service.adapters.relay import Relay
+        from case_service.bootstrap import build_application
+
+        settings = KafkaSettings()
+        if not settings.enabled:
+            raise SystemExit("the relay publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS "
+                             "(without Kafka, consumers pull GET /v1/events instead)")
+        self.app = build_application()
+        self.relay = Relay(self.app, settings, max_lag=CommonSettings().ready_max_lag)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until stopped."""
+        try:
+            await self.relay.run(stop)
+        finally:
+            self.app.close()
+
+    async def readiness(self) -> dict[str, Any]:
+        """The relay's readiness, after checking the database answers."""
+        await asyncio.to_thread(self.app.last_position)
+        return await self.relay.readiness()
 
 
 plugin = ServicePlugin(
@@ -37,5 +51,5 @@ plugin = ServicePlugin(
     app_factory="case_service.entrypoints.app:create_app",
     default_port=8000,
     migrate=_migrate,
-    relay=_relay,
+    relay=RelayWorker,
 )

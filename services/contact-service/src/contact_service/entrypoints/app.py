@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
-from casetrail.web import RequestContextMiddleware, add_health_routes, install_error_handlers
+from casetrail.web import RequestContextMiddleware, install_error_handlers
 from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
@@ -35,6 +36,6 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
             conn.execute(sa.text("SELECT 1"))
         return {}
 
-    add_health_routes(app, ready)
+    install_ops(app, "contact", ready)
     app.add_middleware(RequestContextMiddleware, service="contact")
     return app
