@@ -6,139 +6,17 @@ all on SQLite. Kafka: the same plus `casetrail relay`, on PostgreSQL and the rea
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from casetrail.crypto import MasterKey
-from casetrail.security import KeyEntry, Role, generate_key, hash_key
+
+from tests.e2e.harness import System, placement
 
 pytestmark = pytest.mark.e2e
-
-KEYS = {"creditor": (Role.CREDITOR, "BANK-E2E"), "agency": (Role.AGENCY, "AG-E2E"),
-        "other_agency": (Role.AGENCY, "AG-OTHER"), "auditor": (Role.AUDITOR, None)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class System:
-    """Processes started with one environment; stopped with SIGTERM at the end."""
-
-    def __init__(self, tmp: Path, env: dict[str, str]):
-        self.tmp, self.env = tmp, env
-        self.keys = {name: generate_key(role) for name, (role, _) in KEYS.items()}
-        self.env["CASETRAIL_API_KEYS"] = json.dumps([
-            KeyEntry(name, hash_key(self.keys[name]), role, tenant).to_json()
-            for name, (role, tenant) in KEYS.items()])
-        self.env["CASE_EVENTS_API_KEY"] = self.keys["auditor"]
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "casetrail.cli", *args], env=self.env,
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self, name: str, *args: str, **env: str) -> None:
-        log = (self.tmp / f"{name}.log").open("wb")
-        self.processes.append((name, subprocess.Popen(
-            [sys.executable, "-m", "casetrail.cli", *args], env={**self.env, **env},
-            stdout=log, stderr=subprocess.STDOUT)))
-
-    def start_worker(self, name: str, *args: str) -> str:
-        """A worker with its ops endpoints on a port of its own; returns their base URL."""
-        port = free_port()
-        self.start(name, *args, CASETRAIL_METRICS_PORT=str(port))
-        return f"http://127.0.0.1:{port}"
-
-    def serve(self, service: str) -> str:
-        port = free_port()
-        self.start(service, "serve", service, "--port", str(port))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self.assert_running()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"{service} did not become ready: {self.log(service)}")
-
-    def assert_running(self) -> None:
-        for name, proc in self.processes:
-            assert proc.poll() is None, f"{name} exited {proc.returncode}: {self.log(name)}"
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def client(self, url: str, who: str) -> httpx.Client:
-        return httpx.Client(base_url=url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.keys[who]}"})
-
-    def stop(self) -> dict[str, int | None]:
-        for _, proc in self.processes:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        codes: dict[str, int | None] = {}
-        for name, proc in self.processes:
-            try:
-                codes[name] = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                codes[name] = None
-        return codes
-
-
-@pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[System]:
-    env = {**os.environ, "CASETRAIL_VAR_DIR": str(tmp_path / "var"),
-           "CASETRAIL_MASTER_KEY": MasterKey.generate_b64(), "CASETRAIL_LOG_JSON": "true",
-           "CASE_DATABASE_URL": f"sqlite:///{tmp_path}/case.db",
-           "CONTACT_DATABASE_URL": f"sqlite:///{tmp_path}/contact.db",
-           "CASE_EVENTS_WAIT_SECONDS": "1"}
-    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-    env.pop("DATABASE_URL", None)
-    system = System(tmp_path, env)
-    yield system
-    system.stop()
-
-
-@pytest.fixture
-def on_kafka(tmp_path: Path, kafka_bootstrap: str, pg_schemas: Callable[[str], str]
-             ) -> Iterator[System]:
-    env = {**os.environ, "CASETRAIL_VAR_DIR": str(tmp_path / "var"),
-           "CASETRAIL_MASTER_KEY": MasterKey.generate_b64(),
-           "CASE_DATABASE_URL": pg_schemas("e2e_case"),
-           "CONTACT_DATABASE_URL": pg_schemas("e2e_contact"),
-           "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-           "KAFKA_TOPIC": f"e2e-{os.urandom(4).hex()}"}
-    env.pop("DATABASE_URL", None)
-    system = System(tmp_path, env)
-    yield system
-    system.stop()
-
-
-def placement(n: int) -> dict[str, Any]:
-    return {"placement_ref": "E2E-1", "accounts": [{
-        "account_ref": f"E2E-{i}", "agency_id": "AG-E2E", "currency": "CNY",
-        "balances": {"principal": "5000.00", "interest": "120.50"}, "dpd": 75,
-        "debtor": {"name": f"Debtor {i}", "national_id": f"11010119900101{i:04d}",
-                   "phones": [f"+86139000{i:05d}"], "timezone": "Asia/Shanghai"}}
-        for i in range(n)]}
 
 
 def run_scenario(system: System, *, relay: bool) -> None:

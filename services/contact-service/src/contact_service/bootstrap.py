@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from contact_service.adapters.contact_log import ContactLog
 from contact_service.adapters.policies import Policies
+from contact_service.adapters.qa_store import create_qa_schema
 from contact_service.adapters.queries import ContactQueries
 from contact_service.config import ContactSettings
 from contact_service.domain.policy import load_packs
@@ -53,5 +54,6 @@ def build(settings: ContactSettings | None = None, *, migrate: bool | None = Non
     contact_log = ProjectionStore(engine, ContactLog(judge=policies.judge))
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()
+        create_qa_schema(engine)
     return ContactService(settings=settings, master=common.master, engine=engine, policies=policies,
                           contact_log=contact_log, queries=ContactQueries(engine))

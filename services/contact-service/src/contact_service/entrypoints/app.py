@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
-from contact_service.entrypoints.routes import compliance, contacts
+from contact_service.entrypoints.routes import compliance, contacts, quality
 
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
 compliance violations, service levels, worklists and QA sampling, built from case events.
@@ -30,6 +30,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     install_error_handlers(app)
     app.include_router(contacts.router)
     app.include_router(compliance.router)
+    app.include_router(quality.router)
 
     def ready() -> dict[str, Any]:
         with app.state.service.engine.connect() as conn:
