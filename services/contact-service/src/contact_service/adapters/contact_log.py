@@ -34,8 +34,11 @@ contact_cases = sa.Table(
     sa.Column("assigned_at", sa.Text, nullable=False),
     sa.Column("cease_contact_at", sa.Text),
     sa.Column("dispute_open", sa.Boolean, nullable=False),
+    sa.Column("disputed_at", sa.Text),  # when the open dispute began
     sa.Column("recalled", sa.Boolean, nullable=False),
+    sa.Column("recalled_at", sa.Text),
     sa.Column("closed", sa.Boolean, nullable=False),
+    sa.Column("closed_at", sa.Text),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
@@ -184,7 +187,8 @@ class ContactLog(Projection):
             debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
             contact_points=p.get("contact_points", 0), placed_at=p["placed_at"],
             assigned_at=p["placed_at"], cease_contact_at=None, dispute_open=False,
-            recalled=False, closed=False, version=e.version, position=e.position))
+            disputed_at=None, recalled=False, recalled_at=None, closed=False, closed_at=None,
+            version=e.version, position=e.position))
 
     def _on_contacted(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
@@ -252,22 +256,22 @@ class ContactLog(Projection):
         self._set(conn, e, cease_contact_at=e.payload["requested_at"])
 
     def _on_disputed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, dispute_open=True)
+        self._set(conn, e, dispute_open=True, disputed_at=e.payload["disputed_at"])
 
     def _on_dispute_resolved(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
                             ) -> None:
-        self._set(conn, e, dispute_open=False)
+        self._set(conn, e, dispute_open=False, disputed_at=None)
 
     def _on_recalled(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, recalled=True)
+        self._set(conn, e, recalled=True, recalled_at=e.payload["recalled_at"])
 
     def _on_reassigned(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
         self._set(conn, e, agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"],
-                  recalled=False)
+                  recalled=False, recalled_at=None)
 
     def _on_closed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, closed=True)
+        self._set(conn, e, closed=True, closed_at=e.payload["closed_at"])
 
     @staticmethod
     def _set(conn: Connection, e: EventEnvelope, **values: Any) -> None:

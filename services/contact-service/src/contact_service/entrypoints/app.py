@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
-from contact_service.entrypoints.routes import compliance, contacts, quality
+from contact_service.entrypoints.routes import compliance, contacts, quality, service_levels
 
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
 compliance violations, service levels, worklists and QA sampling, built from case events.
@@ -31,6 +31,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.include_router(contacts.router)
     app.include_router(compliance.router)
     app.include_router(quality.router)
+    app.include_router(service_levels.router)
 
     def ready() -> dict[str, Any]:
         with app.state.service.engine.connect() as conn:

@@ -1,0 +1,472 @@
+"""Service levels an agency owes on each case (the tender's timeliness rules), as of an instant.
+
+The numbers are data (`ServiceLevelTerms`, defaults from the bank tender in DOMAIN.md), so a
+contract can change them. Each service level is `met` (done by its due time), `breached` (not
+done by then; `completed_at` says if it was done late), `pending` (not done, due later), or
+`not_applicable` (nothing triggered it, or a hold took it away).
+
+Readings of the tender (documented so an auditor can check them):
+
+- Only facts from the case's current assignment count: contacts, escalations and visits before
+  `assigned_at` (a previous agency's work) are ignored, and so is anything after `as_of`.
+- An *attempt* is an outbound contact, whatever its outcome. The debtor is *reached* by a phone
+  contact in either direction with party `debtor` and an outcome in `reached_outcomes` (default
+  `conversation` only, as the brief says; a contract may add `refused`).
+- first_action: the first outbound contact on any channel, within 2 hours of assignment.
+- initial_calls: 3 outbound phone attempts within 7 days of assignment. It is counted literally
+  (reaching the debtor on the first call does not waive the other two) unless the contract sets
+  `reach_satisfies_initial_calls` (e.g. under Regulation F, which forbids calls for 7 days after
+  a conversation).
+- follow_up_calls: 2 more outbound phone attempts in the 15 days after the initial window, i.e.
+  in (assigned + 7 d, assigned + 22 d]. It applies only if the first 3 attempts failed to reach
+  the debtor: it is not applicable when the debtor was reached by phone at or before the 3rd
+  attempt (or before the window opens, if fewer than 3 attempts were made by then). A late 3rd
+  attempt made inside the follow-up window counts towards the follow-up calls too: they are the
+  calls made in that window.
+- field_visit_request: the debtor becomes *unreachable* at the outbound phone attempt after which
+  either every number tried has its latest attempt ending `invalid_number`/`wrong_number`, or
+  3 attempts in a row (since assignment or since the debtor was last reached) failed to reach
+  the debtor (the "3 consecutive failed attempts" of the third-party rules). A `field_visit`
+  escalation must be raised within 1 day of that attempt; one raised earlier in the assignment
+  also satisfies it. If the debtor is reached again before the request was due and none was
+  raised, that episode is moot and the next one (if any) is judged instead.
+- field_visit: every `field_visit` escalation needs an outbound `visit` contact within 7 days
+  after it (one service level per request).
+- revisit: every outbound visit with outcome `debtor_not_found` needs another outbound visit
+  within 7 days after it; a visit that met the debtor needs none, which ends the chain (there is
+  no "declared untraceable" event yet: a recall or closure ends it).
+- Holds (cease contact, dispute, recall, closure) make a service level that was not met
+  `not_applicable` only if the hold began at or before its due time; a breach that happened
+  before the hold stays a breach, and a met one stays met. Holds that began after `as_of` are
+  ignored. A hold whose start is unknown (`since=None`: the read model keeps only a flag for
+  disputes, recalls and closures) counts as having begun before every due time: a late
+  accusation the data cannot support is worse than a missing one; the explanation says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from contact_service.domain.policy import (
+    NUMBER_INVALID_OUTCOMES,
+    Channel,
+    Direction,
+    Outcome,
+    Party,
+)
+
+ServiceLevel = Literal[
+    "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
+    "revisit",
+]
+SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
+    "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
+    "revisit",
+)
+Status = Literal["met", "breached", "pending", "not_applicable"]
+STATUSES: tuple[Status, ...] = ("met", "breached", "pending", "not_applicable")
+EscalationKind = Literal["field_visit", "legal", "supervisor"]
+HoldKind = Literal["cease_contact", "dispute", "recalled", "closed"]
+
+
+@dataclass(frozen=True)
+class ServiceLevelTerms:
+    """A contract's service-level numbers; the defaults are the bank tender's."""
+
+    first_action_within: timedelta = timedelta(hours=2)
+    initial_calls: int = 3
+    initial_calls_within: timedelta = timedelta(days=7)
+    follow_up_calls: int = 2
+    follow_up_calls_within: timedelta = timedelta(days=15)
+    unreachable_after_failed_calls: int = 3
+    field_visit_request_within: timedelta = timedelta(days=1)
+    field_visit_within: timedelta = timedelta(days=7)
+    revisit_within: timedelta = timedelta(days=7)
+    reached_outcomes: frozenset[str] = frozenset({"conversation"})
+    reach_satisfies_initial_calls: bool = False
+
+    def __post_init__(self) -> None:
+        counts = (self.initial_calls, self.follow_up_calls, self.unreachable_after_failed_calls)
+        if min(counts) < 1:
+            raise ValueError("call counts in service-level terms must be at least 1")
+        spans = (self.first_action_within, self.initial_calls_within,
+                 self.follow_up_calls_within, self.field_visit_request_within,
+                 self.field_visit_within, self.revisit_within)
+        if min(spans) <= timedelta(0):
+            raise ValueError("service-level time limits must be positive")
+
+
+DEFAULT_TERMS = ServiceLevelTerms()
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ContactFact:
+    """One recorded contact, as much of it as service levels need."""
+
+    occurred_at: datetime
+    channel: Channel
+    direction: Direction
+    party: Party
+    outcome: Outcome
+    contact_point: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "occurred_at", _aware(self.occurred_at, "occurred_at"))
+
+    @property
+    def is_attempt(self) -> bool:
+        """Outbound, whatever the outcome."""
+        return self.direction == "outbound"
+
+
+@dataclass(frozen=True)
+class EscalationFact:
+    """One escalation of the case."""
+
+    kind: EscalationKind
+    escalated_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "escalated_at", _aware(self.escalated_at, "escalated_at"))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Something that stops collection work; `since` None means in force, start unknown."""
+
+    kind: HoldKind
+    since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None:
+            object.__setattr__(self, "since", _aware(self.since, "since"))
+
+    def describe(self) -> str:
+        """The hold as a phrase, e.g. 'the case was closed (when is not recorded)'."""
+        what = {"cease_contact": "the debtor asked to cease contact",
+                "dispute": "the debt is under dispute",
+                "recalled": "the creditor recalled the case",
+                "closed": "the case was closed"}[self.kind]
+        if self.since is None:
+            return f"{what} (when is not recorded)"
+        return f"{what} at {stamp(self.since)}"
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What a case's service levels are computed from."""
+
+    case_id: str
+    assigned_at: datetime
+    contacts: Sequence[ContactFact] = ()
+    escalations: Sequence[EscalationFact] = ()
+    holds: Sequence[Hold] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assigned_at", _aware(self.assigned_at, "assigned_at"))
+
+
+@dataclass(frozen=True)
+class ServiceLevelStatus:
+    """One service level of one case as of an instant, with a sentence saying why.
+
+    `triggered_at` is the fact that started the clock, `completed_at` when the requirement was
+    fulfilled (on time or late), `met_at` the same but only when on time, and `outstanding`
+    whether the required action is still to be done and still worth doing.
+    """
+
+    service_level: ServiceLevel
+    status: Status
+    due_at: datetime | None
+    explanation: str
+    triggered_at: datetime | None = None
+    met_at: datetime | None = None
+    completed_at: datetime | None = None
+    outstanding: bool = False
+    requirement: str = ""  # what is asked, e.g. "3 outbound phone attempts within 7 days ..."
+
+
+def stamp(instant: datetime) -> str:
+    """An instant as 'YYYY-MM-DD HH:MM UTC'."""
+    return f"{instant.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def duration(span: timedelta) -> str:
+    """A span as '2 days 3 hours' or '45 minutes' (rounded down to the minute)."""
+    minutes = max(0, int(span.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [_plural(days, "day"), _plural(hours, "hour"), _plural(minutes, "minute")]
+    shown = [p for p, n in zip(parts, (days, hours, minutes), strict=True) if n][:2]
+    return " ".join(shown) or "0 minutes"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word if n == 1 else word + 's'}"
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A requirement with a deadline: what it asks, when it started and when it is due."""
+
+    level: ServiceLevel
+    requirement: str  # "3 outbound phone attempts within 7 days of assignment"
+    triggered_at: datetime
+    due_at: datetime
+    as_of: datetime
+    done_at: datetime | None  # when it was fulfilled (maybe after due_at), None if not yet
+    done_how: str = ""  # "the 3rd attempt"
+    progress: str = ""  # "1 of 3 so far"
+
+    def judge(self) -> ServiceLevelStatus:
+        """Met, breached (late or not done) or pending."""
+        head = f"{self.requirement} (due {stamp(self.due_at)})"
+        done, due = self.done_at, self.due_at
+        if done is not None and done <= due:
+            status: Status = "met"
+            text = f"{head}: met by {self.done_how} at {stamp(done)}"
+        elif done is not None:
+            status = "breached"
+            text = (f"{head}: breached; {self.done_how} came only at {stamp(done)}, "
+                    f"{duration(done - due)} late")
+        elif self.as_of <= due:
+            status = "pending"
+            text = f"{head}: pending; {self.progress}, {duration(due - self.as_of)} left"
+        else:
+            status = "breached"
+            text = (f"{head}: breached; {self.progress}, overdue by "
+                    f"{duration(self.as_of - due)}")
+        return ServiceLevelStatus(
+            service_level=self.level, status=status, due_at=due, explanation=text,
+            triggered_at=self.triggered_at, met_at=done if status == "met" else None,
+            completed_at=done, outstanding=done is None, requirement=self.requirement)
+
+
+def _not_applicable(level: ServiceLevel, requirement: str, why: str) -> ServiceLevelStatus:
+    return ServiceLevelStatus(service_level=level, status="not_applicable", due_at=None,
+                              explanation=why, requirement=requirement)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+class _Case:
+    """One case's facts in the current assignment up to `as_of`, sorted, with the judgements."""
+
+    def __init__(self, facts: CaseFacts, as_of: datetime, terms: ServiceLevelTerms):
+        self.facts, self.as_of, self.terms = facts, as_of, terms
+        self.start = facts.assigned_at
+        self.contacts = sorted((c for c in facts.contacts if self.in_scope(c.occurred_at)),
+                               key=lambda c: c.occurred_at)
+        self.phone = [c for c in self.contacts if c.channel == "phone"]
+        self.calls = [c for c in self.phone if c.is_attempt]
+        self.visits = [c for c in self.contacts if c.channel == "visit" and c.is_attempt]
+        self.requests = sorted(e.escalated_at for e in facts.escalations
+                               if e.kind == "field_visit" and self.in_scope(e.escalated_at))
+
+    def in_scope(self, instant: datetime) -> bool:
+        """Within the current assignment and known at `as_of`."""
+        return self.start <= instant <= self.as_of
+
+    def reached(self, contact: ContactFact) -> bool:
+        """Whether this contact reached the debtor by phone."""
+        return (contact.channel == "phone" and contact.party == "debtor"
+                and contact.outcome in self.terms.reached_outcomes)
+
+    def first_reach(self, after: datetime | None = None) -> datetime | None:
+        """When the debtor was first reached by phone (strictly after `after`, if given)."""
+        return next((c.occurred_at for c in self.phone if self.reached(c)
+                     and (after is None or c.occurred_at > after)), None)
+
+    # ------------------------------------------------------------------ the service levels
+
+    def first_action(self) -> ServiceLevelStatus:
+        t = self.terms
+        first = next((c for c in self.contacts if c.is_attempt), None)
+        return _Clock(
+            "first_action", f"an outbound contact within {duration(t.first_action_within)} of "
+            f"assignment at {stamp(self.start)}", self.start, self.start + t.first_action_within,
+            self.as_of, first.occurred_at if first else None,
+            done_how=f"the first outbound contact ({first.channel})" if first else "",
+            progress="no outbound contact yet").judge()
+
+    def initial_calls(self) -> ServiceLevelStatus:
+        t = self.terms
+        n = t.initial_calls
+        due = self.start + t.initial_calls_within
+        done = self.calls[n - 1].occurred_at if len(self.calls) >= n else None
+        how = f"the {_ordinal(n)} attempt"
+        reach = self.first_reach()
+        if t.reach_satisfies_initial_calls and reach is not None and (
+                done is None or reach < done):
+            done, how = reach, "reaching the debtor by phone"
+        so_far = sum(1 for c in self.calls if c.occurred_at <= due)
+        return _Clock(
+            "initial_calls", f"{_plural(n, 'outbound phone attempt')} within "
+            f"{duration(t.initial_calls_within)} of assignment at {stamp(self.start)}",
+            self.start, due, self.as_of, done, done_how=how,
+            progress=f"{so_far} of {n} so far").judge()
+
+    def follow_up_calls(self) -> ServiceLevelStatus:
+        t = self.terms
+        opens = self.start + t.initial_calls_within
+        due = opens + t.follow_up_calls_within
+        n, first_n = t.follow_up_calls, t.initial_calls
+        requirement = (f"{_plural(n, 'more outbound phone attempt')} between "
+                       f"{stamp(opens)} and {stamp(due)}, owed when the first "
+                       f"{_plural(first_n, 'attempt')} do not reach the debtor")
+        nth = self.calls[first_n - 1].occurred_at if len(self.calls) >= first_n else None
+        cutoff = min(nth, opens) if nth is not None else opens
+        reach = self.first_reach()
+        if reach is not None and reach <= cutoff:
+            return _not_applicable("follow_up_calls", requirement, (
+                f"the debtor was reached by phone at {stamp(reach)}, within the first "
+                f"{_plural(first_n, 'attempt')}: no follow-up calls are owed"))
+        if self.as_of < cutoff:
+            return ServiceLevelStatus(
+                service_level="follow_up_calls", status="pending", due_at=due,
+                outstanding=True, triggered_at=None, requirement=requirement, explanation=(
+                    f"{_plural(n, 'more outbound phone attempt')} between {stamp(opens)} and "
+                    f"{stamp(due)} will be owed if the first {_plural(first_n, 'attempt')} do "
+                    f"not reach the debtor ({len(self.calls)} made so far, none reached)"))
+        later = [c for c in self.calls if c.occurred_at > opens]
+        done = later[n - 1].occurred_at if len(later) >= n else None
+        so_far = sum(1 for c in later if c.occurred_at <= due)
+        return _Clock("follow_up_calls", requirement, opens, due, self.as_of, done,
+                      done_how=f"the {_ordinal(n)} follow-up attempt",
+                      progress=f"{so_far} of {n} so far").judge()
+
+    def unreachable_since(self, after: datetime | None) -> tuple[datetime, str] | None:
+        """The attempt (after `after`) at which the debtor became unreachable, and why."""
+        needed = self.terms.unreachable_after_failed_calls
+        streak = 0
+        latest: dict[str | None, str] = {}
+        for contact in self.phone:
+            if after is not None and contact.occurred_at <= after:
+                continue
+            if self.reached(contact):
+                streak, latest = 0, {}
+                continue
+            if not contact.is_attempt:
+                continue
+            streak += 1
+            latest[contact.contact_point] = contact.outcome
+            if all(outcome in NUMBER_INVALID_OUTCOMES for outcome in latest.values()):
+                tried = _plural(len(latest), "number")
+                return contact.occurred_at, f"every number tried ({tried}) is invalid"
+            if streak >= needed:
+                return contact.occurred_at, (f"{_plural(streak, 'phone attempt')} in a row "
+                                             f"failed to reach the debtor")
+        return None
+
+    def field_visit_request(self) -> ServiceLevelStatus:
+        t = self.terms
+        within = duration(t.field_visit_request_within)
+        after: datetime | None = None
+        while True:
+            found = self.unreachable_since(after)
+            if found is None:
+                why = ("the debtor has not been unreachable by phone" if after is None else
+                       f"the debtor was reached again by phone at {stamp(after)} and has not "
+                       f"been unreachable since")
+                return _not_applicable(
+                    "field_visit_request",
+                    f"a field-visit request within {within} of the debtor becoming unreachable",
+                    f"{why} (unreachable: every number tried invalid, or "
+                    f"{_plural(t.unreachable_after_failed_calls, 'failed attempt')} in a row)")
+            trigger, why = found
+            due = trigger + t.field_visit_request_within
+            request = self.requests[0] if self.requests else None
+            if request is None or request > due:
+                reach = self.first_reach(after=trigger)
+                if reach is not None and reach <= due:
+                    after = reach  # moot: the debtor answered before a request was due
+                    continue
+            how = ("an earlier field-visit request" if request is not None
+                   and request < trigger else "the field-visit request")
+            status = _Clock(
+                "field_visit_request", f"a field-visit request within {within} of the debtor "
+                f"becoming unreachable at {stamp(trigger)} ({why})", trigger, due, self.as_of,
+                request, done_how=how, progress="no field-visit request yet").judge()
+            reach = self.first_reach(after=trigger)
+            if status.outstanding and status.status == "breached" and reach is not None:
+                # The breach stands, but there is nothing left to do: the debtor answered.
+                return replace(status, outstanding=False, explanation=(
+                    f"{status.explanation}; moot since the debtor was reached by phone at "
+                    f"{stamp(reach)}"))
+            return status
+
+    def field_visits(self) -> list[ServiceLevelStatus]:
+        t = self.terms
+        if not self.requests:
+            return [_not_applicable(
+                "field_visit", f"a field visit within {duration(t.field_visit_within)} of each "
+                "field-visit request", "no field visit has been requested")]
+        statuses = []
+        for requested in self.requests:
+            visit = next((v for v in self.visits if v.occurred_at >= requested), None)
+            statuses.append(_Clock(
+                "field_visit", f"a field visit within {duration(t.field_visit_within)} of the "
+                f"request at {stamp(requested)}", requested, requested + t.field_visit_within,
+                self.as_of, visit.occurred_at if visit else None,
+                done_how=f"a visit ({visit.outcome})" if visit else "",
+                progress="no visit yet").judge())
+        return statuses
+
+    def revisits(self) -> list[ServiceLevelStatus]:
+        t = self.terms
+        not_found = [v for v in self.visits if v.outcome == "debtor_not_found"]
+        if not not_found:
+            return [_not_applicable(
+                "revisit", f"another visit within {duration(t.revisit_within)} of each visit "
+                "that did not find the debtor", "no visit has failed to find the debtor")]
+        statuses = []
+        for failed in not_found:
+            again = next((v for v in self.visits if v.occurred_at > failed.occurred_at), None)
+            statuses.append(_Clock(
+                "revisit", f"another visit within {duration(t.revisit_within)} of the visit at "
+                f"{stamp(failed.occurred_at)} that did not find the debtor", failed.occurred_at,
+                failed.occurred_at + t.revisit_within, self.as_of,
+                again.occurred_at if again else None,
+                done_how=f"a new visit ({again.outcome})" if again else "",
+                progress="no new visit yet").judge())
+        return statuses
+
+    def all(self) -> list[ServiceLevelStatus]:
+        return [self.first_action(), self.initial_calls(), self.follow_up_calls(),
+                self.field_visit_request(), *self.field_visits(), *self.revisits()]
+
+
+def _under_hold(status: ServiceLevelStatus, holds: Sequence[Hold]) -> ServiceLevelStatus:
+    if status.status in ("met", "not_applicable") or status.due_at is None:
+        return status
+    due = status.due_at
+    hold = next((h for h in holds if h.since is None or h.since <= due), None)
+    if hold is None:
+        return status
+    return replace(status, status="not_applicable", outstanding=False, explanation=(
+        f"{status.requirement} (due {stamp(due)}): no longer applies; {hold.describe()}, "
+        f"before it fell due"))
+
+
+def evaluate_service_levels(case: CaseFacts, as_of: datetime,
+                            terms: ServiceLevelTerms = DEFAULT_TERMS) -> list[ServiceLevelStatus]:
+    """Every service level of a case as it stands at `as_of`, in SERVICE_LEVELS order."""
+    as_of = _aware(as_of, "as_of")
+    statuses = _Case(case, as_of, terms).all()
+    # Unknown starts first, then the earliest: the hold that explains the most.
+    holds = sorted((h for h in case.holds if h.since is None or h.since <= as_of),
+                   key=lambda h: (h.since is not None, h.since or as_of))
+    return [_under_hold(status, holds) for status in statuses]
+

@@ -1,0 +1,209 @@
+"""Service levels per case (met, breached, pending) and the agents' worklist, scoped to the caller.
+
+Both are computed on request from the contact log (no stored state), with the tender's terms
+(`DEFAULT_TERMS`); both read in batches of cases, a few queries per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+from casetrail.security import Role
+from casetrail.web import ApiError
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, Field
+
+from contact_service.adapters.service_levels import CaseRecord, ServiceLevelReader
+from contact_service.domain.service_levels import (
+    SERVICE_LEVELS,
+    STATUSES,
+    ServiceLevelStatus,
+    evaluate_service_levels,
+)
+from contact_service.domain.worklist import build_worklist, in_priority_order
+from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
+
+router = APIRouter(prefix="/v1", tags=["service-levels"])
+
+
+class ServiceLevelOut(BaseModel):
+    """One service level of one case."""
+
+    service_level: str
+    status: str = Field(description="met | breached | pending | not_applicable")
+    due_at: datetime | None
+    met_at: datetime | None = Field(description="when it was fulfilled on time")
+    completed_at: datetime | None = Field(description="when it was fulfilled, on time or late")
+    triggered_at: datetime | None = Field(description="the fact that started the clock")
+    outstanding: bool = Field(description="the required action is still to be done")
+    requirement: str = Field(description="what the service level asks")
+    explanation: str
+
+
+class HoldOut(BaseModel):
+    """A hold on the case; `since` is null when the read model does not record it."""
+
+    kind: str
+    since: datetime | None
+
+
+class CaseServiceLevelsOut(BaseModel):
+    """A case and its service levels."""
+
+    case_id: str
+    creditor_id: str
+    agency_id: str
+    assigned_at: datetime
+    holds: list[HoldOut]
+    service_levels: list[ServiceLevelOut]
+
+
+class BreachOut(BaseModel):
+    """A service level that was not met in time."""
+
+    case_id: str
+    service_level: str
+    due_at: datetime | None
+    explanation: str
+
+
+class StatusCountsOut(BaseModel):
+    """How many of one service level are in each status (on this page)."""
+
+    met: int
+    breached: int
+    pending: int
+    not_applicable: int
+
+
+class ServiceLevelReportOut(BaseModel):
+    """A page of cases with their service levels, the breaches among them and the totals of
+    the page; pass `next_after` as `after` for the next page."""
+
+    as_of: datetime
+    cases: list[CaseServiceLevelsOut]
+    breaches: list[BreachOut]
+    totals: dict[str, StatusCountsOut]
+    next_after: str | None
+
+
+def _case_out(record: CaseRecord, statuses: list[ServiceLevelStatus]) -> dict[str, Any]:
+    return {"case_id": record.case_id, "creditor_id": record.creditor_id,
+            "agency_id": record.agency_id, "assigned_at": record.assigned_at,
+            "holds": [{"kind": h.kind, "since": h.since} for h in record.holds],
+            "service_levels": [{
+                "service_level": s.service_level, "status": s.status, "due_at": s.due_at,
+                "met_at": s.met_at, "completed_at": s.completed_at,
+                "triggered_at": s.triggered_at, "outstanding": s.outstanding,
+                "requirement": s.requirement, "explanation": s.explanation}
+                for s in statuses]}
+
+
+@router.get("/sla", response_model=ServiceLevelReportOut, summary="Service levels per case")
+async def service_level_report(
+    service: ServiceDep, caller: PrincipalDep,
+    agency_id: str | None = None,
+    as_of: Annotated[AwareDatetime | None, Query(description="judge as of; default now")] = None,
+    since: Annotated[AwareDatetime | None, Query(
+        alias="from", description="only cases assigned at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(
+        alias="to", description="only cases assigned before")] = None,
+    after: Annotated[str | None, Query(description="cursor: next_after of the last page")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 200,
+) -> dict[str, Any]:
+    """Each case's service levels (first action in 2 h, 3 calls in 7 days, 2 follow-up calls,
+    field-visit request, visit in 7 days, revisit in 7 days) as of `as_of`, with every breach
+    explained. Only cases assigned by `as_of` are judged, in case-id order, `limit` per page;
+    `breaches` and `totals` cover the page (follow `next_after` for the rest). Creditors see
+    their cases, agencies theirs, auditors and admins all."""
+    when = (as_of or datetime.now(UTC)).astimezone(UTC)
+    if since is not None and until is not None and since >= until:
+        raise ApiError(422, "invalid_period", "`from` must be before `to`")
+
+    def report() -> dict[str, Any]:
+        records, next_after = ServiceLevelReader(service.engine).page(
+            tenant=caller.tenant_scope(), agency_id=agency_id, assigned_from=since,
+            assigned_to=until, assigned_by=when, after=after, limit=limit)
+        cases, breaches = [], []
+        counts: Counter[tuple[str, str]] = Counter()
+        for record in records:
+            statuses = evaluate_service_levels(record.facts, when)
+            cases.append(_case_out(record, statuses))
+            for s in statuses:
+                counts[(s.service_level, s.status)] += 1
+                if s.status == "breached":
+                    breaches.append({"case_id": record.case_id, "service_level": s.service_level,
+                                     "due_at": s.due_at, "explanation": s.explanation})
+        totals = {level: {status: counts[(level, status)] for status in STATUSES}
+                  for level in SERVICE_LEVELS}
+        return {"as_of": when, "cases": cases, "breaches": breaches, "totals": totals,
+                "next_after": next_after}
+
+    return await run_in_threadpool(report)
+
+
+class WorkItemOut(BaseModel):
+    """One thing to do on one case, and why."""
+
+    priority: int = Field(description="1 overdue service level, 2 service level due today, "
+                                      "3 promise due today/tomorrow, 4 promise to follow up, "
+                                      "5 visit due")
+    case_id: str
+    kind: str
+    service_level: str | None
+    promise_id: str | None
+    reason: str
+    due_at: datetime | None
+
+
+class WorklistOut(BaseModel):
+    """An agency's (or one agent's) work for a day, most urgent first."""
+
+    agency_id: str
+    agent_id: str | None
+    date: date
+    as_of: datetime
+    items: list[WorkItemOut]
+    total: int = Field(description="items before `limit` was applied")
+    truncated: bool
+
+
+@router.get("/worklist", response_model=WorklistOut, summary="What to do today, in order")
+async def worklist(
+    service: ServiceDep, caller: PrincipalDep,
+    agency_id: Annotated[str | None, Query(
+        description="default: the caller's agency; required for other keys")] = None,
+    agent_id: Annotated[str | None, Query(
+        description="only cases whose latest contact (with an agent) was by this agent")] = None,
+    day: Annotated[date | None, Query(alias="date", description="UTC date; default today")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    """Work items in priority order with reasons. Cases under cease-contact, with an open
+    dispute, recalled or closed are never listed. For today, service levels are judged as of
+    now; for another date, as of the start of that day (UTC)."""
+    agency = agency_id or (caller.tenant if caller.role is Role.AGENCY else None)
+    if agency is None:
+        raise ApiError(422, "agency_id_required",
+                       "a worklist is one agency's: give agency_id", fields=[{
+                           "path": "query.agency_id", "message": "required for this key",
+                           "type": "missing"}])
+    now = datetime.now(UTC)
+    the_day = day or now.date()
+    when = now if the_day == now.date() else datetime.combine(the_day, time(0), tzinfo=UTC)
+
+    def build() -> dict[str, Any]:
+        reader = ServiceLevelReader(service.engine)
+        items = []
+        for batch in reader.workable(tenant=caller.tenant_scope(), agency_id=agency):
+            chosen = [r for r in batch if agent_id is None or r.last_agent_id == agent_id]
+            items += build_worklist(
+                (r.work(evaluate_service_levels(r.facts, when)) for r in chosen), the_day)
+        ordered = in_priority_order(items)  # batches are each in order; merge them
+        return {"agency_id": agency, "agent_id": agent_id, "date": the_day, "as_of": when,
+                "items": [vars(i) for i in ordered[:limit]], "total": len(ordered),
+                "truncated": len(ordered) > limit}
+
+    return await run_in_threadpool(build)
