@@ -1,4 +1,4 @@
-"""Operations plumbing every process shares: Prometheus metrics, and the ops port of workers.
+"""Operations plumbing every process shares: the metrics endpoint, and the ops port of workers.
 
 APIs get `/metrics` next to `/healthz` and `/readyz`. Workers (relay, consumers) have no API,
 so they serve the same three paths on `CASETRAIL_METRICS_PORT`, from inside their event loop.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -21,50 +20,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from casetrail.metrics import REQUEST_SECONDS
-from casetrail.web import ASGIApp, Message, Receive, Scope, Send, add_health_routes
+from casetrail.web import add_health_routes
 
 log = structlog.get_logger("casetrail.ops")
 
-class MetricsMiddleware:
-    """Times every request under its route template (never the raw path: ids would explode
-    the label space)."""
-
-    def __init__(self, app: ASGIApp, service: str):
-        self.app, self.service = app, service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            if template != "/metrics":
-                REQUEST_SECONDS.labels(self.service, scope["method"], template,
-                                       str(status)).observe(time.perf_counter() - started)
-
-
-def install_ops(app: FastAPI, service: str, ready: Callable[[], dict[str, Any]]) -> None:
-    """`/healthz`, `/readyz`, `/metrics` and per-route latency on a service's API."""
+def install_ops(app: FastAPI, ready: Callable[[], dict[str, Any]]) -> None:
+    """`/healthz`, `/readyz` and `/metrics` on a service's API (RequestContextMiddleware
+    records the per-route latency)."""
     add_health_routes(app, ready)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return metrics_response()
-
-    app.add_middleware(MetricsMiddleware, service=service)
 
 
 def metrics_response() -> Response:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casetrail.metrics import REQUEST_SECONDS
 from casetrail.security import AuthenticationError, KeyRing, Principal, Role
 
 log = structlog.get_logger("casetrail.http")
@@ -99,7 +100,8 @@ def require_roles(caller: Principal, *roles: Role) -> None:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (X-Request-ID), logs one line per request (never bodies)."""
+    """Gives every request an id (X-Request-ID), logs one line per request (never bodies) and
+    times it under its route template (never the raw path: ids would explode the labels)."""
 
     def __init__(self, app: ASGIApp, service: str):
         self.app, self.service = app, service
@@ -127,8 +129,13 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                if route != "/metrics":
+                    REQUEST_SECONDS.labels(self.service, scope["method"], route,
+                                           str(status)).observe(seconds)
                 log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round((time.perf_counter() - started) * 1000, 1))
+                         ms=round(seconds * 1000, 1))
 
 
 class BodySizeLimitMiddleware:

@@ -42,7 +42,7 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     def ready() -> dict[str, Any]:
         return {"last_position": app.state.application.last_position()}
 
-    install_ops(app, "case", ready)
+    install_ops(app, ready)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, service="case")
     return app

@@ -38,6 +38,6 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
             conn.execute(sa.text("SELECT 1"))
         return {}
 
-    install_ops(app, "contact", ready)
+    install_ops(app, ready)
     app.add_middleware(RequestContextMiddleware, service="contact")
     return app
