@@ -22,6 +22,7 @@ from contact_service.domain.service_levels import (
     ContactFact,
     EscalationFact,
     Hold,
+    HoldKind,
     ServiceLevelStatus,
 )
 from contact_service.domain.worklist import CaseWork, PromiseFact
@@ -72,9 +73,10 @@ def _holds(row: Mapping[str, Any]) -> tuple[Hold, ...]:
     holds = []
     if row["cease_contact_at"]:
         holds.append(Hold("cease_contact", parse_instant(row["cease_contact_at"])))
-    for kind, flag, since in (("dispute", "dispute_open", "disputed_at"),
-                              ("recalled", "recalled", "recalled_at"),
-                              ("closed", "closed", "closed_at")):
+    flagged: tuple[tuple[HoldKind, str, str], ...] = (
+        ("dispute", "dispute_open", "disputed_at"), ("recalled", "recalled", "recalled_at"),
+        ("closed", "closed", "closed_at"))
+    for kind, flag, since in flagged:
         if row[flag]:
             holds.append(Hold(kind, parse_instant(row[since]) if row.get(since) else None))
     return tuple(holds)
