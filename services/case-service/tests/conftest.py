@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +16,9 @@ from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints.app import create_app
 from casetrail.crypto import MasterKey
-from casetrail.dburl import DatabaseURL
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
+from casetrail.testing import BACKENDS, fresh_database
 from fastapi.testclient import TestClient
 
 PRINCIPALS = {
@@ -33,36 +31,11 @@ PRINCIPALS = {
 }
 
 
-def postgres_base_url() -> str | None:
-    """The PostgreSQL server for tests, or None (then PostgreSQL runs are skipped)."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url and os.environ.get("CASETRAIL_REQUIRE_POSTGRES"):
-        pytest.fail("CASETRAIL_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-    return url
-
-
-def drop_schema(url: str, schema: str) -> None:
-    """Remove a test schema and everything in it."""
-    import psycopg
-
-    parsed = DatabaseURL.parse(url)
-    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.user,
-                         password=parsed.password, dbname=parsed.dbname, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     """A fresh, empty database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/case.db"
-        return
-    base = postgres_base_url()
-    if base is None:
-        pytest.skip("no TEST_DATABASE_URL: PostgreSQL runs need `make test` or scripts/pg.sh")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield f"{base}?schema={schema}"
-    drop_schema(base, schema)
+    with fresh_database(request.param, tmp_path, "case") as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ PostgreSQL. `sync()` applies the case log to the contact-log projection as a con
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,10 @@ from case_service.application import AccountInput, CaseApplication, DebtorInput,
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
-from casetrail.dburl import DatabaseURL
 from casetrail.projections.store import Delivery
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
+from casetrail.testing import BACKENDS, fresh_database
 from contact_service.adapters.contact_log import contact_cases
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
@@ -38,24 +37,10 @@ SHANGHAI_2300 = datetime.now(UTC).replace(hour=15, minute=0, second=0, microseco
     timedelta(days=2)  # 23:00 in Shanghai, two days ago
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def contact_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/contact.db"
-        return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        if os.environ.get("CASETRAIL_REQUIRE_POSTGRES"):
-            pytest.fail("CASETRAIL_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("no TEST_DATABASE_URL")
-    schema = f"contact_{uuid.uuid4().hex[:10]}"
-    yield f"{base}?schema={schema}"
-    import psycopg
-
-    url = DatabaseURL.parse(base)
-    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                         dbname=url.dbname, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with fresh_database(request.param, tmp_path, "contact") as url:
+        yield url
 
 
 class World:
