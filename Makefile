@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop bench-intake clean
+.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop bench-intake bench-audit clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ kafka-stop: ## stop the project's Kafka
 
 bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000)
 	./scripts/with-pg.sh $(UV) run python bench/intake.py
+
+bench-audit: install ## audit checkpoint + verify over 1,000,000 events on PostgreSQL
+	./scripts/with-pg.sh $(UV) run python bench/audit.py
 
 clean: ## remove local state (databases, dev keys)
 	rm -rf var

@@ -126,7 +126,7 @@ def test_development_creates_its_secrets_on_first_use(tmp_path: Path) -> None:
     assert (folder / "master.key").read_text().strip()
     assert len(settings.keyring) == len(DEV_PRINCIPALS)
     assert {p.name for p in folder.iterdir()} == {"master.key", "api-keys.json",
-                                                  "dev-keys.json"}
+                                                  "dev-keys.json", "audit-signing.key"}
 
 
 def test_development_secrets_are_private_files(tmp_path: Path) -> None:
@@ -179,3 +179,16 @@ def test_development_uses_a_configured_master_key_without_making_one(tmp_path: P
 def test_development_accepts_placeholder_secrets_being_absent(tmp_path: Path) -> None:
     settings = CommonSettings(var_dir=tmp_path, api_keys=None, master_key=None)
     assert settings.env == "development"
+
+
+def test_development_makes_an_audit_signing_key_and_production_demands_one(tmp_path: Path
+                                                                           ) -> None:
+    dev = CommonSettings(var_dir=tmp_path)
+    assert len(dev.audit_signing_key_bytes) == 32
+    assert CommonSettings(var_dir=tmp_path).audit_signing_key_bytes == \
+        dev.audit_signing_key_bytes  # made once, then reused
+    assert CommonSettings(audit_signing_key="ab" * 32).audit_signing_key_bytes == b"\xab" * 32
+    with pytest.raises(ValueError, match="64 hex digits"):
+        _ = CommonSettings(audit_signing_key="not hex").audit_signing_key_bytes
+    with pytest.raises(ValueError, match="32 bytes"):
+        _ = CommonSettings(audit_signing_key="ab" * 16).audit_signing_key_bytes

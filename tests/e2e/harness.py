@@ -36,9 +36,14 @@ class System:
         self.env["CASE_EVENTS_API_KEY"] = self.keys["auditor"]
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def cli(self, *args: str) -> None:
-        subprocess.run([sys.executable, "-m", "casetrail.cli", *args], env=self.env,
-                       check=True, capture_output=True, timeout=120)
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a `casetrail` command to completion."""
+        return subprocess.run([sys.executable, "-m", "casetrail.cli", *args], env=self.env,
+                              check=check, capture_output=True, text=True, timeout=180)
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """A started process by name."""
+        return next(p for n, p in self.processes if n == name)
 
     def start(self, name: str, *args: str, **env: str) -> None:
         log = (self.tmp / f"{name}.log").open("wb")

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from casetrail.projections.store import make_engine
 
 from tests.e2e.harness import System, placement
 
@@ -76,6 +78,8 @@ def run_scenario(system: System, *, relay: bool) -> None:
     case_metrics = system.client(case_url, "auditor").get("/metrics").text
     assert 'casetrail_events_appended_total{type="Contacted"} 20.0' in case_metrics
 
+    check_rebuild(system)
+
     # SIGTERM: everything finishes the work in hand and exits by itself (uvicorn re-raises the
     # signal after its graceful shutdown, so servers report -SIGTERM; workers exit 0).
     codes = system.stop()
@@ -94,3 +98,32 @@ def test_contacts_flow_from_the_case_api_to_the_contact_log_on_the_embedded_tran
 def test_contacts_flow_from_the_case_api_to_the_contact_log_through_kafka(
         on_kafka: System) -> None:
     run_scenario(on_kafka, relay=True)
+
+
+def check_rebuild(system: System) -> None:
+    """`casetrail projections rebuild`: the shadow equals the live copy; a tampered live copy
+    is caught, and swapping the shadow in repairs it."""
+    consumer = system.process("consumer")
+    consumer.send_signal(signal.SIGTERM)
+    assert consumer.wait(timeout=30) == 0
+    clean = system.cli("projections", "rebuild", "contact-log", "--verify", check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "verified" in clean.stderr
+
+    engine = make_engine(system.env["CONTACT_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM contacts WHERE contact_id = 'call-3'"))
+        conn.execute(sa.text("UPDATE contact_cases SET agency_id = 'AG-FORGED' "
+                             "WHERE case_id IN (SELECT case_id FROM contact_cases LIMIT 1)"))
+    caught = system.cli("projections", "rebuild", "contact-log", "--verify", check=False)
+    assert caught.returncode == 1, caught.stdout + caught.stderr
+    assert "DIFFERS contacts" in caught.stdout
+    assert "DIFFERS contact_cases" in caught.stdout
+    system.cli("projections", "rebuild", "contact-log", "--swap")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM contacts")).scalar() == 20
+        assert conn.execute(sa.text(
+            "SELECT count(*) FROM contact_cases WHERE agency_id = 'AG-FORGED'")).scalar() == 0
+    engine.dispose()
+    again = system.cli("projections", "rebuild", "contact-log", "--verify", check=False)
+    assert again.returncode == 0, again.stdout + again.stderr

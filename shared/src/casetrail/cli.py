@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +23,12 @@ app = typer.Typer(help="casetrail: event-sourced system of record for debt colle
                   no_args_is_help=True)
 keys_app = typer.Typer(help="API keys and the master key", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="the tamper-evident case log", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+pii_app = typer.Typer(help="debtors' personal data", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
+projections_app = typer.Typer(help="read models built from the log", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
 console = Console(stderr=True)
 
 
@@ -112,6 +119,114 @@ def consume(
     _run_worker(runner, common)
 
 
+def _case_application() -> Any:
+    plugin = _plugin("case")
+    assert plugin.application is not None
+    return plugin.application()
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the log's current size and Merkle root; prints the checkpoint to publish."""
+    application = _case_application()
+    try:
+        checkpoint = application.audit.checkpoint()
+        typer.echo(json.dumps({**checkpoint.to_json(),
+                               "public_key": application.audit.public_key.hex()}, indent=2))
+    finally:
+        application.close()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute every leaf and root; report the position of anything altered, deleted,
+    inserted or reordered. Exits 1 when anything is wrong."""
+    from rich.progress import Progress
+
+    application = _case_application()
+    try:
+        total = application.last_position()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("verifying the log", total=total or None)
+            report = application.audit.verify(lambda n: progress.advance(task, n))
+    finally:
+        application.close()
+    checkpoint = report.checkpoint
+    console.print(f"{report.events_checked:,} events checked; latest checkpoint: "
+                  + (f"size {checkpoint.tree_size} at {checkpoint.issued_at}" if checkpoint
+                     else "none (run `casetrail audit checkpoint`)"))
+    for problem in report.problems:
+        where = f"position {problem.position}" if problem.position is not None else "log"
+        typer.echo(f"{problem.kind.upper():10} {where}: {problem.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("verified: no event altered, dropped, inserted or reordered")
+
+
+@pii_app.command("erase")
+def pii_erase(debtor: Annotated[str, typer.Option(help="the debtor id (d-...)")]) -> None:
+    """Crypto-shred a debtor: destroy their data key. Their PII becomes unreadable for good;
+    amounts, dates and the audit chain stay intact."""
+    application = _case_application()
+    try:
+        erased = application.vault.erase(debtor)
+    finally:
+        application.close()
+    if not erased:
+        raise typer.BadParameter(f"no live data key for {debtor!r} (unknown or already erased)")
+    typer.echo(f"erased: the data key of {debtor} is destroyed")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    projection: Annotated[str, typer.Argument(help="e.g. contact-log")],
+    verify: Annotated[bool, typer.Option(help="compare the shadow with the live copy")] = False,
+    swap: Annotated[bool, typer.Option(help="replace the live copy with the shadow")] = False,
+    transport: Annotated[str, typer.Option(help="kafka, feed or auto")] = "auto",
+) -> None:
+    """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
+    the live copy by checksums per row group; with --swap put it live. Exits 1 on differences
+    (unless swapped)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from casetrail.projections import rebuild as rebuilding
+    from casetrail.projections.base import load
+    from casetrail.projections.consume import projection_store, projection_url, source
+
+    common = CommonSettings()
+    configure_logging("WARNING", json_output=common.log_json)
+    try:
+        live = projection_store(load(projection))
+        kafka, feed = source(transport, common)
+    except LookupError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    live.create_schema()
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:,} events"), console=console) as progress:
+        task = progress.add_task(f"rebuilding {projection} into its shadow", total=None)
+        shadow = asyncio.run(rebuilding.rebuild(
+            live, projection_url(live.projection), kafka=kafka, feed=feed,
+            progress=lambda n: progress.advance(task, n)))
+    console.print(f"shadow built: {rebuilding.shadow_url(projection_url(live.projection))}")
+    differences = rebuilding.compare(live, shadow) if verify else []
+    for d in differences:
+        typer.echo(f"DIFFERS {d.table} bucket {d.bucket}: live {d.live_rows} rows, shadow "
+                   f"{d.shadow_rows} rows; e.g. {', '.join(d.example_keys)}")
+    if verify and not differences:
+        console.print("verified: the live copy is exactly what the events imply")
+    if swap:
+        copied = rebuilding.swap(live, shadow)
+        console.print(f"swapped: the live copy now holds the shadow's {copied:,} rows")
+    elif differences:
+        raise typer.Exit(1)
+
+
+@keys_app.command("audit")
+def new_audit_key() -> None:
+    """Make a new Ed25519 audit signing key (hex) for CASETRAIL_AUDIT_SIGNING_KEY."""
+    typer.echo(os.urandom(32).hex())
+
+
 @keys_app.command("new")
 def new_key(
     role: Annotated[Role, typer.Option(help="creditor, agency, auditor or admin")],
@@ -137,6 +252,57 @@ def dev_keys() -> None:
     """Show (creating if needed) the development API keys under var/dev."""
     secrets_ = ensure_dev_secrets(CommonSettings().var_dir)
     typer.echo(json.dumps(secrets_.plain_keys(), indent=2))
+
+
+billing_app = typer.Typer(help="Billing runs, in the billing service's database "
+                          "(BILLING_DATABASE_URL)", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
+
+
+@billing_app.command("run")
+def billing_run(
+    creditor: Annotated[str, typer.Option(help="creditor id")],
+    agency: Annotated[str, typer.Option(help="agency id")],
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD (included)")],
+) -> None:
+    """Bill a creditor-agency pair for a period and print the invoice number, totals and
+    content hash; the same period again prints the invoice already issued."""
+    from datetime import date
+
+    from billing_service.bootstrap import build
+    from billing_service.domain.errors import BillingError
+    from billing_service.domain.invoice import Period
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    try:
+        period = Period(date.fromisoformat(start), date.fromisoformat(end))
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    service = build()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console) as progress:
+            task = progress.add_task(f"billing {creditor} / {agency}: cases", total=None)
+            invoice, created = service.runs.run(
+                creditor, agency, period, actor="admin:*:cli",
+                progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except BillingError as exc:
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise typer.Exit(2) from None
+    finally:
+        service.close()
+    totals, currency = invoice["totals"], invoice["currency"]
+    for label, value in [
+        ("invoice", f"{invoice['invoice_id']} ({'issued now' if created else 'issued earlier'})"),
+        ("period", f"{invoice['period_start']} to {invoice['period_end']} (included)"),
+        ("lines", str(len(invoice["lines"]))),
+        ("subtotal", f"{currency} {totals['subtotal']}"),
+        ("tax", f"{currency} {totals['tax']}"),
+        ("total", f"{currency} {totals['total']}"),
+        ("content hash", invoice["content_hash"]),
+    ]:
+        typer.echo(f"{label:<13}{value}")
 
 
 def main() -> None:

@@ -10,3 +10,5 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 EVENTS_APPENDED = Counter("casetrail_events_appended_total", "Events appended to the case log",
                           ["type"])
+REBUILD_EVENTS = Counter("casetrail_rebuild_events_total",
+                         "Events replayed into shadow projections by rebuilds", ["projection"])

@@ -28,6 +28,7 @@ class ServicePlugin:
     default_port: int
     migrate: Callable[[], str] | None = None
     relay: Callable[[], Worker] | None = None  # `casetrail relay`
+    application: Callable[[], Any] | None = None  # the service's application (audit, pii)
 
 
 def installed() -> list[str]:

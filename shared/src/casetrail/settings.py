@@ -31,6 +31,8 @@ class CommonSettings(BaseSettings):
     master_key_file: Path | None = None
     log_level: str = "INFO"
     log_json: bool = True
+    audit_signing_key: SecretStr | None = None  # hex of a 32-byte Ed25519 private key
+    audit_signing_key_file: Path | None = None
     metrics_port: int | None = None  # workers serve /healthz /readyz /metrics here
     ready_max_lag: int = 10_000  # a relay or consumer further behind than this is not ready
 
@@ -73,6 +75,27 @@ class CommonSettings(BaseSettings):
         return MasterKey.from_b64(text)
 
     @cached_property
+    def audit_signing_key_bytes(self) -> bytes:
+        """The Ed25519 key that signs audit checkpoints; in development one under var/dev."""
+        text = None
+        if self.audit_signing_key is not None:
+            text = self.audit_signing_key.get_secret_value()
+        elif self.audit_signing_key_file is not None and self.audit_signing_key_file.exists():
+            text = self.audit_signing_key_file.read_text()
+        if text is None:
+            if self.env == "production":
+                raise ValueError("no audit signing key: set CASETRAIL_AUDIT_SIGNING_KEY (or "
+                                 "_FILE); make one with `casetrail keys audit`")
+            text = ensure_dev_secrets(self.var_dir).audit_file.read_text()
+        try:
+            key = bytes.fromhex(text.strip())
+        except ValueError as exc:
+            raise ValueError("the audit signing key must be 64 hex digits") from exc
+        if len(key) != 32:
+            raise ValueError("the audit signing key must be 32 bytes (64 hex digits)")
+        return key
+
+    @cached_property
     def keyring(self) -> KeyRing:
         """The API keys; in development the keys under var/dev are made on first use."""
         text = self._api_keys_text()
@@ -91,6 +114,7 @@ class DevSecrets:
         self.keys_file = folder / "api-keys.json"
         self.plain_file = folder / "dev-keys.json"
         self.master_file = folder / "master.key"
+        self.audit_file = folder / "audit-signing.key"
 
     @property
     def master_key(self) -> str:
@@ -117,6 +141,8 @@ def ensure_dev_secrets(var_dir: Path) -> DevSecrets:
     secrets_.folder.mkdir(parents=True, exist_ok=True)
     if not secrets_.master_file.exists():
         _write_private(secrets_.master_file, MasterKey.generate_b64())
+    if not secrets_.audit_file.exists():
+        _write_private(secrets_.audit_file, os.urandom(32).hex())
     if not secrets_.keys_file.exists() or not secrets_.plain_file.exists():
         plain: dict[str, str] = {}
         entries = []

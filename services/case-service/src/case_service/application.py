@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from casetrail.metrics import EVENTS_APPENDED
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from case_service.adapters.audit import AuditLog
 from case_service.adapters.case_store import CaseStore, CaseSummary
 from case_service.adapters.pii_vault import PiiVault
 from case_service.domain.allocation import NO_RULES, AllocationRules
@@ -114,10 +116,19 @@ class CaseApplication(Application[UUID]):
     is_snapshotting_enabled = False
 
     def __init__(self, env: dict[str, str], store_factory: Callable[[Any], CaseStore],
-                 vault_factory: Callable[[CaseStore], PiiVault]):
+                 vault_factory: Callable[[CaseStore], PiiVault],
+                 audit_factory: Callable[[CaseStore], AuditLog] | None = None):
         super().__init__(env=env)
         self.store = store_factory(self.recorder)
         self.vault = vault_factory(self.store)
+        self._audit_factory = audit_factory
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The tamper-evident log (built on first use: it needs the signing key)."""
+        if self._audit_factory is None:
+            raise RuntimeError("this application was built without an audit log")
+        return self._audit_factory(self.store)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save as the library does, and count the events appended by type."""

@@ -8,6 +8,7 @@ from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
 from casetrail.settings import CommonSettings
 
+from case_service.adapters.audit import AuditLog
 from case_service.adapters.case_store import CaseStore
 from case_service.adapters.pii_vault import PiiVault
 from case_service.adapters.sql import SqlDatabase
@@ -62,4 +63,5 @@ def build_application(settings: CaseSettings | None = None,
         env=eventsourcing_env(settings, create_tables=create),
         store_factory=store_factory,
         vault_factory=lambda store: PiiVault(store, master),
+        audit_factory=lambda store: AuditLog(store, common.audit_signing_key_bytes),
     )

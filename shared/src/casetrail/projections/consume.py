@@ -24,22 +24,24 @@ class FeedSettings(BaseSettings):
     wait_seconds: float = 10.0
 
 
+def projection_url(projection: Projection) -> str:
+    """The projection's database: the env var it names, or its default."""
+    return os.environ.get(projection.database_env) or projection.default_database_url
+
+
 def projection_store(projection: Projection) -> ProjectionStore:
-    """The projection's store in its service's database (the env var it names, or default)."""
-    url = os.environ.get(projection.database_env) or projection.default_database_url
-    return ProjectionStore(make_engine(url), projection)
+    """The projection's store in its service's database."""
+    return ProjectionStore(make_engine(projection_url(projection)), projection)
 
 
-def build_runner(name: str, transport: str, common: CommonSettings
-                 ) -> KafkaProjectionRunner | FeedProjectionRunner:
-    """The runner for `casetrail consume NAME`."""
-    projection = load(name)
-    store = projection_store(projection)
+def source(transport: str, common: CommonSettings
+           ) -> tuple[KafkaSettings | None, tuple[str, str] | None]:
+    """Where events come from: (Kafka settings, None) or (None, (feed URL, API key))."""
     kafka = KafkaSettings()
     if transport == "kafka" or (transport == "auto" and kafka.enabled):
         if not kafka.enabled:
             raise LookupError("--transport kafka needs KAFKA_BOOTSTRAP_SERVERS")
-        return KafkaProjectionRunner(store, kafka, max_lag=common.ready_max_lag)
+        return kafka, None
     if transport not in ("feed", "auto"):
         raise LookupError(f"unknown transport {transport!r}: kafka, feed or auto")
     feed = FeedSettings()
@@ -48,5 +50,16 @@ def build_runner(name: str, transport: str, common: CommonSettings
         if common.env == "production":
             raise LookupError("the feed transport needs CASE_EVENTS_API_KEY in production")
         key = ensure_dev_secrets(common.var_dir).plain_keys()["dev-auditor"]
-    return FeedProjectionRunner(store, feed.url, key, wait=feed.wait_seconds,
+    return None, (feed.url, key)
+
+
+def build_runner(name: str, transport: str, common: CommonSettings
+                 ) -> KafkaProjectionRunner | FeedProjectionRunner:
+    """The runner for `casetrail consume NAME`."""
+    store = projection_store(load(name))
+    kafka, feed = source(transport, common)
+    if kafka is not None:
+        return KafkaProjectionRunner(store, kafka, max_lag=common.ready_max_lag)
+    assert feed is not None
+    return FeedProjectionRunner(store, feed[0], feed[1], wait=FeedSettings().wait_seconds,
                                 max_lag=common.ready_max_lag)

@@ -98,6 +98,13 @@ class CaseStore:
             f"""CREATE TABLE IF NOT EXISTS {self.keys} (
                 debtor_id TEXT PRIMARY KEY, master_key_id TEXT NOT NULL, wrapped_key {blob},
                 created_at TEXT NOT NULL, destroyed_at TEXT)""",
+            # Tamper evidence: one leaf per event, written with it (recorders.py), and signed
+            # checkpoints of the Merkle tree over the leaves in position order (audit.py).
+            f"""CREATE TABLE IF NOT EXISTS {self.db.table("audit_leaves")} (
+                position {big} PRIMARY KEY, leaf_hash {blob} NOT NULL)""",
+            f"""CREATE TABLE IF NOT EXISTS {self.db.table("audit_checkpoints")} (
+                tree_size {big} PRIMARY KEY, root {blob} NOT NULL, last_position {big} NOT NULL,
+                issued_at TEXT NOT NULL, key_id TEXT NOT NULL, signature {blob} NOT NULL)""",
             f"""CREATE TABLE IF NOT EXISTS {self.relay_positions} (
                 topic TEXT PRIMARY KEY, position {big} NOT NULL, updated_at TEXT NOT NULL)""",
         ]

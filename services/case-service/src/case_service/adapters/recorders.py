@@ -1,9 +1,13 @@
-"""Event-store recorders that let other writes join the transaction that stores events.
+"""Event-store recorders that make each stored event tamper-evident and let other writes join
+the transaction that stores it.
 
-`Application.save(*aggregates, in_transaction=writer)` hands `writer` down to the recorder,
-which calls `writer(cursor, stored_events, notification_ids)` after inserting the events and
-before committing. The case read model and placement receipts are written that way, so they
-can never disagree with the log: either everything commits or nothing does.
+- Every event gets its audit leaf (`casetrail.merkle.leaf_hash` over its position, case id,
+  version, topic and stored bytes, ciphertext where encrypted) in the same transaction, here
+  in the recorder, so no save path can store an event without its leaf.
+- `Application.save(*aggregates, in_transaction=writer)` hands `writer` down to the recorder,
+  which calls `writer(cursor, stored_events, notification_ids)` after inserting the events and
+  before committing. The case read model and placement receipts are written that way, so they
+  can never disagree with the log: either everything commits or nothing does.
 """
 
 from __future__ import annotations
@@ -11,12 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from casetrail.merkle import leaf_hash
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import retry
 
 InTransactionWriter = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
+
+AUDIT_LEAVES = "audit_leaves"
+
+
+def audit_leaves(stored_events: Sequence[StoredEvent], positions: Sequence[int]
+                 ) -> tuple[list[int], list[bytes]]:
+    """The audit leaf of each stored event at its position."""
+    if len(positions) != len(stored_events):
+        raise RuntimeError("every stored event needs its position to be hashed into the log")
+    leaves = [leaf_hash(p, str(e.originator_id), e.originator_version, e.topic, e.state)
+              for e, p in zip(stored_events, positions, strict=True)]
+    return list(positions), leaves
 
 # Rows per INSERT statement. One statement per save (the library's way) sends a single
 # parameter of every event; past a few thousand events psycopg's pipeline mode stalls on it.
@@ -29,10 +46,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        ids = list(super()._insert_events(c, stored_events, **kwargs) or [])
+        positions, leaves = audit_leaves(stored_events, ids)
+        c.executemany(f"INSERT INTO {AUDIT_LEAVES} (position, leaf_hash) VALUES (?, ?)",
+                      list(zip(positions, leaves, strict=True)))
         writer: InTransactionWriter | None = kwargs.get("in_transaction")
         if writer is not None:
-            writer(c, stored_events, list(ids or []))
+            writer(c, stored_events, ids)
         return ids
 
 
@@ -71,6 +91,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 for params in chunks:
                     curs.execute(statement, params, binary=True)
                     ids.extend(row["notification_id"] for row in curs.fetchall())
+                positions, leaves = audit_leaves(stored_events, ids)
+                curs.execute(
+                    f'INSERT INTO "{self.datastore.schema}".{AUDIT_LEAVES} (position, leaf_hash) '
+                    "SELECT * FROM unnest(%s::bigint[], %s::bytea[])", (positions, leaves),
+                    binary=True)
             writer: InTransactionWriter | None = kwargs.get("in_transaction")
             if writer is not None:
                 writer(curs, stored_events, ids)

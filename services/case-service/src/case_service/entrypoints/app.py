@@ -17,7 +17,7 @@ from case_service.application import CaseApplication
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints import errors
-from case_service.entrypoints.routes import cases, events, placements
+from case_service.entrypoints.routes import audit, cases, events, placements
 
 DESCRIPTION = """System of record for collection cases. Every change is an immutable event.
 
@@ -38,6 +38,7 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     app.include_router(placements.router)
     app.include_router(cases.router)
     app.include_router(events.router)
+    app.include_router(audit.router)
 
     def ready() -> dict[str, Any]:
         return {"last_position": app.state.application.last_position()}

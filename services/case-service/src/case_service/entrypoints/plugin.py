@@ -46,10 +46,17 @@ class RelayWorker:
         return await self.relay.readiness()
 
 
+def _application() -> Any:
+    from case_service.bootstrap import build_application
+
+    return build_application(migrate=False)
+
+
 plugin = ServicePlugin(
     name="case",
     app_factory="case_service.entrypoints.app:create_app",
     default_port=8000,
     migrate=_migrate,
     relay=RelayWorker,
+    application=_application,
 )
