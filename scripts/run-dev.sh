@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 CASE_PORT=${CASE_PORT:-8000}
 CONTACT_PORT=${CONTACT_PORT:-8001}
+BILLING_PORT=${BILLING_PORT:-8002}
 HOST=${HOST:-127.0.0.1}
 export CASE_EVENTS_URL="http://$HOST:$CASE_PORT"
 
@@ -27,13 +28,17 @@ mkdir -p var/log
 "$UV" run casetrail keys dev >/dev/null
 "$UV" run casetrail migrate case >/dev/null
 "$UV" run casetrail migrate contact >/dev/null
+"$UV" run casetrail migrate billing >/dev/null
 
 "$UV" run casetrail serve case --host "$HOST" --port "$CASE_PORT" >var/log/case.log 2>&1 &
 pids+=($!)
 "$UV" run casetrail serve contact --host "$HOST" --port "$CONTACT_PORT" >var/log/contact.log 2>&1 &
 pids+=($!)
+"$UV" run casetrail serve billing --host "$HOST" --port "$BILLING_PORT" >var/log/billing.log 2>&1 &
+pids+=($!)
 wait_http "http://$HOST:$CASE_PORT" case
 wait_http "http://$HOST:$CONTACT_PORT" contact
+wait_http "http://$HOST:$BILLING_PORT" billing
 
 transport="embedded (consumers pull GET /v1/events)"
 if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
@@ -43,6 +48,8 @@ if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
 fi
 "$UV" run casetrail consume contact-log >var/log/consume-contact-log.log 2>&1 &
 pids+=($!)
+"$UV" run casetrail consume billing-ledger >var/log/consume-billing-ledger.log 2>&1 &
+pids+=($!)
 
 keys() { "$UV" run python -c "import json,sys;print(json.load(open('var/dev/dev-keys.json'))[sys.argv[1]])" "$1"; }
 cat <<BANNER
@@ -50,6 +57,7 @@ cat <<BANNER
 casetrail is running (SQLite under var/; transport: $transport)
   case service      http://$HOST:$CASE_PORT      API docs: http://$HOST:$CASE_PORT/docs
   contact service   http://$HOST:$CONTACT_PORT      API docs: http://$HOST:$CONTACT_PORT/docs
+  billing service   http://$HOST:$BILLING_PORT      API docs: http://$HOST:$BILLING_PORT/docs
   logs              var/log/
   admin key         $(keys dev-admin)
   creditor key      $(keys dev-creditor)   (creditor BANK-DEMO)

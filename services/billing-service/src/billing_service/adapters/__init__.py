@@ -1,0 +1,1 @@
+"""Read models, records and their adapters."""

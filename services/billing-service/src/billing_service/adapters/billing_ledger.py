@@ -1,0 +1,227 @@
+"""The billing service's read model, built from case events only (so it can be rebuilt).
+
+- `billing_cases`: one row per case with what billing needs (creditor, current agency,
+  bucket, currency, placed amount, term, recall and closure);
+- `case_assignments`: every stretch an agency held a case (placement or reassignment, until
+  a recall, reassignment or closure), so money is attributed to the agency holding the case
+  when it was received;
+- `payments`, `reversals`: the money, each with its position in the case log;
+- `promises`: promises to pay and how they ended (for the promise-kept rate).
+
+Service-owned records (contracts, invoices) live in `billing_service.adapters.records`; a
+rebuild (`ProjectionStore.reset()`) never touches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from casetrail.envelope import EventEnvelope
+from casetrail.projections.base import Projection
+from sqlalchemy.engine import Connection
+
+metadata = sa.MetaData()
+
+billing_cases = sa.Table(
+    "billing_cases", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("creditor_id", sa.Text, nullable=False, index=True),
+    sa.Column("account_ref", sa.Text, nullable=False),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),  # current
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("dpd", sa.Integer, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("placed_amount", sa.Text, nullable=False),
+    sa.Column("placed_at", sa.Text, nullable=False),
+    sa.Column("term_end", sa.Text, nullable=False),  # current assignment's term
+    sa.Column("recalled_at", sa.Text),
+    sa.Column("closed_at", sa.Text),
+    sa.Column("position", sa.BigInteger, nullable=False),  # last event applied
+)
+
+case_assignments = sa.Table(
+    "case_assignments", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("assigned_at", sa.Text, nullable=False),
+    sa.Column("term_end", sa.Text, nullable=False),
+    sa.Column("ended_at", sa.Text),
+    sa.Column("end_reason", sa.Text),  # recalled | reassigned | closed
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("ended_position", sa.BigInteger),
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("reference", sa.Text, primary_key=True),
+    sa.Column("amount", sa.Text, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+)
+
+reversals = sa.Table(
+    "reversals", metadata,
+    sa.Column("event_id", sa.Text, primary_key=True),
+    sa.Column("case_id", sa.Text, nullable=False, index=True),
+    sa.Column("reference", sa.Text, nullable=False),
+    sa.Column("amount", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("reversed_at", sa.Text, nullable=False),
+    sa.Column("agency_id", sa.Text),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+)
+
+promises = sa.Table(
+    "promises", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("promise_id", sa.Text, primary_key=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),
+    sa.Column("amount", sa.Text, nullable=False),
+    sa.Column("due_date", sa.Text, nullable=False),
+    sa.Column("promised_at", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # open | kept | broken
+    sa.Column("settled_at", sa.Text),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+Handler = Callable[[Connection, EventEnvelope], None]
+
+
+def utc_text(value: str) -> str:
+    """An ISO datetime from a payload, normalised to UTC (stored and compared as text)."""
+    return datetime.fromisoformat(value).astimezone(UTC).isoformat()
+
+
+class BillingLedger(Projection):
+    """Cases, assignments, payments, reversals and promises: the facts commission is
+    computed from."""
+
+    name = "billing-ledger"
+    metadata = metadata
+    database_env = "BILLING_DATABASE_URL"
+    default_database_url = "sqlite:///var/billing.db"
+    event_types = frozenset({
+        "Placed", "Reassigned", "Recalled", "Closed", "PaymentReceived", "PaymentReversed",
+        "PromisedToPay", "PromiseKept", "PromiseBroken",
+    })  # contacts, disputes and the like change nothing billing computes
+
+    def handle(self, conn: Connection, event: EventEnvelope) -> None:
+        """Apply one case event."""
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return
+        handler(conn, event)
+        if event.type != "Placed":
+            conn.execute(billing_cases.update().where(
+                billing_cases.c.case_id == str(event.case_id)).values(position=event.position))
+
+    @property
+    def _handlers(self) -> dict[str, Handler]:
+        return {
+            "Placed": self._on_placed,
+            "Reassigned": self._on_reassigned,
+            "Recalled": self._on_recalled,
+            "Closed": self._on_closed,
+            "PaymentReceived": self._on_payment_received,
+            "PaymentReversed": self._on_payment_reversed,
+            "PromisedToPay": self._on_promised_to_pay,
+            "PromiseKept": self._on_promise_kept,
+            "PromiseBroken": self._on_promise_broken,
+        }
+
+    # ------------------------------------------------------------------ per event type
+
+    def _on_placed(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        placed_amount = sum((Decimal(v) for v in p["balances"].values()), Decimal(0))
+        placed_at = utc_text(p["placed_at"])
+        conn.execute(billing_cases.insert().values(
+            case_id=str(e.case_id), creditor_id=p["creditor_id"],
+            account_ref=p.get("account_ref", ""), agency_id=p["agency_id"], bucket=p["bucket"],
+            dpd=p["dpd"], currency=p["currency"], placed_amount=str(placed_amount),
+            placed_at=placed_at, term_end=p["term_end"], recalled_at=None, closed_at=None,
+            position=e.position))
+        conn.execute(case_assignments.insert().values(
+            case_id=str(e.case_id), seq=1, agency_id=p["agency_id"], assigned_at=placed_at,
+            term_end=p["term_end"], ended_at=None, end_reason=None, position=e.position,
+            ended_position=None))
+
+    def _on_reassigned(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        at = utc_text(p["reassigned_at"])
+        self._end_assignment(conn, e, at, "reassigned")
+        seq = conn.execute(sa.select(sa.func.max(case_assignments.c.seq)).where(
+            case_assignments.c.case_id == str(e.case_id))).scalar_one()
+        conn.execute(case_assignments.insert().values(
+            case_id=str(e.case_id), seq=int(seq) + 1, agency_id=p["to_agency_id"],
+            assigned_at=at, term_end=p["term_end"], ended_at=None, end_reason=None,
+            position=e.position, ended_position=None))
+        self._set(conn, e, agency_id=p["to_agency_id"], term_end=p["term_end"],
+                  recalled_at=None)
+
+    def _on_recalled(self, conn: Connection, e: EventEnvelope) -> None:
+        at = utc_text(e.payload["recalled_at"])
+        self._end_assignment(conn, e, at, "recalled")
+        self._set(conn, e, recalled_at=at)
+
+    def _on_closed(self, conn: Connection, e: EventEnvelope) -> None:
+        at = utc_text(e.payload["closed_at"])
+        self._end_assignment(conn, e, at, "closed")
+        self._set(conn, e, closed_at=at)
+
+    def _on_payment_received(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        conn.execute(payments.insert().values(
+            case_id=str(e.case_id), reference=p["reference"], amount=p["amount"],
+            currency=p["currency"], source=p["source"], received_at=utc_text(p["received_at"]),
+            agency_id=p["agency_id"], position=e.position))
+
+    def _on_payment_reversed(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        conn.execute(reversals.insert().values(
+            event_id=str(e.event_id), case_id=str(e.case_id), reference=p["reference"],
+            amount=p["amount"], reason=p.get("reason", ""),
+            reversed_at=utc_text(p["reversed_at"]), agency_id=p.get("agency_id"),
+            source=p.get("source", "agency"), position=e.position))
+
+    def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        conn.execute(promises.insert().values(
+            case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
+            amount=p["amount"], due_date=p["due_date"], promised_at=utc_text(p["promised_at"]),
+            state="open", settled_at=None, position=e.position))
+
+    def _on_promise_kept(self, conn: Connection, e: EventEnvelope) -> None:
+        self._settle(conn, e, "kept", e.payload["kept_at"])
+
+    def _on_promise_broken(self, conn: Connection, e: EventEnvelope) -> None:
+        self._settle(conn, e, "broken", e.payload["broken_at"])
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _settle(conn: Connection, e: EventEnvelope, state: str, at: str) -> None:
+        conn.execute(promises.update().where(
+            promises.c.case_id == str(e.case_id),
+            promises.c.promise_id == e.payload["promise_id"]).values(
+            state=state, settled_at=utc_text(at), position=e.position))
+
+    @staticmethod
+    def _end_assignment(conn: Connection, e: EventEnvelope, at: str, reason: str) -> None:
+        t = case_assignments
+        conn.execute(t.update().where(t.c.case_id == str(e.case_id), t.c.ended_at.is_(None))
+                     .values(ended_at=at, end_reason=reason, ended_position=e.position))
+
+    @staticmethod
+    def _set(conn: Connection, e: EventEnvelope, **values: str | None) -> None:
+        conn.execute(billing_cases.update().where(billing_cases.c.case_id == str(e.case_id))
+                     .values(**values))

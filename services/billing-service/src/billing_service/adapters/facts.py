@@ -1,0 +1,137 @@
+"""Reads the billing-ledger read model into domain facts, as of a log position."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing_service.adapters.billing_ledger import (
+    billing_cases,
+    case_assignments,
+    payments,
+    promises,
+    reversals,
+)
+from billing_service.domain.invoice import Period
+from billing_service.domain.ledger import Assignment, CaseFacts, PaymentFact, ReversalFact
+from billing_service.domain.performance import PromiseFact
+
+CHUNK = 500
+
+
+class LedgerFacts:
+    """Cases with their assignments, payments and reversals, filtered by tenant and time."""
+
+    def last_position(self, conn: Connection) -> int:
+        """The newest case-log position the read model has applied (0 if none)."""
+        value = conn.execute(sa.select(sa.func.max(billing_cases.c.position))).scalar()
+        return 0 if value is None else int(value)
+
+    def cases(self, conn: Connection, *, creditor_id: str | None = None,
+              agency_id: str | None = None, assigned_in: Period | None = None,
+              currency: str | None = None, as_of_position: int | None = None
+              ) -> list[CaseFacts]:
+        """Cases of a creditor (all if None) that an agency held or was credited money on
+        (any agency if None), optionally only those assigned to it (or to anyone) on a day of
+        `assigned_in`; facts recorded after `as_of_position` are left out."""
+        a, c, p = case_assignments, billing_cases, payments
+        where: list[Any] = []
+        if creditor_id is not None:
+            where.append(c.c.creditor_id == creditor_id)
+        if currency is not None:
+            where.append(c.c.currency == currency)
+        held = sa.select(a.c.case_id)
+        if agency_id is not None:
+            held = held.where(a.c.agency_id == agency_id)
+        if assigned_in is not None:
+            held = held.where(a.c.assigned_at >= _day_start(assigned_in.start),
+                              a.c.assigned_at < _day_start(assigned_in.end + timedelta(days=1)))
+        if agency_id is not None and assigned_in is None:
+            credited = sa.select(p.c.case_id).where(p.c.agency_id == agency_id)
+            where.append(c.c.case_id.in_(held.union(credited).scalar_subquery()))
+        elif agency_id is not None or assigned_in is not None:
+            where.append(c.c.case_id.in_(held.scalar_subquery()))
+        rows = conn.execute(sa.select(c).where(*where).order_by(c.c.case_id)).mappings().all()
+        return self._facts(conn, rows, as_of_position)
+
+    def _facts(self, conn: Connection, rows: Sequence[Any], as_of: int | None
+               ) -> list[CaseFacts]:
+        found: list[CaseFacts] = []
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            ids = [r["case_id"] for r in chunk]
+            held = _group(self._select(conn, case_assignments, ids, as_of, "seq"))
+            paid = _group(self._select(conn, payments, ids, as_of, "position"))
+            taken = _group(self._select(conn, reversals, ids, as_of, "position"))
+            for row in chunk:
+                case_id = row["case_id"]
+                stints = tuple(_assignment(r, as_of) for r in held.get(case_id, []))
+                if not stints:
+                    continue  # placed after the cut-off
+                found.append(CaseFacts(
+                    case_id=case_id, creditor_id=row["creditor_id"],
+                    account_ref=row["account_ref"], bucket=row["bucket"],
+                    currency=row["currency"], placed_amount=Decimal(row["placed_amount"]),
+                    placed_at=datetime.fromisoformat(row["placed_at"]), assignments=stints,
+                    payments=tuple(PaymentFact(
+                        reference=r["reference"], amount=Decimal(r["amount"]),
+                        source=r["source"], received_at=datetime.fromisoformat(r["received_at"]),
+                        agency_id=r["agency_id"], position=int(r["position"]))
+                        for r in paid.get(case_id, [])),
+                    reversals=tuple(ReversalFact(
+                        event_id=r["event_id"], reference=r["reference"],
+                        amount=Decimal(r["amount"]), reason=r["reason"],
+                        reversed_at=datetime.fromisoformat(r["reversed_at"]),
+                        position=int(r["position"])) for r in taken.get(case_id, []))))
+        return found
+
+    @staticmethod
+    def _select(conn: Connection, table: sa.Table, ids: list[str], as_of: int | None,
+                order: str) -> Iterable[Any]:
+        query = sa.select(table).where(table.c.case_id.in_(ids))
+        if as_of is not None:
+            query = query.where(table.c.position <= as_of)
+        return conn.execute(query.order_by(table.c.case_id, table.c[order])).mappings()
+
+    def promises(self, conn: Connection, case_ids: Sequence[str]) -> list[PromiseFact]:
+        """The promises made on these cases."""
+        found: list[PromiseFact] = []
+        t = promises
+        for start in range(0, len(case_ids), CHUNK):
+            rows = conn.execute(sa.select(t).where(
+                t.c.case_id.in_(case_ids[start:start + CHUNK]))
+                .order_by(t.c.case_id, t.c.promise_id)).mappings()
+            found += [PromiseFact(
+                case_id=r["case_id"], promise_id=r["promise_id"], agency_id=r["agency_id"],
+                promised_at=datetime.fromisoformat(r["promised_at"]), state=r["state"],
+                settled_at=None if r["settled_at"] is None
+                else datetime.fromisoformat(r["settled_at"])) for r in rows]
+        return found
+
+
+def _day_start(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00+00:00"
+
+
+def _group(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[row["case_id"]].append(row)
+    return grouped
+
+
+def _assignment(row: Any, as_of: int | None) -> Assignment:
+    ended = row["ended_at"] is not None and (
+        as_of is None or row["ended_position"] is None or int(row["ended_position"]) <= as_of)
+    return Assignment(
+        seq=int(row["seq"]), agency_id=row["agency_id"],
+        assigned_at=datetime.fromisoformat(row["assigned_at"]),
+        term_end=date.fromisoformat(row["term_end"]),
+        ended_at=datetime.fromisoformat(row["ended_at"]) if ended else None,
+        end_reason=row["end_reason"] if ended else None)

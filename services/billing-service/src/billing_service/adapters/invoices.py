@@ -1,0 +1,142 @@
+"""Invoices as stored: once, never edited, with an index of the ledger entries they billed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from billing_service.adapters.records import invoice_lines, invoices
+from billing_service.domain.invoice import Period
+from billing_service.domain.ledger import LedgerLine
+
+SUMMARY_COLUMNS = ("invoice_id", "creditor_id", "agency_id", "seq", "period_start",
+                   "period_end", "currency", "subtotal", "tax", "total", "content_hash",
+                   "issued_at", "issued_by")
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """A computed invoice, before (or instead of) being stored."""
+
+    invoice_id: str
+    creditor_id: str
+    agency_id: str
+    seq: int
+    period: Period
+    content: dict[str, Any]
+    content_hash: str
+    as_of_position: int
+    as_of_contract_version: int
+
+
+class InvoiceBook:
+    """Stores and reads invoices."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def store(self, draft: InvoiceDraft, issued_at: str, issued_by: str) -> None:
+        """Store an invoice and index its lines, in one transaction. A unique-key violation
+        (IntegrityError) means another run stored this period, this number, or one of these
+        entries first: nothing is stored."""
+        content, currency = draft.content, draft.content["currency"]
+        totals = content["totals"]
+        with self.engine.begin() as conn:
+            conn.execute(invoices.insert().values(
+                invoice_id=draft.invoice_id, creditor_id=draft.creditor_id,
+                agency_id=draft.agency_id, seq=draft.seq,
+                period_start=draft.period.start.isoformat(),
+                period_end=draft.period.end.isoformat(), currency=currency,
+                subtotal=totals["subtotal"], tax=totals["tax"], total=totals["total"],
+                content=json.dumps(content, sort_keys=True, ensure_ascii=False),
+                content_hash=draft.content_hash, as_of_position=draft.as_of_position,
+                as_of_contract_version=draft.as_of_contract_version, issued_at=issued_at,
+                issued_by=issued_by))
+            rows = [{"invoice_id": draft.invoice_id, "line_no": line["line_no"],
+                     "creditor_id": draft.creditor_id, "agency_id": draft.agency_id,
+                     "seq": draft.seq, "entry": line["entry"], "kind": line["kind"],
+                     "case_id": line["case_id"], "reference": line["reference"],
+                     "position": line["position"], "commission": line["commission"],
+                     "line": json.dumps(line, sort_keys=True, ensure_ascii=False)}
+                    for line in content["lines"]]
+            if rows:
+                conn.execute(invoice_lines.insert(), rows)
+
+    def get(self, invoice_id: str, conn: Connection | None = None) -> dict[str, Any] | None:
+        """One invoice with its content, or None."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.get(invoice_id, own)
+        row = conn.execute(sa.select(invoices).where(
+            invoices.c.invoice_id == invoice_id)).mappings().first()
+        return None if row is None else _record(row)
+
+    def by_period(self, conn: Connection, creditor_id: str, agency_id: str, period: Period
+                  ) -> dict[str, Any] | None:
+        """The pair's invoice for exactly this period, or None."""
+        t = invoices
+        row = conn.execute(sa.select(t).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id,
+            t.c.period_start == period.start.isoformat(),
+            t.c.period_end == period.end.isoformat())).mappings().first()
+        return None if row is None else _record(row)
+
+    def latest(self, conn: Connection, creditor_id: str, agency_id: str
+               ) -> dict[str, Any] | None:
+        """The pair's most recent invoice (highest number), without content."""
+        t = invoices
+        row = conn.execute(sa.select(*(t.c[c] for c in SUMMARY_COLUMNS)).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id)
+            .order_by(t.c.seq.desc()).limit(1)).mappings().first()
+        return None if row is None else dict(row)
+
+    def next_seq(self, conn: Connection, creditor_id: str, agency_id: str) -> int:
+        """The sequence number the pair's next invoice gets."""
+        t = invoices
+        value = conn.execute(sa.select(sa.func.max(t.c.seq)).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id)).scalar()
+        return 1 if value is None else int(value) + 1
+
+    def billed_lines(self, conn: Connection, creditor_id: str, agency_id: str, *,
+                     before_seq: int) -> dict[str, LedgerLine]:
+        """Every ledger entry the pair's invoices numbered below `before_seq` billed, as
+        billed."""
+        t = invoice_lines
+        rows = conn.execute(sa.select(t.c.entry, t.c.line).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id,
+            t.c.seq < before_seq, t.c.case_id.is_not(None)))
+        return {entry: LedgerLine.from_json(json.loads(line)) for entry, line in rows}
+
+    def list(self, *, filters: Mapping[str, str | None], limit: int, after: str | None
+             ) -> list[dict[str, Any]]:
+        """Invoice summaries matching column filters, in number order."""
+        t = invoices
+        query = sa.select(*(t.c[c] for c in SUMMARY_COLUMNS)).where(
+            *(t.c[c] == v for c, v in filters.items() if v is not None))
+        if after is not None:
+            query = query.where(t.c.invoice_id > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(t.c.invoice_id).limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+def _record(row: Any) -> dict[str, Any]:
+    record = dict(row)
+    record["content"] = json.loads(record["content"])
+    return record
+
+
+def invoice_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The API form of a stored invoice: its content, hash, issue facts and data cut-off."""
+    return {"invoice_id": record["invoice_id"], **record["content"],
+            "content_hash": record["content_hash"], "issued_at": record["issued_at"],
+            "issue_date": date.fromisoformat(record["issued_at"][:10]).isoformat(),
+            "issued_by": record["issued_by"],
+            "data_as_of": {"position": record["as_of_position"],
+                           "contract_version": record["as_of_contract_version"]}}

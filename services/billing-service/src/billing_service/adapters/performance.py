@@ -1,0 +1,87 @@
+"""Performance reports: agency figures and a creditor's side-by-side agency comparison."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from billing_service.adapters.contracts import ContractBook
+from billing_service.adapters.facts import LedgerFacts
+from billing_service.domain.contracts import ContractVersion
+from billing_service.domain.errors import MixedCurrencies
+from billing_service.domain.invoice import Period
+from billing_service.domain.ledger import CaseFacts, utc_day
+from billing_service.domain.performance import agency_performance, champion
+
+DEFAULT_CURRENCY = "CNY"
+
+
+class PerformanceReports:
+    """Builds performance figures from the read model and the contracts."""
+
+    def __init__(self, engine: Engine, contracts: ContractBook, facts: LedgerFacts):
+        self.engine, self.contracts, self.facts = engine, contracts, facts
+
+    def agency(self, agency_id: str, *, creditor_id: str | None, period: Period,
+               as_of: date, currency: str | None) -> dict[str, Any]:
+        """An agency's figures over the placements it received in the period (one creditor's,
+        or all)."""
+        period.check()
+        with self.engine.connect() as conn:
+            cases = self.facts.cases(conn, creditor_id=creditor_id, agency_id=agency_id,
+                                     assigned_in=period, currency=currency)
+            currency = _one_currency(cases, currency)
+            contracts = self._contracts(conn, cases, [agency_id])
+            promises = self.facts.promises(conn, [c.case_id for c in cases])
+        report = agency_performance(agency_id=agency_id, cases=cases, promises=promises,
+                                    period=period, as_of=as_of, currency=currency,
+                                    contracts=contracts[agency_id])
+        return {"creditor_id": creditor_id, "period": _period(period),
+                "as_of": as_of.isoformat(), **report}
+
+    def comparison(self, creditor_id: str, *, period: Period, as_of: date,
+                   currency: str | None) -> dict[str, Any]:
+        """Every agency that received the creditor's placements in the period, side by side;
+        the best recovery rate is the champion, the others challengers."""
+        period.check()
+        with self.engine.connect() as conn:
+            cases = self.facts.cases(conn, creditor_id=creditor_id, assigned_in=period,
+                                     currency=currency)
+            currency = _one_currency(cases, currency)
+            agencies = sorted({a.agency_id for c in cases for a in c.assignments
+                               if period.start <= utc_day(a.assigned_at) <= period.end})
+            contracts = self._contracts(conn, cases, agencies)
+            promises = self.facts.promises(conn, [c.case_id for c in cases])
+        reports = []
+        for agency_id in agencies:
+            report = agency_performance(agency_id=agency_id, cases=cases, promises=promises,
+                                        period=period, as_of=as_of, currency=currency,
+                                        contracts=contracts[agency_id])
+            report.pop("by_vintage")
+            reports.append(report)
+        best = champion(reports)
+        for report in reports:
+            report["role"] = "champion" if report["agency_id"] == best else "challenger"
+        return {"creditor_id": creditor_id, "period": _period(period),
+                "as_of": as_of.isoformat(), "currency": currency, "champion": best,
+                "agencies": reports}
+
+    def _contracts(self, conn: Connection, cases: list[CaseFacts], agencies: list[str]
+                   ) -> dict[str, dict[str, list[ContractVersion]]]:
+        creditors = sorted({c.creditor_id for c in cases})
+        return {agency: {creditor: self.contracts.versions(conn, creditor, agency)
+                         for creditor in creditors} for agency in agencies}
+
+
+def _one_currency(cases: list[CaseFacts], currency: str | None) -> str:
+    found = sorted({c.currency for c in cases})
+    if currency is None and len(found) > 1:
+        raise MixedCurrencies(f"these cases are in {', '.join(found)}: choose one with "
+                              "?currency=", path="currency")
+    return currency or (found[0] if found else DEFAULT_CURRENCY)
+
+
+def _period(period: Period) -> dict[str, str]:
+    return {"from": period.start.isoformat(), "to": period.end.isoformat()}

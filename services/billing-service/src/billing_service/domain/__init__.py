@@ -1,0 +1,1 @@
+"""Billing rules without I/O: contracts, the commission ledger, invoices and performance."""

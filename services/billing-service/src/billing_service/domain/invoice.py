@@ -1,0 +1,156 @@
+"""Invoices: which ledger lines a billing run takes, the totals, and the content hash.
+
+A run for (creditor, agency, period) takes every line of the agency's ledger not yet
+invoiced and dated on or before the period's last day (the period's own lines, plus lines
+reported late for earlier days, plus clawbacks of payments invoiced earlier). A reversal waits
+until its payment has been invoiced or is invoiced in the same run. The content (parties,
+period, lines, totals) is canonical JSON; its SHA-256 is printed on the invoice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from casetrail.money import round_minor
+
+from billing_service.domain.contracts import ContractVersion, percent, plain
+from billing_service.domain.errors import InvalidPeriod
+from billing_service.domain.ledger import (
+    MINIMUM_FEE,
+    PAYMENT,
+    REVERSAL,
+    LedgerLine,
+    money,
+    payment_entry,
+)
+
+INVOICE_NUMBER = "INV-{creditor}-{agency}-{seq:05d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A billing period of whole UTC days; both `start` and `end` are included."""
+
+    start: date
+    end: date
+
+    def check(self) -> Period:
+        """Refuse a period that ends before it starts; returns self."""
+        if self.end < self.start:
+            raise InvalidPeriod(f"the period ends ({self.end}) before it starts ({self.start})",
+                                path="period_end")
+        return self
+
+    def overlaps(self, other: Period) -> bool:
+        """Whether the two periods share a day."""
+        return self.start <= other.end and other.start <= self.end
+
+
+@dataclass(frozen=True)
+class SelectedLine:
+    """A ledger line a run bills, and whether it claws back a payment invoiced earlier."""
+
+    line: LedgerLine
+    earlier_credit: bool
+
+
+def invoice_number(creditor_id: str, agency_id: str, seq: int) -> str:
+    """The number of a pair's seq-th invoice: INV-{creditor}-{agency}-{seq:05d}."""
+    return INVOICE_NUMBER.format(creditor=creditor_id, agency=agency_id, seq=seq)
+
+
+def select_lines(ledger: Sequence[LedgerLine], invoiced: Set[str], period: Period
+                 ) -> list[SelectedLine]:
+    """The lines a run for `period` bills: not yet invoiced, dated on or before its last day;
+    a reversal only once its payment is invoiced (earlier or in this run)."""
+    chosen: list[SelectedLine] = []
+    in_run: set[str] = set()
+    for line in sorted(ledger, key=lambda item: (item.position or 0, item.entry)):
+        if line.entry in invoiced or line.occurred_on is None or line.occurred_on > period.end:
+            continue
+        earlier = False
+        if line.kind == REVERSAL:
+            paid = payment_entry(line.case_id or "", line.reference or "")
+            if paid not in invoiced and paid not in in_run:
+                continue  # waits for its payment
+            earlier = paid in invoiced
+        chosen.append(SelectedLine(line, earlier))
+        in_run.add(line.entry)
+    return chosen
+
+
+def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Period,
+                  terms: ContractVersion, selected: Sequence[SelectedLine]) -> dict[str, Any]:
+    """The invoice content: lines, the minimum-fee top-up, tax and totals.
+
+    Totals are sums of the rounded lines. The minimum fee tops up what the run earned (its
+    lines except clawbacks of payments invoiced earlier), so an old clawback is still
+    deducted; tax is tax_rate x subtotal, rounded half-up once.
+    """
+    currency = terms.terms.currency
+    zero = Decimal(0)
+    lines = [s.line for s in selected]
+    lines_total = sum((line.commission for line in lines), zero)
+    earlier_credits = sum((s.line.commission for s in selected if s.earlier_credit), zero)
+    earned = lines_total - earlier_credits
+    minimum_fee = terms.terms.minimum_fee
+    top_up = minimum_fee - earned if minimum_fee > 0 and earned < minimum_fee else zero
+    if top_up > 0:
+        lines.append(LedgerLine(
+            entry=f"{MINIMUM_FEE}:{number}", kind=MINIMUM_FEE, position=None, case_id=None,
+            account_ref=None, bucket=None, reference=None, source=None, occurred_at=None,
+            occurred_on=period.end, amount=zero, commissionable=True, portions=(),
+            commission_unrounded=top_up, commission=round_minor(top_up, currency),
+            rule=f"minimum fee {money(minimum_fee, currency)} per invoice "
+                 f"(contract v{terms.version})",
+            contract_version=terms.version,
+            explanation=f"the run earned {money(earned, currency)}, below the minimum fee"))
+    subtotal = sum((line.commission for line in lines), zero)
+    tax_rate = terms.terms.tax_rate
+    tax = round_minor(tax_rate * subtotal, currency)
+    payments = [line for line in lines if line.kind == PAYMENT]
+    reversals = [line for line in lines if line.kind == REVERSAL]
+    return {
+        "invoice_number": number,
+        "creditor_id": creditor_id,
+        "agency_id": agency_id,
+        "currency": currency,
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        "period_end_inclusive": True,
+        "terms": {"contract_version": terms.version,
+                  "minimum_fee": money(minimum_fee, currency),
+                  "tax_rate": plain(tax_rate), "tax_label": f"tax {percent(tax_rate)}"},
+        "lines": [{"line_no": n, **line.to_json(currency)} for n, line in enumerate(lines, 1)],
+        "totals": {
+            "payments": len(payments),
+            "reversals": len(reversals),
+            "commissionable_amount": money(sum(
+                (line.amount for line in payments + reversals if line.commissionable), zero),
+                currency),
+            "earned_commission": money(earned, currency),
+            "earlier_invoice_credits": money(earlier_credits, currency),
+            "minimum_fee_top_up": money(top_up, currency),
+            "subtotal": money(subtotal, currency),
+            "tax_rate": plain(tax_rate),
+            "tax": money(tax, currency),
+            "total": money(subtotal + tax, currency),
+        },
+    }
+
+
+def canonical_json(content: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no spaces, UTF-8."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def content_hash(content: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of an invoice's content."""
+    return hashlib.sha256(canonical_json(content)).hexdigest()

@@ -1,0 +1,46 @@
+"""Billing runs: one invoice per creditor-agency pair and period, stored once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from billing_service.domain.invoice import Period
+from billing_service.entrypoints.access import pair_access
+from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
+from billing_service.entrypoints.errors import billing_errors
+from billing_service.entrypoints.schemas import ID_PATTERN, BillingRunIn
+
+router = APIRouter(prefix="/v1", tags=["billing runs"])
+
+
+@router.post("/billing-runs", status_code=201, summary="Run billing for a pair and period")
+def run_billing(body: BillingRunIn, service: ServiceDep, caller: PrincipalDep,
+                response: Response) -> dict[str, Any]:
+    """Compute and store the invoice (201). Posting the same pair and period again returns
+    the stored invoice unchanged (200). A period must start after the pair's last invoiced
+    period (409); lines dated earlier that were never invoiced are carried into it."""
+    pair_access(caller, body.creditor_id, body.agency_id, write=True)
+    with billing_errors("body"):
+        invoice, created = service.runs.run(body.creditor_id, body.agency_id, body.period,
+                                            caller.actor)
+    if not created:
+        response.status_code = 200
+    return invoice
+
+
+@router.get("/billing-runs/preview", summary="Recompute a run without storing it")
+def preview_billing(
+    service: ServiceDep, caller: PrincipalDep,
+    creditor_id: str = Query(pattern=ID_PATTERN, max_length=64),
+    agency_id: str = Query(pattern=ID_PATTERN, max_length=64),
+    period_start: date = Query(), period_end: date = Query(),
+) -> dict[str, Any]:
+    """For an invoiced period: the invoice recomputed from the data and contracts it was
+    made from, with `matches` telling whether the content hash is the stored one (it is,
+    also after the read model was rebuilt from the log). Otherwise: what a run would bill."""
+    pair_access(caller, creditor_id, agency_id, write=False)
+    with billing_errors("query"):
+        return service.runs.preview(creditor_id, agency_id, Period(period_start, period_end))

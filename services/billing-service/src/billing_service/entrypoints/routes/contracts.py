@@ -1,0 +1,43 @@
+"""Commission contracts: a new version per change, every version listed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from billing_service.entrypoints.access import contracts_access
+from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
+from billing_service.entrypoints.errors import billing_errors
+from billing_service.entrypoints.schemas import ID_PATTERN, ContractIn
+
+router = APIRouter(prefix="/v1", tags=["contracts"])
+
+TenantPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+
+@router.put("/contracts/{creditor_id}/{agency_id}", status_code=201,
+            summary="Record a new contract version")
+def put_contract(creditor_id: TenantPath, agency_id: TenantPath, body: ContractIn,
+                 service: ServiceDep, caller: PrincipalDep, response: Response
+                 ) -> dict[str, Any]:
+    """Append a version effective from `effective_from` (201). Versions are never edited;
+    the same terms as the latest version are a retry and return it (200). A version may not
+    take effect inside a period already invoiced, nor change the pair's currency (409)."""
+    contracts_access(caller, creditor_id, write=True)
+    with billing_errors("body"):
+        version, created = service.contracts.record(creditor_id, agency_id, body.to_terms(),
+                                                    caller.actor)
+    if not created:
+        response.status_code = 200
+    return version.to_json()
+
+
+@router.get("/contracts/{creditor_id}/{agency_id}", summary="A pair's contract versions")
+def get_contract(creditor_id: TenantPath, agency_id: TenantPath, service: ServiceDep,
+                 caller: PrincipalDep) -> dict[str, Any]:
+    """Every version, oldest first (empty if the pair has no contract)."""
+    contracts_access(caller, creditor_id, write=False)
+    versions = service.contracts.list_versions(creditor_id, agency_id)
+    return {"creditor_id": creditor_id, "agency_id": agency_id,
+            "versions": [v.to_json() for v in versions]}

@@ -1,0 +1,77 @@
+"""Invoices: as JSON, the lines as CSV, or a PDF a person would accept."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from casetrail.web import ApiError
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from billing_service.adapters.exports import invoice_csv, invoice_pdf
+from billing_service.adapters.invoices import invoice_view
+from billing_service.entrypoints.access import sees_invoice
+from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
+from billing_service.entrypoints.schemas import ID_PATTERN
+
+router = APIRouter(prefix="/v1", tags=["invoices"])
+
+Format = Literal["json", "csv", "pdf"]
+
+
+@router.get("/invoices", summary="Invoices visible to the caller")
+def list_invoices(
+    service: ServiceDep, caller: PrincipalDep,
+    creditor_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    agency_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    after: Annotated[str | None, Query(description="the last invoice_id of the previous page",
+                                       max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Summaries in number order; creditors see their own, agencies theirs."""
+    filters = {"creditor_id": creditor_id, "agency_id": agency_id}
+    for column, value in caller.tenant_scope().items():
+        if filters[column] not in (None, value):
+            return {"invoices": [], "next_after": None}
+        filters[column] = value
+    rows = service.invoices.list(filters=filters, limit=limit + 1, after=after)
+    page = rows[:limit]
+    return {"invoices": page,
+            "next_after": page[-1]["invoice_id"] if len(rows) > limit else None}
+
+
+@router.get("/invoices/{invoice_id}", summary="An invoice (JSON, CSV of the lines, or PDF)",
+            responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}})
+async def get_invoice(
+    invoice_id: str, request: Request, service: ServiceDep, caller: PrincipalDep,
+    format: Annotated[Format | None, Query(
+        description="json (default), csv or pdf; else chosen by the Accept header")] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Any:
+    """The stored invoice, exactly as issued."""
+    record = await run_in_threadpool(service.invoices.get, invoice_id)
+    if record is None or not sees_invoice(caller, record):
+        raise ApiError(404, "invoice_not_found", f"no invoice {invoice_id} visible to this key")
+    invoice = invoice_view(record)
+    chosen = format or _negotiate(accept or "")
+    headers = {"X-Content-Hash": invoice["content_hash"]}
+    if chosen == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{invoice_id}.csv"'
+        return Response(invoice_csv(invoice), media_type="text/csv; charset=utf-8",
+                        headers=headers)
+    if chosen == "pdf":
+        pdf = await run_in_threadpool(invoice_pdf, invoice,
+                                      service.settings.pdf_lines_shown)
+        headers["Content-Disposition"] = f'inline; filename="{invoice_id}.pdf"'
+        return Response(pdf, media_type="application/pdf", headers=headers)
+    return invoice
+
+
+def _negotiate(accept: str) -> Format:
+    """The export an Accept header asks for (JSON unless CSV or PDF is named)."""
+    wanted = accept.lower()
+    if "text/csv" in wanted:
+        return "csv"
+    if "application/pdf" in wanted:
+        return "pdf"
+    return "json"

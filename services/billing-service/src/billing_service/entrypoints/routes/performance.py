@@ -1,0 +1,56 @@
+"""Agency performance and a creditor's side-by-side agency comparison."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from billing_service.entrypoints.access import comparison_access, performance_scope
+from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
+from billing_service.entrypoints.errors import billing_errors
+from billing_service.entrypoints.schemas import ID_PATTERN, month_period
+
+router = APIRouter(prefix="/v1", tags=["performance"])
+
+TenantPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+Month = Annotated[str | None, Query(description="a month, YYYY-MM", max_length=7)]
+From = Annotated[date | None, Query(alias="from", description="first day (with `to`)")]
+To = Annotated[date | None, Query(alias="to", description="last day, included")]
+AsOf = Annotated[date | None, Query(description="count money up to this day (default today)")]
+Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$",
+                                       description="needed when cases are in several")]
+
+
+@router.get("/agencies/{agency_id}/performance", summary="An agency's performance")
+def agency_performance(
+    agency_id: TenantPath, service: ServiceDep, caller: PrincipalDep,
+    period: Month = None, start: From = None, end: To = None, as_of: AsOf = None,
+    currency: Currency = None,
+    creditor_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+) -> dict[str, Any]:
+    """Over the placements the agency received in the period: placed and recovered amounts,
+    recovery rate overall, by bucket and by vintage with liquidation curves, average fee
+    rate, promise-kept rate and reversal rate. Creditors see their own cases only."""
+    scope = performance_scope(caller, agency_id, creditor_id)
+    with billing_errors("query"):
+        return service.performance.agency(
+            agency_id, creditor_id=scope, period=month_period(period, start, end),
+            as_of=as_of or datetime.now(UTC).date(), currency=currency)
+
+
+@router.get("/creditors/{creditor_id}/agency-comparison",
+            summary="A creditor's agencies side by side (champion/challenger)")
+def agency_comparison(
+    creditor_id: TenantPath, service: ServiceDep, caller: PrincipalDep,
+    period: Month = None, start: From = None, end: To = None, as_of: AsOf = None,
+    currency: Currency = None,
+) -> dict[str, Any]:
+    """Every agency that received the creditor's placements in the period, with the same
+    figures; the best recovery rate is the champion."""
+    comparison_access(caller, creditor_id)
+    with billing_errors("query"):
+        return service.performance.comparison(
+            creditor_id, period=month_period(period, start, end),
+            as_of=as_of or datetime.now(UTC).date(), currency=currency)
