@@ -10,6 +10,10 @@ echo "== lint"
 "$UV" run mypy
 "$UV" run lint-imports
 
+echo "== Kubernetes manifests (kustomize build + offline schema validation)"
+./scripts/validate-k8s.sh
+export CASETRAIL_REQUIRE_DEPLOY=1
+
 # Existing servers win: TEST_DATABASE_URL / TEST_KAFKA_BOOTSTRAP point at them and nothing is
 # started for them. Otherwise the project's own scripts start (or reuse) loopback servers.
 started=()
