@@ -44,11 +44,14 @@ class Relay:
         self.lag: int | None = None  # unknown until the first round
         self.active = False
         self.max_lag = max_lag
+        self.broker_error: str | None = None  # set while Kafka cannot be reached
 
     async def readiness(self) -> dict[str, object]:
         """Ready when this instance relays (or stands by) and is not too far behind."""
         if not self.active:
             return {"role": "standby"}
+        if self.broker_error is not None:
+            raise RuntimeError(f"Kafka unreachable: {self.broker_error}")
         if self.lag is None:
             raise RuntimeError("the relay has not completed a round yet")
         if self.lag > self.max_lag:
@@ -78,10 +81,12 @@ class Relay:
         while not stop.is_set():
             producer = idempotent_producer(self.settings)
             try:
-                await producer.start()
+                await producer.start()  # connects: the broker is reachable again
+                self.broker_error = None
                 await self._relay(producer, stop)
                 return
             except KafkaError as exc:
+                self.broker_error = type(exc).__name__
                 log.warning("Kafka unavailable; restarting from the saved position",
                             error=repr(exc)[:300], position=self.position)
                 await _sleep_or_stop(stop, backoff)
@@ -115,6 +120,7 @@ class Relay:
             await asyncio.to_thread(self.app.store.save_relay_position, topic, last,
                                     datetime.now(UTC).isoformat())
             self.position = last
+            self.broker_error = None
             RELAY_PUBLISHED.inc(len(batch))
             RELAY_POSITION.set(last)
             head = await asyncio.to_thread(self.app.last_position)
