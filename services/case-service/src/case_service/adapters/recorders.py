@@ -71,10 +71,11 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """Insert events (and run the in-transaction writer) atomically; returns positions."""
         table = f'"{self.datastore.schema}"."{self.events_table_name}"'
         id_type = self.datastore.originator_id_type
-        # Column arrays travel in binary: much cheaper to dump than an array of composites.
+        # Column arrays travel in binary (%b): no per-element quoting, unlike text arrays or an
+        # array of composites.
         statement = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
-            f"SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            f"SELECT * FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) "
             "RETURNING notification_id")
         chunks = [
             ([e.originator_id for e in chunk], [e.originator_version for e in chunk],
@@ -94,7 +95,7 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 positions, leaves = audit_leaves(stored_events, ids)
                 curs.execute(
                     f'INSERT INTO "{self.datastore.schema}".{AUDIT_LEAVES} (position, leaf_hash) '
-                    "SELECT * FROM unnest(%s::bigint[], %s::bytea[])", (positions, leaves),
+                    "SELECT * FROM unnest(%b::bigint[], %b::bytea[])", (positions, leaves),
                     binary=True)
             writer: InTransactionWriter | None = kwargs.get("in_transaction")
             if writer is not None:

@@ -97,7 +97,7 @@ class Cursor:
             return
         cols = ", ".join(columns)
         if self.db.dialect == "postgres":
-            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            arrays = ", ".join(f"%b::{t}[]" for t in types)
             self.raw.execute(
                 f"INSERT INTO {table} ({cols}) SELECT * FROM unnest({arrays}) {suffix}",
                 [list(column) for column in zip(*rows, strict=True)], binary=True)
