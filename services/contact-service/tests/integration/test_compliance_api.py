@@ -224,3 +224,18 @@ def test_held_cases_are_denied_with_no_time_that_would_do(world: World) -> None:
     assert answer["allowed"] is False
     assert answer["earliest_allowed_at"] is None
 
+
+
+def test_a_contact_breaking_one_rule_for_two_reasons_is_one_violation_with_both(
+        world: World) -> None:
+    case_id = world.place()
+    for command in (lambda c: c.dispute(reason="not mine", actor="t",
+                                        disputed_at=SHANGHAI_2300 - timedelta(days=1)),
+                    lambda c: c.recall(reason="rotation", actor="t",
+                                       recalled_at=SHANGHAI_2300 - timedelta(hours=20))):
+        world.cases.execute(case_id, command, expected_version=None, authorize=lambda _: None)
+    world.call(case_id, SHANGHAI_2300 - timedelta(hours=12))  # lawful hour, held case
+    world.sync()
+    [held] = world.get("auditor", "/v1/compliance/violations").json()["violations"]
+    assert held["kind"] == "case_hold"
+    assert "; " in held["reason"]  # both the dispute and the recall are named

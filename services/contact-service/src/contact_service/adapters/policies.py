@@ -88,9 +88,16 @@ class Policies:
         record = ContactRecord.model_validate(contact)
         pack = self.pack_for(conn, case["creditor_id"], record.occurred_at)
         history = self.history(conn, case["debtor_id"], record.occurred_at)
-        found = violations(pack, case_state(case), history, record)
-        return [{"rule_id": d.rule_id, "kind": d.kind, "pack_id": pack.id,
-                 "pack_version": pack.version, "reason": d.reason} for d in found]
+        # One violation per rule: a rule can deny for several reasons at once (a case both
+        # disputed and recalled), which become one row with every reason.
+        by_rule: dict[str, dict[str, Any]] = {}
+        for d in violations(pack, case_state(case), history, record):
+            if d.rule_id in by_rule:
+                by_rule[d.rule_id]["reason"] += f"; {d.reason}"
+            else:
+                by_rule[d.rule_id] = {"rule_id": d.rule_id, "kind": d.kind, "pack_id": pack.id,
+                                      "pack_version": pack.version, "reason": d.reason}
+        return list(by_rule.values())
 
     def permission(self, conn: Connection, case: dict[str, Any], request: ContactRequest
                    ) -> Decision:
