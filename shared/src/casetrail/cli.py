@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -161,6 +162,47 @@ def audit_verify() -> None:
     if not report.ok:
         raise typer.Exit(1)
     console.print("verified: no event altered, dropped, inserted or reordered")
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="folder to write into")],
+    case: Annotated[str | None, typer.Option(help="one case id")] = None,
+    creditor: Annotated[str | None, typer.Option(help="a creditor's cases placed in a range")
+                        ] = None,
+    since: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD (inclusive)")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (exclusive)")] = None,
+    checkpoint_size: Annotated[int | None, typer.Option(
+        help="prove against this signed checkpoint (default: the latest)")] = None,
+) -> None:
+    """Regulator export: per case, the history as JSON Lines with inclusion proofs and the
+    checkpoint, and a PDF timeline. The same log and checkpoint give the same bytes."""
+    from case_service.adapters.regulator_export import export_case
+    from rich.progress import Progress
+
+    if (case is None) == (creditor is None):
+        raise typer.BadParameter("give --case, or --creditor with --from and --to")
+    if creditor is not None and (since is None or until is None):
+        raise typer.BadParameter("--creditor needs --from and --to")
+    application = _case_application()
+    try:
+        checkpoints = application.audit.checkpoints()
+        chosen = [c for c in checkpoints if checkpoint_size in (None, c.tree_size)]
+        if not chosen:
+            raise typer.BadParameter("no such checkpoint: run `casetrail audit checkpoint`")
+        checkpoint = chosen[-1]
+        case_ids = [case] if case is not None else application.case_ids_placed(
+            creditor, since, until)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("exporting case histories", total=len(case_ids))
+            for case_id in case_ids:
+                export_case(application, case_id, checkpoint, out)
+                progress.advance(task)
+    finally:
+        application.close()
+    typer.echo(json.dumps({"cases": len(case_ids), "folder": str(out),
+                           "checkpoint": checkpoint.to_json(),
+                           "public_key": application.audit.public_key.hex()}, indent=2))
 
 
 @pii_app.command("erase")

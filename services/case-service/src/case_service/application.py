@@ -427,6 +427,17 @@ class CaseApplication(Application[UUID]):
         """A page of case summaries."""
         return self.store.list_summaries(filters=filters, after=after, limit=limit)
 
+    def case_ids_placed(self, creditor_id: str, since: str, until: str) -> list[str]:
+        """A creditor's cases placed in [since, until) (ISO dates), in placement order."""
+        found, cursor = [], 0
+        while True:
+            rows, next_cursor = self.store.list_summaries(
+                filters={"creditor_id": creditor_id}, after=cursor, limit=1000)
+            found += [r["case_id"] for r in rows if since <= r["placed_at"][:10] < until]
+            if next_cursor is None:
+                return found
+            cursor = next_cursor
+
     def events_after(self, after: int, limit: int) -> list[EventEnvelope]:
         """The global event feed: envelopes after a position, in order."""
         notifications = self.recorder.select_notifications(

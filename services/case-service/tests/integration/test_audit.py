@@ -7,6 +7,7 @@ behind the application's back (as an insider with SQL access would) and runs `ve
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -163,3 +164,35 @@ def test_shredding_a_debtor_keeps_the_chain_verified_and_their_pii_unreadable(
                               "erased": True}
     assert view["outstanding"] == "1020.50"  # amounts and dates stay readable
     assert application.audit.verify().ok
+
+
+def test_the_regulator_export_verifies_offline_reads_as_a_pdf_and_is_reproducible(
+        application: CaseApplication, log: list[int], tmp_path: Any) -> None:
+    import pypdfium2
+    from case_service.adapters.regulator_export import export_case
+
+    case_id = str(application.events_after(0, 1)[0].case_id)
+    checkpoint = application.audit.latest_checkpoint()
+    assert checkpoint is not None
+    data, pdf = export_case(application, case_id, checkpoint, tmp_path / "first")
+    again_data, again_pdf = export_case(application, case_id, checkpoint, tmp_path / "again")
+    assert data.read_bytes() == again_data.read_bytes()
+    assert pdf.read_bytes() == again_pdf.read_bytes()
+
+    public_key = application.audit.public_key.hex()
+    assert merkle.main(["verify-export", str(data), "--public-key", public_key]) == 0
+    lines = data.read_text().splitlines()
+    forged = json.loads(lines[1])
+    forged["payload"] = base64.b64encode(b'{"forged": 1}').decode()
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text("\n".join([lines[0], json.dumps(forged), *lines[2:]]) + "\n")
+    assert merkle.main(["verify-export", str(tampered), "--public-key", public_key]) == 1
+
+    page = pypdfium2.PdfDocument(pdf.read_bytes())[0]
+    text = page.get_textpage().get_text_range()
+    assert case_id in text
+    assert "Contacted" in text
+    assert "included" in text
+    image = page.render(scale=1.5).to_pil()
+    image.save(tmp_path / "timeline.png")
+    assert image.getextrema() != ((255, 255), (255, 255), (255, 255))  # not blank
