@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit clean
+.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ kafka: ## start the project's Kafka on 127.0.0.1:19092
 
 kafka-stop: ## stop the project's Kafka
 	./scripts/kafka.sh stop
+
+bench-rebuild: install ## projection rebuild over 1,000,000 events on PostgreSQL vs a raw read
+	./scripts/with-pg.sh $(UV) run python bench/rebuild.py
 
 validate-k8s: ## render every kustomize overlay and validate it offline (schemas + CRDs)
 	./scripts/validate-k8s.sh

@@ -144,13 +144,13 @@ class BillingLedger(Projection):
         p = e.payload
         placed_amount = sum((Decimal(v) for v in p["balances"].values()), Decimal(0))
         placed_at = utc_text(p["placed_at"])
-        conn.execute(billing_cases.insert().values(
+        conn.execute(billing_cases.insert(), dict(
             case_id=str(e.case_id), creditor_id=p["creditor_id"],
             account_ref=p.get("account_ref", ""), agency_id=p["agency_id"], bucket=p["bucket"],
             dpd=p["dpd"], currency=p["currency"], placed_amount=str(placed_amount),
             placed_at=placed_at, term_end=p["term_end"], recalled_at=None, closed_at=None,
             position=e.position))
-        conn.execute(case_assignments.insert().values(
+        conn.execute(case_assignments.insert(), dict(
             case_id=str(e.case_id), seq=1, agency_id=p["agency_id"], assigned_at=placed_at,
             term_end=p["term_end"], ended_at=None, end_reason=None, position=e.position,
             ended_position=None))
@@ -161,7 +161,7 @@ class BillingLedger(Projection):
         self._end_assignment(conn, e, at, "reassigned")
         seq = conn.execute(sa.select(sa.func.max(case_assignments.c.seq)).where(
             case_assignments.c.case_id == str(e.case_id))).scalar_one()
-        conn.execute(case_assignments.insert().values(
+        conn.execute(case_assignments.insert(), dict(
             case_id=str(e.case_id), seq=int(seq) + 1, agency_id=p["to_agency_id"],
             assigned_at=at, term_end=p["term_end"], ended_at=None, end_reason=None,
             position=e.position, ended_position=None))
@@ -180,14 +180,14 @@ class BillingLedger(Projection):
 
     def _on_payment_received(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(payments.insert().values(
+        conn.execute(payments.insert(), dict(
             case_id=str(e.case_id), reference=p["reference"], amount=p["amount"],
             currency=p["currency"], source=p["source"], received_at=utc_text(p["received_at"]),
             agency_id=p["agency_id"], position=e.position))
 
     def _on_payment_reversed(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(reversals.insert().values(
+        conn.execute(reversals.insert(), dict(
             event_id=str(e.event_id), case_id=str(e.case_id), reference=p["reference"],
             amount=p["amount"], reason=p.get("reason", ""),
             reversed_at=utc_text(p["reversed_at"]), agency_id=p.get("agency_id"),
@@ -195,7 +195,7 @@ class BillingLedger(Projection):
 
     def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(promises.insert().values(
+        conn.execute(promises.insert(), dict(
             case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
             amount=p["amount"], due_date=p["due_date"], promised_at=utc_text(p["promised_at"]),
             state="open", settled_at=None, position=e.position))

@@ -182,7 +182,7 @@ class ContactLog(Projection):
 
     def _on_placed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(contact_cases.insert().values(
+        conn.execute(contact_cases.insert(), dict(
             case_id=str(e.case_id), creditor_id=p["creditor_id"], agency_id=p["agency_id"],
             debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
             contact_points=p.get("contact_points", 0), placed_at=p["placed_at"],
@@ -204,7 +204,7 @@ class ContactLog(Projection):
             "flags": ",".join(p.get("flags", [])),
         }
         broken = self.judge(conn, case, row) if self.judge is not None else []
-        conn.execute(contacts.insert().values(**row))
+        conn.execute(contacts.insert(), dict(**row))
         if broken:
             conn.execute(violations.insert(), [{
                 "event_id": row["event_id"], "position": e.position, "case_id": row["case_id"],
@@ -214,13 +214,13 @@ class ContactLog(Projection):
 
     def _on_escalated(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(escalations.insert().values(
+        conn.execute(escalations.insert(), dict(
             event_id=str(e.event_id), case_id=str(e.case_id), agency_id=p["agency_id"],
             kind=p["kind"], reason=p["reason"], escalated_at=p["escalated_at"]))
 
     def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(promises.insert().values(
+        conn.execute(promises.insert(), dict(
             case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
             amount=p["amount"], due_date=p["due_date"], promised_at=p["promised_at"],
             state="open", settled_at=None))
@@ -239,7 +239,7 @@ class ContactLog(Projection):
     def _on_payment_received(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
                             ) -> None:
         p = e.payload
-        conn.execute(payments.insert().values(
+        conn.execute(payments.insert(), dict(
             case_id=str(e.case_id), reference=p["reference"], agency_id=p["agency_id"],
             amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"]))
 

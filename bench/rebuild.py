@@ -1,0 +1,123 @@
+"""Projection rebuild throughput over N events on PostgreSQL, against a raw read of the log.
+
+    DATABASE_URL=postgresql://... uv run python bench/rebuild.py [--events 1000000]
+    (or: make bench-rebuild, which starts the project's PostgreSQL)
+
+Writes N real `Placed` events into a fresh case log: one case is placed through the
+application, and its stored event is replicated under new case ids (the stored state does not
+carry the case id, so each copy decodes as a genuine placement). Then, in the same run:
+- raw read: every event row in position order, pages of 1,000 (the ceiling);
+- rebuild: the same pages decoded into public envelopes and applied to the contact-log
+  projection in a fresh database (tracking, per-case dedupe and handler writes in one
+  transaction per page), which is what `casetrail projections rebuild` does after transport.
+Target (issue 6): at least 50,000 events/s on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from case_service.application import AccountInput, DebtorInput, PlacementBatch
+from case_service.bootstrap import build_application
+from case_service.config import CaseSettings
+from casetrail.crypto import MasterKey
+from casetrail.dburl import DatabaseURL
+from casetrail.projections.store import Delivery, ProjectionStore, make_engine
+from casetrail.settings import CommonSettings
+from contact_service.bootstrap import contact_log_projection
+from eventsourcing.persistence import StoredEvent
+from rich.progress import Progress
+
+PAGE = 1_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a PostgreSQL URL (make bench-rebuild does)")
+    base = base.split("?")[0]
+    schemas = [f"bench_log_{uuid.uuid4().hex[:8]}", f"bench_proj_{uuid.uuid4().hex[:8]}"]
+    app = build_application(CaseSettings(database_url=f"{base}?schema={schemas[0]}"),
+                            CommonSettings(master_key=MasterKey.generate_b64(),
+                                           audit_signing_key=os.urandom(32).hex()))
+    engine = make_engine(f"{base}?schema={schemas[1]}")
+    store = ProjectionStore(engine, contact_log_projection())
+    store.create_schema()
+    try:
+        app.place(PlacementBatch(
+            creditor_id="BENCH", placement_ref="P0", received_at=datetime.now(UTC),
+            request_sha256="x", accounts=[AccountInput(
+                index=0, account_ref="A0", currency="CNY", dpd=45, agency_id="AG",
+                balances={"principal": Decimal("1000.00")},
+                debtor=DebtorInput(name="n", national_id="N0", phones=("+8613800000000",),
+                                   address=None, email=None, timezone="Asia/Shanghai"))]),
+            actor="bench")
+        [template] = app.recorder.select_notifications(start=0, limit=1)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("writing events", total=args.events - 1)
+            for start in range(1, args.events, 10_000):
+                n = min(10_000, args.events - start)
+                app.recorder.insert_events([
+                    StoredEvent(originator_id=uuid.uuid4(), originator_version=1,
+                                topic=template.topic, state=template.state) for _ in range(n)])
+                progress.advance(task, n)
+
+        started = time.perf_counter()
+        rows, after = 0, 0
+        while page := app.recorder.select_notifications(start=after, limit=PAGE,
+                                                        inclusive_of_start=False):
+            rows += len(page)
+            after = page[-1].id
+        read_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        applied, after = 0, 0
+        with Progress(transient=True) as progress:
+            task = progress.add_task("rebuilding contact-log", total=args.events)
+            while envelopes := app.events_after(after, PAGE):
+                result = store.apply("bench", 0, [Delivery(e.position, e) for e in envelopes])
+                applied += result.applied
+                after = envelopes[-1].position
+                progress.advance(task, len(envelopes))
+        rebuild_seconds = time.perf_counter() - started
+        if applied != args.events:
+            raise SystemExit(f"applied {applied} of {args.events}")
+    finally:
+        app.close()
+        engine.dispose()
+        url = DatabaseURL.parse(base)
+        with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
+                             dbname=url.dbname, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    figures = {"events": args.events, "raw_read_seconds": round(read_seconds, 2),
+               "raw_read_events_per_s": round(rows / read_seconds),
+               "rebuild_seconds": round(rebuild_seconds, 2),
+               "rebuild_events_per_s": round(args.events / rebuild_seconds),
+               "rebuild_vs_raw_read": round(read_seconds / rebuild_seconds, 3)}
+    print(f"raw read (ceiling)   {rows:>10,} events  {read_seconds:7.2f} s  "
+          f"{figures['raw_read_events_per_s']:>9,} events/s")
+    print(f"rebuild contact-log  {args.events:>10,} events  {rebuild_seconds:7.2f} s  "
+          f"{figures['rebuild_events_per_s']:>9,} events/s  "
+          f"({figures['rebuild_vs_raw_read']:.0%} of raw read)")
+    target_met = figures["rebuild_events_per_s"] >= 50_000
+    print(f"target: at least 50,000 events/s: {'met' if target_met else 'NOT met'}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
