@@ -6,16 +6,19 @@
 Writes N real `Placed` events into a fresh case log: one case is placed through the
 application, and its stored event is replicated under new case ids (the stored state does not
 carry the case id, so each copy decodes as a genuine placement). Then, in the same run:
-- raw read: every event row in position order, pages of 1,000 (the ceiling);
-- rebuild: the same pages decoded into public envelopes and applied to the contact-log
-  projection in a fresh database (tracking, per-case dedupe and handler writes in one
-  transaction per page), which is what `casetrail projections rebuild` does after transport.
+- raw read: every event row in position order, pages of 1,000, as the rebuild reads them
+  (`select_event_rows`: binary, plain tuples) and nothing else: the ceiling;
+- rebuild: `casetrail.projections.rebuild.rebuild(..., log=app.events_after)`, which is what
+  `casetrail projections rebuild contact-log --transport log` runs: a fresh shadow of the
+  contact-log projection, pages decoded into public envelopes and applied with tracking, in
+  one transaction per page, the next page read while the current one is applied.
 Target (issue 6): at least 50,000 events/s on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import time
@@ -30,7 +33,8 @@ from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
-from casetrail.projections.store import Delivery, ProjectionStore, make_engine
+from casetrail.projections.rebuild import rebuild
+from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from contact_service.bootstrap import contact_log_projection
 from eventsourcing.persistence import StoredEvent
@@ -52,7 +56,9 @@ def main() -> None:
     app = build_application(CaseSettings(database_url=f"{base}?schema={schemas[0]}"),
                             CommonSettings(master_key=MasterKey.generate_b64(),
                                            audit_signing_key=os.urandom(32).hex()))
-    engine = make_engine(f"{base}?schema={schemas[1]}")
+    live_url = f"{base}?schema={schemas[1]}"
+    schemas.append(f"{schemas[1]}_shadow")  # where rebuild() builds the shadow
+    engine = make_engine(live_url)
     store = ProjectionStore(engine, contact_log_projection())
     store.create_schema()
     try:
@@ -76,24 +82,21 @@ def main() -> None:
 
         started = time.perf_counter()
         rows, after = 0, 0
-        while page := app.recorder.select_notifications(start=after, limit=PAGE,
-                                                        inclusive_of_start=False):
+        while page := app.recorder.select_event_rows(after, PAGE):
             rows += len(page)
-            after = page[-1].id
+            after = page[-1][0]
         read_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        applied, after = 0, 0
         with Progress(transient=True) as progress:
             task = progress.add_task("rebuilding contact-log", total=args.events)
-            while envelopes := app.events_after(after, PAGE):
-                result = store.apply("bench", 0, [Delivery(e.position, e) for e in envelopes])
-                applied += result.applied
-                after = envelopes[-1].position
-                progress.advance(task, len(envelopes))
+            shadow = asyncio.run(rebuild(store, live_url, log=app.events_after,
+                                         progress=lambda n: progress.advance(task, n)))
         rebuild_seconds = time.perf_counter() - started
+        applied = shadow.position(LOG_SOURCE)
+        shadow.engine.dispose()
         if applied != args.events:
-            raise SystemExit(f"applied {applied} of {args.events}")
+            raise SystemExit(f"the shadow is at position {applied}, not {args.events}")
     finally:
         app.close()
         engine.dispose()

@@ -224,7 +224,9 @@ def projections_rebuild(
     projection: Annotated[str, typer.Argument(help="e.g. contact-log")],
     verify: Annotated[bool, typer.Option(help="compare the shadow with the live copy")] = False,
     swap: Annotated[bool, typer.Option(help="replace the live copy with the shadow")] = False,
-    transport: Annotated[str, typer.Option(help="kafka, feed or auto")] = "auto",
+    transport: Annotated[str, typer.Option(
+        help="kafka, feed, auto (the consumers' transport) or log: read the event store "
+             "directly (the case service's DATABASE_URL), the fastest")] = "auto",
 ) -> None:
     """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
     the live copy by checksums per row group; with --swap put it live. Exits 1 on differences
@@ -237,18 +239,31 @@ def projections_rebuild(
 
     common = CommonSettings()
     configure_logging("WARNING", json_output=common.log_json)
+    case_log: Any = None
     try:
         live = projection_store(load(projection))
-        kafka, feed = source(transport, common)
+        if transport == "log":  # the event store, read directly
+            kafka, feed = None, None
+            open_log = plugins.load("case").application
+            if open_log is None:
+                raise LookupError("the case service's application is not available")
+            case_log = open_log()
+        else:
+            kafka, feed = source(transport, common)
     except LookupError as exc:
         raise typer.BadParameter(str(exc)) from None
     live.create_schema()
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed:,} events"), console=console) as progress:
-        task = progress.add_task(f"rebuilding {projection} into its shadow", total=None)
-        shadow = asyncio.run(rebuilding.rebuild(
-            live, projection_url(live.projection), kafka=kafka, feed=feed,
-            progress=lambda n: progress.advance(task, n)))
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed:,} events"), console=console) as progress:
+            task = progress.add_task(f"rebuilding {projection} into its shadow", total=None)
+            shadow = asyncio.run(rebuilding.rebuild(
+                live, projection_url(live.projection), kafka=kafka, feed=feed,
+                log=None if case_log is None else case_log.events_after,
+                progress=lambda n: progress.advance(task, n)))
+    finally:
+        if case_log is not None:
+            case_log.close()
     console.print(f"shadow built: {rebuilding.shadow_url(projection_url(live.projection))}")
     differences = rebuilding.compare(live, shadow) if verify else []
     for d in differences:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from hashlib import sha1
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID, SafeUUID
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -22,8 +23,22 @@ ENVELOPE_VERSION = 1
 
 
 def event_id_for(case_id: UUID | str, version: int) -> UUID:
-    """The deterministic id of a case's event at a version."""
-    return uuid5(EVENT_NAMESPACE, f"{case_id}:{version}")
+    """The deterministic id of a case's event at a version: uuid5(EVENT_NAMESPACE,
+    "<case id>:<version>"), computed without `uuid.uuid5`'s per-call overhead (rebuilds derive
+    millions)."""
+    digest = sha1(_NAMESPACE_BYTES + f"{case_id}:{version}".encode(), usedforsecurity=False)
+    event_id = _new(UUID)  # UUID(int=...) minus its argument checks: the value is 128 bits
+    _set(event_id, "int",
+         (int.from_bytes(digest.digest()[:16], "big") & _UUID5_CLEAR) | _UUID5_SET)
+    _set(event_id, "is_safe", SafeUUID.unknown)
+    return event_id
+
+
+_new = object.__new__
+_set = object.__setattr__
+_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+_UUID5_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)  # version and variant bits
+_UUID5_SET = (5 << 76) | (0x8000 << 48)
 
 
 class EventEnvelope(BaseModel):
@@ -49,6 +64,22 @@ class EventEnvelope(BaseModel):
     def from_json_bytes(cls, data: bytes) -> EventEnvelope:
         """Parse transport bytes back into an envelope."""
         return cls.model_validate_json(data)
+
+
+_FIELDS_SET = frozenset(EventEnvelope.model_fields)
+
+
+def trusted_envelope(**fields: Any) -> EventEnvelope:
+    """An envelope from values the case service produced itself, already of the field types:
+    no validation (pydantic's `model_construct` does the same, several times slower). Only
+    for the case service's own stored events; anything from a transport is validated by
+    `decode_envelope`."""
+    envelope = _new(EventEnvelope)
+    _set(envelope, "__dict__", fields)
+    _set(envelope, "__pydantic_fields_set__", _FIELDS_SET)
+    _set(envelope, "__pydantic_extra__", None)
+    _set(envelope, "__pydantic_private__", None)
+    return envelope
 
 
 def to_jsonable(value: Any) -> Any:

@@ -55,7 +55,7 @@ def drop_schemas(base_url: str, schemas: list[str]) -> None:
 @contextmanager
 def fresh_database(backend: str, folder: Path, name: str = "db") -> Iterator[str]:
     """A DATABASE_URL of an empty database: a SQLite file in `folder`, or a PostgreSQL schema
-    of its own (dropped afterwards)."""
+    of its own (dropped afterwards, with the shadow a rebuild may have made beside it)."""
     if backend == "sqlite":
         yield f"sqlite:///{folder}/{name}.db"
         return
@@ -64,4 +64,4 @@ def fresh_database(backend: str, folder: Path, name: str = "db") -> Iterator[str
     try:
         yield f"{base}?schema={schema}"
     finally:
-        drop_schemas(base, [schema])
+        drop_schemas(base, [schema, f"{schema}_shadow"])

@@ -24,7 +24,12 @@ from case_service.adapters.pii_vault import PiiVault
 from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import Case, case_id_for
 from case_service.domain.values import ContactPoint
-from case_service.integration import event_data, event_type, to_envelope
+from case_service.integration import (
+    envelope_from_row,
+    envelope_from_stored,
+    event_data,
+    event_type,
+)
 
 ACK_DEADLINE = timedelta(hours=1)  # the tender: placements are acknowledged within 1 hour
 
@@ -440,9 +445,13 @@ class CaseApplication(Application[UUID]):
 
     def events_after(self, after: int, limit: int) -> list[EventEnvelope]:
         """The global event feed: envelopes after a position, in order."""
+        select_rows = getattr(self.recorder, "select_event_rows", None)
+        if select_rows is not None and self.mapper.cipher is None \
+                and self.mapper.compressor is None:  # PostgreSQL: plain rows, lean decoding
+            return [envelope_from_row(row, self.mapper) for row in select_rows(after, limit)]
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False)
-        return [to_envelope(self.mapper.to_domain_event(n), n.id) for n in notifications]
+        return [envelope_from_stored(n, n.id, self.mapper) for n in notifications]
 
     def last_position(self) -> int:
         """The position of the newest event (0 for an empty log)."""

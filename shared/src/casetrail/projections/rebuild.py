@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -23,10 +24,17 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from casetrail.dburl import DatabaseURL
+from casetrail.envelope import EventEnvelope
 from casetrail.kafka import KafkaSettings
 from casetrail.metrics import REBUILD_EVENTS
 from casetrail.projections.runners import FeedProjectionRunner, KafkaProjectionRunner
-from casetrail.projections.store import BatchResult, ProjectionStore, make_engine
+from casetrail.projections.store import (
+    LOG_SOURCE,
+    BatchResult,
+    Delivery,
+    ProjectionStore,
+    make_engine,
+)
 
 BUCKETS = 64
 
@@ -96,14 +104,14 @@ def compare(live: ProjectionStore, shadow: ProjectionStore) -> list[Difference]:
 
 def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
     """Replace the live projection's rows (and positions) with the shadow's, atomically."""
-    from casetrail.projections.store import case_versions_table, positions_table
+    from casetrail.projections.store import positions_table
 
     copied = 0
-    tables = [*live.projection.metadata.sorted_tables, positions_table, case_versions_table]
+    tables = [*live.projection.metadata.sorted_tables, positions_table]
     with live.engine.begin() as target, shadow.engine.connect() as source:
         for table in reversed(tables):
             where = ([table.c.projection == live.name]
-                     if table in (positions_table, case_versions_table) else [])
+                     if table is positions_table else [])
             target.execute(table.delete().where(*where))
         for table in tables:
             rows = [dict(r._mapping) for r in source.execute(sa.select(table))]
@@ -126,22 +134,54 @@ async def kafka_end_offsets(settings: KafkaSettings) -> dict[int, int]:
         await consumer.stop()
 
 
+LOG_PAGE = 1_000
+
+ReadLog = Callable[[int, int], Sequence[EventEnvelope]]
+
+
+def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
+                     progress: Callable[[BatchResult], None] | None = None) -> int:
+    """Apply the whole log, page by page, to `store` until caught up; returns events applied.
+
+    `read_page(after, limit)` returns the envelopes after a log position (the case service's
+    `events_after`). The next page is read and decoded in a second thread while the current
+    one is applied, so the database's work on one overlaps Python's work on the other.
+    Positions are recorded as the feed's: log positions are feed positions.
+    """
+    applied = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+        pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE)
+        while envelopes := pending.result():
+            pending = reader.submit(read_page, envelopes[-1].position, LOG_PAGE)
+            result = store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in envelopes])
+            applied += result.applied
+            if progress is not None:
+                progress(result)
+    return applied
+
+
 async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings | None = None,
-                  feed: tuple[str, str] | None = None,
+                  feed: tuple[str, str] | None = None, log: ReadLog | None = None,
                   progress: Callable[[int], None] | None = None) -> ProjectionStore:
-    """Build the shadow from position 0 until caught up, from the Kafka topic (offset 0, a
-    throwaway consumer group) or from the event feed (`feed` = (base URL, API key))."""
+    """Build the shadow from position 0 until caught up: from the Kafka topic (offset 0, a
+    throwaway consumer group), from the event feed (`feed` = (base URL, API key)), or from
+    the event store itself (`log`, a page reader: see `rebuild_from_log`)."""
     shadow = ProjectionStore(make_engine(shadow_url(live_url)), live.projection)
     shadow.create_schema()
     shadow.reset()
 
-    async def counted(_: int, result: BatchResult) -> None:
+    def count(result: BatchResult) -> None:
         REBUILD_EVENTS.labels(live.name).inc(result.applied + result.duplicates)
         if progress is not None:
             progress(result.applied + result.duplicates)
 
+    async def counted(_: int, result: BatchResult) -> None:
+        count(result)
+
     stop = asyncio.Event()
-    if kafka is not None:
+    if log is not None:
+        await asyncio.to_thread(rebuild_from_log, shadow, log, count)
+    elif kafka is not None:
         ends = await kafka_end_offsets(kafka)
         runner = KafkaProjectionRunner(shadow, kafka, after_batch=counted,
                                        group_id=f"casetrail.{live.name}.rebuild-{uuid4().hex}")
@@ -157,5 +197,5 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
         await FeedProjectionRunner(shadow, feed[0], feed[1], after_batch=counted,
                                    limit=1000).run(stop, until_caught_up=True)
     else:
-        raise ValueError("rebuild needs a source: kafka or feed")
+        raise ValueError("rebuild needs a source: the log, kafka or the feed")
     return shadow

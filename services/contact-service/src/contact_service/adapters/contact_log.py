@@ -128,6 +128,8 @@ policy_assignments = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
 )
 
+_INSERT_CASE = contact_cases.insert()  # built once: handlers run millions of times in a rebuild
+
 ContactJudge = Callable[[Connection, dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
 
 
@@ -143,6 +145,7 @@ class ContactLog(Projection):
     def __init__(self, judge: ContactJudge | None = None):
         # judge(conn, case_row, contact_row) -> violation rows; None: contacts are not judged.
         self.judge = judge
+        self._handlers = self._handler_table()
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one case event."""
@@ -159,8 +162,8 @@ class ContactLog(Projection):
         else:
             handler(conn, event, {})
 
-    @property
-    def _handlers(self) -> dict[str, Callable[[Connection, EventEnvelope, dict[str, Any]], None]]:
+    def _handler_table(self
+                       ) -> dict[str, Callable[[Connection, EventEnvelope, dict[str, Any]], None]]:
         return {
             "Placed": self._on_placed,
             "Contacted": self._on_contacted,
@@ -182,7 +185,7 @@ class ContactLog(Projection):
 
     def _on_placed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(contact_cases.insert(), dict(
+        conn.execute(_INSERT_CASE, dict(
             case_id=str(e.case_id), creditor_id=p["creditor_id"], agency_id=p["agency_id"],
             debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
             contact_points=p.get("contact_points", 0), placed_at=p["placed_at"],
