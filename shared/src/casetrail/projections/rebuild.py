@@ -134,7 +134,7 @@ async def kafka_end_offsets(settings: KafkaSettings) -> dict[int, int]:
         await consumer.stop()
 
 
-LOG_PAGE = 1_000
+LOG_PAGE = 5_000  # events per page and per transaction
 
 ReadLog = Callable[[int, int], Sequence[EventEnvelope]]
 
