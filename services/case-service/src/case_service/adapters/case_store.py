@@ -225,13 +225,19 @@ class CaseStore:
                     result[row["debtor_id"]] = row
         return result
 
-    def insert_keys(self, rows: Sequence[tuple[str, str, bytes, str]]) -> None:
-        """Insert new wrapped keys; a concurrent writer's key for the same debtor wins."""
+    def insert_keys(self, rows: Sequence[tuple[str, str, bytes, str]]) -> set[str] | None:
+        """Insert new wrapped keys; a concurrent writer's key for the same debtor wins.
+        Returns the debtors whose key this call stored (None: not known, SQLite when some
+        already existed)."""
         with self.db.transaction() as cur:
             cur.insert_rows(self.keys, ["debtor_id", "master_key_id", "wrapped_key", "created_at"],
                             ["text", "text", "bytea", "text"],
                             [(d, k, self.db.blob(w), c) for d, k, w, c in rows],
-                            "ON CONFLICT (debtor_id) DO NOTHING")
+                            "ON CONFLICT (debtor_id) DO NOTHING"
+                            + (" RETURNING debtor_id" if self.db.dialect == "postgres" else ""))
+            if self.db.dialect == "postgres":
+                return {row["debtor_id"] for row in cur.fetchall()}
+            return {d for d, *_ in rows} if cur.rowcount == len(rows) else None
 
     def destroy_key(self, debtor_id: str, destroyed_at: str) -> bool:
         """Crypto-shred: forget a debtor's data key for good."""

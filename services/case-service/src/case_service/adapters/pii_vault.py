@@ -42,10 +42,16 @@ class PiiVault:
             to_create = [d for d in missing if d not in keys]
             if to_create:
                 now = datetime.now(UTC).isoformat()
-                self.store.insert_keys([
-                    (d, self.master.key_id, self.master.wrap(crypto.new_data_key(), d), now)
+                fresh = {d: crypto.new_data_key() for d in to_create}
+                stored = self.store.insert_keys([
+                    (d, self.master.key_id, self.master.wrap(fresh[d], d), now)
                     for d in to_create])
-                keys.update(self._load(to_create))  # a concurrent writer's key may have won
+                ours = {d: k for d, k in fresh.items() if stored is not None and d in stored}
+                self._remember(ours)
+                keys.update(ours)
+                lost = [d for d in to_create if d not in ours]
+                if lost:  # a concurrent writer's key won: use the stored one
+                    keys.update(self._load(lost))
         return keys
 
     def seal(self, debtor_id: str, data_key: bytes, pii: dict[str, Any]) -> str:
@@ -84,6 +90,10 @@ class PiiVault:
             if row["wrapped_key"] is None:
                 continue  # shredded
             keys[debtor_id] = self.master.unwrap(row["wrapped_key"], debtor_id)
+        self._remember(keys)
+        return keys
+
+    def _remember(self, keys: dict[str, bytes]) -> None:
         now = time.monotonic()
         with self._lock:
             for debtor_id, key in keys.items():
@@ -91,4 +101,3 @@ class PiiVault:
                 self._cache.move_to_end(debtor_id)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-        return keys
