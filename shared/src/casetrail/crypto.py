@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -56,18 +57,27 @@ class MasterKey:
     def wrap(self, data_key: bytes, subject: str) -> bytes:
         """Encrypt a data key, bound to its subject id."""
         nonce = os.urandom(12)
-        return nonce + AESGCM(self.secret).encrypt(nonce, data_key, subject.encode())
+        return nonce + self._aead.encrypt(nonce, data_key, subject.encode())
 
     def unwrap(self, wrapped: bytes, subject: str) -> bytes:
         """Decrypt a data key; fails if it was wrapped for another subject or key."""
         try:
-            return AESGCM(self.secret).decrypt(wrapped[:12], wrapped[12:], subject.encode())
+            return self._aead.decrypt(wrapped[:12], wrapped[12:], subject.encode())
         except InvalidTag as exc:
             raise CryptoError("data key does not open under this master key") from exc
 
+    @cached_property
+    def _aead(self) -> AESGCM:
+        """The cipher under the master key (its key schedule is set up once, not per key)."""
+        return AESGCM(self.secret)
+
+    @cached_property
+    def _blind_index_mac(self) -> hmac.HMAC:
+        return hmac.new(self.secret, b"blind-index", hashlib.sha256)
+
     def blind_index(self, *parts: str) -> str:
         """A keyed hash for looking up values (like a national id) without storing them."""
-        mac = hmac.new(self.secret, b"blind-index", hashlib.sha256)
+        mac = self._blind_index_mac.copy()
         for part in parts:
             mac.update(b"\x1f" + part.encode())
         return mac.hexdigest()

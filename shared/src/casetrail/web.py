@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping, Sequence
 from typing import Annotated, Any
 
+import orjson
 import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casetrail.metrics import REQUEST_SECONDS
@@ -191,3 +193,26 @@ def add_health_routes(app: FastAPI, ready: Callable[[], dict[str, Any]]) -> None
             return JSONResponse(status_code=503, content={"status": "unavailable",
                                                             "reason": type(exc).__name__})
         return JSONResponse(content={"status": "ready", **checks})
+
+
+class _OrjsonRequest(Request):
+    """A request whose JSON body is parsed by orjson (several times faster than the standard
+    library on 10,000-row placements; stricter too: NaN and lone surrogates are refused).
+    orjson's JSONDecodeError is the standard one, so bad JSON is still a 422."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = orjson.loads(await self.body())
+        return self._json
+
+
+class OrjsonBodyRoute(APIRoute):
+    """Route class for routers taking large JSON bodies: `APIRouter(route_class=...)`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            return await handler(_OrjsonRequest(request.scope, request.receive))
+
+        return route

@@ -19,6 +19,30 @@ def test_malformed_json_is_422_with_a_reason(client: Any, api_keys: dict[str, st
     assert r.json()["error"]["fields"][0]["type"] == "json_invalid"
 
 
+@pytest.mark.parametrize("content", [
+    b'{"placement_ref": "P", "accounts": [{"dpd": NaN}]}',  # not JSON, though Python reads it
+    b'{"placement_ref": "P", "accounts": ["\\ud800"]}',  # a lone surrogate
+    b'{"placement_ref": "P", "accounts": [1]}\n{"again": 1}',
+])
+def test_json_that_is_not_standard_is_422(client: Any, api_keys: dict[str, str],
+                                          content: bytes) -> None:
+    r = client.post("/v1/placements", content=content,
+                    headers={"Authorization": f"Bearer {api_keys['bank1']}",
+                             "Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"][0]["type"] == "json_invalid"
+
+
+def test_the_placement_digest_covers_what_model_dump_gives() -> None:
+    from case_service.entrypoints.routes.placements import placement_content
+    from case_service.entrypoints.schemas import PlacementIn
+
+    body = PlacementIn.model_validate({"placement_ref": "P-1", "accounts": [
+        {"account_ref": "A", "balances": {"principal": "1.50"}, "dpd": 3.0, "x": [None, True],
+         "debtor": {"name": "张三 \u00e9"}}, 7, "s"]})
+    assert placement_content(body) == body.model_dump(mode="json")
+
+
 @pytest.mark.parametrize(("body", "path"), [
     ({"accounts": [{}]}, "body.placement_ref"),
     ({"placement_ref": "P", "accounts": "many"}, "body.accounts"),
