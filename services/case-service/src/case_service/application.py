@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -491,16 +491,22 @@ def summarize(case: Case) -> CaseSummary:
 def summarize_opening(case_id: str, facts: dict[str, Any], opened_at: datetime) -> CaseSummary:
     """The list row of a case just opened with these Placed facts: what `summarize` gives for
     `Case(**facts)` (tested), without building the aggregate."""
-    placed_amount = sum(facts["balances"].values(), Decimal(0))
+    placed_amount = str(sum(facts["balances"].values(), _ZERO))
     return CaseSummary(
-        case_id=case_id, creditor_id=facts["creditor_id"], account_ref=facts["account_ref"],
-        placement_ref=facts["placement_ref"], agency_id=facts["agency_id"],
-        assigned_agency_id=facts["agency_id"], status=CaseStatus.PLACED.value,
-        bucket=facts["bucket"], dpd=facts["dpd"], currency=facts["currency"],
-        placed_amount=str(placed_amount), outstanding=str(placed_amount - Decimal(0)),
-        version=1, placed_at=facts["placed_at"].isoformat(),
-        term_end=facts["term_end"].isoformat(), updated_at=opened_at.isoformat(),
-    )
+        case_id, facts["creditor_id"], facts["account_ref"], facts["placement_ref"],
+        facts["agency_id"], facts["agency_id"], _PLACED, facts["bucket"], facts["dpd"],
+        facts["currency"], placed_amount, placed_amount, 1, _iso(facts["placed_at"]),
+        _iso(facts["term_end"]), _iso(opened_at))
+
+
+_ZERO = Decimal(0)
+_PLACED = CaseStatus.PLACED.value
+
+
+@lru_cache(maxsize=4096)
+def _iso(moment: date) -> str:
+    """ISO text of a date or time; a batch shares a handful of them."""
+    return moment.isoformat()
 
 
 def _rejection(index: int, account_ref: str | None, path: str, message: str) -> dict[str, Any]:

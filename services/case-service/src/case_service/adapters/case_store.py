@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ SUMMARY_COLUMNS = [
 # PostgreSQL types of SUMMARY_COLUMNS + placed_position, for bulk inserts.
 SUMMARY_TYPES = ["text"] * 8 + ["integer", "text", "text", "text", "integer", "text", "text",
                                 "text", "bigint"]
+_summary_values = operator.attrgetter(*SUMMARY_COLUMNS)
 UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
              "updated_at"]
 
@@ -125,8 +127,8 @@ class CaseStore:
             updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
             cur.insert_rows(
                 self.summaries, [*SUMMARY_COLUMNS, "placed_position"], SUMMARY_TYPES,
-                [[getattr(s, c) for c in SUMMARY_COLUMNS]
-                 + [placed_at_position.get(s.case_id, 0)] for s in summaries],
+                [(*_summary_values(s), placed_at_position.get(s.case_id, 0))
+                 for s in summaries],
                 f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
             )
             if receipt is not None:

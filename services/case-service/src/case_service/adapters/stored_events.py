@@ -43,6 +43,9 @@ def placed_event(case_id: UUID, timestamp: datetime, facts: dict[str, Any]) -> S
     `Case(...)`, in the order of its signature. (Placed facts hold no UUIDs, which orjson
     would write as bare strings where the library writes a wrapper.)"""
     state = {"timestamp": timestamp, "originator_topic": CASE_TOPIC, **facts}
+    # Wrapped here rather than by the hook: one Python call per balance instead of several.
+    state["balances"] = {k: {"_type_": "decimal_str", "_data_": str(v)}
+                         for k, v in facts["balances"].items()}
     return StoredEvent(originator_id=case_id, originator_version=1, topic=PLACED_TOPIC,
                        state=orjson.dumps(state, default=_transcoded,
                                           option=orjson.OPT_PASSTHROUGH_DATETIME))
