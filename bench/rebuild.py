@@ -43,6 +43,13 @@ from rich.progress import Progress
 PAGE = 1_000
 
 
+def checkpoint(base: str) -> None:
+    url = DatabaseURL.parse(base)
+    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
+                         dbname=url.dbname, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -80,6 +87,7 @@ def main() -> None:
                                 topic=template.topic, state=template.state) for _ in range(n)])
                 progress.advance(task, n)
 
+        checkpoint(base)  # the writes above are flushed now, not during the measurements
         started = time.perf_counter()
         rows, after = 0, 0
         while page := app.recorder.select_event_rows(after, PAGE):
@@ -87,6 +95,7 @@ def main() -> None:
             after = page[-1][0]
         read_seconds = time.perf_counter() - started
 
+        checkpoint(base)
         started = time.perf_counter()
         with Progress(transient=True) as progress:
             task = progress.add_task("rebuilding contact-log", total=args.events)

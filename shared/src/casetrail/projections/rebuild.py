@@ -12,9 +12,11 @@ comparison: events applied live after the shadow was built show up as difference
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -149,7 +151,7 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
     Positions are recorded as the feed's: log positions are feed positions.
     """
     applied = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+    with _batch_gc(), ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
         pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE)
         while envelopes := pending.result():
             pending = reader.submit(read_page, envelopes[-1].position, LOG_PAGE)
@@ -158,6 +160,22 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
             if progress is not None:
                 progress(result)
     return applied
+
+
+@contextmanager
+def _batch_gc() -> Iterator[None]:
+    """Garbage collection tuned for a replay: millions of short-lived envelopes make the
+    default thresholds run a collection every few dozen events, each scanning everything the
+    process holds. Objects alive now are frozen out of the scans and the youngest
+    generation collects less often; the settings are restored afterwards."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings | None = None,
