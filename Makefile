@@ -56,7 +56,7 @@ bench-rebuild: install ## projection rebuild over 1,000,000 events on PostgreSQL
 validate-k8s: ## render every kustomize overlay and validate it offline (schemas + CRDs)
 	./scripts/validate-k8s.sh
 
-bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000)
+bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000, 1 then 2 workers)
 	./scripts/with-pg.sh $(UV) run python bench/intake.py
 
 bench-audit: install ## audit checkpoint + verify over 1,000,000 events on PostgreSQL

@@ -115,7 +115,9 @@ def check_rebuild(system: System) -> None:
         conn.execute(sa.text("DELETE FROM contacts WHERE contact_id = 'call-3'"))
         conn.execute(sa.text("UPDATE contact_cases SET agency_id = 'AG-FORGED' "
                              "WHERE case_id IN (SELECT case_id FROM contact_cases LIMIT 1)"))
-    caught = system.cli("projections", "rebuild", "contact-log", "--verify", check=False)
+    # Straight from the event store this time (the case service's CASE_DATABASE_URL).
+    caught = system.cli("projections", "rebuild", "contact-log", "--verify", "--transport", "log",
+                        check=False)
     assert caught.returncode == 1, caught.stdout + caught.stderr
     assert "DIFFERS contacts" in caught.stdout
     assert "DIFFERS contact_cases" in caught.stdout

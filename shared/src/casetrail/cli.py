@@ -226,7 +226,7 @@ def projections_rebuild(
     swap: Annotated[bool, typer.Option(help="replace the live copy with the shadow")] = False,
     transport: Annotated[str, typer.Option(
         help="kafka, feed, auto (the consumers' transport) or log: read the event store "
-             "directly (the case service's DATABASE_URL), the fastest")] = "auto",
+             "directly (the case service's CASE_DATABASE_URL), the fastest")] = "auto",
 ) -> None:
     """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
     the live copy by checksums per row group; with --swap put it live. Exits 1 on differences
