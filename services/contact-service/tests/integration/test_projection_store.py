@@ -24,7 +24,7 @@ from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.envelope import EventEnvelope
-from casetrail.projections.rebuild import compare, rebuild
+from casetrail.projections.rebuild import compare, rebuild, swap
 from casetrail.projections.store import LOG_SOURCE, Delivery, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from casetrail.testing import BACKENDS, fresh_database
@@ -115,7 +115,7 @@ def test_large_pages_store_exactly_what_single_inserts_store(
 
 def test_a_rebuild_from_the_event_store_equals_the_live_copy(
         cases: CaseApplication, store: ProjectionStore, url: str) -> None:
-    events = place(cases, 2_500)  # several pages
+    events = place(cases, 12_000)  # several pages, and more than one chunk to swap
     for start in range(0, len(events), 700):  # the live copy followed the feed in pages
         store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events[start:start + 700]])
     seen: list[int] = []
@@ -129,5 +129,9 @@ def test_a_rebuild_from_the_event_store_equals_the_live_copy(
                 contact_cases.c.position == events[7].position).values(agency_id="AG-X"))
         [difference] = compare(store, shadow)
         assert difference.table == "contact_cases"
+        # Swapping streams the shadow's rows (and positions) into the live copy.
+        assert swap(store, shadow) == len(events) + 1
+        assert compare(store, shadow) == []
+        assert store.position(LOG_SOURCE) == events[-1].position
     finally:
         shadow.engine.dispose()

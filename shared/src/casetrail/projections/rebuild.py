@@ -106,7 +106,7 @@ def compare(live: ProjectionStore, shadow: ProjectionStore) -> list[Difference]:
 
 def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
     """Replace the live projection's rows (and positions) with the shadow's, atomically."""
-    from casetrail.projections.store import positions_table
+    from casetrail.projections.store import insert_rows, positions_table
 
     copied = 0
     tables = [*live.projection.metadata.sorted_tables, positions_table]
@@ -116,11 +116,20 @@ def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
                      if table is positions_table else [])
             target.execute(table.delete().where(*where))
         for table in tables:
-            rows = [dict(r._mapping) for r in source.execute(sa.select(table))]
-            if rows:
-                target.execute(table.insert(), rows)
-                copied += len(rows)
+            where = [table.c.projection == live.name] if table is positions_table else []
+            result = source.execution_options(stream_results=True, yield_per=SWAP_CHUNK) \
+                .execute(sa.select(table).where(*where))
+            for chunk in result.mappings().partitions(SWAP_CHUNK):
+                insert_rows(target, table, [dict(r) for r in chunk])  # COPY on PostgreSQL
+                copied += len(chunk)
+    if live.is_postgres:  # fresh statistics for the planner, as after any bulk load
+        with live.engine.begin() as conn:
+            for table in live.projection.metadata.sorted_tables:
+                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
     return copied
+
+
+SWAP_CHUNK = 10_000
 
 
 async def kafka_end_offsets(settings: KafkaSettings) -> dict[int, int]:
