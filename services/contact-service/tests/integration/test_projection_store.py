@@ -135,3 +135,34 @@ def test_a_rebuild_from_the_event_store_equals_the_live_copy(
         assert store.position(LOG_SOURCE) == events[-1].position
     finally:
         shadow.engine.dispose()
+
+
+def test_bulk_inserts_keep_types_defaults_and_uneven_rows(store: ProjectionStore) -> None:
+    from casetrail.projections.store import insert_rows
+
+    table = sa.Table("bulk_probe", sa.MetaData(),
+                     sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("a", sa.Text), sa.Column("b", sa.Boolean),
+                     sa.Column("n", sa.Numeric(12, 2)),
+                     sa.Column("d", sa.DateTime(timezone=True)),
+                     sa.Column("opt", sa.Text, default="python-side"))
+    with store.engine.begin() as conn:
+        table.create(conn)
+        full = [{"id": i, "a": f"é\t\\\n{i}", "b": i % 2 == 0, "n": Decimal(i) / 4,
+                 "d": AT, "opt": None} for i in range(30)]
+        insert_rows(conn, table, full)  # COPY on PostgreSQL
+    with store.engine.begin() as conn:
+        # Rows of the same length with other keys are not one shape: never written into the
+        # first row's columns, but refused as SQLAlchemy refuses them.
+        uneven = [{"id": 100 + i, "a": "x", **({"opt": "given"} if i % 2 else {"b": True})}
+                  for i in range(30)]
+        with pytest.raises(sa.exc.StatementError):
+            insert_rows(conn, table, uneven)
+    with store.engine.begin() as conn:
+        insert_rows(conn, table, [{"id": 200 + i, "a": "y"} for i in range(30)])  # defaults
+        got = {r.id: r for r in conn.execute(sa.select(table))}
+    assert (got[3].a, got[3].b, got[3].n) == ("é\t\\\n3", False, Decimal("0.75"))
+    assert got[3].d.replace(tzinfo=got[3].d.tzinfo or UTC) == AT  # SQLite keeps no zone
+    assert got[3].opt is None
+    assert (got[205].opt, got[205].b) == ("python-side", None)
+    assert len(got) == 60

@@ -132,13 +132,15 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
         conn.execute(table.insert(), rows)
         return
     columns = tuple(rows[0])
+    keys = rows[0].keys()
     plan = _copy_plan(table, columns, conn.dialect)
-    if plan is None or any(len(row) != len(columns) for row in rows):
-        conn.execute(table.insert(), rows)  # Python-side defaults, odd types, ragged rows
+    if plan is None or any(row.keys() != keys for row in rows):
+        conn.execute(table.insert(), rows)  # Python-side defaults, odd types, uneven rows
         return
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     names = ", ".join(f'"{c}"' for c in columns)
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's, inside this transaction
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
         write = copy.write_row
         if any(plan):
             for row in rows:
