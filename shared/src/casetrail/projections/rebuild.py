@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,7 +160,7 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
     Positions are recorded as the feed's: log positions are feed positions.
     """
     applied = 0
-    with _batch_gc(), ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
         pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE)
         while envelopes := pending.result():
             pending = reader.submit(read_page, envelopes[-1].position, LOG_PAGE)
@@ -205,13 +205,22 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
     async def counted(_: int, result: BatchResult) -> None:
         count(result)
 
+    with _batch_gc():
+        await _replay(shadow, live.name, kafka, feed, log, count, counted)
+    return shadow
+
+
+async def _replay(shadow: ProjectionStore, name: str, kafka: KafkaSettings | None,
+                  feed: tuple[str, str] | None, log: ReadLog | None,
+                  count: Callable[[BatchResult], None],
+                  counted: Callable[[int, BatchResult], Awaitable[None]]) -> None:
     stop = asyncio.Event()
     if log is not None:
         await asyncio.to_thread(rebuild_from_log, shadow, log, count)
     elif kafka is not None:
         ends = await kafka_end_offsets(kafka)
         runner = KafkaProjectionRunner(shadow, kafka, after_batch=counted,
-                                       group_id=f"casetrail.{live.name}.rebuild-{uuid4().hex}")
+                                       group_id=f"casetrail.{name}.rebuild-{uuid4().hex}")
         task = asyncio.create_task(runner.run(stop))
         source = f"kafka:{kafka.topic}"
         while not task.done():
@@ -222,7 +231,6 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
         await task
     elif feed is not None:
         await FeedProjectionRunner(shadow, feed[0], feed[1], after_batch=counted,
-                                   limit=1000).run(stop, until_caught_up=True)
+                                   limit=5000).run(stop, until_caught_up=True)
     else:
         raise ValueError("rebuild needs a source: the log, kafka or the feed")
-    return shadow

@@ -260,46 +260,70 @@ class FeedProjectionRunner(_Readiness):
         await asyncio.to_thread(self.store.create_schema)
         headers = {"Authorization": f"Bearer {self.api_key}"}
         backoff = 0.2
+        wait = 0 if until_caught_up else self.wait
+        # The next page is requested while the current one is applied (it is used when the
+        # position after applying is the one it was asked from, which is the normal case).
+        prefetched: tuple[int, asyncio.Future[httpx.Response]] | None = None
         async with httpx.AsyncClient(base_url=self.base_url, headers=headers,
                                      timeout=self.wait + 15, transport=self.transport) as client:
-            while not stop.is_set():
-                after = max(0, await asyncio.to_thread(self.store.position, self.source, 0))
-                wait = 0 if until_caught_up else self.wait
-                fetch = asyncio.ensure_future(client.get(
+
+            def request(after: int) -> asyncio.Future[httpx.Response]:
+                future = asyncio.ensure_future(client.get(
                     "/v1/events", params={"after": after, "limit": self.limit, "wait": wait}))
-                stopper = asyncio.ensure_future(stop.wait())
-                done, _ = await asyncio.wait({fetch, stopper},
-                                             return_when=asyncio.FIRST_COMPLETED)
-                stopper.cancel()
-                if fetch not in done:
-                    fetch.cancel()
-                    break
-                try:
-                    response = fetch.result()
-                    response.raise_for_status()
-                except httpx.HTTPError as exc:
-                    status = getattr(getattr(exc, "response", None), "status_code", None)
-                    if status in (401, 403):
-                        raise RuntimeError(f"the event feed refused this key ({status})") from exc
-                    log.warning("event feed unavailable; retrying", error=str(exc)[:200])
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                backoff = 0.2
-                body = response.json()
-                events = body["events"]
-                if not events:
-                    self.lag[0] = 0
-                    if until_caught_up:
-                        return
-                    continue
-                # Never cancelled half-way: the batch in hand finishes and its position commits.
-                result = await asyncio.shield(self.applier.apply(
-                    0, [(int(e["position"]), e) for e in events]))
-                if self.after_batch is not None:
-                    await self.after_batch(0, result)
-                head = body.get("head_position")
-                if head is not None:
-                    self.lag[0] = max(0, int(head) - result.last_position)
-                    CONSUMER_LAG.labels(self.store.name, "0").set(self.lag[0])
+                # A prefetch dropped after failing is not an unretrieved-exception warning.
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())
+                return future
+
+            try:
+                while not stop.is_set():
+                    after = max(0, await asyncio.to_thread(self.store.position, self.source, 0))
+                    if prefetched is not None and prefetched[0] == after:
+                        fetch = prefetched[1]
+                    else:
+                        if prefetched is not None:
+                            prefetched[1].cancel()
+                        fetch = request(after)
+                    prefetched = None
+                    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+                    done, _ = await asyncio.wait({fetch, stopper},
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    stopper.cancel()
+                    if fetch not in done:
+                        fetch.cancel()
+                        break
+                    try:
+                        response = fetch.result()
+                        response.raise_for_status()
+                    except httpx.HTTPError as exc:
+                        status = getattr(getattr(exc, "response", None), "status_code", None)
+                        if status in (401, 403):
+                            raise RuntimeError(
+                                f"the event feed refused this key ({status})") from exc
+                        log.warning("event feed unavailable; retrying", error=str(exc)[:200])
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, 5.0)
+                        continue
+                    backoff = 0.2
+                    body = orjson.loads(response.content)
+                    events = body["events"]
+                    if not events:
+                        self.lag[0] = 0
+                        if until_caught_up:
+                            return
+                        continue
+                    last = int(events[-1]["position"])
+                    prefetched = (last, request(last))
+                    # Never cancelled half-way: the batch in hand finishes and its position
+                    # commits.
+                    result = await asyncio.shield(self.applier.apply(
+                        0, [(int(e["position"]), e) for e in events]))
+                    if self.after_batch is not None:
+                        await self.after_batch(0, result)
+                    head = body.get("head_position")
+                    if head is not None:
+                        self.lag[0] = max(0, int(head) - result.last_position)
+                        CONSUMER_LAG.labels(self.store.name, "0").set(self.lag[0])
+            finally:
+                if prefetched is not None:
+                    prefetched[1].cancel()
 
