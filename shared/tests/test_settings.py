@@ -192,3 +192,21 @@ def test_development_makes_an_audit_signing_key_and_production_demands_one(tmp_p
         _ = CommonSettings(audit_signing_key="not hex").audit_signing_key_bytes
     with pytest.raises(ValueError, match="32 bytes"):
         _ = CommonSettings(audit_signing_key="ab" * 16).audit_signing_key_bytes
+
+
+def test_a_configuration_error_names_the_problem_without_echoing_secrets(tmp_path: Path
+                                                                         ) -> None:
+    import os
+    import subprocess
+    import sys
+
+    master, previous = MasterKey.generate_b64(), MasterKey.generate_b64()
+    env = {**os.environ, "CASETRAIL_MASTER_KEY": master, "CASETRAIL_VAR_DIR": str(tmp_path),
+           "CASETRAIL_PREVIOUS_MASTER_KEYS": previous}
+    result = subprocess.run([sys.executable, "-m", "casetrail.cli", "keys", "rotate-master"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "CASETRAIL_BLIND_INDEX_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    for secret in (master, previous, master[:8], previous[:8]):
+        assert secret not in result.stderr + result.stdout

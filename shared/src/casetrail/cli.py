@@ -304,6 +304,29 @@ def new_master() -> None:
     typer.echo(MasterKey.generate_b64())
 
 
+@keys_app.command("rotate-master")
+def rotate_master() -> None:
+    """Re-wrap every debtor data key under the current master key (CASETRAIL_MASTER_KEY),
+    opening them with the retired ones (CASETRAIL_PREVIOUS_MASTER_KEYS). Needs
+    CASETRAIL_BLIND_INDEX_KEY once rotated; see docs/operations.md. Safe to re-run."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    common = CommonSettings()
+    if not common.previous_master_keys:
+        raise typer.BadParameter("set CASETRAIL_PREVIOUS_MASTER_KEYS to the retired master "
+                                 "key(s) and CASETRAIL_MASTER_KEY to the new one")
+    application = _case_application()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed:,} keys"), console=console) as progress:
+            task = progress.add_task("re-wrapping data keys", total=None)
+            count = application.vault.rotate_master(lambda n: progress.advance(task, n))
+    finally:
+        application.close()
+    typer.echo(f"re-wrapped {count:,} data keys under {common.master.key_id}; once every "
+               "service runs with this key, CASETRAIL_PREVIOUS_MASTER_KEYS can be removed")
+
+
 @keys_app.command("dev")
 def dev_keys() -> None:
     """Show (creating if needed) the development API keys under var/dev."""
@@ -363,7 +386,16 @@ def billing_run(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A configuration error is reported by setting, in one line
+    each, without a traceback and without the values (they may be secrets)."""
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or exc.title
+            console.print(f"configuration error ({where}): {error['msg']}", markup=False)
+        raise SystemExit(2) from None
 if __name__ == "__main__":
     main()

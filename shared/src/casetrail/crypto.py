@@ -13,7 +13,7 @@ import base64
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
@@ -30,24 +30,48 @@ class PIIErased(Exception):
     """The subject's data key was destroyed: the PII is gone for good."""
 
 
+def _key_bytes(value: str, what: str) -> bytes:
+    raw = value.strip()
+    try:
+        secret = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except (ValueError, TypeError) as exc:
+        raise CryptoError(f"{what} is not valid base64") from exc
+    if len(secret) != 32:
+        raise CryptoError(f"{what} must be 32 bytes (base64 of 256 bits)")
+    return secret
+
+
+def key_id_of(secret: bytes) -> str:
+    """A master key's public id (stored beside each data key it wraps): a fingerprint."""
+    return "mk-" + hashlib.sha256(b"casetrail master key id\x1f" + secret).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class MasterKey:
-    """The key-encryption key from configuration; never stored beside the data."""
+    """The key-encryption key ring from configuration; never stored beside the data.
+
+    - `secret` wraps new data keys (AES-256-GCM, bound to the debtor id);
+    - `previous` are retired master keys: they still unwrap data keys not yet re-wrapped
+      (`casetrail keys rotate-master` re-wraps them under `secret`);
+    - `index_secret` keys the blind indexes (debtor ids, contact-point references), which are
+      stored in events that never change, so it must outlive rotations: it defaults to
+      `secret` and, once the master key has been rotated, is the original master key.
+    """
 
     key_id: str
-    secret: bytes
+    secret: bytes = field(repr=False)
+    previous: tuple[bytes, ...] = field(default=(), repr=False)
+    index_secret: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def from_b64(cls, value: str, key_id: str = "k1") -> MasterKey:
-        """Parse a base64 (standard or urlsafe) 32-byte key."""
-        raw = value.strip()
-        try:
-            secret = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        except (ValueError, TypeError) as exc:
-            raise CryptoError("master key is not valid base64") from exc
-        if len(secret) != 32:
-            raise CryptoError("master key must be 32 bytes (base64 of 256 bits)")
-        return cls(key_id=key_id, secret=secret)
+    def from_b64(cls, value: str, key_id: str | None = None, *,
+                 previous: tuple[str, ...] = (), index_key: str | None = None) -> MasterKey:
+        """Parse base64 (standard or urlsafe) 32-byte keys."""
+        secret = _key_bytes(value, "master key")
+        return cls(key_id=key_id or key_id_of(secret), secret=secret,
+                   previous=tuple(_key_bytes(v, "previous master key") for v in previous),
+                   index_secret=None if index_key is None else _key_bytes(
+                       index_key, "blind-index key"))
 
     @staticmethod
     def generate_b64() -> str:
@@ -55,16 +79,27 @@ class MasterKey:
         return base64.urlsafe_b64encode(os.urandom(32)).decode()
 
     def wrap(self, data_key: bytes, subject: str) -> bytes:
-        """Encrypt a data key, bound to its subject id."""
+        """Encrypt a data key under the current master key, bound to its subject id."""
         nonce = os.urandom(12)
         return nonce + self._aead.encrypt(nonce, data_key, subject.encode())
 
     def unwrap(self, wrapped: bytes, subject: str) -> bytes:
-        """Decrypt a data key; fails if it was wrapped for another subject or key."""
+        """Decrypt a data key under the current or a previous master key; fails if it was
+        wrapped for another subject or under a key not in the ring."""
+        for aead in self._ring:
+            try:
+                return aead.decrypt(wrapped[:12], wrapped[12:], subject.encode())
+            except InvalidTag:
+                continue
+        raise CryptoError("data key does not open under this master key (or a previous one)")
+
+    def wrapped_by_current(self, wrapped: bytes, subject: str) -> bool:
+        """Whether a wrapped data key opens under the current master key."""
         try:
-            return self._aead.decrypt(wrapped[:12], wrapped[12:], subject.encode())
-        except InvalidTag as exc:
-            raise CryptoError("data key does not open under this master key") from exc
+            self._aead.decrypt(wrapped[:12], wrapped[12:], subject.encode())
+        except InvalidTag:
+            return False
+        return True
 
     @cached_property
     def _aead(self) -> AESGCM:
@@ -72,8 +107,12 @@ class MasterKey:
         return AESGCM(self.secret)
 
     @cached_property
+    def _ring(self) -> tuple[AESGCM, ...]:
+        return (self._aead, *(AESGCM(p) for p in self.previous))
+
+    @cached_property
     def _blind_index_mac(self) -> hmac.HMAC:
-        return hmac.new(self.secret, b"blind-index", hashlib.sha256)
+        return hmac.new(self.index_secret or self.secret, b"blind-index", hashlib.sha256)
 
     def blind_index(self, *parts: str) -> str:
         """A keyed hash for looking up values (like a national id) without storing them."""

@@ -23,7 +23,8 @@ CASE_EVENTS_TOPIC = "casetrail.case-events"
 class KafkaSettings(BaseSettings):
     """Where Kafka is and how the case-event topic is shaped (prefix KAFKA_)."""
 
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore",
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     bootstrap_servers: str | None = Field(
         default=None, description="host:port[,host:port]; unset selects the embedded transport")

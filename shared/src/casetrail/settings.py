@@ -21,7 +21,8 @@ PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder", "de
 class CommonSettings(BaseSettings):
     """Deployment mode, secrets and shared paths."""
 
-    model_config = SettingsConfigDict(env_prefix="CASETRAIL_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASETRAIL_", extra="ignore",
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     env: Literal["development", "production"] = "development"
     var_dir: Path = Path("var")
@@ -29,6 +30,12 @@ class CommonSettings(BaseSettings):
     api_keys_file: Path | None = None
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # Master-key rotation (docs/operations.md): retired master keys, comma-separated, that
+    # still unwrap data keys until `casetrail keys rotate-master` has re-wrapped them; and the
+    # key the blind indexes (debtor ids, contact-point refs) were made with, which outlives
+    # rotations (default: the master key, as before any rotation).
+    previous_master_keys: SecretStr | None = None
+    blind_index_key: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
     audit_signing_key: SecretStr | None = None  # hex of a 32-byte Ed25519 private key
@@ -38,13 +45,20 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> CommonSettings:
+        if self.previous_master_keys is not None and self.blind_index_key is None:
+            raise ValueError(
+                "CASETRAIL_PREVIOUS_MASTER_KEYS is set, so the master key was rotated: set "
+                "CASETRAIL_BLIND_INDEX_KEY to the key the debtor ids were made with (the "
+                "master key before the first rotation), or the same debtor would get a new id")
         if self.env != "production":
             return self
         master = self._master_key_text()
         if master is None or master.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("production mode needs CASETRAIL_MASTER_KEY (or _FILE); "
                              "generate one with `casetrail keys master`")
-        MasterKey.from_b64(master)  # refuses malformed keys at start-up, not at first use
+        # Refuses malformed keys at start-up, not at first use.
+        MasterKey.from_b64(master, previous=self._previous_master_keys(),
+                           index_key=self._blind_index_key())
         keys = self._api_keys_text()
         if keys is None or keys.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("production mode needs CASETRAIL_API_KEYS (or _FILE)")
@@ -72,7 +86,16 @@ class CommonSettings(BaseSettings):
             if self.env == "production":
                 raise ValueError("no master key configured")
             text = ensure_dev_secrets(self.var_dir).master_key
-        return MasterKey.from_b64(text)
+        return MasterKey.from_b64(text, previous=self._previous_master_keys(),
+                                  index_key=self._blind_index_key())
+
+    def _previous_master_keys(self) -> tuple[str, ...]:
+        text = "" if self.previous_master_keys is None else \
+            self.previous_master_keys.get_secret_value()
+        return tuple(k.strip() for k in text.split(",") if k.strip())
+
+    def _blind_index_key(self) -> str | None:
+        return None if self.blind_index_key is None else self.blind_index_key.get_secret_value()
 
     @cached_property
     def audit_signing_key_bytes(self) -> bytes:

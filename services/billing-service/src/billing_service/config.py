@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class BillingSettings(BaseSettings):
     """Where the billing service keeps its read models, contracts and invoices."""
 
-    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BILLING_", extra="ignore",
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     database_url: str = Field(default="sqlite:///var/billing.db",
                               description="the billing service's own database")

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class CaseSettings(BaseSettings):
     """Where the case service stores events and how it takes placements."""
 
-    model_config = SettingsConfigDict(env_prefix="CASE_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="CASE_", extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     database_url: str = Field(
         default="sqlite:///var/case.db",

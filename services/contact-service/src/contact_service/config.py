@@ -13,7 +13,8 @@ PACKS_DIR = Path(__file__).parent / "policy_packs"
 class ContactSettings(BaseSettings):
     """Where the contact service keeps its read models and which contact rules apply."""
 
-    model_config = SettingsConfigDict(env_prefix="CONTACT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CONTACT_", extra="ignore",
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     database_url: str = Field(default="sqlite:///var/contact.db",
                               description="the contact service's own database")

@@ -17,7 +17,8 @@ from casetrail.settings import CommonSettings, ensure_dev_secrets
 class FeedSettings(BaseSettings):
     """Where the embedded transport pulls events from (prefix CASE_EVENTS_)."""
 
-    model_config = SettingsConfigDict(env_prefix="CASE_EVENTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CASE_EVENTS_", extra="ignore",
+                                      hide_input_in_errors=True)  # URLs and keys are secrets
 
     url: str = Field(default="http://127.0.0.1:8000", description="the case service's base URL")
     api_key: str | None = Field(default=None, description="an auditor key for GET /v1/events")

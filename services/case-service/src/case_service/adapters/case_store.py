@@ -249,6 +249,31 @@ class CaseStore:
                 "WHERE debtor_id = %s AND destroyed_at IS NULL", [destroyed_at, debtor_id])
             return cur.rowcount > 0
 
+    def keys_to_rewrap(self, current_key_id: str, after: str, limit: int
+                       ) -> list[tuple[str, str, bytes]]:
+        """Live data keys not wrapped under the current master key, by debtor id after
+        `after`: (debtor id, master key id, wrapped key)."""
+        with self.db.transaction() as cur:
+            rows = cur.execute(
+                f"SELECT debtor_id, master_key_id, wrapped_key FROM {self.keys} "
+                "WHERE debtor_id > %s AND master_key_id <> %s AND wrapped_key IS NOT NULL "
+                "ORDER BY debtor_id LIMIT %s", [after, current_key_id, limit]).fetchall()
+        return [(r["debtor_id"], r["master_key_id"], bytes(r["wrapped_key"])) for r in rows]
+
+    def rewrap_keys(self, rows: Sequence[tuple[str, str, bytes, str]]) -> int:
+        """Store re-wrapped data keys, (debtor id, old key id, new wrapped key, new key id),
+        in one transaction. A key destroyed or re-wrapped meanwhile is left alone (an erasure
+        is never undone). Returns how many were stored."""
+        stored = 0
+        with self.db.transaction() as cur:
+            for debtor_id, old_key_id, wrapped, key_id in rows:
+                cur.execute(
+                    f"UPDATE {self.keys} SET wrapped_key = %s, master_key_id = %s "
+                    "WHERE debtor_id = %s AND master_key_id = %s AND wrapped_key IS NOT NULL",
+                    [self.db.blob(wrapped), key_id, debtor_id, old_key_id])
+                stored += cur.rowcount
+        return stored
+
     # ------------------------------------------------------------------ outbox relay
 
     def relay_position(self, topic: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +66,25 @@ class PiiVault:
             return None
         result: dict[str, Any] = orjson.loads(crypto.unseal(key, debtor_id, sealed))
         return result
+
+    def rotate_master(self, progress: Callable[[int], None] | None = None,
+                      batch: int = 1_000) -> int:
+        """Re-wrap every live data key not yet under the current master key (unwrapped under
+        a previous one), a batch per transaction; returns how many were re-wrapped. The
+        services keep serving throughout: they unwrap under either key. Safe to re-run."""
+        rewrapped, after = 0, ""
+        while rows := self.store.keys_to_rewrap(self.master.key_id, after, batch):
+            updates = []
+            for debtor_id, old_key_id, wrapped in rows:
+                data_key = self.master.unwrap(wrapped, debtor_id)
+                updates.append((debtor_id, old_key_id, self.master.wrap(data_key, debtor_id),
+                                self.master.key_id))
+            done = self.store.rewrap_keys(updates)
+            rewrapped += done
+            after = rows[-1][0]
+            if progress is not None:
+                progress(len(rows))
+        return rewrapped
 
     def erase(self, debtor_id: str) -> bool:
         """Destroy a debtor's data key: their PII becomes unreadable everywhere, for good."""
