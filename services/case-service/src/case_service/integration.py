@@ -106,31 +106,37 @@ def _topic_info(topic: str) -> tuple[str, bool]:
 
 def envelope_from_stored(stored: Any, position: int, mapper: Any) -> EventEnvelope:
     """The public envelope of a stored event (a library `Notification` or `StoredEvent`)."""
-    kind, lean = _topic_info(stored.topic)
-    if lean and mapper.cipher is None and mapper.compressor is None:
-        try:
-            state = _plain(orjson.loads(stored.state))
-        except _NeedsLibrary:
-            pass
-        else:
-            return lean_envelope(kind, stored.originator_id, stored.originator_version,
-                                 position, state)
+    if mapper.cipher is None and mapper.compressor is None:
+        envelope = _lean(stored.topic, stored.originator_id, stored.originator_version,
+                         position, stored.state)
+        if envelope is not None:
+            return envelope
     return to_envelope(mapper.to_domain_event(stored), position)
 
 
 def envelope_from_row(row: tuple[Any, ...], mapper: Any) -> EventEnvelope:
-    """The envelope of a (position, case id, version, topic, state) row of the event store."""
+    """The envelope of a (position, case id, version, topic, state) row of an event store
+    without cipher or compression."""
     position, case_id, version, topic, state = row
+    envelope = _lean(topic, case_id, version, position, state)
+    if envelope is not None:
+        return envelope
+    stored = StoredEvent(originator_id=case_id, originator_version=version, topic=topic,
+                         state=bytes(state))
+    return to_envelope(mapper.to_domain_event(stored), position)
+
+
+def _lean(topic: str, case_id: Any, version: int, position: int, state: bytes
+          ) -> EventEnvelope | None:
+    """The envelope decoded straight from the stored JSON, or None: the library's turn."""
     kind, lean = _topic_info(topic)
-    if lean:
-        try:
-            plain = _plain(orjson.loads(state))
-        except _NeedsLibrary:
-            pass
-        else:
-            return lean_envelope(kind, case_id, version, position, plain)
-    return envelope_from_stored(StoredEvent(originator_id=case_id, originator_version=version,
-                                            topic=topic, state=bytes(state)), position, mapper)
+    if not lean:
+        return None
+    try:
+        plain = _plain(orjson.loads(state))
+    except _NeedsLibrary:
+        return None
+    return lean_envelope(kind, case_id, version, position, plain)
 
 
 def lean_envelope(kind: str, case_id: Any, version: int, position: int,
