@@ -24,6 +24,10 @@ class Projection(ABC):
     # Tables the handlers read but the projection does not own: created with it, never
     # cleared by a rebuild (e.g. configuration records with effective times).
     reads_metadata: tuple[sa.MetaData, ...] = ()
+    # The indexes (by name) that the handlers' own queries need, or None for all of them. A
+    # rebuild loads its shadow without the others and builds each once at the end: a sort,
+    # instead of an index entry per row per index (about twice as cheap on PostgreSQL).
+    replay_indexes: frozenset[str] | None = None
 
     def handles(self, event_type: str) -> bool:
         """Whether the handler wants events of this type (others are tracked, not handled)."""

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -181,9 +181,10 @@ _AS_IS = (sa.String, sa.Integer, sa.Boolean, sa.LargeBinary)
 _COPY_PLANS: dict[tuple[sa.Table, tuple[str, ...]], tuple[Any, ...] | None] = {}
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One message as the transport delivered it: its position there and the decoded event."""
+class Delivery(NamedTuple):
+    """One message as the transport delivered it: its position there and the decoded event.
+    (A named tuple: a replay makes one per event, and a frozen dataclass costs three times
+    as much to build.)"""
 
     position: int
     event: EventEnvelope

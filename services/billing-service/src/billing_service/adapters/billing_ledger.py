@@ -113,6 +113,7 @@ class BillingLedger(Projection):
         "Placed", "Reassigned", "Recalled", "Closed", "PaymentReceived", "PaymentReversed",
         "PromisedToPay", "PromiseKept", "PromiseBroken",
     })  # contacts, disputes and the like change nothing billing computes
+    replay_indexes: frozenset[str] = frozenset()  # handlers look rows up by primary key only
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one case event."""

@@ -141,6 +141,7 @@ class ContactLog(Projection):
     database_env = "CONTACT_DATABASE_URL"
     default_database_url = "sqlite:///var/contact.db"
     reads_metadata = (service_metadata,)
+    replay_indexes = frozenset({"ix_contacts_debtor_id"})  # the judge's debtor history
 
     def __init__(self, judge: ContactJudge | None = None):
         # judge(conn, case_row, contact_row) -> violation rows; None: contacts are not judged.
@@ -152,8 +153,8 @@ class ContactLog(Projection):
         handler = self._handlers.get(event.type)
         if handler is None:
             return
-        case_id = str(event.case_id)
         if event.type != "Placed":
+            case_id = str(event.case_id)
             case = conn.execute(sa.select(contact_cases).where(
                 contact_cases.c.case_id == case_id)).mappings().one()
             handler(conn, event, dict(case))
@@ -185,13 +186,14 @@ class ContactLog(Projection):
 
     def _on_placed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(_INSERT_CASE, dict(
-            case_id=str(e.case_id), creditor_id=p["creditor_id"], agency_id=p["agency_id"],
-            debtor_id=p["debtor_id"], debtor_timezone=p["debtor_timezone"],
-            contact_points=p.get("contact_points", 0), placed_at=p["placed_at"],
-            assigned_at=p["placed_at"], cease_contact_at=None, dispute_open=False,
-            disputed_at=None, recalled=False, recalled_at=None, closed=False, closed_at=None,
-            version=e.version, position=e.position))
+        conn.execute(_INSERT_CASE, {
+            "case_id": str(e.case_id), "creditor_id": p["creditor_id"],
+            "agency_id": p["agency_id"], "debtor_id": p["debtor_id"],
+            "debtor_timezone": p["debtor_timezone"],
+            "contact_points": p.get("contact_points", 0), "placed_at": p["placed_at"],
+            "assigned_at": p["placed_at"], "cease_contact_at": None, "dispute_open": False,
+            "disputed_at": None, "recalled": False, "recalled_at": None, "closed": False,
+            "closed_at": None, "version": e.version, "position": e.position})
 
     def _on_contacted(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
