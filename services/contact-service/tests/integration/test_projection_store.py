@@ -5,6 +5,9 @@
 - a projection built from the feed (or rebuilt from the log) moves to Kafka partitions without
   re-applying what it holds;
 - pages large enough to go through COPY (PostgreSQL) store exactly what single inserts store;
+- contacts judged in one large batch (debtor histories kept in memory, case rows written once
+  at the end) give exactly the rows and violations of contacts judged one by one, across two
+  cases of one debtor and with a contact recorded late;
 - a rebuild straight from the event store gives a shadow equal to the live copy, with every
   index of the live copy (those no handler reads are built after the load), and a second
   rebuild starts from an empty shadow.
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -30,8 +34,9 @@ from casetrail.projections.rebuild import compare, rebuild, shadow_url, swap
 from casetrail.projections.store import LOG_SOURCE, Delivery, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from casetrail.testing import BACKENDS, fresh_database
-from contact_service.adapters.contact_log import contact_cases
+from contact_service.adapters.contact_log import contact_cases, violations
 from contact_service.bootstrap import contact_log_projection
+from contact_service.config import ContactSettings
 
 AT = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -137,6 +142,55 @@ def test_a_rebuild_from_the_event_store_equals_the_live_copy(
         assert store.position(LOG_SOURCE) == events[-1].position
     finally:
         shadow.engine.dispose()
+
+
+def test_judging_in_one_batch_equals_judging_event_by_event(
+        cases: CaseApplication, url: str, tmp_path: Path) -> None:
+    projection = contact_log_projection(ContactSettings(default_policy_pack="cn-gbt-45251-2025"))
+    day = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    receipt, _ = cases.place(PlacementBatch(
+        creditor_id="BANK", placement_ref="J", received_at=day - timedelta(days=1),
+        request_sha256="J", accounts=[AccountInput(
+            index=i, account_ref=f"J-{i}", currency="CNY", dpd=40, agency_id="AG",
+            balances={"principal": Decimal("100.00")},
+            debtor=DebtorInput(name="n", national_id="SAME", phones=("+8613800000000",),
+                               address=None, email=None, timezone="Asia/Shanghai"))
+            for i in range(2)]), actor="t")
+    ids = [UUID(r["case_id"]) for r in receipt["accepted"]]
+    # Conversations alternate between the debtor's two cases; the last happened first.
+    for n, hour in enumerate([1, 2, 3, 4, 5, 6, 7, 0]):
+        def call(case: Any, n: int = n, hour: int = hour) -> Any:
+            return case.record_contact(
+                contact_id=f"c{n}", channel="phone", direction="outbound", party="debtor",
+                outcome="conversation", action_code="PTP", agent_id="a", recording_ref=None,
+                contact_point=cases.contact_point(case, "+8613800000000"),
+                occurred_at=day + timedelta(hours=hour), note=None, actor="t")
+        cases.execute(ids[n % 2], call, expected_version=None, authorize=lambda _: None)
+        if n == 5:  # a recall between contacts: a case row changed inside the batch
+            cases.execute(ids[1], lambda case: case.recall(
+                reason="rotation", recalled_at=day + timedelta(hours=6, minutes=30),
+                actor="t"), expected_version=None, authorize=lambda _: None)
+    events = cases.events_after(0, 1000)
+    one_by_one = ProjectionStore(make_engine(f"sqlite:///{tmp_path}/one.db"), projection)
+    batched = ProjectionStore(make_engine(url), projection)
+    try:
+        for store in (one_by_one, batched):
+            store.create_schema()
+        for e in events:
+            one_by_one.apply(LOG_SOURCE, 0, [Delivery(e.position, e)])
+        batched.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events])
+        assert compare(one_by_one, batched) == []
+        with batched.engine.connect() as conn:
+            broken = conn.execute(sa.select(violations.c.case_id, violations.c.rule_id)).all()
+            recalled = conn.execute(sa.select(contact_cases.c.recalled).where(
+                contact_cases.c.case_id == str(ids[1]))).scalar()
+        caps = {case for case, rule in broken if rule == "effective-calls-per-debtor-per-day"}
+        assert caps == {str(i) for i in ids}  # the debtor's cap counts both cases' calls
+        assert "case-hold" in {rule for _, rule in broken}  # judged after the recall
+        assert recalled is True
+    finally:
+        one_by_one.engine.dispose()
+        batched.engine.dispose()
 
 
 def indexes(store: ProjectionStore) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ rebalance and the one that gained it never apply the same batch twice.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,6 +70,16 @@ class _BatchedInserts:
     def __init__(self, conn: Connection):
         self._conn = conn
         self._held: dict[sa.Table, list[dict[str, Any]]] = {}
+        # Handlers may keep state for the length of the batch (rows they read or changed),
+        # and register what to write once at its end: see `batch_scratch`.
+        self.scratch: dict[str, Any] = {}
+        self.at_end: list[Callable[[], None]] = []
+
+    def finish(self) -> None:
+        """The batch's last event is applied: run what handlers kept back, send the rest."""
+        for write in self.at_end:
+            write()
+        self.flush()
 
     def execute(self, statement: Any, parameters: Any = None, *args: Any, **kwargs: Any
                 ) -> Any:
@@ -111,6 +121,16 @@ class _BatchedInserts:
         return getattr(self._conn, name)
 
 
+def batch_scratch(conn: Any) -> tuple[dict[str, Any], list[Callable[[], None]]] | None:
+    """Inside `ProjectionStore.apply`: (a dict for state kept for the length of the batch,
+    the list of functions run once after its last event, before the position is saved).
+    Both go with the transaction, so a rolled-back batch leaves nothing behind. None on any
+    other connection: handlers then read and write as they go."""
+    if type(conn) is _BatchedInserts:
+        return conn.scratch, conn.at_end
+    return None
+
+
 def _plain_row_form(statement: Insert) -> bool:
     """Whether `execute(statement, {row})` is a plain single-row insert of that row."""
     known = _PLAIN_FORMS.get(statement)
@@ -129,7 +149,7 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
     INSERTs costs a statement each on the server (and psycopg's pipeline mode can stall on
     thousands of them); COPY streams them in one statement, about ten times faster."""
     if len(rows) < COPY_THRESHOLD or conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
+        conn.execute(table.insert(), rows[0] if len(rows) == 1 else rows)  # 1: no executemany
         return
     columns = tuple(rows[0])
     keys = rows[0].keys()
@@ -336,7 +356,7 @@ class ProjectionStore:
                     handle(batched, event)  # type: ignore[arg-type]
                 applied_through = event.position
                 applied += 1
-            batched.flush()
+            batched.finish()
             last = max(stored, deliveries[-1].position)
             self._save_position(conn, source, partition, last, applied_through)
         return BatchResult(applied, duplicates, last)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection
+from casetrail.projections.store import batch_scratch
 from sqlalchemy.engine import Connection
 
 metadata = sa.MetaData()
@@ -149,19 +151,28 @@ class ContactLog(Projection):
         self._handlers = self._handler_table()
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
-        """Apply one case event."""
+        """Apply one case event. Handlers other than Placed get the case's row as a dict and
+        change it in place; it is written back after the event, or, inside a batch, once at
+        the batch's end (a replay applies thousands of events to the same cases: one read
+        and one write per case and batch, instead of per event)."""
         handler = self._handlers.get(event.type)
         if handler is None:
             return
-        if event.type != "Placed":
-            case_id = str(event.case_id)
-            case = conn.execute(sa.select(contact_cases).where(
-                contact_cases.c.case_id == case_id)).mappings().one()
-            handler(conn, event, dict(case))
-            conn.execute(contact_cases.update().where(contact_cases.c.case_id == case_id)
-                         .values(version=event.version, position=event.position))
-        else:
+        if event.type == "Placed":
             handler(conn, event, {})
+            return
+        case_id = str(event.case_id)
+        cases = _batch_cases(conn)
+        case = None if cases is None else cases.get(case_id)
+        if case is None:
+            case = dict(conn.execute(sa.select(contact_cases).where(
+                contact_cases.c.case_id == case_id)).mappings().one())
+        handler(conn, event, case)
+        case["version"], case["position"] = event.version, event.position
+        if cases is None:
+            conn.execute(_UPDATE_CASE, [_case_update(case)])
+        else:
+            cases[case_id] = case
 
     def _handler_table(self
                        ) -> dict[str, Callable[[Connection, EventEnvelope, dict[str, Any]], None]]:
@@ -210,6 +221,7 @@ class ContactLog(Projection):
         }
         broken = self.judge(conn, case, row) if self.judge is not None else []
         conn.execute(contacts.insert(), dict(**row))
+        _remember_contact(conn, row)
         if broken:
             conn.execute(violations.insert(), [{
                 "event_id": row["event_id"], "position": e.position, "case_id": row["case_id"],
@@ -256,30 +268,92 @@ class ContactLog(Projection):
         conn.execute(payments.update().where(where).values(
             reversed=str(Decimal(current) + Decimal(e.payload["amount"]))))
 
-    def _on_cease_contact_requested(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+    def _on_cease_contact_requested(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]
                                   ) -> None:
-        self._set(conn, e, cease_contact_at=e.payload["requested_at"])
+        self._set(case, cease_contact_at=e.payload["requested_at"])
 
-    def _on_disputed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, dispute_open=True, disputed_at=e.payload["disputed_at"])
+    def _on_disputed(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        self._set(case, dispute_open=True, disputed_at=e.payload["disputed_at"])
 
-    def _on_dispute_resolved(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+    def _on_dispute_resolved(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]
                             ) -> None:
-        self._set(conn, e, dispute_open=False, disputed_at=None)
+        self._set(case, dispute_open=False, disputed_at=None)
 
-    def _on_recalled(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, recalled=True, recalled_at=e.payload["recalled_at"])
+    def _on_recalled(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        self._set(case, recalled=True, recalled_at=e.payload["recalled_at"])
 
-    def _on_reassigned(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+    def _on_reassigned(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
-        self._set(conn, e, agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"],
+        self._set(case, agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"],
                   recalled=False, recalled_at=None)
 
-    def _on_closed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
-        self._set(conn, e, closed=True, closed_at=e.payload["closed_at"])
+    def _on_closed(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        self._set(case, closed=True, closed_at=e.payload["closed_at"])
 
     @staticmethod
-    def _set(conn: Connection, e: EventEnvelope, **values: Any) -> None:
-        conn.execute(contact_cases.update().where(contact_cases.c.case_id == str(e.case_id))
-                     .values(**values))
+    def _set(case: dict[str, Any], **values: Any) -> None:
+        case.update(values)  # written back by `handle`
 
+
+def _batch_cases(conn: Connection) -> dict[str, dict[str, Any]] | None:
+    """The contact_cases rows this batch has changed, by case id (written at its end), or
+    None outside a batch."""
+    batch = batch_scratch(conn)
+    if batch is None:
+        return None
+    scratch, at_end = batch
+    cases: dict[str, dict[str, Any]] | None = scratch.get("contact_cases")
+    if cases is None:
+        changed: dict[str, dict[str, Any]] = {}
+
+        def write_back() -> None:
+            if changed:
+                conn.execute(_UPDATE_CASE, [_case_update(c) for c in changed.values()])
+
+        cases = scratch["contact_cases"] = changed
+        at_end.append(write_back)
+    return cases
+
+
+_CASE_STATE = tuple(c.name for c in contact_cases.columns if c.name != "case_id")
+_UPDATE_CASE = contact_cases.update().where(contact_cases.c.case_id == sa.bindparam("key"))
+
+
+def _case_update(case: dict[str, Any]) -> dict[str, Any]:
+    return {"key": case["case_id"], **{name: case[name] for name in _CASE_STATE}}
+
+
+# ---------------------------------------------------------------------- debtor histories
+# Judging a contact reads the debtor's recent contacts. Inside a batch they are read once per
+# debtor and kept, with the batch's own contacts added as they are applied, so judging does
+# not query (and make the batch send its held inserts) for every contact.
+
+def debtor_contacts(conn: Connection, debtor_id: str, start: str
+                    ) -> list[tuple[str, int, dict[str, Any]]] | None:
+    """The debtor's contacts that occurred at or after `start` (UTC ISO text), as
+    (occurred_at, position, row), ordered by both: the table's rows and this batch's own.
+    None outside a batch (read the table then)."""
+    batch = batch_scratch(conn)
+    if batch is None:
+        return None
+    known: dict[str, tuple[str, list[tuple[str, int, dict[str, Any]]]]] = \
+        batch[0].setdefault("debtor_contacts", {})
+    entry = known.get(debtor_id)
+    if entry is None or start < entry[0]:  # not read yet, or from a later instant only
+        t = contacts
+        rows = [(r["occurred_at"], r["position"], dict(r)) for r in conn.execute(
+            sa.select(t).where(t.c.debtor_id == debtor_id, t.c.occurred_at >= start))
+            .mappings()]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        entry = known[debtor_id] = (start, rows)
+    return entry[1]
+
+
+def _remember_contact(conn: Connection, row: dict[str, Any]) -> None:
+    batch = batch_scratch(conn)
+    if batch is None:
+        return
+    entry = batch[0].get("debtor_contacts", {}).get(row["debtor_id"])
+    if entry is not None and row["occurred_at"] >= entry[0]:
+        bisect.insort(entry[1], (row["occurred_at"], row["position"], row),
+                      key=lambda r: (r[0], r[1]))

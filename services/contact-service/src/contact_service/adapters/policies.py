@@ -14,9 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.projections.store import batch_scratch
 from sqlalchemy.engine import Connection, Engine
 
-from contact_service.adapters.contact_log import contact_cases, contacts, policy_assignments
+from contact_service.adapters.contact_log import (
+    contact_cases,
+    contacts,
+    debtor_contacts,
+    policy_assignments,
+)
 from contact_service.domain.policy import (
     CaseContactState,
     ContactRecord,
@@ -80,14 +86,31 @@ class Policies:
             .order_by(t.c.effective_from.desc()).limit(1)).scalar()
         return self.registry.in_force(pack_id or self.default_pack, at)
 
+    def _pack_in_batch(self, conn: Connection, creditor_id: str, at: datetime) -> PolicyPack:
+        """`pack_for`, with each creditor's assignments read once per projection batch
+        (a replay judges thousands of contacts per batch, mostly for a few creditors)."""
+        batch = batch_scratch(conn)
+        if batch is None:
+            return self.pack_for(conn, creditor_id, at)
+        known: dict[str, list[tuple[str, str]]] = batch[0].setdefault("policy_assignments", {})
+        if creditor_id not in known:
+            t = policy_assignments
+            known[creditor_id] = sorted(  # newest first; ISO UTC texts sort by time
+                ((r.effective_from, r.pack_id) for r in conn.execute(
+                    sa.select(t.c.effective_from, t.c.pack_id)
+                    .where(t.c.creditor_id == creditor_id))), reverse=True)
+        instant = at.astimezone(UTC).isoformat()
+        pack_id = next((p for start, p in known[creditor_id] if start <= instant), None)
+        return self.registry.in_force(pack_id or self.default_pack, at)
+
     # ------------------------------------------------------------------ judging
 
     def judge(self, conn: Connection, case: dict[str, Any], contact: dict[str, Any]
               ) -> list[dict[str, Any]]:
         """The rules a just-recorded contact broke (the ContactLog projection's judge)."""
         record = ContactRecord.model_validate(contact)
-        pack = self.pack_for(conn, case["creditor_id"], record.occurred_at)
-        history = self.history(conn, case["debtor_id"], record.occurred_at)
+        pack = self._pack_in_batch(conn, case["creditor_id"], record.occurred_at)
+        history = self._history_in_batch(conn, case["debtor_id"], record.occurred_at)
         # One violation per rule: a rule can deny for several reasons at once (a case both
         # disputed and recalled), which become one row with every reason.
         by_rule: dict[str, dict[str, Any]] = {}
@@ -105,6 +128,17 @@ class Policies:
         pack = self.pack_for(conn, case["creditor_id"], request.at)
         history = self.history(conn, case["debtor_id"], request.at)
         return evaluate(pack, case_state(case), history, request)
+
+    def _history_in_batch(self, conn: Connection, debtor_id: str, before: datetime
+                          ) -> Sequence[ContactRecord]:
+        """`history`, from the debtor's contacts a projection batch keeps (read once per
+        debtor and batch)."""
+        start = (before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat()
+        rows = debtor_contacts(conn, debtor_id, start)
+        if rows is None:
+            return self.history(conn, debtor_id, before)
+        end = before.astimezone(UTC).isoformat()
+        return [ContactRecord.model_validate(row) for at, _, row in rows if start <= at < end]
 
     @staticmethod
     def history(conn: Connection, debtor_id: str, before: datetime) -> Sequence[ContactRecord]:
