@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild clean
+.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ bench-rebuild: install ## projection rebuild over 1,000,000 events on PostgreSQL
 
 validate-k8s: ## render every kustomize overlay and validate it offline (schemas + CRDs)
 	./scripts/validate-k8s.sh
+
+bench-rebuild-mix: install ## projection rebuilds over realistic case histories (contacts, promises, payments)
+	./scripts/with-pg.sh $(UV) run python bench/rebuild_mix.py
 
 bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000, 1 then 2 workers)
 	./scripts/with-pg.sh $(UV) run python bench/intake.py
