@@ -30,28 +30,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import psycopg
 from case_service.application import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
-from casetrail.dburl import DatabaseURL
 from casetrail.projections.rebuild import rebuild
 from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
 from contact_service.bootstrap import contact_log_projection
 from eventsourcing.persistence import StoredEvent
+from pgadmin import checkpoint, drop_schemas
 from rich.progress import Progress
 
 PAGE = 1_000
-
-
-def checkpoint(base: str) -> None:
-    url = DatabaseURL.parse(base)
-    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                         dbname=url.dbname, autocommit=True) as conn:
-        conn.execute("CHECKPOINT")
 
 
 def rebuild_through_feed(log_url: str, store: ProjectionStore, live_url: str,
@@ -157,11 +149,7 @@ def main() -> None:
     finally:
         app.close()
         engine.dispose()
-        url = DatabaseURL.parse(base)
-        with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                             dbname=url.dbname, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schemas(base, schemas)
 
     figures = {"events": args.events, "raw_read_seconds": round(read_seconds, 2),
                "raw_read_events_per_s": round(rows / read_seconds),

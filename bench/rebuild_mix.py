@@ -25,17 +25,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from billing_service.bootstrap import billing_ledger_projection
 from case_service.application import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
-from casetrail.dburl import DatabaseURL
 from casetrail.projections.rebuild import rebuild
 from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from contact_service.bootstrap import contact_log_projection
+from pgadmin import drop_schemas
 from rich.progress import Progress
 
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -119,11 +118,7 @@ def main() -> None:
             figures.append((f"rebuild {name}", events, seconds))
     finally:
         app.close()
-        url = DatabaseURL.parse(base)
-        with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                             dbname=url.dbname, autocommit=True) as conn:
-            for schema in schemas:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schemas(base, schemas)
 
     print(f"{args.cases:,} cases, 11 events each (placement, 8 contacts, promise, payment)")
     for label, n, seconds in figures:

@@ -133,11 +133,10 @@ class Policies:
                           ) -> Sequence[ContactRecord]:
         """`history`, from the debtor's contacts a projection batch keeps (read once per
         debtor and batch)."""
-        start = (before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat()
+        start, end = _history_window(before)
         rows = debtor_contacts(conn, debtor_id, start)
         if rows is None:
             return self.history(conn, debtor_id, before)
-        end = before.astimezone(UTC).isoformat()
         return [ContactRecord.model_validate(row) for at, _, row in rows if start <= at < end]
 
     @staticmethod
@@ -145,12 +144,17 @@ class Policies:
         """The debtor's contacts (all their cases with this creditor) in the lookback window
         before an instant, oldest first."""
         t = contacts
-        start = (before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat()
+        start, end = _history_window(before)
         rows = conn.execute(sa.select(t).where(
-            t.c.debtor_id == debtor_id, t.c.occurred_at >= start,
-            t.c.occurred_at < before.astimezone(UTC).isoformat())
+            t.c.debtor_id == debtor_id, t.c.occurred_at >= start, t.c.occurred_at < end)
             .order_by(t.c.occurred_at, t.c.position)).mappings()
         return [ContactRecord.model_validate(dict(r)) for r in rows]
+
+
+def _history_window(before: datetime) -> tuple[str, str]:
+    """[start, end) of the contacts a judgement at `before` looks back on, as UTC ISO text."""
+    return ((before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat(),
+            before.astimezone(UTC).isoformat())
 
 
 def case_state(case: dict[str, Any]) -> CaseContactState:
