@@ -41,7 +41,7 @@ def build_policies(settings: ContactSettings) -> Policies:
 def contact_log_projection(settings: ContactSettings | None = None) -> ContactLog:
     """The contact-log projection, judging each contact against the pack in force (the
     `casetrail consume contact-log` entry point)."""
-    return ContactLog(judge=build_policies(settings or ContactSettings()).judge)
+    return ContactLog(judge=build_policies(settings or ContactSettings()))
 
 
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,
@@ -51,7 +51,7 @@ def build(settings: ContactSettings | None = None, *, migrate: bool | None = Non
     common = common or CommonSettings()
     engine = make_engine(settings.database_url)
     policies = build_policies(settings)
-    contact_log = ProjectionStore(engine, ContactLog(judge=policies.judge))
+    contact_log = ProjectionStore(engine, ContactLog(judge=policies))
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()
         create_qa_schema(engine)

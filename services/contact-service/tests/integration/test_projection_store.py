@@ -170,16 +170,32 @@ def test_judging_in_one_batch_equals_judging_event_by_event(
             cases.execute(ids[1], lambda case: case.recall(
                 reason="rotation", recalled_at=day + timedelta(hours=6, minutes=30),
                 actor="t"), expected_version=None, authorize=lambda _: None)
+    # A promise kept by a payment: a row inserted and updated in one batch.
+    cases.execute(ids[0], lambda case: case.promise_to_pay(
+        promise_id="p1", amount=Decimal("40.00"), due_date=(day + timedelta(days=3)).date(),
+        promised_at=day + timedelta(hours=8), actor="t"),
+        expected_version=None, authorize=lambda _: None)
+    cases.execute(ids[0], lambda case: case.receive_payment(
+        reference="pay1", amount=Decimal("40.00"), currency="CNY", source="agency",
+        received_at=day + timedelta(hours=9), method=None, actor="t"),
+        expected_version=None, authorize=lambda _: None)
     events = cases.events_after(0, 1000)
+    assert "PromiseKept" in {e.type for e in events}
     one_by_one = ProjectionStore(make_engine(f"sqlite:///{tmp_path}/one.db"), projection)
     batched = ProjectionStore(make_engine(url), projection)
+    # Pages of three: what a page reads ahead (case rows, debtor histories) comes from the
+    # tables the pages before wrote.
+    paged = ProjectionStore(make_engine(f"sqlite:///{tmp_path}/paged.db"), projection)
     try:
-        for store in (one_by_one, batched):
+        for store in (one_by_one, batched, paged):
             store.create_schema()
         for e in events:
             one_by_one.apply(LOG_SOURCE, 0, [Delivery(e.position, e)])
         batched.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events])
+        for first in range(0, len(events), 3):
+            paged.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events[first:first + 3]])
         assert compare(one_by_one, batched) == []
+        assert compare(one_by_one, paged) == []
         with batched.engine.connect() as conn:
             broken = conn.execute(sa.select(violations.c.case_id, violations.c.rule_id)).all()
             recalled = conn.execute(sa.select(contact_cases.c.recalled).where(
@@ -189,8 +205,8 @@ def test_judging_in_one_batch_equals_judging_event_by_event(
         assert "case-hold" in {rule for _, rule in broken}  # judged after the recall
         assert recalled is True
     finally:
-        one_by_one.engine.dispose()
-        batched.engine.dispose()
+        for store in (one_by_one, batched, paged):
+            store.engine.dispose()
 
 
 def indexes(store: ProjectionStore) -> dict[str, list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
 import sqlalchemy as sa
@@ -36,6 +36,13 @@ class Projection(ABC):
     @abstractmethod
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one event to the read model."""
+
+    def prepare_batch(self, conn: Connection, events: Sequence[EventEnvelope]) -> None:
+        """Called before a batch's events are handled, in its transaction, with the events
+        the projection will handle: a chance to read in one query what the handlers would
+        otherwise read one event at a time (keep it in `store.batch_scratch`). By default,
+        nothing."""
+        return None
 
 
 def installed() -> list[str]:

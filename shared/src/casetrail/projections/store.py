@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -63,13 +64,16 @@ LOG_SOURCE = "feed"  # the source whose positions are log positions (the log in 
 
 class _BatchedInserts:
     """The connection handlers see during `apply`: a single-row `INSERT ... VALUES` is held
-    per table and sent with the others as one executemany; any other statement sends what is
+    per table and sent with the others as one executemany (COPY on PostgreSQL), and so is an
+    update of one row by its primary key (`update_row`); any other statement sends what is
     held first, so reads always see earlier writes. One round trip per table and batch
     instead of one per event (rebuilds replay millions)."""
 
     def __init__(self, conn: Connection):
         self._conn = conn
         self._held: dict[sa.Table, list[dict[str, Any]]] = {}
+        # Per table, the held updates by primary key, each the merge of its values in order.
+        self._updates: dict[sa.Table, dict[tuple[Any, ...], dict[str, Any]]] = {}
         # Handlers may keep state for the length of the batch (rows they read or changed),
         # and register what to write once at its end: see `batch_scratch`.
         self.scratch: dict[str, Any] = {}
@@ -96,8 +100,30 @@ class _BatchedInserts:
         if row is None:
             self.flush()
             return self._conn.execute(statement, parameters, *args, **kwargs)
-        self._held.setdefault(statement.table, []).append(row)
+        table = statement.table
+        if table in self._updates:
+            # Held updates are sent after held inserts. One held for this new row's key
+            # changed nothing when it ran in order (the row did not exist yet: else this
+            # insert fails either way), so it must not run after the insert.
+            self._updates[table].pop(tuple(row.get(c) for c in _key_columns(table)), None)
+        self._held.setdefault(table, []).append(row)
         return None
+
+    def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
+        """Hold an insert of one row (see `insert_row`)."""
+        if table in self._updates:  # as in `execute`
+            self._updates[table].pop(tuple(row.get(c) for c in _key_columns(table)), None)
+        self._held.setdefault(table, []).append(row)
+
+    def update(self, table: sa.Table, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Hold an update of the row with this primary key (see `update_row`)."""
+        pending = self._updates.setdefault(table, {})
+        ident = tuple(key[c] for c in _key_columns(table))
+        held = pending.get(ident)
+        if held is None:
+            pending[ident] = dict(values)
+        else:
+            held.update(values)  # later values win, as they would in order
 
     @staticmethod
     def _plain_row(statement: Any) -> dict[str, Any] | None:
@@ -111,10 +137,21 @@ class _BatchedInserts:
         return {k: v.value for k, v in values.items()}
 
     def flush(self) -> None:
-        """Send every held insert."""
+        """Send every held insert, then every held update (one executemany per table and
+        set of changed columns)."""
         held, self._held = self._held, {}
         for table, rows in held.items():
             insert_rows(self._conn, table, rows)
+        updates, self._updates = self._updates, {}
+        for table, by_key in updates.items():
+            keys = _key_columns(table)
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for ident, values in by_key.items():
+                params = {f"k_{c}": v for c, v in zip(keys, ident, strict=True)}
+                params.update((f"v_{c}", v) for c, v in values.items())
+                groups.setdefault(tuple(values), []).append(params)
+            for columns, rows in groups.items():
+                self._conn.execute(_update_statement(table, columns), rows)
 
     def __getattr__(self, name: str) -> Any:
         self.flush()
@@ -129,6 +166,43 @@ def batch_scratch(conn: Any) -> tuple[dict[str, Any], list[Callable[[], None]]] 
     if type(conn) is _BatchedInserts:
         return conn.scratch, conn.at_end
     return None
+
+
+def insert_row(conn: Connection, table: sa.Table, row: dict[str, Any]) -> None:
+    """Insert one row: inside `ProjectionStore.apply` held and sent with the batch's others
+    (as `conn.execute(table.insert(), row)` would be, without building the statement)."""
+    if type(conn) is _BatchedInserts:
+        conn.insert(table, row)
+    else:
+        conn.execute(table.insert(), row)
+
+
+def update_row(conn: Connection, table: sa.Table, key: dict[str, Any], **values: Any) -> None:
+    """Set columns of the row with this primary key (`key`: every primary key column).
+
+    Inside `ProjectionStore.apply` the update is held and sent with the batch's others, after
+    its held inserts, as one executemany per set of columns; a row updated several times in
+    a batch is updated once, with the merged values. Any other statement sends it first, so
+    reads see it. Elsewhere it runs at once."""
+    if type(conn) is _BatchedInserts:
+        conn.update(table, key, values)
+        return
+    conn.execute(table.update().where(*(table.c[c] == key[c] for c in _key_columns(table)))
+                 .values(**values))
+
+
+@cache
+def _key_columns(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+@lru_cache(maxsize=256)
+def _update_statement(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE table SET <columns> WHERE <primary key>, with bound parameters v_<column> and
+    k_<key column>: an executemany of held updates."""
+    return table.update().where(
+        *(table.c[c] == sa.bindparam(f"k_{c}") for c in _key_columns(table))
+    ).values({c: sa.bindparam(f"v_{c}") for c in columns})
 
 
 def _plain_row_form(statement: Insert) -> bool:
@@ -345,18 +419,24 @@ class ProjectionStore:
         with self.engine.begin() as conn:
             stored, applied_through = self._locked_position(conn, source, partition)
             applied = duplicates = 0
-            batched = _BatchedInserts(conn)
-            handles, handle = self.projection.handles, self.projection.handle
+            handles = self.projection.handles
+            events = []
             for delivery in deliveries:
                 event = delivery.event
                 if delivery.position <= stored or event.position <= applied_through:
                     duplicates += 1  # redelivered, or a re-published copy of an applied event
                     continue
                 if handles(event.type):
-                    handle(batched, event)  # type: ignore[arg-type]
+                    events.append(event)
                 applied_through = event.position
                 applied += 1
-            batched.finish()
+            if events:
+                batched = _BatchedInserts(conn)
+                self.projection.prepare_batch(batched, events)  # type: ignore[arg-type]
+                handle = self.projection.handle
+                for event in events:
+                    handle(batched, event)  # type: ignore[arg-type]
+                batched.finish()
             last = max(stored, deliveries[-1].position)
             self._save_position(conn, source, partition, last, applied_through)
         return BatchResult(applied, duplicates, last)

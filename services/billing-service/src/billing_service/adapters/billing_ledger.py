@@ -21,6 +21,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection
+from casetrail.projections.store import insert_row, update_row
 from sqlalchemy.engine import Connection
 
 metadata = sa.MetaData()
@@ -122,8 +123,8 @@ class BillingLedger(Projection):
             return
         handler(conn, event)
         if event.type != "Placed":
-            conn.execute(billing_cases.update().where(
-                billing_cases.c.case_id == str(event.case_id)).values(position=event.position))
+            update_row(conn, billing_cases, {"case_id": str(event.case_id)},
+                       position=event.position)
 
     @property
     def _handlers(self) -> dict[str, Handler]:
@@ -145,13 +146,13 @@ class BillingLedger(Projection):
         p = e.payload
         placed_amount = sum((Decimal(v) for v in p["balances"].values()), Decimal(0))
         placed_at = utc_text(p["placed_at"])
-        conn.execute(billing_cases.insert(), dict(
+        insert_row(conn, billing_cases, dict(
             case_id=str(e.case_id), creditor_id=p["creditor_id"],
             account_ref=p.get("account_ref", ""), agency_id=p["agency_id"], bucket=p["bucket"],
             dpd=p["dpd"], currency=p["currency"], placed_amount=str(placed_amount),
             placed_at=placed_at, term_end=p["term_end"], recalled_at=None, closed_at=None,
             position=e.position))
-        conn.execute(case_assignments.insert(), dict(
+        insert_row(conn, case_assignments, dict(
             case_id=str(e.case_id), seq=1, agency_id=p["agency_id"], assigned_at=placed_at,
             term_end=p["term_end"], ended_at=None, end_reason=None, position=e.position,
             ended_position=None))
@@ -162,7 +163,7 @@ class BillingLedger(Projection):
         self._end_assignment(conn, e, at, "reassigned")
         seq = conn.execute(sa.select(sa.func.max(case_assignments.c.seq)).where(
             case_assignments.c.case_id == str(e.case_id))).scalar_one()
-        conn.execute(case_assignments.insert(), dict(
+        insert_row(conn, case_assignments, dict(
             case_id=str(e.case_id), seq=int(seq) + 1, agency_id=p["to_agency_id"],
             assigned_at=at, term_end=p["term_end"], ended_at=None, end_reason=None,
             position=e.position, ended_position=None))
@@ -181,14 +182,14 @@ class BillingLedger(Projection):
 
     def _on_payment_received(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(payments.insert(), dict(
+        insert_row(conn, payments, dict(
             case_id=str(e.case_id), reference=p["reference"], amount=p["amount"],
             currency=p["currency"], source=p["source"], received_at=utc_text(p["received_at"]),
             agency_id=p["agency_id"], position=e.position))
 
     def _on_payment_reversed(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(reversals.insert(), dict(
+        insert_row(conn, reversals, dict(
             event_id=str(e.event_id), case_id=str(e.case_id), reference=p["reference"],
             amount=p["amount"], reason=p.get("reason", ""),
             reversed_at=utc_text(p["reversed_at"]), agency_id=p.get("agency_id"),
@@ -196,7 +197,7 @@ class BillingLedger(Projection):
 
     def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        conn.execute(promises.insert(), dict(
+        insert_row(conn, promises, dict(
             case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
             amount=p["amount"], due_date=p["due_date"], promised_at=utc_text(p["promised_at"]),
             state="open", settled_at=None, position=e.position))
@@ -211,10 +212,9 @@ class BillingLedger(Projection):
 
     @staticmethod
     def _settle(conn: Connection, e: EventEnvelope, state: str, at: str) -> None:
-        conn.execute(promises.update().where(
-            promises.c.case_id == str(e.case_id),
-            promises.c.promise_id == e.payload["promise_id"]).values(
-            state=state, settled_at=utc_text(at), position=e.position))
+        update_row(conn, promises, {"case_id": str(e.case_id),
+                                    "promise_id": e.payload["promise_id"]},
+                   state=state, settled_at=utc_text(at), position=e.position)
 
     @staticmethod
     def _end_assignment(conn: Connection, e: EventEnvelope, at: str, reason: str) -> None:
@@ -224,5 +224,4 @@ class BillingLedger(Projection):
 
     @staticmethod
     def _set(conn: Connection, e: EventEnvelope, **values: str | None) -> None:
-        conn.execute(billing_cases.update().where(billing_cases.c.case_id == str(e.case_id))
-                     .values(**values))
+        update_row(conn, billing_cases, {"case_id": str(e.case_id)}, **values)

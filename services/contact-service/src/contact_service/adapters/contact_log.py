@@ -12,14 +12,14 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection
-from casetrail.projections.store import batch_scratch
+from casetrail.projections.store import batch_scratch, insert_row, update_row
 from sqlalchemy.engine import Connection
 
 metadata = sa.MetaData()
@@ -130,9 +130,16 @@ policy_assignments = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
 )
 
-_INSERT_CASE = contact_cases.insert()  # built once: handlers run millions of times in a rebuild
 
-ContactJudge = Callable[[Connection, dict[str, Any], dict[str, Any]], list[dict[str, Any]]]
+class ContactJudge(Protocol):
+    """What judges contacts as they are recorded (`Policies`)."""
+
+    def judge(self, conn: Connection, case: dict[str, Any], contact: dict[str, Any]
+              ) -> list[dict[str, Any]]:
+        """The violation rows of a contact (case: its contact_cases row; contact: its row)."""
+
+    def prepare_batch(self, conn: Connection, contacts: Sequence[tuple[str, str]]) -> None:
+        """Read ahead what judging a batch's contacts, as (debtor id, occurred at), needs."""
 
 
 class ContactLog(Projection):
@@ -146,9 +153,40 @@ class ContactLog(Projection):
     replay_indexes = frozenset({"ix_contacts_debtor_id"})  # the judge's debtor history
 
     def __init__(self, judge: ContactJudge | None = None):
-        # judge(conn, case_row, contact_row) -> violation rows; None: contacts are not judged.
+        # None: contacts are recorded and not judged.
         self.judge = judge
         self._handlers = self._handler_table()
+
+    def prepare_batch(self, conn: Connection, events: Sequence[EventEnvelope]) -> None:
+        """Read the case rows of the batch's cases (those placed before it) in one query,
+        then let the judge read its debtors' recent contacts, instead of a query per case
+        and per debtor while handling."""
+        batch = _batch_cases(conn)
+        if batch is None:
+            return
+        known = batch[0]
+        others = {e.case_id for e in events if e.type != "Placed"}
+        if not others:
+            return
+        placed = {str(e.case_id): e.payload["debtor_id"] for e in events  # their debtors
+                  if e.type == "Placed" and e.case_id in others}
+        missing = sorted({str(c) for c in others}.difference(placed, known))
+        for start in range(0, len(missing), _READ_AHEAD):
+            chunk = missing[start:start + _READ_AHEAD]
+            for row in conn.execute(sa.select(contact_cases).where(
+                    contact_cases.c.case_id.in_(chunk))).mappings():
+                known[row["case_id"]] = dict(row)
+        if self.judge is None:
+            return
+        judged = []
+        for e in events:
+            if e.type == "Contacted":
+                case_id = str(e.case_id)
+                case = known.get(case_id)
+                debtor = case["debtor_id"] if case is not None else placed.get(case_id)
+                if debtor is not None:  # an unknown case fails in `handle`, as it should
+                    judged.append((debtor, e.payload["occurred_at"]))
+        self.judge.prepare_batch(conn, judged)
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one case event. Handlers other than Placed get the case's row as a dict and
@@ -162,17 +200,19 @@ class ContactLog(Projection):
             handler(conn, event, {})
             return
         case_id = str(event.case_id)
-        cases = _batch_cases(conn)
-        case = None if cases is None else cases.get(case_id)
+        batch = _batch_cases(conn)
+        case = None if batch is None else batch[0].get(case_id)
         if case is None:
             case = dict(conn.execute(sa.select(contact_cases).where(
                 contact_cases.c.case_id == case_id)).mappings().one())
+            if batch is not None:
+                batch[0][case_id] = case
         handler(conn, event, case)
         case["version"], case["position"] = event.version, event.position
-        if cases is None:
+        if batch is None:
             conn.execute(_UPDATE_CASE, [_case_update(case)])
         else:
-            cases[case_id] = case
+            batch[1][case_id] = case
 
     def _handler_table(self
                        ) -> dict[str, Callable[[Connection, EventEnvelope, dict[str, Any]], None]]:
@@ -197,14 +237,19 @@ class ContactLog(Projection):
 
     def _on_placed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(_INSERT_CASE, {
-            "case_id": str(e.case_id), "creditor_id": p["creditor_id"],
+        case_id = str(e.case_id)
+        row = {
+            "case_id": case_id, "creditor_id": p["creditor_id"],
             "agency_id": p["agency_id"], "debtor_id": p["debtor_id"],
             "debtor_timezone": p["debtor_timezone"],
             "contact_points": p.get("contact_points", 0), "placed_at": p["placed_at"],
             "assigned_at": p["placed_at"], "cease_contact_at": None, "dispute_open": False,
             "disputed_at": None, "recalled": False, "recalled_at": None, "closed": False,
-            "closed_at": None, "version": e.version, "position": e.position})
+            "closed_at": None, "version": e.version, "position": e.position}
+        insert_row(conn, contact_cases, row)
+        batch = _batch_cases(conn)
+        if batch is not None:  # its later events in this batch need not read it back
+            batch[0][case_id] = row  # (changes before the insert is sent go with it)
 
     def _on_contacted(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
@@ -219,25 +264,25 @@ class ContactLog(Projection):
             "contact_point_hint": p.get("contact_point_hint"), "occurred_at": p["occurred_at"],
             "flags": ",".join(p.get("flags", [])),
         }
-        broken = self.judge(conn, case, row) if self.judge is not None else []
-        conn.execute(contacts.insert(), dict(**row))
+        broken = self.judge.judge(conn, case, row) if self.judge is not None else []
+        insert_row(conn, contacts, dict(row))
         _remember_contact(conn, row)
-        if broken:
-            conn.execute(violations.insert(), [{
+        for v in broken:
+            insert_row(conn, violations, {
                 "event_id": row["event_id"], "position": e.position, "case_id": row["case_id"],
                 "creditor_id": row["creditor_id"], "agency_id": row["agency_id"],
                 "contact_id": row["contact_id"], "agent_id": row["agent_id"],
-                "occurred_at": row["occurred_at"], **v} for v in broken])
+                "occurred_at": row["occurred_at"], **v})
 
     def _on_escalated(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(escalations.insert(), dict(
+        insert_row(conn, escalations, dict(
             event_id=str(e.event_id), case_id=str(e.case_id), agency_id=p["agency_id"],
             kind=p["kind"], reason=p["reason"], escalated_at=p["escalated_at"]))
 
     def _on_promised_to_pay(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         p = e.payload
-        conn.execute(promises.insert(), dict(
+        insert_row(conn, promises, dict(
             case_id=str(e.case_id), promise_id=p["promise_id"], agency_id=p["agency_id"],
             amount=p["amount"], due_date=p["due_date"], promised_at=p["promised_at"],
             state="open", settled_at=None))
@@ -249,14 +294,14 @@ class ContactLog(Projection):
         self._settle(conn, e, "broken", e.payload["broken_at"])
 
     def _settle(self, conn: Connection, e: EventEnvelope, state: str, at: str) -> None:
-        conn.execute(promises.update().where(
-            promises.c.case_id == str(e.case_id),
-            promises.c.promise_id == e.payload["promise_id"]).values(state=state, settled_at=at))
+        update_row(conn, promises, {"case_id": str(e.case_id),
+                                    "promise_id": e.payload["promise_id"]},
+                   state=state, settled_at=at)
 
     def _on_payment_received(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
                             ) -> None:
         p = e.payload
-        conn.execute(payments.insert(), dict(
+        insert_row(conn, payments, dict(
             case_id=str(e.case_id), reference=p["reference"], agency_id=p["agency_id"],
             amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"]))
 
@@ -295,14 +340,16 @@ class ContactLog(Projection):
         case.update(values)  # written back by `handle`
 
 
-def _batch_cases(conn: Connection) -> dict[str, dict[str, Any]] | None:
-    """The contact_cases rows this batch has changed, by case id (written at its end), or
-    None outside a batch."""
+def _batch_cases(conn: Connection
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
+    """Inside a batch: (the contact_cases rows it has read or made, the ones it changed),
+    by case id; the changed ones are written once at its end. None outside a batch."""
     batch = batch_scratch(conn)
     if batch is None:
         return None
     scratch, at_end = batch
-    cases: dict[str, dict[str, Any]] | None = scratch.get("contact_cases")
+    cases: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = \
+        scratch.get("contact_cases")
     if cases is None:
         changed: dict[str, dict[str, Any]] = {}
 
@@ -310,9 +357,12 @@ def _batch_cases(conn: Connection) -> dict[str, dict[str, Any]] | None:
             if changed:
                 conn.execute(_UPDATE_CASE, [_case_update(c) for c in changed.values()])
 
-        cases = scratch["contact_cases"] = changed
+        cases = scratch["contact_cases"] = ({}, changed)
         at_end.append(write_back)
     return cases
+
+
+_READ_AHEAD = 1_000  # keys per query when a batch reads ahead
 
 
 _CASE_STATE = tuple(c.name for c in contact_cases.columns if c.name != "case_id")
@@ -347,6 +397,27 @@ def debtor_contacts(conn: Connection, debtor_id: str, start: str
         rows.sort(key=lambda r: (r[0], r[1]))
         entry = known[debtor_id] = (start, rows)
     return entry[1]
+
+
+def prefetch_debtor_contacts(conn: Connection, debtor_ids: set[str], start: str) -> None:
+    """Inside a batch: read the contacts at or after `start` of every debtor not yet read
+    from that instant, in a query per thousand debtors, for `debtor_contacts`."""
+    batch = batch_scratch(conn)
+    if batch is None:
+        return
+    known: dict[str, tuple[str, list[tuple[str, int, dict[str, Any]]]]] = \
+        batch[0].setdefault("debtor_contacts", {})
+    missing = sorted(d for d in debtor_ids if d not in known or start < known[d][0])
+    found: dict[str, list[tuple[str, int, dict[str, Any]]]] = {d: [] for d in missing}
+    t = contacts
+    for first in range(0, len(missing), _READ_AHEAD):
+        for r in conn.execute(sa.select(t).where(
+                t.c.debtor_id.in_(missing[first:first + _READ_AHEAD]),
+                t.c.occurred_at >= start)).mappings():
+            found[r["debtor_id"]].append((r["occurred_at"], r["position"], dict(r)))
+    for debtor_id, rows in found.items():
+        rows.sort(key=lambda r: (r[0], r[1]))
+        known[debtor_id] = (start, rows)
 
 
 def _remember_contact(conn: Connection, row: dict[str, Any]) -> None:
