@@ -8,7 +8,7 @@ application, and its stored event is replicated under new case ids (the stored s
 carry the case id, so each copy decodes as a genuine placement). Then, in the same run:
 - raw read: every event row in position order, pages of 1,000, as the rebuild reads them
   (`select_event_rows`: binary, plain tuples) and nothing else: the ceiling;
-- rebuild: `casetrail.projections.rebuild.rebuild(..., log=app.events_after)`, which is what
+- rebuild: `casetrail.projections.rebuild.rebuild(..., log=app.log_page)`, which is what
   `casetrail projections rebuild contact-log --transport log` runs: a fresh shadow of the
   contact-log projection, pages decoded into public envelopes and applied with tracking, in
   one transaction per page, the next page read while the current one is applied.
@@ -137,7 +137,7 @@ def main() -> None:
         started = time.perf_counter()
         with Progress(transient=True) as progress:
             task = progress.add_task("rebuilding contact-log", total=args.events)
-            shadow = asyncio.run(rebuild(store, live_url, log=app.events_after,
+            shadow = asyncio.run(rebuild(store, live_url, log=app.log_page,
                                          progress=lambda n: progress.advance(task, n)))
         rebuild_seconds = time.perf_counter() - started
         applied = shadow.position(LOG_SOURCE)

@@ -1,23 +1,27 @@
 """Projection rebuilds over a realistic case history mix on PostgreSQL, against a raw read.
 
     DATABASE_URL=postgresql://... uv run python bench/rebuild_mix.py [--cases 900]
+        [--events 1000000]
     (or: make bench-rebuild-mix, which starts the project's PostgreSQL)
 
 `bench/rebuild.py` measures the cheapest events (placements: one row each). Real logs are
 mostly contacts, which contact-log judges against the debtor's recent history and the
 creditor's policy pack. This benchmark records, through the case application's commands, a
 history per case: the placement, 8 phone contacts a few hours apart (unanswered, within the
-contact window), a promise to pay and a payment, so 11 events a case, interleaved across
-cases the way a working day interleaves them. Then, in the same run:
+contact window), a promise to pay and a payment that keeps it, so 12 events a case,
+interleaved across cases the way a working day interleaves them. Copies of that log, under
+new case and debtor ids, are appended until it holds `--events` events. Then, in the same run:
 - raw read: every event row in position order (the ceiling), as in `bench/rebuild.py`;
-- `rebuild(..., log=app.events_after)` of contact-log, then of billing-ledger (which ignores
-  contacts): what `casetrail projections rebuild NAME --transport log` runs.
+- `rebuild(..., log=app.log_page)` of contact-log, then of billing-ledger (which ignores
+  contacts, and so skips decoding two thirds of the log): what `casetrail projections
+  rebuild NAME --transport log` runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import time
 import uuid
@@ -34,7 +38,8 @@ from casetrail.projections.rebuild import rebuild
 from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from contact_service.bootstrap import contact_log_projection
-from pgadmin import drop_schemas
+from eventsourcing.persistence import StoredEvent
+from pgadmin import checkpoint, drop_schemas
 from rich.progress import Progress
 
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -67,9 +72,33 @@ def record(app: Any, case_ids: list[uuid.UUID], progress: Progress) -> None:
             progress.advance(task)
 
 
+def replicate(app: Any, copies: int, progress: Progress) -> None:
+    """Append `copies - 1` copies of the recorded log, each under new case ids and with new
+    debtor ids (so each copy's debtors have histories of their own): a log of the same shape
+    as long as wanted, without recording millions of commands one by one."""
+    template, after = [], 0
+    while page := app.recorder.select_event_rows(after, 10_000):
+        template += page
+        after = page[-1][0]
+    task = progress.add_task("replicating the log", total=(copies - 1) * len(template))
+    for copy in range(1, copies):
+        ids: dict[Any, uuid.UUID] = {}
+        renamed = b'"debtor_id":"d-%d-' % copy
+        rows = [StoredEvent(originator_id=ids.setdefault(case_id, uuid.uuid4()),
+                            originator_version=version, topic=topic,
+                            state=bytes(state).replace(b'"debtor_id":"d-', renamed))
+                for _, case_id, version, topic, state in template]
+        for first in range(0, len(rows), 10_000):
+            app.recorder.insert_events(rows[first:first + 10_000])
+        progress.advance(task, len(rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=900)
+    parser.add_argument("--events", type=int, default=1_000_000,
+                        help="copies of the recorded histories are appended (new case and "
+                             "debtor ids) until the log holds at least this many events")
     args = parser.parse_args()
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
@@ -92,7 +121,10 @@ def main() -> None:
                 for i in range(args.cases)]), actor="bench")
         with Progress(transient=True) as progress:
             record(app, [uuid.UUID(r["case_id"]) for r in receipt["accepted"]], progress)
+            recorded = app.last_position()
+            replicate(app, math.ceil(args.events / recorded), progress)
         events = app.last_position()
+        checkpoint(base)  # the writes above are flushed now, not during the measurements
 
         started = time.perf_counter()
         rows, after = 0, 0
@@ -109,7 +141,7 @@ def main() -> None:
             store = ProjectionStore(make_engine(live_url), projection)
             store.create_schema()
             started = time.perf_counter()
-            shadow = asyncio.run(rebuild(store, live_url, log=app.events_after))
+            shadow = asyncio.run(rebuild(store, live_url, log=app.log_page))
             seconds = time.perf_counter() - started
             if shadow.position(LOG_SOURCE) != events:
                 raise SystemExit(f"{name}: the shadow is not at position {events}")
@@ -120,7 +152,9 @@ def main() -> None:
         app.close()
         drop_schemas(base, schemas)
 
-    print(f"{args.cases:,} cases, 11 events each (placement, 8 contacts, promise, payment)")
+    print(f"{events:,} events: {args.cases:,} recorded case histories of 12 events (placement, "
+          f"8 contacts, promise, payment, promise kept), copied to {events // recorded} times "
+          "as many cases")
     for label, n, seconds in figures:
         print(f"{label:<22} {n:>9,} events  {seconds:7.2f} s  {n / seconds:>9,.0f} events/s")
 

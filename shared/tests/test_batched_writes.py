@@ -178,3 +178,21 @@ def test_outside_a_batch_writes_run_at_once(url: str) -> None:
             assert conn.execute(sa.select(items.c.qty)).scalar_one() == 4
     finally:
         engine.dispose()
+
+
+def test_a_page_read_past_unhandled_types_moves_the_positions_past_them(url: str) -> None:
+    events = history()[:12]  # position 9 is of a type the projection does not handle
+    store = ProjectionStore(make_engine(url), Items())
+    try:
+        store.create_schema()
+        handled = [Delivery(e.position, e) for e in events[:9] if e.type != "Other"]
+        store.apply(LOG_SOURCE, 0, handled, through=9)
+        assert store.position(LOG_SOURCE) == 9
+        store.apply(LOG_SOURCE, 0, [], through=9)  # an empty page changes nothing
+        assert store.position(LOG_SOURCE) == 9
+        again = store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events])
+        assert (again.applied, again.duplicates) == (3, 9)
+        with pytest.raises(ValueError, match="log source"):
+            store.apply("kafka:case-events", 0, handled, through=9)
+    finally:
+        store.engine.dispose()

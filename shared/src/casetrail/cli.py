@@ -259,7 +259,7 @@ def projections_rebuild(
             task = progress.add_task(f"rebuilding {projection} into its shadow", total=None)
             shadow = asyncio.run(rebuilding.rebuild(
                 live, projection_url(live.projection), kafka=kafka, feed=feed,
-                log=None if case_log is None else case_log.events_after,
+                log=None if case_log is None else case_log.log_page,
                 progress=lambda n: progress.advance(task, n)))
     finally:
         if case_log is not None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from hashlib import sha1
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, SafeUUID
 
 import orjson
@@ -67,6 +67,15 @@ class EventEnvelope(BaseModel):
 
 
 _FIELDS_SET = frozenset(EventEnvelope.model_fields)
+
+
+class LogPage(NamedTuple):
+    """A page of the case log as a reader asked for it: the envelopes of the event types it
+    wanted (all of them if it named none), in order, and how far the page went."""
+
+    events: list[EventEnvelope]
+    last_position: int  # the position of the page's last event, wanted or not (0: none)
+    read: int  # events in the page, wanted or not
 
 
 def trusted_envelope(**fields: Any) -> EventEnvelope:

@@ -6,7 +6,10 @@ Runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from casetrail.projections.rebuild import rebuild_from_log
 
 if TYPE_CHECKING:
     from conftest import World
@@ -344,11 +347,21 @@ def test_a_rebuild_from_the_log_reproduces_every_invoice_hash(world: World) -> N
     world.pay(first, "PAY-5", "50.00", "2026-01-31")
     world.recall(first, "2026-01-15")  # recorded late, dated before PAY-2
 
+    # A dispute: a type billing does not handle, which a rebuild from the log skips unread.
+    world._run(second, lambda c: c.dispute(
+        reason="not mine", disputed_at=datetime(2026, 2, 6, 10, tzinfo=UTC), actor="test"))
+    last = world.cases.events_after(0, 1000)[-1]
+    assert last.type == "Disputed"
+
     world.service.ledger.reset()  # drop the read model and its positions
     # Contracts and invoices are the service's own records: a rebuild keeps them.
     assert len(world.get("bank", "/v1/contracts/BANK/AG-A").json()["versions"]) == 1
     assert len(world.get("bank", "/v1/invoices").json()["invoices"]) == 2
-    world.sync()                  # rebuild it from the whole log
+    # Rebuild it from the whole log, in pages of 3 decoding only the types billing handles.
+    assert rebuild_from_log(world.service.ledger,
+                            lambda after, _, types: world.cases.log_page(after, 3, types)
+                            ) == last.position
+    assert world.service.ledger.position("feed") == last.position
 
     for issued in (january, february):
         checked = world.get("auditor", "/v1/billing-runs/preview", creditor_id="BANK",

@@ -104,6 +104,11 @@ def _topic_info(topic: str) -> tuple[str, bool]:
     return cls.__name__, getattr(cls, "class_version", 1) == 1
 
 
+def topic_type(topic: str) -> str:
+    """The public type name (envelope `type`) of a stored event topic."""
+    return _topic_info(topic)[0]
+
+
 def envelope_from_stored(stored: Any, position: int, mapper: Any) -> EventEnvelope:
     """The public envelope of a stored event (a library `Notification` or `StoredEvent`)."""
     if mapper.cipher is None and mapper.compressor is None:

@@ -110,3 +110,22 @@ def test_a_value_the_lean_decoder_does_not_know_takes_the_library_path(
     envelope = envelope_from_stored(stored, 1, application.mapper)
     assert envelope.payload["actor"] == str(UUID(int=7))
     assert envelope == to_envelope(application.mapper.to_domain_event(stored), 1)
+
+
+def test_a_log_page_decodes_only_the_types_asked_for(application: CaseApplication) -> None:
+    every_event_type(application)
+    everything = application.events_after(0, 1000)
+    wanted = frozenset({"Placed", "PaymentReceived"})
+    first = application.log_page(0, 7, wanted)
+    assert first.read == 7
+    assert first.last_position == everything[6].position
+    assert first.events == [e for e in everything[:7] if e.type in wanted]
+    pages, after = [], 0
+    while (page := application.log_page(after, 7, wanted)).read:
+        pages += page.events
+        after = page.last_position
+    assert after == everything[-1].position
+    assert pages == [e for e in everything if e.type in wanted]
+    assert application.log_page(0, 1000) == (everything, everything[-1].position,
+                                             len(everything))
+    assert application.log_page(after, 10) == ([], 0, 0)

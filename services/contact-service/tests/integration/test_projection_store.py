@@ -126,7 +126,7 @@ def test_a_rebuild_from_the_event_store_equals_the_live_copy(
     for start in range(0, len(events), 700):  # the live copy followed the feed in pages
         store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events[start:start + 700]])
     seen: list[int] = []
-    shadow = asyncio.run(rebuild(store, url, log=cases.events_after, progress=seen.append))
+    shadow = asyncio.run(rebuild(store, url, log=cases.log_page, progress=seen.append))
     try:
         assert sum(seen) == len(events)
         assert shadow.position(LOG_SOURCE) == events[-1].position
@@ -227,7 +227,7 @@ def test_a_shadow_is_loaded_without_unread_indexes_and_ends_with_all_of_them(
     probe = ProjectionStore(make_engine(shadow_url(url)), projection)
     shadow: ProjectionStore | None = None
     for _ in range(2):  # the second rebuild replaces the first shadow
-        shadow = asyncio.run(rebuild(store, url, log=cases.events_after,
+        shadow = asyncio.run(rebuild(store, url, log=cases.log_page,
                                      progress=lambda _: during.append(indexes(probe))))
         assert compare(store, shadow) == []
         assert indexes(shadow) == indexes(store)

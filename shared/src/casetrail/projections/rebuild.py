@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from casetrail.dburl import DatabaseURL
-from casetrail.envelope import EventEnvelope
+from casetrail.envelope import LogPage
 from casetrail.kafka import KafkaSettings
 from casetrail.metrics import REBUILD_EVENTS
 from casetrail.projections.runners import FeedProjectionRunner, KafkaProjectionRunner
@@ -147,28 +147,33 @@ async def kafka_end_offsets(settings: KafkaSettings) -> dict[int, int]:
 
 LOG_PAGE = 5_000  # events per page and per transaction
 
-ReadLog = Callable[[int, int], Sequence[EventEnvelope]]
+# read_page(after, limit, types): the next `limit` events after a log position, with those of
+# `types` (None: all) decoded (the case service's `log_page`).
+ReadLog = Callable[[int, int, frozenset[str] | None], LogPage]
 
 
 def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
-                     progress: Callable[[BatchResult], None] | None = None) -> int:
-    """Apply the whole log, page by page, to `store` until caught up; returns events applied.
+                     progress: Callable[[int], None] | None = None) -> int:
+    """Apply the whole log, page by page, to `store` until caught up; returns the events
+    read past (handled or not).
 
-    `read_page(after, limit)` returns the envelopes after a log position (the case service's
-    `events_after`). The next page is read and decoded in a second thread while the current
-    one is applied, so the database's work on one overlaps Python's work on the other.
+    Only the event types the projection handles are decoded; the position still moves past
+    the others. The next page is read and decoded in a second thread while the current one
+    is applied, so the database's work on one overlaps Python's work on the other.
     Positions are recorded as the feed's: log positions are feed positions.
     """
-    applied = 0
+    read = 0
+    types = store.projection.event_types
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
-        pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE)
-        while envelopes := pending.result():
-            pending = reader.submit(read_page, envelopes[-1].position, LOG_PAGE)
-            result = store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in envelopes])
-            applied += result.applied
+        pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE, types)
+        while (page := pending.result()).read:
+            pending = reader.submit(read_page, page.last_position, LOG_PAGE, types)
+            store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in page.events],
+                        through=page.last_position)
+            read += page.read
             if progress is not None:
-                progress(result)
-    return applied
+                progress(page.read)
+    return read
 
 
 @contextmanager
@@ -204,8 +209,16 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
     async def counted(_: int, result: BatchResult) -> None:
         count(result)
 
+    def count_read(n: int) -> None:
+        REBUILD_EVENTS.labels(live.name).inc(n)
+        if progress is not None:
+            progress(n)
+
     with _batch_gc():
-        await _replay(shadow, live.name, kafka, feed, log, count, counted)
+        if log is not None:
+            await asyncio.to_thread(rebuild_from_log, shadow, log, count_read)
+        else:
+            await _replay(shadow, live.name, kafka, feed, count, counted)
     await asyncio.to_thread(finish_bulk_load, shadow, deferred)
     return shadow
 
@@ -248,13 +261,10 @@ def finish_bulk_load(shadow: ProjectionStore, deferred: Sequence[sa.Index]) -> N
 
 
 async def _replay(shadow: ProjectionStore, name: str, kafka: KafkaSettings | None,
-                  feed: tuple[str, str] | None, log: ReadLog | None,
-                  count: Callable[[BatchResult], None],
+                  feed: tuple[str, str] | None, count: Callable[[BatchResult], None],
                   counted: Callable[[int, BatchResult], Awaitable[None]]) -> None:
     stop = asyncio.Event()
-    if log is not None:
-        await asyncio.to_thread(rebuild_from_log, shadow, log, count)
-    elif kafka is not None:
+    if kafka is not None:
         ends = await kafka_end_offsets(kafka)
         runner = KafkaProjectionRunner(shadow, kafka, after_batch=counted,
                                        group_id=f"casetrail.{name}.rebuild-{uuid4().hex}")

@@ -408,13 +408,19 @@ class ProjectionStore:
 
     # ------------------------------------------------------------------ applying
 
-    def apply(self, source: str, partition: int, deliveries: Sequence[Delivery]) -> BatchResult:
+    def apply(self, source: str, partition: int, deliveries: Sequence[Delivery],
+              through: int | None = None) -> BatchResult:
         """Apply a batch in order, exactly once, and move the position past it, atomically.
 
+        `through` (log source only): the log position the batch was read through, when the
+        reader left out events of types the projection does not handle; the positions move
+        there as if they had been delivered (handling them would change nothing).
         A handler error rolls the whole batch back and propagates; the caller can then retry
         message by message to isolate a poison message (see `skip`).
         """
-        if not deliveries:
+        if through is not None and source != LOG_SOURCE:
+            raise ValueError("only the log source can skip events by position")
+        if not deliveries and through is None:
             return BatchResult(0, 0, NO_POSITION)
         with self.engine.begin() as conn:
             stored, applied_through = self._locked_position(conn, source, partition)
@@ -437,7 +443,9 @@ class ProjectionStore:
                 for event in events:
                     handle(batched, event)  # type: ignore[arg-type]
                 batched.finish()
-            last = max(stored, deliveries[-1].position)
+            last = max(stored, deliveries[-1].position if deliveries else NO_POSITION)
+            if through is not None:
+                last, applied_through = max(last, through), max(applied_through, through)
             self._save_position(conn, source, partition, last, applied_through)
         return BatchResult(applied, duplicates, last)
 
