@@ -40,6 +40,7 @@ items = sa.Table(
     sa.Column("item", sa.Integer, primary_key=True),
     sa.Column("qty", sa.Integer, nullable=False),
     sa.Column("note", sa.Text),
+    sa.Column("negative", sa.Boolean, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 peeks = sa.Table(  # what a handler read between writes
@@ -64,10 +65,11 @@ class Items(Projection):
         p, case_id = event.payload, str(event.case_id)
         key = {"case_id": case_id, "item": p["item"]}
         if event.type == "Made":
-            insert_row(conn, items, {**key, "qty": p["qty"], "note": None,
+            insert_row(conn, items, {**key, "qty": p["qty"], "note": None, "negative": False,
                                      "position": event.position})
         elif event.type == "Counted":
-            update_row(conn, items, key, qty=p["qty"], position=event.position)
+            update_row(conn, items, key, qty=p["qty"], negative=p["qty"] < 0,
+                       position=event.position)
         elif event.type == "Noted":
             update_row(conn, items, key, note=p["note"])
         else:
@@ -101,11 +103,13 @@ def history() -> list[EventEnvelope]:
         (a, "Noted", {"item": 1, "note": "last"}),
         (b, "Peeked", {"item": 7}),
     ]
-    # Enough rows for COPY, each counted and noted once.
-    c = uuid4()
-    steps += [(c, "Made", {"item": i, "qty": i}) for i in range(COPY_THRESHOLD + 5)]
-    steps += [(c, "Counted", {"item": i, "qty": -i}) for i in range(0, COPY_THRESHOLD + 5, 2)]
-    steps += [(c, "Noted", {"item": i, "note": f"n{i}"}) for i in range(0, COPY_THRESHOLD + 5, 3)]
+    # Enough rows for COPY and for one-statement updates (PostgreSQL): every item counted,
+    # every third noted (two sets of columns: two groups of updates), one note cleared.
+    c, n = uuid4(), 3 * COPY_THRESHOLD + 5
+    steps += [(c, "Made", {"item": i, "qty": i}) for i in range(n)]
+    steps += [(c, "Counted", {"item": i, "qty": -i if i % 2 else i}) for i in range(n)]
+    steps += [(c, "Noted", {"item": i, "note": f"n{i}" if i != 3 else None})
+              for i in range(0, n, 3)]
     versions: dict[UUID, int] = {}
     events = []
     for position, (case_id, kind, payload) in enumerate(steps, start=1):
@@ -134,6 +138,8 @@ def test_held_writes_in_one_batch_equal_each_write_in_order(url: str, tmp_path: 
         with batched.engine.connect() as conn:
             rows = {(r.case_id, r.item): (r.qty, r.note, r.position)
                     for r in conn.execute(sa.select(items))}
+            negative = {(r.case_id, r.item) for r in conn.execute(
+                sa.select(items).where(items.c.negative))}
             seen = [r.seen for r in conn.execute(sa.select(peeks).order_by(peeks.c.position))]
         a, b = str(events[0].case_id), str(events[3].case_id)
         assert rows[(a, 1)] == (3, "last", 8)
@@ -142,9 +148,11 @@ def test_held_writes_in_one_batch_equal_each_write_in_order(url: str, tmp_path: 
         c = str(events[-1].case_id)
         counted_4 = next(e.position for e in events if e.type == "Counted"
                          and str(e.case_id) == c and e.payload["item"] == 4)
-        assert rows[(c, 4)] == (-4, None, counted_4)
-        assert rows[(c, 3)][:2] == (3, "n3")
-        assert rows[(c, 6)][:2] == (-6, "n6")
+        assert rows[(c, 4)] == (4, None, counted_4)
+        assert rows[(c, 3)][:2] == (-3, None)
+        assert rows[(c, 6)][:2] == (6, "n6")
+        assert rows[(c, 9)][:2] == (-9, "n9")
+        assert negative == {(c, i) for i in range(1, 3 * COPY_THRESHOLD + 5, 2)}
     finally:
         one_by_one.engine.dispose()
         batched.engine.dispose()
@@ -173,7 +181,7 @@ def test_outside_a_batch_writes_run_at_once(url: str) -> None:
         with engine.begin() as conn:
             metadata.create_all(conn)
             insert_row(conn, items, {"case_id": "x", "item": 1, "qty": 1, "note": None,
-                                     "position": 1})
+                                     "negative": False, "position": 1})
             update_row(conn, items, {"case_id": "x", "item": 1}, qty=4)
             assert conn.execute(sa.select(items.c.qty)).scalar_one() == 4
     finally:

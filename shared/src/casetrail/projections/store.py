@@ -28,6 +28,7 @@ from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
@@ -147,11 +148,11 @@ class _BatchedInserts:
             keys = _key_columns(table)
             groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for ident, values in by_key.items():
-                params = {f"k_{c}": v for c, v in zip(keys, ident, strict=True)}
-                params.update((f"v_{c}", v) for c, v in values.items())
-                groups.setdefault(tuple(values), []).append(params)
-            for columns, rows in groups.items():
-                self._conn.execute(_update_statement(table, columns), rows)
+                row = dict(zip(keys, ident, strict=True))
+                row.update(values)
+                groups.setdefault(tuple(values), []).append(row)
+            for rows in groups.values():
+                update_rows(self._conn, table, rows)
 
     def __getattr__(self, name: str) -> Any:
         self.flush()
@@ -166,6 +167,15 @@ def batch_scratch(conn: Any) -> tuple[dict[str, Any], list[Callable[[], None]]] 
     if type(conn) is _BatchedInserts:
         return conn.scratch, conn.at_end
     return None
+
+
+def among(conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
+          ) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one parameter, where an IN
+    list binds, renders and sends one per value (read-aheads look up thousands of keys)."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_row(conn: Connection, table: sa.Table, row: dict[str, Any]) -> None:
@@ -189,6 +199,39 @@ def update_row(conn: Connection, table: sa.Table, key: dict[str, Any], **values:
         return
     conn.execute(table.update().where(*(table.c[c] == key[c] for c in _key_columns(table)))
                  .values(**values))
+
+
+def update_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Update rows by primary key: each row holds every primary key column and the same
+    other columns, set to its values; keys are distinct. On PostgreSQL one statement,
+    `UPDATE ... FROM unnest(<an array per column>)`, where an executemany costs a statement
+    each on the server; elsewhere an executemany."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    keys = _key_columns(table)
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_THRESHOLD \
+            or not all(isinstance(table.c[c].type, _AS_IS) for c in columns):
+        statement = _update_statement(table, tuple(c for c in columns if c not in keys))
+        conn.execute(statement, [{(f"k_{c}" if c in keys else f"v_{c}"): v
+                                  for c, v in row.items()} for row in rows])
+        return
+    sql = _unnest_update(table, columns, conn.dialect)
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's, inside this transaction
+    with dbapi.cursor() as cursor:
+        cursor.execute(sql, [[row[c] for row in rows] for c in columns])
+
+
+@lru_cache(maxsize=256)
+def _unnest_update(table: sa.Table, columns: tuple[str, ...], dialect: Any) -> str:
+    keys = _key_columns(table)
+    target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    return (f"UPDATE {target} AS t SET "
+            + ", ".join(f'"{c}" = v."{c}"' for c in columns if c not in keys)
+            + f" FROM unnest({arrays}) AS v({names}) WHERE "
+            + " AND ".join(f't."{c}" = v."{c}"' for c in keys))
 
 
 @cache

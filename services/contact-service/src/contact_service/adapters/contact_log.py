@@ -19,7 +19,13 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection
-from casetrail.projections.store import batch_scratch, insert_row, update_row
+from casetrail.projections.store import (
+    among,
+    batch_scratch,
+    insert_row,
+    update_row,
+    update_rows,
+)
 from sqlalchemy.engine import Connection
 
 metadata = sa.MetaData()
@@ -138,8 +144,10 @@ class ContactJudge(Protocol):
               ) -> list[dict[str, Any]]:
         """The violation rows of a contact (case: its contact_cases row; contact: its row)."""
 
-    def prepare_batch(self, conn: Connection, contacts: Sequence[tuple[str, str]]) -> None:
-        """Read ahead what judging a batch's contacts, as (debtor id, occurred at), needs."""
+    def prepare_batch(self, conn: Connection, contacts: Sequence[tuple[str, str, str]]
+                      ) -> None:
+        """Read ahead what judging a batch's contacts, as (creditor id, debtor id, occurred
+        at), needs."""
 
 
 class ContactLog(Projection):
@@ -168,13 +176,13 @@ class ContactLog(Projection):
         others = {e.case_id for e in events if e.type != "Placed"}
         if not others:
             return
-        placed = {str(e.case_id): e.payload["debtor_id"] for e in events  # their debtors
+        placed = {str(e.case_id): e.payload for e in events  # their creditors and debtors
                   if e.type == "Placed" and e.case_id in others}
         missing = sorted({str(c) for c in others}.difference(placed, known))
         for start in range(0, len(missing), _READ_AHEAD):
             chunk = missing[start:start + _READ_AHEAD]
             for row in conn.execute(sa.select(contact_cases).where(
-                    contact_cases.c.case_id.in_(chunk))).mappings():
+                    among(conn, contact_cases.c.case_id, chunk))).mappings():
                 known[row["case_id"]] = dict(row)
         if self.judge is None:
             return
@@ -182,10 +190,10 @@ class ContactLog(Projection):
         for e in events:
             if e.type == "Contacted":
                 case_id = str(e.case_id)
-                case = known.get(case_id)
-                debtor = case["debtor_id"] if case is not None else placed.get(case_id)
-                if debtor is not None:  # an unknown case fails in `handle`, as it should
-                    judged.append((debtor, e.payload["occurred_at"]))
+                case = known.get(case_id) or placed.get(case_id)
+                if case is not None:  # an unknown case fails in `handle`, as it should
+                    judged.append((case["creditor_id"], case["debtor_id"],
+                                   e.payload["occurred_at"]))
         self.judge.prepare_batch(conn, judged)
 
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
@@ -210,7 +218,7 @@ class ContactLog(Projection):
         handler(conn, event, case)
         case["version"], case["position"] = event.version, event.position
         if batch is None:
-            conn.execute(_UPDATE_CASE, [_case_update(case)])
+            update_rows(conn, contact_cases, [case])
         else:
             batch[1][case_id] = case
 
@@ -354,8 +362,7 @@ def _batch_cases(conn: Connection
         changed: dict[str, dict[str, Any]] = {}
 
         def write_back() -> None:
-            if changed:
-                conn.execute(_UPDATE_CASE, [_case_update(c) for c in changed.values()])
+            update_rows(conn, contact_cases, list(changed.values()))
 
         cases = scratch["contact_cases"] = ({}, changed)
         at_end.append(write_back)
@@ -365,12 +372,6 @@ def _batch_cases(conn: Connection
 _READ_AHEAD = 1_000  # keys per query when a batch reads ahead
 
 
-_CASE_STATE = tuple(c.name for c in contact_cases.columns if c.name != "case_id")
-_UPDATE_CASE = contact_cases.update().where(contact_cases.c.case_id == sa.bindparam("key"))
-
-
-def _case_update(case: dict[str, Any]) -> dict[str, Any]:
-    return {"key": case["case_id"], **{name: case[name] for name in _CASE_STATE}}
 
 
 # ---------------------------------------------------------------------- debtor histories
@@ -412,7 +413,7 @@ def prefetch_debtor_contacts(conn: Connection, debtor_ids: set[str], start: str)
     t = contacts
     for first in range(0, len(missing), _READ_AHEAD):
         for r in conn.execute(sa.select(t).where(
-                t.c.debtor_id.in_(missing[first:first + _READ_AHEAD]),
+                among(conn, t.c.debtor_id, missing[first:first + _READ_AHEAD]),
                 t.c.occurred_at >= start)).mappings():
             found[r["debtor_id"]].append((r["occurred_at"], r["position"], dict(r)))
     for debtor_id, rows in found.items():

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from casetrail.projections.store import batch_scratch
+from casetrail.projections.store import among, batch_scratch
 from sqlalchemy.engine import Connection, Engine
 
 from contact_service.adapters.contact_log import (
@@ -93,16 +93,32 @@ class Policies:
         batch = batch_scratch(conn)
         if batch is None:
             return self.pack_for(conn, creditor_id, at)
-        known: dict[str, list[tuple[str, str]]] = batch[0].setdefault("policy_assignments", {})
-        if creditor_id not in known:
-            t = policy_assignments
-            known[creditor_id] = sorted(  # newest first; ISO UTC texts sort by time
-                ((r.effective_from, r.pack_id) for r in conn.execute(
-                    sa.select(t.c.effective_from, t.c.pack_id)
-                    .where(t.c.creditor_id == creditor_id))), reverse=True)
+        known = batch[0].get("policy_assignments")
+        if known is None or creditor_id not in known:
+            known = self._read_assignments(conn, {creditor_id})
         instant = at.astimezone(UTC).isoformat()
         pack_id = next((p for start, p in known[creditor_id] if start <= instant), None)
         return self.registry.in_force(pack_id or self.default_pack, at)
+
+    @staticmethod
+    def _read_assignments(conn: Connection, creditors: set[str]
+                          ) -> dict[str, list[tuple[str, str]]]:
+        """Per creditor, its (effective from, pack id) assignments, newest first, kept for
+        the projection batch; those of `creditors` not yet kept are read in one query."""
+        batch = batch_scratch(conn)
+        assert batch is not None
+        known: dict[str, list[tuple[str, str]]] = batch[0].setdefault("policy_assignments", {})
+        missing = sorted(creditors.difference(known))
+        if missing:
+            t = policy_assignments
+            for creditor in missing:
+                known[creditor] = []
+            for row in conn.execute(sa.select(t.c.creditor_id, t.c.effective_from, t.c.pack_id)
+                                    .where(among(conn, t.c.creditor_id, missing))):
+                known[row.creditor_id].append((row.effective_from, row.pack_id))
+            for creditor in missing:  # ISO UTC texts sort by time
+                known[creditor].sort(reverse=True)
+        return known
 
     # ------------------------------------------------------------------ judging
 
@@ -110,6 +126,9 @@ class Policies:
               ) -> list[dict[str, Any]]:
         """The rules a just-recorded contact broke (the ContactLog projection's judge)."""
         record = ContactRecord.model_validate(contact)
+        batch = batch_scratch(conn)
+        if batch is not None:  # it is in the history of the debtor's later contacts
+            batch[0].setdefault("contact_records", {})[contact["event_id"]] = record
         pack = self._pack_in_batch(conn, case["creditor_id"], record.occurred_at)
         history = self._history_in_batch(conn, case["debtor_id"], record.occurred_at)
         # One violation per rule: a rule can deny for several reasons at once (a case both
@@ -123,14 +142,19 @@ class Policies:
                                       "pack_version": pack.version, "reason": d.reason}
         return list(by_rule.values())
 
-    def prepare_batch(self, conn: Connection, contacts: Sequence[tuple[str, str]]) -> None:
-        """Before a projection batch judges its contacts, given as (debtor id, occurred at):
-        read every one of those debtors' contacts a judgement in the batch looks back on, in
-        one query (per thousand debtors) instead of one per debtor."""
-        if contacts:
-            earliest = min(datetime.fromisoformat(at) for _, at in contacts)
-            prefetch_debtor_contacts(conn, {debtor for debtor, _ in contacts},
-                                     _history_window(earliest)[0])
+    def prepare_batch(self, conn: Connection, contacts: Sequence[tuple[str, str, str]]
+                      ) -> None:
+        """Before a projection batch judges its contacts, given as (creditor id, debtor id,
+        occurred at): read the creditors' assignments, and every contact of those debtors a
+        judgement in the batch looks back on, in one query each (per thousand debtors)
+        instead of one per creditor and per debtor while judging (each of which would also
+        make the batch send its held writes first)."""
+        if not contacts:
+            return
+        self._read_assignments(conn, {creditor for creditor, _, _ in contacts})
+        earliest = min(datetime.fromisoformat(at) for _, _, at in contacts)
+        prefetch_debtor_contacts(conn, {debtor for _, debtor, _ in contacts},
+                                 _history_window(earliest)[0])
 
     def permission(self, conn: Connection, case: dict[str, Any], request: ContactRequest
                    ) -> Decision:
