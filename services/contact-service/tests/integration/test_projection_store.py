@@ -275,3 +275,33 @@ def test_bulk_inserts_keep_types_defaults_and_uneven_rows(store: ProjectionStore
     assert got[3].opt is None
     assert (got[205].opt, got[205].b) == ("python-side", None)
     assert len(got) == 60
+
+
+def test_a_growing_shadow_gets_planner_statistics_during_the_rebuild(
+        cases: CaseApplication, store: ProjectionStore, url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if not store.is_postgres:
+        pytest.skip("statistics matter to PostgreSQL's planner only")
+    import casetrail.projections.rebuild as rebuilding
+
+    monkeypatch.setattr(rebuilding, "LOG_PAGE", 100)
+    monkeypatch.setattr(rebuilding, "ANALYZE_FIRST", 200)
+    place(cases, 1000)
+    probe = ProjectionStore(make_engine(shadow_url(url)), store.projection)
+    estimates: list[float] = []
+
+    def estimated_rows(_: int) -> None:  # what the planner believes, page by page
+        with probe.engine.connect() as conn:
+            estimates.append(conn.execute(sa.text(
+                "SELECT reltuples FROM pg_class WHERE oid = 'contact_cases'::regclass")).scalar())
+
+    try:
+        shadow = asyncio.run(rebuild(store, url, log=cases.log_page, progress=estimated_rows))
+        shadow.engine.dispose()
+    finally:
+        probe.engine.dispose()
+    # Never analyzed (-1) for the first pages, then refreshed at 200, 400 and 800 events,
+    # not only by the ANALYZE at the end.
+    assert estimates[0] < 0
+    assert [n for n in estimates[:-1] if n > 0] == sorted(n for n in estimates[:-1] if n > 0)
+    assert {200, 400, 800} <= {int(n) for n in estimates}

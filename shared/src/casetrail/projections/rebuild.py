@@ -164,6 +164,7 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
     """
     read = 0
     types = store.projection.event_types
+    statistics_at = ANALYZE_FIRST
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
         pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE, types)
         while (page := pending.result()).read:
@@ -171,9 +172,20 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
             store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in page.events],
                         through=page.last_position)
             read += page.read
+            if read >= statistics_at:
+                store.analyze()
+                statistics_at *= 2
             if progress is not None:
                 progress(page.read)
     return read
+
+
+# The tables of a fresh shadow grow from nothing, faster than autovacuum refreshes their
+# statistics: without them PostgreSQL plans a batch's keyed reads and updates as scans of
+# the whole table (95 ms instead of 7 for 900 case rows among 84,000). Refreshed after this
+# many events, then each time the count doubles: a few dozen milliseconds, twenty times in
+# a billion events.
+ANALYZE_FIRST = 20_000
 
 
 @contextmanager
@@ -255,9 +267,7 @@ def finish_bulk_load(shadow: ProjectionStore, deferred: Sequence[sa.Index]) -> N
     with shadow.engine.begin() as conn:
         for index in deferred:
             index.create(conn)
-        if shadow.is_postgres:
-            for table in shadow.projection.metadata.sorted_tables:
-                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+    shadow.analyze()
 
 
 async def _replay(shadow: ProjectionStore, name: str, kafka: KafkaSettings | None,

@@ -219,7 +219,12 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
     sql = _unnest_update(table, columns, conn.dialect)
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's, inside this transaction
     with dbapi.cursor() as cursor:
+        # Joined by primary key, row by row through its index. Left to itself the planner
+        # hashes the whole table once it is large (its cost model prices the index lookups
+        # as random reads from disk): 83 ms instead of 29 for 900 rows among 84,000.
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
         cursor.execute(sql, [[row[c] for row in rows] for c in columns])
+        cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin")
 
 
 @lru_cache(maxsize=256)
@@ -521,6 +526,14 @@ class ProjectionStore:
         conn.execute(t.update().where(t.c.projection == self.name, t.c.source == source,
                                       t.c.partition == partition)
                      .values(position=position, log_position=log_position, updated_at=_now()))
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the projection's tables (PostgreSQL; SQLite
+        plans by its indexes and needs none)."""
+        if self.is_postgres:
+            with self.engine.begin() as conn:
+                for table in self.projection.metadata.sorted_tables:
+                    conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
     def reset(self) -> None:
         """Forget every position and drop the projection's rows (before a full rebuild)."""
