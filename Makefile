@@ -56,7 +56,7 @@ bench-rebuild: install ## projection rebuild over 1,000,000 events on PostgreSQL
 validate-k8s: ## render every kustomize overlay and validate it offline (schemas + CRDs)
 	./scripts/validate-k8s.sh
 
-bench-rebuild-mix: install ## projection rebuilds over realistic case histories (contacts, promises, payments)
+bench-rebuild-mix: install ## projection rebuilds over 1,000,000 events of realistic case histories
 	./scripts/with-pg.sh $(UV) run python bench/rebuild_mix.py
 
 bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000, 1 then 2 workers)

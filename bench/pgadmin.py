@@ -21,6 +21,17 @@ def checkpoint(base: str) -> None:
         conn.execute("CHECKPOINT")
 
 
+def settle(base: str, schema: str) -> None:
+    """Make a log written seconds ago look like one written earlier: vacuumed and analyzed
+    (autovacuum's work, which would otherwise run during the measurement), then flushed."""
+    with _connect(base) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))]
+        for table in tables:
+            conn.execute(f'VACUUM (ANALYZE) "{schema}"."{table}"')
+        conn.execute("CHECKPOINT")
+
+
 def drop_schemas(base: str, schemas: Iterable[str]) -> None:
     """Remove the schemas a benchmark made."""
     with _connect(base) as conn:
