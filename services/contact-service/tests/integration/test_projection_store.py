@@ -121,7 +121,11 @@ def test_large_pages_store_exactly_what_single_inserts_store(
 
 
 def test_a_rebuild_from_the_event_store_equals_the_live_copy(
-        cases: CaseApplication, store: ProjectionStore, url: str) -> None:
+        cases: CaseApplication, store: ProjectionStore, url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import casetrail.projections.rebuild as rebuilding
+
+    monkeypatch.setattr(rebuilding, "LOG_PAGE", 5_000)
     events = place(cases, 12_000)  # several pages, and more than one chunk to swap
     for start in range(0, len(events), 700):  # the live copy followed the feed in pages
         store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in events[start:start + 700]])

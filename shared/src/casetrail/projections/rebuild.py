@@ -145,7 +145,10 @@ async def kafka_end_offsets(settings: KafkaSettings) -> dict[int, int]:
         await consumer.stop()
 
 
-LOG_PAGE = 5_000  # events per page and per transaction
+# Events per page and per transaction. Larger pages merge more of a case's updates into one
+# row update and spread per-page costs (billing-ledger over a realistic 1,000,000-event log:
+# about 36,000 events/s in pages of 20,000, 29,000 to 33,000 in pages of 5,000).
+LOG_PAGE = 20_000
 
 # read_page(after, limit, types): the next `limit` events after a log position, with those of
 # `types` (None: all) decoded (the case service's `log_page`).
