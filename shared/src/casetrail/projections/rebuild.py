@@ -122,10 +122,7 @@ def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
             for chunk in result.mappings().partitions(SWAP_CHUNK):
                 insert_rows(target, table, [dict(r) for r in chunk])  # COPY on PostgreSQL
                 copied += len(chunk)
-    if live.is_postgres:  # fresh statistics for the planner, as after any bulk load
-        with live.engine.begin() as conn:
-            for table in live.projection.metadata.sorted_tables:
-                conn.exec_driver_sql(f'ANALYZE "{table.name}"')
+    live.analyze()  # fresh statistics for the planner, as after any bulk load
     return copied
 
 

@@ -101,18 +101,15 @@ class _BatchedInserts:
         if row is None:
             self.flush()
             return self._conn.execute(statement, parameters, *args, **kwargs)
-        table = statement.table
-        if table in self._updates:
-            # Held updates are sent after held inserts. One held for this new row's key
-            # changed nothing when it ran in order (the row did not exist yet: else this
-            # insert fails either way), so it must not run after the insert.
-            self._updates[table].pop(tuple(row.get(c) for c in _key_columns(table)), None)
-        self._held.setdefault(table, []).append(row)
+        self.insert(statement.table, row)
         return None
 
     def insert(self, table: sa.Table, row: dict[str, Any]) -> None:
         """Hold an insert of one row (see `insert_row`)."""
-        if table in self._updates:  # as in `execute`
+        if table in self._updates:
+            # Held updates are sent after held inserts. One held for this new row's key
+            # changed nothing when it ran in order (the row did not exist yet: else this
+            # insert fails either way), so it must not run after the insert.
             self._updates[table].pop(tuple(row.get(c) for c in _key_columns(table)), None)
         self._held.setdefault(table, []).append(row)
 
@@ -138,7 +135,7 @@ class _BatchedInserts:
         return {k: v.value for k, v in values.items()}
 
     def flush(self) -> None:
-        """Send every held insert, then every held update (one executemany per table and
+        """Send every held insert, then every held update (one `update_rows` per table and
         set of changed columns)."""
         held, self._held = self._held, {}
         for table, rows in held.items():
@@ -191,8 +188,8 @@ def update_row(conn: Connection, table: sa.Table, key: dict[str, Any], **values:
     """Set columns of the row with this primary key (`key`: every primary key column).
 
     Inside `ProjectionStore.apply` the update is held and sent with the batch's others, after
-    its held inserts, as one executemany per set of columns; a row updated several times in
-    a batch is updated once, with the merged values. Any other statement sends it first, so
+    its held inserts, by `update_rows` per set of columns; a row updated several times in a
+    batch is updated once, with the merged values. Any other statement sends it first, so
     reads see it. Elsewhere it runs at once."""
     if type(conn) is _BatchedInserts:
         conn.update(table, key, values)
@@ -230,13 +227,16 @@ def update_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]
 @lru_cache(maxsize=256)
 def _unnest_update(table: sa.Table, columns: tuple[str, ...], dialect: Any) -> str:
     keys = _key_columns(table)
-    target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
     arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
     names = ", ".join(f'"{c}"' for c in columns)
-    return (f"UPDATE {target} AS t SET "
+    return (f"UPDATE {_quoted(table)} AS t SET "
             + ", ".join(f'"{c}" = v."{c}"' for c in columns if c not in keys)
             + f" FROM unnest({arrays}) AS v({names}) WHERE "
             + " AND ".join(f't."{c}" = v."{c}"' for c in keys))
+
+
+def _quoted(table: sa.Table) -> str:
+    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
 
 
 @cache
@@ -280,9 +280,9 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -
         conn.execute(table.insert(), rows)  # Python-side defaults, odd types, uneven rows
         return
     names = ", ".join(f'"{c}"' for c in columns)
-    target = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's, inside this transaction
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+    with dbapi.cursor() as cursor, cursor.copy(
+            f"COPY {_quoted(table)} ({names}) FROM STDIN") as copy:
         write = copy.write_row
         if any(plan):
             for row in rows:

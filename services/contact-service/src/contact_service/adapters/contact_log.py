@@ -372,8 +372,6 @@ def _batch_cases(conn: Connection
 _READ_AHEAD = 1_000  # keys per query when a batch reads ahead
 
 
-
-
 # ---------------------------------------------------------------------- debtor histories
 # Judging a contact reads the debtor's recent contacts. Inside a batch they are read once per
 # debtor and kept, with the batch's own contacts added as they are applied, so judging does
@@ -389,15 +387,8 @@ def debtor_contacts(conn: Connection, debtor_id: str, start: str
         return None
     known: dict[str, tuple[str, list[tuple[str, int, dict[str, Any]]]]] = \
         batch[0].setdefault("debtor_contacts", {})
-    entry = known.get(debtor_id)
-    if entry is None or start < entry[0]:  # not read yet, or from a later instant only
-        t = contacts
-        rows = [(r["occurred_at"], r["position"], dict(r)) for r in conn.execute(
-            sa.select(t).where(t.c.debtor_id == debtor_id, t.c.occurred_at >= start))
-            .mappings()]
-        rows.sort(key=lambda r: (r[0], r[1]))
-        entry = known[debtor_id] = (start, rows)
-    return entry[1]
+    prefetch_debtor_contacts(conn, {debtor_id}, start)  # if not read yet from `start`
+    return known[debtor_id][1]
 
 
 def prefetch_debtor_contacts(conn: Connection, debtor_ids: set[str], start: str) -> None:
