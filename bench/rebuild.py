@@ -11,7 +11,10 @@ carry the case id, so each copy decodes as a genuine placement). Then, in the sa
 - rebuild: `casetrail.projections.rebuild.rebuild(..., log=app.log_page)`, which is what
   `casetrail projections rebuild contact-log --transport log` runs: a fresh shadow of the
   contact-log projection, pages decoded into public envelopes and applied with tracking, in
-  one transaction per page, the next page read while the current one is applied.
+  one transaction per page, the next page read while the current one is applied;
+- rebuild of case-summaries (`casetrail projections rebuild case-summaries`): every case
+  replayed from its stored events by the aggregate and summarized, in one process, then in
+  one per core.
 Target (issue 6): at least 50,000 events/s on PostgreSQL.
 """
 
@@ -27,14 +30,17 @@ import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
+from case_service.adapters.case_list import CaseSummaries, case_summaries
 from case_service.application import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
-from casetrail.projections.rebuild import rebuild
+from casetrail.projections.rebuild import StoreSource, rebuild
 from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
@@ -85,6 +91,36 @@ def rebuild_through_feed(log_url: str, store: ProjectionStore, live_url: str,
         proc.wait(timeout=30)
 
 
+def rebuild_case_list(base: str, schemas: list[str], master_key: str, events: int
+                      ) -> dict[int, float]:
+    """Seconds to rebuild case-summaries from the log (each placement replayed into a case
+    and summarized), in one process and in one per core."""
+    log_url = f"{base}?schema={schemas[0]}"
+    schemas.append(f"{schemas[0]}_shadow")
+    # What each worker process opens again (pickled: fresh, unused settings).
+    opener = partial(build_application, CaseSettings(database_url=log_url, create_schema=False),
+                     CommonSettings(master_key=master_key))
+    summaries = ProjectionStore(make_engine(log_url), CaseSummaries())
+    seconds = {}
+    for workers in sorted({1, os.cpu_count() or 1}):
+        checkpoint(base)
+        started = time.perf_counter()
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"rebuilding case-summaries, {workers} processes",
+                                     total=events)
+            shadow = asyncio.run(rebuild(summaries, log_url, store=StoreSource(opener, workers),
+                                         progress=partial(progress.advance, task)))
+        seconds[workers] = time.perf_counter() - started
+        with shadow.engine.connect() as conn:
+            listed = conn.execute(sa.select(sa.func.count()).select_from(case_summaries)
+                                  ).scalar_one()
+        shadow.engine.dispose()
+        if listed != events:
+            raise SystemExit(f"case-summaries: {listed} cases, not {events}")
+    summaries.engine.dispose()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -98,8 +134,9 @@ def main() -> None:
         raise SystemExit("set DATABASE_URL to a PostgreSQL URL (make bench-rebuild does)")
     base = base.split("?")[0]
     schemas = [f"bench_log_{uuid.uuid4().hex[:8]}", f"bench_proj_{uuid.uuid4().hex[:8]}"]
+    master_key = MasterKey.generate_b64()
     app = build_application(CaseSettings(database_url=f"{base}?schema={schemas[0]}"),
-                            CommonSettings(master_key=MasterKey.generate_b64(),
+                            CommonSettings(master_key=master_key,
                                            audit_signing_key=os.urandom(32).hex()))
     live_url = f"{base}?schema={schemas[1]}"
     schemas.append(f"{schemas[1]}_shadow")  # where rebuild() builds the shadow
@@ -144,6 +181,7 @@ def main() -> None:
         shadow.engine.dispose()
         if applied != args.events:
             raise SystemExit(f"the shadow is at position {applied}, not {args.events}")
+        summaries_seconds = rebuild_case_list(base, schemas, master_key, args.events)
         feed_seconds = rebuild_through_feed(f"{base}?schema={schemas[0]}", store, live_url,
                                             args.events) if args.feed else None
     finally:
@@ -161,6 +199,11 @@ def main() -> None:
     print(f"rebuild contact-log  {args.events:>10,} events  {rebuild_seconds:7.2f} s  "
           f"{figures['rebuild_events_per_s']:>9,} events/s  "
           f"({figures['rebuild_vs_raw_read']:.0%} of raw read)")
+    for workers, seconds in summaries_seconds.items():
+        rate = round(args.events / seconds)
+        figures[f"case_summaries_{workers}_processes_events_per_s"] = rate
+        print(f"rebuild case-summaries, {workers} process{'es' if workers > 1 else '  '} "
+              f"{args.events:>10,} events  {seconds:7.2f} s  {rate:>9,} events/s")
     if feed_seconds is not None:
         figures["feed_rebuild_events_per_s"] = round(args.events / feed_seconds)
         print(f"rebuild via the feed {args.events:>10,} events  {feed_seconds:7.2f} s  "

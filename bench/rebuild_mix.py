@@ -14,7 +14,12 @@ new case and debtor ids, are appended until it holds `--events` events. Then, in
 - raw read: every event row in position order (the ceiling), as in `bench/rebuild.py`;
 - `rebuild(..., log=app.log_page)` of contact-log, then of billing-ledger (which ignores
   contacts, and so skips decoding two thirds of the log): what `casetrail projections
-  rebuild NAME --transport log` runs.
+  rebuild NAME --transport log` runs;
+- `rebuild(..., store=StoreSource(...))` of case-summaries (the case list, each case replayed
+  from its stored events by the aggregate), in one process and then in one per core: what
+  `casetrail projections rebuild case-summaries` runs. (The copies are stored events only,
+  without the summaries the service writes beside them: this measures the rebuild, not a
+  comparison.)
 """
 
 from __future__ import annotations
@@ -27,14 +32,17 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from billing_service.bootstrap import billing_ledger_projection
+from case_service.adapters.case_list import CaseSummaries, case_summaries
 from case_service.application import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
-from casetrail.projections.rebuild import rebuild
+from casetrail.projections.rebuild import StoreSource, rebuild
 from casetrail.projections.store import LOG_SOURCE, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from contact_service.bootstrap import contact_log_projection
@@ -106,9 +114,14 @@ def main() -> None:
     base = base.split("?")[0]
     tag = uuid.uuid4().hex[:8]
     schemas = [f"bench_mix_{tag}", f"bench_mix_{tag}_contact", f"bench_mix_{tag}_billing"]
-    app = build_application(CaseSettings(database_url=f"{base}?schema={schemas[0]}"),
-                            CommonSettings(master_key=MasterKey.generate_b64(),
+    log_url = f"{base}?schema={schemas[0]}"
+    master_key = MasterKey.generate_b64()
+    app = build_application(CaseSettings(database_url=log_url),
+                            CommonSettings(master_key=master_key,
                                            audit_signing_key=os.urandom(32).hex()))
+    # What each rebuild worker process opens again (pickled: fresh, unused settings).
+    opener = partial(build_application, CaseSettings(database_url=log_url, create_schema=False),
+                     CommonSettings(master_key=master_key))
     figures = []
     try:
         receipt, _ = app.place(PlacementBatch(
@@ -148,6 +161,22 @@ def main() -> None:
             shadow.engine.dispose()
             store.engine.dispose()
             figures.append((f"rebuild {name}", events, seconds))
+
+        summaries = ProjectionStore(make_engine(log_url), CaseSummaries())
+        schemas.append(f"{schemas[0]}_shadow")
+        for workers in sorted({1, os.cpu_count() or 1}):
+            started = time.perf_counter()
+            shadow = asyncio.run(rebuild(summaries, log_url, store=StoreSource(opener, workers)))
+            seconds = time.perf_counter() - started
+            with shadow.engine.connect() as conn:
+                listed = conn.execute(sa.select(sa.func.count()).select_from(case_summaries)
+                                      ).scalar_one()
+            if listed * 12 != events:
+                raise SystemExit(f"case-summaries: {listed} cases, not {events // 12}")
+            shadow.engine.dispose()
+            figures.append((f"rebuild case-summaries, {workers} process"
+                            f"{'es' if workers > 1 else ''}", events, seconds))
+        summaries.engine.dispose()
     finally:
         app.close()
         drop_schemas(base, schemas)
@@ -156,7 +185,7 @@ def main() -> None:
           f"8 contacts, promise, payment, promise kept), copied to {events // recorded} times "
           "as many cases")
     for label, n, seconds in figures:
-        print(f"{label:<22} {n:>9,} events  {seconds:7.2f} s  {n / seconds:>9,.0f} events/s")
+        print(f"{label:<36} {n:>9,} events  {seconds:7.2f} s  {n / seconds:>9,.0f} events/s")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ all on SQLite. Kafka: the same plus `casetrail relay`, on PostgreSQL and the rea
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from datetime import UTC, datetime, timedelta
@@ -129,3 +130,34 @@ def check_rebuild(system: System) -> None:
     engine.dispose()
     again = system.cli("projections", "rebuild", "contact-log", "--verify", check=False)
     assert again.returncode == 0, again.stdout + again.stderr
+    check_case_list_rebuild(system)
+
+
+def check_case_list_rebuild(system: System) -> None:
+    """The case list the case service wrote beside its events is what the log implies; a
+    forged row is caught, and swapping the replayed list in repairs it."""
+    clean = system.cli("projections", "rebuild", "case-summaries", "--verify", check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "verified" in clean.stderr
+    password = sa.engine.make_url(system.env["CASE_DATABASE_URL"]).password
+    # "shadow built: <url>" masks the password (here the same word as the user and database).
+    assert not password or f":{password}@" not in clean.stdout + clean.stderr
+    engine = make_engine(system.env["CASE_DATABASE_URL"])
+    with engine.begin() as conn:
+        forged = conn.execute(sa.text(
+            "UPDATE case_summaries SET outstanding = '0.00', status = 'closed' "
+            "WHERE case_id IN (SELECT case_id FROM case_summaries LIMIT 1) "
+            "RETURNING case_id")).scalar_one()
+    caught = system.cli("projections", "rebuild", "case-summaries", "--verify", check=False)
+    assert caught.returncode == 1, caught.stdout + caught.stderr
+    assert "DIFFERS case_summaries" in caught.stdout
+    assert forged in caught.stdout
+    refused = system.cli("projections", "rebuild", "case-summaries", "--transport", "kafka",
+                         check=False)
+    assert refused.returncode == 2  # a usage error, worded in a box that may wrap lines:
+    assert "rebuilt from the event store" in " ".join(re.findall(r"[\w-]+", refused.stderr))
+    system.cli("projections", "rebuild", "case-summaries", "--swap")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM case_summaries WHERE case_id = :c"),
+                            {"c": forged}).scalar_one() != "closed"
+    engine.dispose()

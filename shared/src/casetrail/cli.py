@@ -219,14 +219,25 @@ def pii_erase(debtor: Annotated[str, typer.Option(help="the debtor id (d-...)")]
     typer.echo(f"erased: the data key of {debtor} is destroyed")
 
 
+def sa_url(database_url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(
-    projection: Annotated[str, typer.Argument(help="e.g. contact-log")],
+    projection: Annotated[str, typer.Argument(
+        help="contact-log, billing-ledger or case-summaries")],
     verify: Annotated[bool, typer.Option(help="compare the shadow with the live copy")] = False,
     swap: Annotated[bool, typer.Option(help="replace the live copy with the shadow")] = False,
     transport: Annotated[str, typer.Option(
         help="kafka, feed, auto (the consumers' transport) or log: read the event store "
              "directly (the case service's CASE_DATABASE_URL), the fastest")] = "auto",
+    workers: Annotated[int, typer.Option(
+        min=1, help="case-summaries on PostgreSQL: processes replaying the cases in parallel, "
+                    "one range of case ids each")] = os.cpu_count() or 1,
 ) -> None:
     """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
     the live copy by checksums per row group; with --swap put it live. Exits 1 on differences
@@ -240,19 +251,28 @@ def projections_rebuild(
     common = CommonSettings()
     configure_logging("WARNING", json_output=common.log_json)
     case_log: Any = None
+    store: rebuilding.StoreSource | None = None
     try:
         live = projection_store(load(projection))
-        if transport == "log":  # the event store, read directly
+        from_store = live.projection.rebuilt_from_store
+        if from_store and transport not in ("auto", "log"):
+            raise LookupError(f"{projection} is written by its service beside the log and "
+                              "rebuilt from the event store: use --transport log (or auto)")
+        if from_store or transport == "log":  # the event store, read directly
             kafka, feed = None, None
             open_log = plugins.load("case").application
             if open_log is None:
                 raise LookupError("the case service's application is not available")
-            case_log = open_log()
+            if from_store:  # each worker process opens the application itself
+                store = rebuilding.StoreSource(open_log, workers)
+            else:
+                case_log = open_log()
         else:
             kafka, feed = source(transport, common)
     except LookupError as exc:
         raise typer.BadParameter(str(exc)) from None
-    live.create_schema()
+    if not from_store:  # else the service's own tables, made by `casetrail migrate case`
+        live.create_schema()
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(),
                       TextColumn("{task.completed:,} events"), console=console) as progress:
@@ -260,11 +280,13 @@ def projections_rebuild(
             shadow = asyncio.run(rebuilding.rebuild(
                 live, projection_url(live.projection), kafka=kafka, feed=feed,
                 log=None if case_log is None else case_log.log_page,
+                store=store,
                 progress=lambda n: progress.advance(task, n)))
     finally:
         if case_log is not None:
             case_log.close()
-    console.print(f"shadow built: {rebuilding.shadow_url(projection_url(live.projection))}")
+    built = sa_url(rebuilding.shadow_url(projection_url(live.projection)))
+    console.print(f"shadow built: {built}")
     differences = rebuilding.compare(live, shadow) if verify else []
     for d in differences:
         typer.echo(f"DIFFERS {d.table} bucket {d.bucket}: live {d.live_rows} rows, shadow "

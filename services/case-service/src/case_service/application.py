@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import Case, case_id_for
 from case_service.domain.values import CaseStatus, ContactPoint
 from case_service.integration import (
+    domain_event_from_row,
     envelope_from_row,
     envelope_from_stored,
     event_data,
@@ -34,6 +36,7 @@ from case_service.integration import (
 )
 
 ACK_DEADLINE = timedelta(hours=1)  # the tender: placements are acknowledged within 1 hour
+REPLAY_PAGE = 20_000  # events per read when replaying every case (`replay_cases`)
 
 
 class CaseNotFound(Exception):
@@ -490,6 +493,69 @@ class CaseApplication(Application[UUID]):
     def last_position(self) -> int:
         """The position of the newest event (0 for an empty log)."""
         return self.recorder.max_notification_id() or 0
+
+    def replay_cases(self, *, through: int | None = None, part: tuple[int, int] = (0, 1),
+                     page: int | None = None) -> Iterator[tuple[int, list[tuple[Case, int]]]]:
+        """Every case of the log through a position (default: the newest event now), rebuilt
+        from its stored events exactly as `get_case` rebuilds one (the library's decoding and
+        the aggregate's own event handlers), in case id order, one case in memory at a time.
+        Per page of about `page` events: (events read, [(case, position of its opening
+        event)]). Events stored after `through` are left out, so the result is the log as of
+        that position even while the service keeps writing.
+
+        `part` = (i, n) replays only the i-th of n equal ranges of case ids: n processes
+        replaying one part each replay every case once. The next page is read while the
+        current one is decoded."""
+        through = self.last_position() if through is None else through
+        page = page or REPLAY_PAGE
+        index, parts = part
+        if not 0 <= index < parts:
+            raise ValueError(f"part {index} of {parts}")
+        after: tuple[UUID, int] = (UUID(int=(index << 128) // parts), 0)
+        before = UUID(int=((index + 1) << 128) // parts) if index + 1 < parts else None
+        mapper = self.mapper
+        recorder: Any = self.recorder  # a case recorder (recorders.py)
+        carried: list[tuple[Any, ...]] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="replay-read") as reader:
+            pending = reader.submit(recorder.select_case_rows, after, before, through, page)
+            while True:
+                fetched = pending.result()
+                finished = len(fetched) < page
+                if not finished:
+                    after = (fetched[-1][1], fetched[-1][2])
+                    pending = reader.submit(recorder.select_case_rows, after, before, through,
+                                            page)
+                rows = carried + fetched
+                carried = []
+                if not finished:  # the last case may go on in the next page: keep it
+                    cut = len(rows)
+                    while cut and rows[cut - 1][1] == rows[-1][1]:
+                        cut -= 1
+                    rows, carried = rows[:cut], rows[cut:]
+                cases: list[tuple[Case, int]] = []
+                case: Any = None
+                opened, current = 0, None
+                for position, case_id, version, topic, state in rows:
+                    if case_id != current:
+                        if case is not None:
+                            cases.append((case, opened))
+                        case, opened, current = None, position, case_id
+                    case = domain_event_from_row(case_id, version, topic, state,
+                                                 mapper).mutate(case)
+                if case is not None:
+                    cases.append((case, opened))
+                if rows:
+                    yield len(rows), cases
+                if finished:
+                    return
+
+    def summaries_from_log(self, *, through: int | None = None, part: tuple[int, int] = (0, 1)
+                           ) -> Iterator[tuple[int, list[tuple[CaseSummary, int]]]]:
+        """The case list as the log implies it (`replay_cases`): per page, (events read,
+        [(summary, position of the case's opening event)]). What the service writes beside
+        each event must equal this: `casetrail projections rebuild case-summaries --verify`."""
+        for read, cases in self.replay_cases(through=through, part=part):
+            yield read, [(summarize(case), opened) for case, opened in cases]
 
 
 def summarize(case: Case) -> CaseSummary:

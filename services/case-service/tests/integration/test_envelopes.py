@@ -10,7 +10,12 @@ from typing import Any
 from uuid import UUID
 
 from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
-from case_service.integration import OCCURRED_AT_FIELD, envelope_from_stored, to_envelope
+from case_service.integration import (
+    OCCURRED_AT_FIELD,
+    domain_event_from_row,
+    envelope_from_stored,
+    to_envelope,
+)
 from eventsourcing.persistence import StoredEvent
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -129,3 +134,18 @@ def test_a_log_page_decodes_only_the_types_asked_for(application: CaseApplicatio
     assert application.log_page(0, 1000) == (everything, everything[-1].position,
                                              len(everything))
     assert application.log_page(after, 10) == ([], 0, 0)
+
+
+def test_lean_domain_events_equal_the_library_s(application: CaseApplication) -> None:
+    every_event_type(application)
+    notifications = application.recorder.select_notifications(start=0, limit=1000)
+    assert len({n.topic for n in notifications}) >= len(OCCURRED_AT_FIELD) - 1
+    for n in notifications:
+        library = application.mapper.to_domain_event(n)
+        lean = domain_event_from_row(n.originator_id, n.originator_version, n.topic, n.state,
+                                     application.mapper)
+        assert type(lean) is type(library)
+        # repr: the same keys in the same order, and Decimals with the same exponent.
+        assert repr(lean.__dict__) == repr(library.__dict__)
+        assert [type(v) for v in lean.__dict__.values()] == \
+            [type(v) for v in library.__dict__.values()]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from casetrail.envelope import EventEnvelope
+
+# A page of rows derived straight from the event store: (events read, {table: rows}).
+StoreRows = tuple[int, dict[sa.Table, list[dict[str, Any]]]]
 
 
 class Projection(ABC):
@@ -28,6 +33,14 @@ class Projection(ABC):
     # rebuild loads its shadow without the others and builds each once at the end: a sort,
     # instead of an index entry per row per index (about twice as cheap on PostgreSQL).
     replay_indexes: frozenset[str] | None = None
+    # A read model its own service writes in the transaction that stores the events (the
+    # case list) is never consumed from a transport: a rebuild reads the event store through
+    # that service's application instead (`rows_from_store`), and `handle` is not used.
+    rebuilt_from_store: bool = False
+
+    def database_url(self) -> str:
+        """This projection's database: the env var it names, or its default."""
+        return os.environ.get(self.database_env) or self.default_database_url
 
     def handles(self, event_type: str) -> bool:
         """Whether the handler wants events of this type (others are tracked, not handled)."""
@@ -36,6 +49,13 @@ class Projection(ABC):
     @abstractmethod
     def handle(self, conn: Connection, event: EventEnvelope) -> None:
         """Apply one event to the read model."""
+
+    def rows_from_store(self, application: Any, *, through: int, part: tuple[int, int]
+                        ) -> Iterator[StoreRows]:
+        """For a projection `rebuilt_from_store`: its rows as of log position `through`,
+        derived from the event store by its service's application, page by page; with `part`
+        = (i, n) only the i-th of n disjoint parts (workers in parallel build one each)."""
+        raise TypeError(f"{self.name} is rebuilt by replaying events, not from the store")
 
     def prepare_batch(self, conn: Connection, events: Sequence[EventEnvelope]) -> None:
         """Called before a batch's events are handled, in its transaction, with the events

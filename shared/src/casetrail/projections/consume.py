@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,8 +24,8 @@ class FeedSettings(BaseSettings):
 
 
 def projection_url(projection: Projection) -> str:
-    """The projection's database: the env var it names, or its default."""
-    return os.environ.get(projection.database_env) or projection.default_database_url
+    """The projection's database (`Projection.database_url`)."""
+    return projection.database_url()
 
 
 def projection_store(projection: Projection) -> ProjectionStore:
@@ -57,7 +55,12 @@ def source(transport: str, common: CommonSettings
 def build_runner(name: str, transport: str, common: CommonSettings
                  ) -> KafkaProjectionRunner | FeedProjectionRunner:
     """The runner for `casetrail consume NAME`."""
-    store = projection_store(load(name))
+    projection = load(name)
+    if projection.rebuilt_from_store:
+        raise LookupError(f"{name} is written by its service with the events; nothing to "
+                          f"consume (check it with `casetrail projections rebuild {name} "
+                          "--verify`)")
+    store = projection_store(projection)
     kafka, feed = source(transport, common)
     if kafka is not None:
         return KafkaProjectionRunner(store, kafka, max_lag=common.ready_max_lag)

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+import multiprocessing
+import queue
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,12 +32,14 @@ from casetrail.dburl import DatabaseURL
 from casetrail.envelope import LogPage
 from casetrail.kafka import KafkaSettings
 from casetrail.metrics import REBUILD_EVENTS
+from casetrail.projections.base import StoreRows
 from casetrail.projections.runners import FeedProjectionRunner, KafkaProjectionRunner
 from casetrail.projections.store import (
     LOG_SOURCE,
     BatchResult,
     Delivery,
     ProjectionStore,
+    insert_rows,
     make_engine,
 )
 
@@ -106,10 +111,12 @@ def compare(live: ProjectionStore, shadow: ProjectionStore) -> list[Difference]:
 
 def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
     """Replace the live projection's rows (and positions) with the shadow's, atomically."""
-    from casetrail.projections.store import insert_rows, positions_table
+    from casetrail.projections.store import positions_table
 
     copied = 0
-    tables = [*live.projection.metadata.sorted_tables, positions_table]
+    tables = list(live.projection.metadata.sorted_tables)
+    if not live.projection.rebuilt_from_store:  # one the service writes has no positions
+        tables.append(positions_table)
     with live.engine.begin() as target, shadow.engine.connect() as source:
         for table in reversed(tables):
             where = ([table.c.projection == live.name]
@@ -204,12 +211,128 @@ def _batch_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+@dataclass(frozen=True)
+class StoreSource:
+    """How a projection `rebuilt_from_store` reaches its service's event store: a function
+    opening the service's application (a module-level function, or a partial of one: each
+    worker process calls it again) and at most how many worker processes derive its rows in
+    parallel, one part of the cases each (on PostgreSQL, for logs of PARALLEL_FROM events or
+    more; SQLite takes one writer at a time)."""
+
+    open_application: Callable[[], Any]
+    workers: int = 1
+
+
+# Below this many events a worker process costs more to start (about a second: it imports
+# the service) than it saves.
+PARALLEL_FROM = 100_000
+
+
+def load_from_store(shadow: ProjectionStore, shadow_database_url: str, source: StoreSource,
+                    progress: Callable[[int], None] | None = None) -> int:
+    """Load the rows of a projection `rebuilt_from_store` into the shadow (at
+    `shadow_database_url`), as of the newest event now; returns the events read."""
+    projection = shadow.projection
+    application = source.open_application()
+    try:
+        through = application.last_position()
+        workers = source.workers if shadow.is_postgres and through >= PARALLEL_FROM else 1
+        if workers <= 1:
+            return load_store_rows(shadow, projection.rows_from_store(
+                application, through=through, part=(0, 1)), progress)
+    finally:
+        application.close()
+    context = multiprocessing.get_context("spawn")  # fresh processes: no inherited pools
+    reports = context.Queue()
+    processes = [context.Process(
+        target=_load_part, name=f"rebuild-{projection.name}-{i}", daemon=True,
+        args=(projection, source.open_application, shadow_database_url, through, (i, workers),
+              reports))
+        for i in range(workers)]
+    for process in processes:
+        process.start()
+    read, running = 0, workers
+    try:
+        while running:
+            try:
+                report = reports.get(timeout=1)
+            except queue.Empty:
+                for process in processes:
+                    if process.exitcode not in (None, 0):
+                        raise RuntimeError(f"rebuild worker {process.name} exited with code "
+                                           f"{process.exitcode} before reporting") from None
+                continue
+            if report is None:
+                running -= 1
+            elif isinstance(report, str):
+                raise RuntimeError(f"a rebuild worker failed:\n{report}")
+            else:
+                read += report
+                if progress is not None:
+                    progress(report)
+    finally:
+        for process in processes:
+            if running:
+                process.terminate()
+            process.join()
+    return read
+
+
+def _load_part(projection: Any, open_application: Callable[[], Any], url: str, through: int,
+               part: tuple[int, int], reports: Any) -> None:
+    """A worker process: load one part of a projection's rows into the shadow at `url`,
+    reporting the events read after each page, then None (or the traceback of a failure)."""
+    try:
+        application = open_application()
+        shadow = ProjectionStore(make_engine(url), projection)
+        try:
+            with _batch_gc():
+                load_store_rows(shadow, projection.rows_from_store(
+                    application, through=through, part=part), reports.put)
+        finally:
+            application.close()
+            shadow.engine.dispose()
+    except BaseException:
+        reports.put(traceback.format_exc())
+        raise
+    reports.put(None)
+
+
+def load_store_rows(shadow: ProjectionStore, pages: Iterable[StoreRows],
+                    progress: Callable[[int], None] | None = None) -> int:
+    """Load rows derived from the event store, one transaction per page (COPY on
+    PostgreSQL); returns the events read. The next page is derived in a second thread while
+    the current one is written."""
+    read = 0
+    source = iter(pages)
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
+        pending = reader.submit(next, source, None)
+        while (page := pending.result()) is not None:
+            pending = reader.submit(next, source, None)
+            events, tables = page
+            with shadow.engine.begin() as conn:
+                for table, rows in tables.items():
+                    if rows:
+                        insert_rows(conn, table, rows)
+            read += events
+            if progress is not None:
+                progress(events)
+    return read
+
+
 async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings | None = None,
                   feed: tuple[str, str] | None = None, log: ReadLog | None = None,
+                  store: StoreSource | None = None,
                   progress: Callable[[int], None] | None = None) -> ProjectionStore:
     """Build the shadow from position 0 until caught up: from the Kafka topic (offset 0, a
-    throwaway consumer group), from the event feed (`feed` = (base URL, API key)), or from
-    the event store itself (`log`, a page reader: see `rebuild_from_log`)."""
+    throwaway consumer group), from the event feed (`feed` = (base URL, API key)), from
+    the event store itself (`log`, a page reader: see `rebuild_from_log`), or, for a
+    projection `rebuilt_from_store`, from the rows its service derives from the event store
+    (`store`: see `load_from_store`)."""
+    if live.projection.rebuilt_from_store != (store is not None):
+        raise ValueError(f"{live.name} is rebuilt from " + (
+            "its service's event store (store=)" if live.projection.rebuilt_from_store
+            else "events (the log, kafka or the feed), not from the store"))
     shadow = ProjectionStore(make_engine(shadow_url(live_url)), live.projection)
     deferred = prepare_bulk_load(shadow)
 
@@ -227,7 +350,10 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
             progress(n)
 
     with _batch_gc():
-        if log is not None:
+        if store is not None:
+            await asyncio.to_thread(load_from_store, shadow, shadow_url(live_url), store,
+                                    count_read)
+        elif log is not None:
             await asyncio.to_thread(rebuild_from_log, shadow, log, count_read)
         else:
             await _replay(shadow, live.name, kafka, feed, count, counted)

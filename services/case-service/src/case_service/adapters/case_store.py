@@ -48,7 +48,7 @@ SUMMARY_COLUMNS = [
 # PostgreSQL types of SUMMARY_COLUMNS + placed_position, for bulk inserts.
 SUMMARY_TYPES = ["text"] * 8 + ["integer", "text", "text", "text", "integer", "text", "text",
                                 "text", "bigint"]
-_summary_values = operator.attrgetter(*SUMMARY_COLUMNS)
+summary_values = operator.attrgetter(*SUMMARY_COLUMNS)  # a summary's values in column order
 UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
              "updated_at"]
 
@@ -127,7 +127,7 @@ class CaseStore:
             updates = ", ".join(f"{c} = excluded.{c}" for c in UPDATABLE)
             cur.insert_rows(
                 self.summaries, [*SUMMARY_COLUMNS, "placed_position"], SUMMARY_TYPES,
-                [(*_summary_values(s), placed_at_position.get(s.case_id, 0))
+                [(*summary_values(s), placed_at_position.get(s.case_id, 0))
                  for s in summaries],
                 f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
             )

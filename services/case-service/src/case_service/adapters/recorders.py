@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from casetrail.merkle import leaf_hash
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -55,6 +56,26 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         if writer is not None:
             writer(c, stored_events, ids)
         return ids
+
+    def select_case_rows(self, after: tuple[UUID, int], before: UUID | None, through: int,
+                         limit: int) -> list[tuple[Any, ...]]:
+        """(position, case id, version, topic, stored state) of up to `limit` events at or
+        below position `through`, in case order (case id, then version), after the event
+        `after` = (case id, version) and before the case id `before` (None: to the end):
+        every case's history in one run, for a rebuild of what is derived case by case (see
+        `CaseApplication.replay_cases`). Ids are compared as the library stores them here:
+        UUID hex, whose text order is the ids' order."""
+        where = "rowid <= ? AND (originator_id, originator_version) > (?, ?)"
+        params: list[Any] = [through, after[0].hex, after[1]]
+        if before is not None:
+            where += " AND originator_id < ?"
+            params.append(before.hex)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                      f"FROM {self.events_table_name} WHERE {where} "
+                      "ORDER BY originator_id, originator_version LIMIT ?", [*params, limit])
+            return [(row[0], self.convert_originator_id(row[1]), row[2], row[3], row[4])
+                    for row in c.fetchall()]
 
 
 class PostgresCaseRecorder(PostgresApplicationRecorder):
@@ -114,4 +135,24 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 f"SELECT notification_id, originator_id, originator_version, topic, state "
                 f"FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
                 (after, limit), prepare=True)
+            return curs.fetchall()
+
+    def select_case_rows(self, after: tuple[UUID, int], before: UUID | None, through: int,
+                         limit: int) -> list[tuple[Any, ...]]:
+        """(position, case id, version, topic, stored state) of up to `limit` events at or
+        below position `through`, in case order (case id, then version: the primary key's
+        order, so an index scan), after the event `after` = (case id, version) and before the
+        case id `before` (None: to the end)."""
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        where = "notification_id <= %s AND (originator_id, originator_version) > (%s, %s)"
+        params: list[Any] = [through, after[0], after[1]]
+        if before is not None:
+            where += " AND originator_id < %s"
+            params.append(before)
+        with self.datastore.get_connection() as conn, conn.cursor(
+                binary=True, row_factory=tuple_row) as curs:
+            curs.execute(
+                f"SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {table} WHERE {where} "
+                f"ORDER BY originator_id, originator_version LIMIT %s", [*params, limit])
             return curs.fetchall()
