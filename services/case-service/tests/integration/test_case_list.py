@@ -226,3 +226,19 @@ class Replayed(Projection):
         """Nothing to do."""
     with pytest.raises(TypeError, match="rebuilt from the event store"):
         CaseSummaries().handle(None, None)  # type: ignore[arg-type]
+
+
+def test_the_mirror_has_the_live_table_s_columns_and_indexes(
+        application: CaseApplication, settings: CaseSettings) -> None:
+    """case_list.py restates the table `CaseStore.create_schema` makes (in its SQL): they
+    must not drift apart, or the comparison and the swap would miss a column or an index."""
+    engine = make_engine(settings.database_url)
+    try:
+        found = sa.inspect(engine)
+        assert [c["name"] for c in found.get_columns("case_summaries")] == \
+            [c.name for c in case_summaries.columns]
+        assert found.get_pk_constraint("case_summaries")["constrained_columns"] == ["case_id"]
+        assert {i["name"]: i["column_names"] for i in found.get_indexes("case_summaries")} == \
+            {i.name: [c.name for c in i.columns] for i in case_summaries.indexes}
+    finally:
+        engine.dispose()
