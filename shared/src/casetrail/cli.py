@@ -236,8 +236,9 @@ def projections_rebuild(
         help="kafka, feed, auto (the consumers' transport) or log: read the event store "
              "directly (the case service's CASE_DATABASE_URL), the fastest")] = "auto",
     workers: Annotated[int, typer.Option(
-        min=1, help="case-summaries on PostgreSQL: processes replaying the cases in parallel, "
-                    "one range of case ids each")] = os.cpu_count() or 1,
+        min=1, help="case-summaries on PostgreSQL: processes replaying the cases in parallel "
+                    "(this one and N-1 spawned), each taking the next range of case ids "
+                    "until none is left")] = os.cpu_count() or 1,
 ) -> None:
     """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
     the live copy by checksums per row group; with --swap put it live. Exits 1 on differences

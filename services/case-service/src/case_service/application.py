@@ -27,7 +27,7 @@ from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import Case, case_id_for
 from case_service.domain.values import CaseStatus, ContactPoint
 from case_service.integration import (
-    domain_event_from_row,
+    apply_stored_event,
     envelope_from_row,
     envelope_from_stored,
     event_data,
@@ -497,8 +497,9 @@ class CaseApplication(Application[UUID]):
     def replay_cases(self, *, through: int | None = None, part: tuple[int, int] = (0, 1),
                      page: int | None = None) -> Iterator[tuple[int, list[tuple[Case, int]]]]:
         """Every case of the log through a position (default: the newest event now), rebuilt
-        from its stored events exactly as `get_case` rebuilds one (the library's decoding and
-        the aggregate's own event handlers), in case id order, one case in memory at a time.
+        from its stored events as `get_case` rebuilds one (the aggregate's own event handlers,
+        called by `apply_stored_event` as the library's events call them: tested equal), in
+        case id order, one case in memory at a time.
         Per page of about `page` events: (events read, [(case, position of its opening
         event)]). Events stored after `through` are left out, so the result is the log as of
         that position even while the service keeps writing.
@@ -540,8 +541,7 @@ class CaseApplication(Application[UUID]):
                         if case is not None:
                             cases.append((case, opened))
                         case, opened, current = None, position, case_id
-                    case = domain_event_from_row(case_id, version, topic, state,
-                                                 mapper).mutate(case)
+                    case = apply_stored_event(case, case_id, version, topic, state, mapper)
                 if case is not None:
                     cases.append((case, opened))
                 if rows:

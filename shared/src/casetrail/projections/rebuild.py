@@ -16,6 +16,7 @@ import gc
 import hashlib
 import multiprocessing
 import queue
+import threading
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -215,9 +216,9 @@ def _batch_gc() -> Iterator[None]:
 class StoreSource:
     """How a projection `rebuilt_from_store` reaches its service's event store: a function
     opening the service's application (a module-level function, or a partial of one: each
-    worker process calls it again) and at most how many worker processes derive its rows in
-    parallel, one part of the cases each (on PostgreSQL, for logs of PARALLEL_FROM events or
-    more; SQLite takes one writer at a time)."""
+    worker process calls it again) and at most how many processes derive its rows in
+    parallel (this one and `workers - 1` worker processes, on PostgreSQL, for logs of
+    PARALLEL_FROM events or more; SQLite takes one writer at a time)."""
 
     open_application: Callable[[], Any]
     workers: int = 1
@@ -226,12 +227,19 @@ class StoreSource:
 # Below this many events a worker process costs more to start (about a second: it imports
 # the service) than it saves.
 PARALLEL_FROM = 100_000
+# The cases are cut into this many ranges per process, taken from a shared queue: a process
+# that started late (a worker imports the service first) or met longer histories takes fewer,
+# and all finish within about one range of each other.
+RANGES_PER_PROCESS = 8
 
 
 def load_from_store(shadow: ProjectionStore, shadow_database_url: str, source: StoreSource,
                     progress: Callable[[int], None] | None = None) -> int:
     """Load the rows of a projection `rebuilt_from_store` into the shadow (at
-    `shadow_database_url`), as of the newest event now; returns the events read."""
+    `shadow_database_url`), as of the newest event now; returns the events read.
+
+    With several processes, the case id space is cut into ranges queued for this process
+    and `workers - 1` spawned ones; each takes the next range until none is left."""
     projection = shadow.projection
     application = source.open_application()
     try:
@@ -240,74 +248,110 @@ def load_from_store(shadow: ProjectionStore, shadow_database_url: str, source: S
         if workers <= 1:
             return load_store_rows(shadow, projection.rows_from_store(
                 application, through=through, part=(0, 1)), progress)
+        return _load_in_processes(shadow, shadow_database_url, source, application, through,
+                                  workers, progress)
     finally:
         application.close()
+
+
+def _load_in_processes(shadow: ProjectionStore, url: str, source: StoreSource,
+                       application: Any, through: int, workers: int,
+                       progress: Callable[[int], None] | None) -> int:
+    projection = shadow.projection
     context = multiprocessing.get_context("spawn")  # fresh processes: no inherited pools
-    reports = context.Queue()
+    ranges = workers * RANGES_PER_PROCESS
+    todo, reports = context.Queue(), context.Queue()
+    for index in range(ranges):
+        todo.put(index)
+    for _ in range(workers):
+        todo.put(None)  # one "no more" for each process
     processes = [context.Process(
-        target=_load_part, name=f"rebuild-{projection.name}-{i}", daemon=True,
-        args=(projection, source.open_application, shadow_database_url, through, (i, workers),
-              reports))
-        for i in range(workers)]
+        target=_load_ranges_in_worker, name=f"rebuild-{projection.name}-{i}", daemon=True,
+        args=(projection, source.open_application, url, through, ranges, todo, reports))
+        for i in range(1, workers)]
     for process in processes:
         process.start()
+    stop = threading.Event()
     read, running = 0, workers
-    try:
-        while running:
-            try:
-                report = reports.get(timeout=1)
-            except queue.Empty:
-                for process in processes:
-                    if process.exitcode not in (None, 0):
-                        raise RuntimeError(f"rebuild worker {process.name} exited with code "
-                                           f"{process.exitcode} before reporting") from None
-                continue
-            if report is None:
-                running -= 1
-            elif isinstance(report, str):
-                raise RuntimeError(f"a rebuild worker failed:\n{report}")
-            else:
-                read += report
-                if progress is not None:
-                    progress(report)
-    finally:
-        for process in processes:
-            if running:
-                process.terminate()
-            process.join()
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-own") as own:
+        own.submit(_load_ranges, shadow, application, through, ranges, todo, reports, stop)
+        try:
+            while running:
+                try:
+                    report = reports.get(timeout=1)
+                except queue.Empty:
+                    for process in processes:
+                        if process.exitcode not in (None, 0):
+                            raise RuntimeError(f"rebuild worker {process.name} exited with "
+                                               f"code {process.exitcode} before reporting"
+                                               ) from None
+                    continue
+                if report is None:
+                    running -= 1
+                elif isinstance(report, str):
+                    raise RuntimeError(f"a rebuild worker failed:\n{report}")
+                else:
+                    read += report
+                    if progress is not None:
+                        progress(report)
+        finally:
+            stop.set()  # this process's share stops after its current page
+            for process in processes:
+                if running:
+                    process.terminate()
+                process.join()
     return read
 
 
-def _load_part(projection: Any, open_application: Callable[[], Any], url: str, through: int,
-               part: tuple[int, int], reports: Any) -> None:
-    """A worker process: load one part of a projection's rows into the shadow at `url`,
-    reporting the events read after each page, then None (or the traceback of a failure)."""
+def _load_ranges(shadow: ProjectionStore, application: Any, through: int, ranges: int,
+                 todo: Any, reports: Any, stop: threading.Event | None = None) -> None:
+    """Take ranges of case ids from `todo` and load their rows into the shadow until a None
+    (or `stop`), reporting the events read after each page, then None (or the traceback of
+    a failure)."""
+    projection = shadow.projection
     try:
-        application = open_application()
-        shadow = ProjectionStore(make_engine(url), projection)
-        try:
-            with _batch_gc():
-                load_store_rows(shadow, projection.rows_from_store(
-                    application, through=through, part=part), reports.put)
-        finally:
-            application.close()
-            shadow.engine.dispose()
+        while (index := todo.get()) is not None:
+            pages = projection.rows_from_store(application, through=through,
+                                               part=(index, ranges))
+            load_store_rows(shadow, pages, reports.put, stop)
+            if stop is not None and stop.is_set():
+                return
     except BaseException:
         reports.put(traceback.format_exc())
         raise
     reports.put(None)
 
 
+def _load_ranges_in_worker(projection: Any, open_application: Callable[[], Any], url: str,
+                           through: int, ranges: int, todo: Any, reports: Any) -> None:
+    """A worker process: `_load_ranges` with its own application and shadow connection."""
+    try:
+        application = open_application()
+        shadow = ProjectionStore(make_engine(url), projection)
+    except BaseException:
+        reports.put(traceback.format_exc())
+        raise
+    try:
+        with _batch_gc():
+            _load_ranges(shadow, application, through, ranges, todo, reports)
+    finally:
+        application.close()
+        shadow.engine.dispose()
+
+
 def load_store_rows(shadow: ProjectionStore, pages: Iterable[StoreRows],
-                    progress: Callable[[int], None] | None = None) -> int:
+                    progress: Callable[[int], None] | None = None,
+                    stop: threading.Event | None = None) -> int:
     """Load rows derived from the event store, one transaction per page (COPY on
     PostgreSQL); returns the events read. The next page is derived in a second thread while
-    the current one is written."""
+    the current one is written. A set `stop` ends the load after the current page."""
     read = 0
     source = iter(pages)
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
         pending = reader.submit(next, source, None)
         while (page := pending.result()) is not None:
+            if stop is not None and stop.is_set():
+                break
             pending = reader.submit(next, source, None)
             events, tables = page
             with shadow.engine.begin() as conn:
