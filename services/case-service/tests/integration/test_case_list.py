@@ -201,6 +201,27 @@ def test_worker_processes_rebuild_the_same_case_list(
         live.engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_a_failing_worker_process_fails_the_rebuild_with_its_traceback(
+        application: CaseApplication, settings: CaseSettings, common: CommonSettings,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rebuilding, "PARALLEL_FROM", 0)
+    place(application, [f"C{i}" for i in range(20)])
+    shadow = ProjectionStore(make_engine(rebuilding.shadow_url(settings.database_url)),
+                             CaseSummaries())
+    rebuilding.prepare_bulk_load(shadow)
+    source = StoreSource(partial(build_application, settings,
+                                 CommonSettings(**common.model_dump())), 2)
+    # This process loads through `shadow`; the worker connects to the URL, which is wrong.
+    unreachable = "postgresql://casetrail:wrong@127.0.0.1:9/nowhere"
+    try:
+        with pytest.raises(RuntimeError, match=r"(?s)a rebuild worker failed:.*Traceback"):
+            rebuilding.load_from_store(shadow, unreachable, source)
+    finally:
+        shadow.engine.dispose()
+
+
 def test_the_case_list_is_never_consumed_or_replayed_from_events(tmp_path: Path) -> None:
     from casetrail.projections.consume import build_runner
     from casetrail.settings import CommonSettings

@@ -324,10 +324,13 @@ def _load_ranges(shadow: ProjectionStore, application: Any, through: int, ranges
 
 def _load_ranges_in_worker(projection: Any, open_application: Callable[[], Any], url: str,
                            through: int, ranges: int, todo: Any, reports: Any) -> None:
-    """A worker process: `_load_ranges` with its own application and shadow connection."""
+    """A worker process: `_load_ranges` with its own application and shadow connection
+    (both opened before it takes a range: a worker that cannot reach them fails at once)."""
     try:
         application = open_application()
         shadow = ProjectionStore(make_engine(url), projection)
+        with shadow.engine.connect():
+            pass
     except BaseException:
         reports.put(traceback.format_exc())
         raise
