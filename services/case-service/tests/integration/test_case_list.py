@@ -251,8 +251,9 @@ class Replayed(Projection):
 
 def test_the_mirror_has_the_live_table_s_columns_and_indexes(
         application: CaseApplication, settings: CaseSettings) -> None:
-    """case_list.py restates the table `CaseStore.create_schema` makes (in its SQL): they
-    must not drift apart, or the comparison and the swap would miss a column or an index."""
+    """The live table `CaseStore.create_schema` made (from DDL compiled out of
+    `case_summaries`, in the database's schema) is the one the projection compares and swaps:
+    the same columns, key and indexes, or the comparison would miss a column or an index."""
     engine = make_engine(settings.database_url)
     try:
         found = sa.inspect(engine)

@@ -5,8 +5,8 @@ The case service writes a case's summary in the transaction that stores its even
 recorders.py), so the list is never consumed from a transport. It is rebuilt from the event
 store instead, case by case: each case replayed from its stored events by the aggregate's own
 handlers (`CaseApplication.summaries_from_log`), then summarized as the live write path does.
-The table here mirrors the one `CaseStore.create_schema` makes, column for column and index for
-index, so the live copy and the shadow compare row for row.
+The table is the one `CaseStore.create_schema` makes (`case_store.case_summaries`: its DDL
+is compiled from that definition), so the live copy and the shadow compare row for row.
 """
 
 from __future__ import annotations
@@ -14,40 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection, StoreRows
 from sqlalchemy.engine import Connection
 
-from case_service.adapters.case_store import SUMMARY_COLUMNS, summary_values
+from case_service.adapters.case_store import SUMMARY_COLUMNS, case_summaries, summary_values
 
 if TYPE_CHECKING:
     from case_service.application import CaseApplication
 
-metadata = sa.MetaData()
-case_summaries = sa.Table(
-    "case_summaries", metadata,
-    sa.Column("case_id", sa.Text, primary_key=True),
-    sa.Column("creditor_id", sa.Text, nullable=False),
-    sa.Column("account_ref", sa.Text, nullable=False),
-    sa.Column("placement_ref", sa.Text, nullable=False),
-    sa.Column("agency_id", sa.Text, nullable=False),
-    sa.Column("assigned_agency_id", sa.Text),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("bucket", sa.Text, nullable=False),
-    sa.Column("dpd", sa.Integer, nullable=False),
-    sa.Column("currency", sa.Text, nullable=False),
-    sa.Column("placed_amount", sa.Text, nullable=False),
-    sa.Column("outstanding", sa.Text, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("placed_at", sa.Text, nullable=False),
-    sa.Column("term_end", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.Text, nullable=False),
-    sa.Column("placed_position", sa.BigInteger, nullable=False),
-    sa.Index("case_summaries_creditor", "creditor_id", "placed_position"),
-    sa.Index("case_summaries_agency", "assigned_agency_id", "placed_position"),
-    sa.Index("case_summaries_position", "placed_position"),
-)
+metadata = case_summaries.metadata
 ROW_COLUMNS = (*SUMMARY_COLUMNS, "placed_position")
 
 

@@ -12,7 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from case_service.adapters.recorders import InTransactionWriter
 from case_service.adapters.sql import SqlDatabase
@@ -49,6 +52,31 @@ SUMMARY_COLUMNS = [
 SUMMARY_TYPES = ["text"] * 8 + ["integer", "text", "text", "text", "integer", "text", "text",
                                 "text", "bigint"]
 summary_values = operator.attrgetter(*SUMMARY_COLUMNS)  # a summary's values in column order
+# The case list's table, for CaseStore.create_schema (compiled to DDL for the dialect) and for
+# the projection that rebuilds it (case_list.py).
+case_summaries = sa.Table(
+    "case_summaries", sa.MetaData(),
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("creditor_id", sa.Text, nullable=False),
+    sa.Column("account_ref", sa.Text, nullable=False),
+    sa.Column("placement_ref", sa.Text, nullable=False),
+    sa.Column("agency_id", sa.Text, nullable=False),
+    sa.Column("assigned_agency_id", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("bucket", sa.Text, nullable=False),
+    sa.Column("dpd", sa.Integer, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("placed_amount", sa.Text, nullable=False),
+    sa.Column("outstanding", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("placed_at", sa.Text, nullable=False),
+    sa.Column("term_end", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("placed_position", sa.BigInteger, nullable=False),
+    sa.Index("case_summaries_creditor", "creditor_id", "placed_position"),
+    sa.Index("case_summaries_agency", "assigned_agency_id", "placed_position"),
+    sa.Index("case_summaries_position", "placed_position"),
+)
 UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
              "updated_at"]
 
@@ -74,20 +102,8 @@ class CaseStore:
         statements = []
         if pg:
             statements.append(f'CREATE SCHEMA IF NOT EXISTS "{self.db.schema}"')
+        statements += self.summaries_ddl()
         statements += [
-            f"""CREATE TABLE IF NOT EXISTS {self.summaries} (
-                case_id TEXT PRIMARY KEY, creditor_id TEXT NOT NULL, account_ref TEXT NOT NULL,
-                placement_ref TEXT NOT NULL, agency_id TEXT NOT NULL, assigned_agency_id TEXT,
-                status TEXT NOT NULL, bucket TEXT NOT NULL, dpd INTEGER NOT NULL,
-                currency TEXT NOT NULL, placed_amount TEXT NOT NULL, outstanding TEXT NOT NULL,
-                version INTEGER NOT NULL, placed_at TEXT NOT NULL, term_end TEXT NOT NULL,
-                updated_at TEXT NOT NULL, placed_position {big} NOT NULL)""",
-            f"CREATE INDEX IF NOT EXISTS case_summaries_creditor ON {self.summaries} "
-            "(creditor_id, placed_position)",
-            f"CREATE INDEX IF NOT EXISTS case_summaries_agency ON {self.summaries} "
-            "(assigned_agency_id, placed_position)",
-            f"CREATE INDEX IF NOT EXISTS case_summaries_position ON {self.summaries} "
-            "(placed_position)",
             f"""CREATE TABLE IF NOT EXISTS {self.receipts} (
                 creditor_id TEXT NOT NULL, placement_ref TEXT NOT NULL,
                 request_sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
@@ -111,6 +127,16 @@ class CaseStore:
                 topic TEXT PRIMARY KEY, position {big} NOT NULL, updated_at TEXT NOT NULL)""",
         ]
         self.db.execute_script(statements)
+
+    def summaries_ddl(self) -> list[str]:
+        """CREATE TABLE and CREATE INDEX (if not there yet) of `case_summaries`, in the
+        dialect and schema of this database."""
+        dialect = postgresql.dialect() if self.db.dialect == "postgres" else sqlite.dialect()
+        table = case_summaries if self.db.schema is None else case_summaries.to_metadata(
+            sa.MetaData(), schema=self.db.schema)
+        return [str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)), *(
+            str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
+            for index in sorted(table.indexes, key=lambda i: str(i.name)))]
 
     # ------------------------------------------------------------------ in-transaction writes
 
