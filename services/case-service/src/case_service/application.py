@@ -32,6 +32,7 @@ from case_service.integration import (
     envelope_from_stored,
     event_data,
     event_type,
+    stored_as_plain_json,
     topic_type,
 )
 
@@ -257,7 +258,7 @@ class CaseApplication(Application[UUID]):
     def _open_cases(self, openings: list[tuple[str, dict[str, Any]]],
                     receipt: dict[str, Any]) -> None:
         """Store the opening events, case summaries and the receipt in one transaction."""
-        if self.mapper.cipher is None and self.mapper.compressor is None:
+        if stored_as_plain_json(self.mapper):
             # The events in the library's stored form, written directly (see stored_events).
             opened_at = datetime.now(UTC)
             stored = [placed_event(UUID(case_id), opened_at, facts)
@@ -474,8 +475,8 @@ class CaseApplication(Application[UUID]):
         decoded into envelopes: a rebuild of a projection that ignores most types (billing
         ignores contacts) skips their decoding, most of the cost of reading them."""
         select_rows = getattr(self.recorder, "select_event_rows", None)
-        if select_rows is not None and self.mapper.cipher is None \
-                and self.mapper.compressor is None:  # PostgreSQL: plain rows, lean decoding
+        # PostgreSQL, events stored as plain JSON: plain rows, lean decoding.
+        if select_rows is not None and stored_as_plain_json(self.mapper):
             rows = select_rows(after, limit)
             if not rows:
                 return LogPage([], 0, 0)

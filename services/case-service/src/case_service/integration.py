@@ -114,11 +114,16 @@ def _plain(value: Any, decoders: dict[str, Any] | None = None) -> Any:
 _TEXT = dict.fromkeys(_PLAIN_TRANSCODINGS, str)  # str of a str is the same object
 
 
+def stored_as_plain_json(mapper: Any) -> bool:
+    """Whether the mapper stores events as plain JSON (no cipher, no compression): what the
+    lean decoders here read."""
+    return mapper.cipher is None and mapper.compressor is None
+
+
 @lru_cache(maxsize=256)
 def _topic_info(topic: str) -> tuple[str, bool]:
     """(public type name, whether the lean path may decode it) of a stored event topic."""
-    cls = resolve_topic(topic)
-    return cls.__name__, getattr(cls, "class_version", 1) == 1
+    return resolve_topic(topic).__name__, _event_class(topic) is not None
 
 
 def topic_type(topic: str) -> str:
@@ -128,7 +133,7 @@ def topic_type(topic: str) -> str:
 
 def envelope_from_stored(stored: Any, position: int, mapper: Any) -> EventEnvelope:
     """The public envelope of a stored event (a library `Notification` or `StoredEvent`)."""
-    if mapper.cipher is None and mapper.compressor is None:
+    if stored_as_plain_json(mapper):
         envelope = _lean(stored.topic, stored.originator_id, stored.originator_version,
                          position, stored.state)
         if envelope is not None:
@@ -200,23 +205,29 @@ def _event_class(topic: str) -> Any:
     return cls if getattr(cls, "class_version", 1) == 1 else None
 
 
+def _typed_attributes(state: bytes) -> dict[str, Any] | None:
+    """A stored state's attributes with the values the library's transcodings decode to, or
+    None when it holds one the lean path does not decode."""
+    try:
+        attributes: dict[str, Any] = _plain(orjson.loads(state), _TYPED_TRANSCODINGS)
+    except _NeedsLibrary:
+        return None
+    return attributes
+
+
 def domain_event_from_row(case_id: UUID, version: int, topic: str, state: bytes,
                           mapper: Any) -> Any:
     """The library's domain event of a stored event, as `mapper.to_domain_event` builds it
     (the same attributes, the same types), decoded with orjson where it can be."""
-    cls = _event_class(topic) if mapper.cipher is None and mapper.compressor is None else None
-    if cls is not None:
-        try:
-            attributes = _plain(orjson.loads(state), _TYPED_TRANSCODINGS)
-        except _NeedsLibrary:
-            pass
-        else:
-            attributes.pop("class_version", None)  # as the library does (1: no upcasts)
-            attributes["originator_id"] = case_id
-            attributes["originator_version"] = version
-            event = object.__new__(cls)
-            object.__setattr__(event, "__dict__", attributes)
-            return event
+    cls = _event_class(topic) if stored_as_plain_json(mapper) else None
+    attributes = None if cls is None else _typed_attributes(state)
+    if cls is not None and attributes is not None:
+        attributes.pop("class_version", None)  # as the library does (1: no upcasts)
+        attributes["originator_id"] = case_id
+        attributes["originator_version"] = version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", attributes)
+        return event
     return mapper.to_domain_event(StoredEvent(originator_id=case_id, originator_version=version,
                                               topic=topic, state=bytes(state)))
 
@@ -255,14 +266,10 @@ def apply_stored_event(aggregate: Any, case_id: UUID, version: int, topic: str, 
     """The aggregate after the stored event (None before the first): what
     `domain_event_from_row(...).mutate(aggregate)` gives, by calling the aggregate's @event
     method with the decoded attributes where the library's event would do only that."""
-    handler = _handler(topic) if aggregate is not None and mapper.cipher is None \
-        and mapper.compressor is None else None
-    if handler is not None:
-        try:
-            attributes = _plain(orjson.loads(state), _TYPED_TRANSCODINGS)
-        except _NeedsLibrary:
-            handler = None
-    if handler is None:
+    handler = _handler(topic) if aggregate is not None and stored_as_plain_json(mapper) \
+        else None
+    attributes = None if handler is None else _typed_attributes(state)
+    if handler is None or attributes is None:
         return domain_event_from_row(case_id, version, topic, state, mapper).mutate(aggregate)
     if case_id != aggregate.id:
         raise OriginatorIDError(case_id, aggregate.id)
