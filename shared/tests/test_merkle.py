@@ -586,6 +586,116 @@ def test_generated_keys_are_raw_ed25519_pairs() -> None:
     assert not verify_checkpoint(signed, PUBLIC_KEY)
 
 
+# ------------------------------------------------------------- signed notes (c2sp.org)
+
+ORIGIN = "casetrail.example/case-log"
+# Produced by Go's golang.org/x/mod/sumdb/note v0.43.0 (NewEd25519VerifierKey, Sign) for
+# the Ed25519 key whose seed is bytes 0..31, over the body "<ORIGIN>\n5\n<32 zero bytes>\n".
+GO_VERIFIER_KEY = f"{ORIGIN}+0699c859+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+GO_NOTE = (f"{ORIGIN}\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n\u2014 {ORIGIN} "
+           "BpnIWZ278kyGS/NtF6r4imefUeFeiU5FD7WMPmbsoNqOpnIrknc5wahZCd1bZIgf9iKmwQ6NtQ1gjnpy"
+           "T/I6ZFqYjgU=\n")
+
+
+def test_the_key_hash_is_sha256_of_name_newline_type_and_key() -> None:
+    expected = sha256(ORIGIN.encode() + b"\n\x01" + PUBLIC_KEY)[:4]
+    assert merkle.note_key_hash(ORIGIN, PUBLIC_KEY) == expected
+    assert expected.hex() == "0699c859"
+
+
+def test_the_verifier_key_and_note_are_byte_for_byte_those_of_gos_note_package() -> None:
+    assert merkle.verifier_key(ORIGIN, PUBLIC_KEY) == GO_VERIFIER_KEY
+    assert merkle.sign_checkpoint_note(PRIVATE_KEY, ORIGIN, 5, bytes(32)) == GO_NOTE
+    assert merkle.parse_verifier_key(GO_VERIFIER_KEY) == (ORIGIN, PUBLIC_KEY)
+
+
+def test_a_checkpoint_note_is_origin_size_and_base64_root_then_a_signature_line() -> None:
+    r = root(leaves(7))
+    note = merkle.sign_checkpoint_note(PRIVATE_KEY, ORIGIN, 7, r)
+    body, _, signatures = note.partition("\n\n")
+    assert body == f"{ORIGIN}\n7\n{base64.b64encode(r).decode()}"
+    name, encoded = signatures.removeprefix("\u2014 ").removesuffix("\n").split(" ")
+    assert name == ORIGIN
+    signed = base64.b64decode(encoded)
+    assert signed[:4] == merkle.note_key_hash(ORIGIN, PUBLIC_KEY)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    Ed25519PublicKey.from_public_bytes(PUBLIC_KEY).verify(signed[4:], (body + "\n").encode())
+    assert merkle.open_checkpoint_note(note, PUBLIC_KEY) == merkle.TreeHead(ORIGIN, 7, r)
+    assert merkle.open_checkpoint_note(note.encode(), PUBLIC_KEY, origin=ORIGIN).tree_size == 7
+
+
+def test_a_note_with_another_signature_beside_ours_still_opens() -> None:
+    witness_key, _ = generate_signing_key()
+    note = merkle.sign_checkpoint_note(PRIVATE_KEY, ORIGIN, 3, root(leaves(3)))
+    cosigned = note + merkle.sign_note("x\n", "witness.example", witness_key).split("\n\n")[1]
+    assert merkle.open_checkpoint_note(cosigned, PUBLIC_KEY).tree_size == 3
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda n: n.replace("\n7\n", "\n8\n"),
+    lambda n: n.replace(ORIGIN, "evil.example/case-log", 1),
+    lambda n: n[:-3] + ("A" if n[-3] != "A" else "B") + n[-2:],
+    lambda n: n.replace("\n\n", "\n"),
+    lambda n: n.rstrip("\n"),
+    lambda n: n.replace("\u2014", "-"),
+    lambda n: n.replace("\n7\n", "\n07\n"),
+    lambda n: n.replace("\n7\n", "\n7\x01\n"),
+    lambda n: "",
+])
+def test_a_tampered_or_malformed_checkpoint_note_is_refused(tamper: Any) -> None:
+    note = merkle.sign_checkpoint_note(PRIVATE_KEY, ORIGIN, 7, root(leaves(7)))
+    with pytest.raises(merkle.NoteError):
+        merkle.open_checkpoint_note(tamper(note), PUBLIC_KEY, origin=ORIGIN)
+
+
+def test_a_note_signed_by_another_key_or_of_another_origin_is_refused() -> None:
+    other, other_public = generate_signing_key()
+    forged = merkle.sign_checkpoint_note(other, ORIGIN, 7, root(leaves(7)))
+    with pytest.raises(merkle.NoteError, match="no signature by the key"):
+        merkle.open_checkpoint_note(forged, PUBLIC_KEY)
+    theirs = merkle.sign_checkpoint_note(PRIVATE_KEY, "other.example/log", 7, root(leaves(7)))
+    with pytest.raises(merkle.NoteError):
+        merkle.open_checkpoint_note(theirs, PUBLIC_KEY, origin=ORIGIN)
+    assert merkle.open_checkpoint_note(forged, other_public).tree_size == 7
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a+b", "tab\there", "new\nline", 5])
+def test_note_key_names_without_spaces_or_plus(name: Any) -> None:
+    with pytest.raises(merkle.NoteError):
+        merkle.check_note_name(name)
+
+
+@pytest.mark.parametrize("text", [
+    GO_VERIFIER_KEY.replace("0699c859", "0699c85a"), GO_VERIFIER_KEY.replace("+AQ", "+Ag"),
+    f"{ORIGIN}+0699c859", "no-plus", GO_VERIFIER_KEY[:-4],
+])
+def test_a_malformed_verifier_key_is_refused(text: str) -> None:
+    with pytest.raises(merkle.NoteError):
+        merkle.parse_verifier_key(text)
+
+
+def test_a_public_key_is_given_as_hex_or_as_a_verifier_key() -> None:
+    assert merkle.parse_public_key(PUBLIC_KEY.hex()) == (None, PUBLIC_KEY)
+    assert merkle.parse_public_key(f" {GO_VERIFIER_KEY}\n") == (ORIGIN, PUBLIC_KEY)
+    with pytest.raises(merkle.NoteError):
+        merkle.parse_public_key("abc")
+
+
+def test_a_trusted_checkpoint_is_a_note_or_a_json_checkpoint_signed_by_the_key(
+        checkpoint: Checkpoint) -> None:
+    note = merkle.sign_checkpoint_note(PRIVATE_KEY, ORIGIN, 5, root(leaves(5)))
+    assert merkle.verified_tree_head(note, PUBLIC_KEY, origin=ORIGIN) == (5, root(leaves(5)))
+    as_file = json.dumps({**checkpoint.to_json(), "public_key": PUBLIC_KEY.hex()})
+    assert merkle.verified_tree_head(as_file, PUBLIC_KEY) == (5, root(leaves(5)))
+    _, other = generate_signing_key()
+    for text in (note, as_file):
+        with pytest.raises(ValueError, match="signature"):
+            merkle.verified_tree_head(text, other)
+    with pytest.raises(ValueError, match="tree_size"):
+        merkle.verified_tree_head(json.dumps({**checkpoint.to_json(), "tree_size": "5"}),
+                                  PUBLIC_KEY)
+
+
 # ------------------------------------------------------------- offline audit of an export
 
 
@@ -609,6 +719,19 @@ class Log:
                     self.leaves[:self.checkpoint.tree_size], index)] if covered else None})
         return entries
 
+    def statement(self, case_id: str, key: bytes = PRIVATE_KEY) -> dict[str, Any]:
+        """The signed count of the case's events under the checkpoint, as the service
+        signs it."""
+        covered = [e for e in self.export(case_id)
+                   if e["position"] <= self.checkpoint.last_position]
+        return merkle.sign_case_statement(
+            key, "audit-1", case_id, self.checkpoint, len(covered),
+            covered[-1]["version"] if covered else 0,
+            covered[-1]["position"] if covered else 0).to_json()
+
+    def verify(self, entries: list[dict[str, Any]], case_id: str = CASE) -> list[str]:
+        return verify_case_history(entries, self.checkpoint, PUBLIC_KEY, self.statement(case_id))
+
 
 @pytest.fixture
 def log() -> Log:
@@ -627,19 +750,26 @@ def log() -> Log:
 
 
 def test_an_untouched_case_history_verifies(log: Log) -> None:
-    assert verify_case_history(log.export(CASE), log.checkpoint, PUBLIC_KEY) == []
-    assert verify_case_history(log.export(CASE), log.checkpoint.to_json(), PUBLIC_KEY) == []
+    statement = log.statement(CASE)
+    assert verify_case_history(log.export(CASE), log.checkpoint, PUBLIC_KEY, statement) == []
+    assert verify_case_history(log.export(CASE), log.checkpoint.to_json(), PUBLIC_KEY,
+                               merkle.CaseStatement.from_json(statement)) == []
+    result = merkle.check_case_history(log.export(CASE), log.checkpoint, PUBLIC_KEY, statement)
+    assert (result.verified, result.unproven, result.exit_code) == (4, 0, merkle.EXIT_VERIFIED)
 
 
-def test_events_newer_than_the_checkpoint_are_not_problems(log: Log) -> None:
+def test_events_newer_than_the_checkpoint_are_unproven_not_problems(log: Log) -> None:
     entries = log.export(OTHER_CASE)
     assert entries[-1]["proof"] is None
-    assert verify_case_history(entries, log.checkpoint, PUBLIC_KEY) == []
+    assert log.verify(entries, OTHER_CASE) == []
+    result = merkle.check_case_history(entries, log.checkpoint, PUBLIC_KEY,
+                                       log.statement(OTHER_CASE))
+    assert (result.verified, result.unproven, result.exit_code) == (4, 1, merkle.EXIT_PARTIAL)
 
 
 def test_payloads_may_be_given_as_bytes(log: Log) -> None:
     entries = [{**e, "payload": base64.b64decode(e["payload"])} for e in log.export(CASE)]
-    assert verify_case_history(entries, log.checkpoint, PUBLIC_KEY) == []
+    assert log.verify(entries) == []
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -650,7 +780,7 @@ def test_payloads_may_be_given_as_bytes(log: Log) -> None:
 def test_a_modified_event_is_reported(log: Log, field: str, value: Any) -> None:
     entries = log.export(CASE)
     entries[2] = {**entries[2], field: value}
-    problems = verify_case_history(entries, log.checkpoint, PUBLIC_KEY)
+    problems = log.verify(entries)
     assert problems
     assert any("entry 3" in p for p in problems)
 
@@ -659,35 +789,32 @@ def test_a_flipped_bit_in_a_stored_payload_is_reported(log: Log) -> None:
     entries = log.export(CASE)
     payload = flip(base64.b64decode(entries[1]["payload"]), 0, 0)
     entries[1]["payload"] = base64.b64encode(payload).decode()
-    assert verify_case_history(entries, log.checkpoint, PUBLIC_KEY) != []
+    assert log.verify(entries) != []
 
 
 def test_a_removed_or_reordered_event_is_reported(log: Log) -> None:
     entries = log.export(CASE)
-    assert any("version 3 follows version 1" in p for p in verify_case_history(
-        [entries[0], *entries[2:]], log.checkpoint, PUBLIC_KEY))
-    assert any("starts at version 2" in p for p in verify_case_history(
-        entries[1:], log.checkpoint, PUBLIC_KEY))
-    assert verify_case_history(entries[::-1], log.checkpoint, PUBLIC_KEY) != []
+    assert any("version 3 follows version 1" in p
+               for p in log.verify([entries[0], *entries[2:]]))
+    assert any("starts at version 2" in p for p in log.verify(entries[1:]))
+    assert log.verify(entries[::-1]) != []
 
 
 def test_a_stripped_proof_of_a_covered_event_is_reported(log: Log) -> None:
     entries = log.export(CASE)
     entries[1] = {**entries[1], "proof": None, "leaf_index": None}
-    assert any("no inclusion proof" in p
-               for p in verify_case_history(entries, log.checkpoint, PUBLIC_KEY))
+    assert any("no inclusion proof" in p for p in log.verify(entries))
 
 
 def test_an_export_mixing_cases_is_reported(log: Log) -> None:
     entries = log.export(CASE) + log.export(OTHER_CASE)[:1]
-    assert any("mixes 2 cases" in p
-               for p in verify_case_history(entries, log.checkpoint, PUBLIC_KEY))
+    assert any("mixes 2 cases" in p for p in log.verify(entries))
 
 
 def test_a_history_against_a_forged_checkpoint_is_reported(log: Log) -> None:
     forger_key, _ = generate_signing_key()
     forged = sign_checkpoint(forger_key, "audit-1", 8, log.checkpoint.root, 8, ISSUED_AT)
-    problems = verify_case_history(log.export(CASE), forged, PUBLIC_KEY)
+    problems = verify_case_history(log.export(CASE), forged, PUBLIC_KEY, log.statement(CASE))
     assert any("signature does not verify" in p for p in problems)
 
 
@@ -698,71 +825,173 @@ def test_malformed_exports_are_reported_not_raised(log: Log) -> None:
         [{**good[0], "proof": ["zz"]}, *good[1:]],
         [{**good[0], "proof": "ab" * 32}, *good[1:]],
         [{**good[0], "version": "1"}, *good[1:]],
+        [{**good[0], "payload": None}, *good[1:]],
         [{k: v for k, v in good[0].items() if k != "type"}, *good[1:]],
         ["not an object", *good],
         [],
     ]
     for entries in broken:
-        assert verify_case_history(entries, log.checkpoint, PUBLIC_KEY) != []
-    assert verify_case_history(good, {"tree_size": 8}, PUBLIC_KEY) != []
+        assert log.verify(entries) != []
+    assert verify_case_history(good, {"tree_size": 8}, PUBLIC_KEY, log.statement(CASE)) != []
+    for statement in ({}, {**log.statement(CASE), "event_count": "4"}, "text",
+                      {**log.statement(CASE), "case_id": "nope"}):
+        assert verify_case_history(good, log.checkpoint, PUBLIC_KEY, statement) != []
+
+
+# ------------------------------------------------------------- completeness of an export
+
+
+def test_an_export_without_a_case_statement_proves_nothing_about_completeness(log: Log
+                                                                              ) -> None:
+    problems = verify_case_history(log.export(CASE), log.checkpoint, PUBLIC_KEY)
+    assert any("no case statement" in p for p in problems)
+
+
+def test_an_export_with_its_last_proven_events_dropped_is_reported(log: Log) -> None:
+    entries = log.export(CASE)
+    for kept in (3, 2, 1):
+        assert any(f"holds {kept} of the 4 event(s)" in p for p in log.verify(entries[:kept]))
+
+
+def test_an_event_moved_after_the_checkpoint_is_reported_even_without_a_proof(log: Log
+                                                                              ) -> None:
+    entries = log.export(CASE)  # positions 1, 3, 4, 7; the checkpoint covers up to 8
+    altered = {**entries[2], "payload": base64.b64encode(b'{"n": 0}').decode(),
+               "position": 100, "leaf_index": None, "proof": None}
+    assert any("positions rise with version" in p
+               for p in log.verify([*entries[:2], altered, entries[3]]))
+    last = {**entries[3], "payload": base64.b64encode(b'{"n": 0}').decode(),
+            "position": 100, "leaf_index": None, "proof": None}
+    assert any("holds 3 of the 4 event(s)" in p for p in log.verify([*entries[:3], last]))
+
+
+def test_a_forged_or_foreign_case_statement_is_reported(log: Log) -> None:
+    entries = log.export(CASE)
+    forger, _ = generate_signing_key()
+    assert any("statement: the signature does not verify" in p for p in verify_case_history(
+        entries[:3], log.checkpoint, PUBLIC_KEY, log.statement(CASE, key=forger)))
+    lowered = {**log.statement(CASE), "event_count": 3, "last_version": 3,
+               "last_position": 4}
+    assert any("statement: the signature does not verify" in p
+               for p in verify_case_history(entries[:3], log.checkpoint, PUBLIC_KEY, lowered))
+    assert any("about case" in p for p in verify_case_history(
+        entries, log.checkpoint, PUBLIC_KEY, log.statement(OTHER_CASE)))
+    older = sign_checkpoint(PRIVATE_KEY, "audit-1", 7, root(log.leaves[:7]), 7, ISSUED_AT)
+    other_tree = merkle.sign_case_statement(PRIVATE_KEY, "audit-1", CASE, older, 4, 4, 7)
+    assert any("tree of 7 leaves" in p for p in verify_case_history(
+        entries, log.checkpoint, PUBLIC_KEY, other_tree))
+
+
+def test_a_case_statement_binds_every_field_with_its_signature(log: Log) -> None:
+    statement = merkle.CaseStatement.from_json(log.statement(CASE))
+    assert merkle.verify_case_statement(statement, PUBLIC_KEY)
+    assert statement.message().startswith(merkle.CASE_STATEMENT_HEADER)
+    for change in ({"event_count": 3}, {"last_version": 3}, {"last_position": 4},
+                   {"tree_size": 9}, {"root": POOL[0]}, {"case_id": OTHER_CASE},
+                   {"key_id": "audit-2"}):
+        assert not merkle.verify_case_statement(dataclasses.replace(statement, **change),
+                                                PUBLIC_KEY)
 
 
 # ------------------------------------------------------------- command line, standalone
 
 
-def write_export(path: Path, checkpoint: Checkpoint, entries: list[dict[str, Any]]) -> Path:
-    lines = [json.dumps(checkpoint.to_json()), *(json.dumps(e) for e in entries)]
+def write_export(path: Path, checkpoint: Checkpoint, entries: list[dict[str, Any]],
+                 statement: dict[str, Any] | None = None) -> Path:
+    head = {**checkpoint.to_json(), "public_key": PUBLIC_KEY.hex()}
+    if statement is not None:
+        head["case_statement"] = statement
+    lines = [json.dumps(head), *(json.dumps(e) for e in entries)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
+def verify_export(path: Path) -> int:
+    return merkle.main(["verify-export", str(path), "--public-key", PUBLIC_KEY.hex()])
+
+
 def test_the_command_line_verifies_a_good_export(log: Log, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE))
-    assert merkle.main(["verify-export", str(export), "--public-key", PUBLIC_KEY.hex()]) == 0
+    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE),
+                          log.statement(CASE))
+    assert verify_export(export) == 0
     assert "VERIFIED: 4 event(s)" in capsys.readouterr().out
+    assert merkle.main(["verify-export", str(export), "--public-key", GO_VERIFIER_KEY]) == 0
 
 
 def test_the_command_line_fails_a_tampered_export(log: Log, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     entries = log.export(CASE)
     entries[0]["payload"] = base64.b64encode(b'{"n": 100}').decode()
-    export = write_export(tmp_path / "case.jsonl", log.checkpoint, entries)
-    assert merkle.main(["verify-export", str(export), "--public-key", PUBLIC_KEY.hex()]) == 1
+    export = write_export(tmp_path / "case.jsonl", log.checkpoint, entries, log.statement(CASE))
+    assert verify_export(export) == 1
     out = capsys.readouterr().out
     assert "NOT VERIFIED" in out
     assert "entry 1" in out
 
 
+def test_the_command_line_fails_an_altered_event_relabelled_after_the_checkpoint(
+        log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entries = log.export(CASE)
+    for index in (2, 3):  # one in the middle, then the last event
+        relabelled = [*entries]
+        relabelled[index] = {**entries[index], "position": 100 + index, "leaf_index": None,
+                             "proof": None,
+                             "payload": base64.b64encode(b'{"n": "altered"}').decode()}
+        export = write_export(tmp_path / f"relabelled-{index}.jsonl", log.checkpoint,
+                              relabelled, log.statement(CASE))
+        assert verify_export(export) == 1
+        out = capsys.readouterr().out
+        assert out.startswith("NOT VERIFIED")
+
+
+def test_the_command_line_fails_an_export_with_the_last_events_dropped(
+        log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = write_export(tmp_path / "short.jsonl", log.checkpoint, log.export(CASE)[:2],
+                          log.statement(CASE))
+    assert verify_export(export) == 1
+    assert "holds 2 of the 4 event(s)" in capsys.readouterr().out
+
+
+def test_the_command_line_fails_an_export_without_a_case_statement(
+        log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = write_export(tmp_path / "old.jsonl", log.checkpoint, log.export(CASE))
+    assert verify_export(export) == 1
+    assert "no case statement" in capsys.readouterr().out
+
+
 def test_the_command_line_fails_with_the_wrong_key_or_an_unreadable_file(
         log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE))
+    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE),
+                          log.statement(CASE))
     _, other = generate_signing_key()
     assert merkle.main(["verify-export", str(export), "--public-key", other.hex()]) == 1
     assert merkle.main(["verify-export", str(export), "--public-key", "abc"]) == 1
-    assert merkle.main(["verify-export", str(tmp_path / "missing.jsonl"),
-                        "--public-key", PUBLIC_KEY.hex()]) == 1
+    assert verify_export(tmp_path / "missing.jsonl") == 1
     (tmp_path / "garbage.jsonl").write_text("{\nnot json\n", encoding="utf-8")
-    assert merkle.main(["verify-export", str(tmp_path / "garbage.jsonl"),
-                        "--public-key", PUBLIC_KEY.hex()]) == 1
+    assert verify_export(tmp_path / "garbage.jsonl") == 1
     assert capsys.readouterr().out.count("NOT VERIFIED") == 4
 
 
 def test_the_command_line_accepts_the_audit_api_response_as_is(
         log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     response = {"case_id": CASE, "checkpoint": log.checkpoint.to_json(),
-                "public_key": PUBLIC_KEY.hex(), "events": log.export(CASE)}
+                "case_statement": log.statement(CASE), "public_key": PUBLIC_KEY.hex(),
+                "events": log.export(CASE)}
     export = tmp_path / "case.json"
     export.write_text(json.dumps(response, indent=2), encoding="utf-8")
-    assert merkle.main(["verify-export", str(export), "--public-key", PUBLIC_KEY.hex()]) == 0
+    assert verify_export(export) == 0
     assert "VERIFIED" in capsys.readouterr().out
 
 
-def test_the_command_line_notes_events_newer_than_the_checkpoint(
+def test_the_command_line_says_partial_never_verified_for_events_after_the_checkpoint(
         log: Log, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(OTHER_CASE))
-    assert merkle.main(["verify-export", str(export), "--public-key", PUBLIC_KEY.hex()]) == 0
-    assert "1 event(s) newer than the checkpoint" in capsys.readouterr().out
+    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(OTHER_CASE),
+                          log.statement(OTHER_CASE))
+    assert verify_export(export) == merkle.EXIT_PARTIAL == 3
+    out = capsys.readouterr().out
+    assert out.startswith("PARTIAL (1 event unproven)")
+    assert "VERIFIED" not in out
 
 
 def test_the_module_imports_only_the_standard_library_and_cryptography() -> None:
@@ -777,11 +1006,14 @@ def test_the_module_imports_only_the_standard_library_and_cryptography() -> None
 def test_a_copy_of_the_single_file_verifies_an_export_as_a_script(log: Log,
                                                                    tmp_path: Path) -> None:
     shutil.copy(merkle.__file__, tmp_path / "merkle.py")
-    good = write_export(tmp_path / "good.jsonl", log.checkpoint, log.export(CASE))
+    good = write_export(tmp_path / "good.jsonl", log.checkpoint, log.export(CASE),
+                        log.statement(CASE))
     entries = log.export(CASE)
     entries[3]["version"] = 5
-    bad = write_export(tmp_path / "bad.jsonl", log.checkpoint, entries)
-    for export, code in ((good, 0), (bad, 1)):
+    bad = write_export(tmp_path / "bad.jsonl", log.checkpoint, entries, log.statement(CASE))
+    partial = write_export(tmp_path / "partial.jsonl", log.checkpoint,
+                           log.export(OTHER_CASE), log.statement(OTHER_CASE))
+    for export, code in ((good, 0), (bad, 1), (partial, 3)):
         done = subprocess.run(
             [sys.executable, "-I", "merkle.py", "verify-export", export.name,
              "--public-key", PUBLIC_KEY.hex()],
@@ -790,7 +1022,8 @@ def test_a_copy_of_the_single_file_verifies_an_export_as_a_script(log: Log,
 
 
 def test_python_dash_m_casetrail_merkle_runs_the_command_line(log: Log, tmp_path: Path) -> None:
-    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE))
+    export = write_export(tmp_path / "case.jsonl", log.checkpoint, log.export(CASE),
+                          log.statement(CASE))
     done = subprocess.run(
         [sys.executable, "-m", "casetrail.merkle", "verify-export", str(export),
          "--public-key", PUBLIC_KEY.hex()],

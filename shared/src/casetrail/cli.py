@@ -127,41 +127,120 @@ def _case_application() -> Any:
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint() -> None:
+def audit_checkpoint(
+    output: Annotated[str, typer.Option(
+        "--format", help="json: the checkpoint, public key, verifier key and signed note as "
+                         "JSON; note: only the signed note (c2sp.org/tlog-checkpoint)")] = "json",
+    note: Annotated[Path | None, typer.Option(
+        help="also write the signed note to this file")] = None,
+) -> None:
     """Sign the log's current size and Merkle root; prints the checkpoint to publish."""
+    if output not in ("json", "note"):
+        raise typer.BadParameter("--format is json or note")
     application = _case_application()
     try:
-        checkpoint = application.audit.checkpoint()
-        typer.echo(json.dumps({**checkpoint.to_json(),
-                               "public_key": application.audit.public_key.hex()}, indent=2))
+        audit = application.audit
+        checkpoint = audit.checkpoint()
+        signed_note = audit.note(checkpoint)
+        if note is not None:
+            note.write_text(signed_note, encoding="utf-8")
+        if output == "note":
+            typer.echo(signed_note, nl=False)
+        else:
+            typer.echo(json.dumps({**checkpoint.to_json(), "public_key": audit.public_key.hex(),
+                                   "origin": audit.origin, "verifier_key": audit.verifier_key,
+                                   "note": signed_note}, indent=2))
     finally:
         application.close()
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    trusted: Annotated[list[Path] | None, typer.Option(
+        help="a checkpoint kept outside the database (signed note or JSON checkpoint); "
+             "repeat for several. The stored tree must extend each one")] = None,
+    public_key: Annotated[str | None, typer.Option(
+        help="check every signature with this key (64 hex digits or a note verifier key) "
+             "instead of the configured one")] = None,
+) -> None:
     """Recompute every leaf and root; report the position of anything altered, deleted,
-    inserted or reordered. Exits 1 when anything is wrong."""
+    inserted, reordered or malformed, and any trusted checkpoint the stored log no longer
+    extends (cut back, rewritten, checkpoints deleted). Exits 1 when anything is wrong."""
     from rich.progress import Progress
 
+    from casetrail.merkle import NoteError, parse_public_key
+
+    try:
+        key = None if public_key is None else parse_public_key(public_key)[1]
+    except NoteError as exc:
+        raise typer.BadParameter(f"--public-key: {exc}") from None
+    kept = []
+    for path in trusted or []:
+        try:
+            kept.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"--trusted {path}: {exc}") from None
     application = _case_application()
     try:
         total = application.last_position()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("verifying the log", total=total or None)
-            report = application.audit.verify(lambda n: progress.advance(task, n))
+            report = application.audit.verify(lambda n: progress.advance(task, n),
+                                              public_key=key, trusted=kept)
     finally:
         application.close()
     checkpoint = report.checkpoint
     console.print(f"{report.events_checked:,} events checked; latest checkpoint: "
                   + (f"size {checkpoint.tree_size} at {checkpoint.issued_at}" if checkpoint
-                     else "none (run `casetrail audit checkpoint`)"))
+                     else "none (run `casetrail audit checkpoint`)")
+                  + (f"; {report.trusted_checked} of {len(kept)} trusted checkpoint(s) read"
+                     if kept else ""))
     for problem in report.problems:
         where = f"position {problem.position}" if problem.position is not None else "log"
         typer.echo(f"{problem.kind.upper():10} {where}: {problem.detail}")
     if not report.ok:
         raise typer.Exit(1)
-    console.print("verified: no event altered, dropped, inserted or reordered")
+    console.print("verified: no event altered, dropped, inserted or reordered"
+                  + (f", and the log extends all {len(kept)} trusted checkpoint(s)"
+                     if kept else ""))
+
+
+@audit_app.command("witness")
+def audit_witness(
+    url: Annotated[str, typer.Option(help="the case service, e.g. https://case.example")],
+    state: Annotated[Path, typer.Option(help="folder of this witness's kept checkpoints")],
+    public_key: Annotated[str | None, typer.Option(
+        help="the log's key from a trusted source: 64 hex digits or a note verifier key "
+             "(default: the key pinned in --state, else trusted on first use)")] = None,
+    api_key: Annotated[str | None, typer.Option(
+        envvar="CASETRAIL_WITNESS_API_KEY", help="an auditor API key")] = None,
+    origin: Annotated[str | None, typer.Option(
+        help="the log's expected origin (default: the one pinned on the first run)")] = None,
+) -> None:
+    """On the auditor's own machine: fetch the log's newest signed checkpoint and a
+    consistency proof from the last one kept in --state, verify both without trusting the
+    server, and only then keep the new one. Exits 1, keeping the old state, if anything
+    fails (the log cut back or rewritten, a bad signature, the server unreachable)."""
+    from casetrail.merkle import NoteError
+    from casetrail.witness import WitnessError, describe, witness
+
+    try:
+        result = witness(url, state, api_key=api_key, public_key=public_key, origin=origin)
+    except NoteError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except WitnessError as exc:
+        typer.echo(f"FAILED: {exc}")
+        raise typer.Exit(1) from None
+    for message in result.messages:
+        typer.echo(message)
+    if result.outcome == "grew":
+        assert result.previous is not None
+        typer.echo(f"verified: {describe(result.checkpoint)} extends the kept "
+                   f"{describe(result.previous)}; kept it")
+    elif result.outcome == "unchanged":
+        typer.echo(f"verified: unchanged since {describe(result.checkpoint)}")
+    else:
+        typer.echo(f"kept: {describe(result.checkpoint)}")
 
 
 @audit_app.command("export")

@@ -63,5 +63,6 @@ def build_application(settings: CaseSettings | None = None,
         env=eventsourcing_env(settings, create_tables=create),
         store_factory=store_factory,
         vault_factory=lambda store: PiiVault(store, master),
-        audit_factory=lambda store: AuditLog(store, common.audit_signing_key_bytes),
+        audit_factory=lambda store: AuditLog(store, common.audit_signing_key_bytes,
+                                             origin=settings.audit_origin),
     )

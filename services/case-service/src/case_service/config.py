@@ -19,4 +19,9 @@ class CaseSettings(BaseSettings):
     create_schema: bool = Field(
         default=True, description="create tables at start-up; production runs `casetrail "
         "migrate case` once instead and sets this false")
+    audit_origin: str = Field(
+        default="casetrail.example/case-log", pattern=r"^[^\s+\x00-\x1f]+$",
+        description="the log's name in its signed checkpoint notes (origin line and key "
+        "name; no spaces or '+'): set a name of your own, e.g. "
+        "collections.bank.example/case-log, and never change it afterwards")
     max_body_bytes: int = 64 * 1024 * 1024

@@ -2,27 +2,32 @@
 
 Each event's leaf hash is written with it (recorders.py). Leaves in position order form an
 RFC 6962 Merkle tree (casetrail.merkle). A checkpoint signs the tree size and root with an
-Ed25519 key; publishing checkpoints outside the database (docs/audit.md) is what makes a later
-rewrite of the database detectable even when both events and leaves are rewritten.
+Ed25519 key, as JSON and as a C2SP tlog-checkpoint signed note; publishing checkpoints
+outside the database (docs/audit.md) is what makes a later rewrite of the database
+detectable even when events, leaves and checkpoints are rewritten together.
 
 `verify` recomputes every leaf from the stored event rows and compares:
 - a leaf that no longer matches its row: the row was altered (or moved: see below);
 - a leaf without a row: the row was deleted; a row without a leaf: the row was inserted;
 - a row whose content matches the leaf of another position: rows were reordered;
-- the stored leaves must reproduce the root of every checkpoint, whose signatures must hold.
+- a row that cannot be read as an event (a state that is not bytes, an originator id that
+  is not a UUID): malformed, reported at its position while the scan goes on;
+- the stored leaves must reproduce the root of every checkpoint, whose signatures must hold;
+- and each trusted checkpoint, kept outside the database, must be a prefix of the stored
+  tree: same root over its first `tree_size` leaves.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from casetrail import merkle
-from casetrail.merkle import Checkpoint
+from casetrail.merkle import CaseStatement, Checkpoint
 
 from case_service.adapters.case_store import CaseStore
 
@@ -34,7 +39,7 @@ Progress = Callable[[int], None]
 class Problem:
     """One finding of a verification, at a log position where there is one."""
 
-    kind: str  # altered | deleted | inserted | reordered | checkpoint
+    kind: str  # altered | deleted | inserted | reordered | malformed | checkpoint | trusted
     position: int | None
     detail: str
 
@@ -45,12 +50,34 @@ class Report:
 
     events_checked: int = 0
     checkpoint: Checkpoint | None = None
+    trusted_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """No problem found."""
         return not self.problems
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """An RFC 6962 proof that the tree of `new_size` leaves extends the one of `old_size`;
+    the roots are computed from the stored leaves, so a client checks them against roots it
+    trusts (signed checkpoints), never these."""
+
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    proof: list[bytes]
+
+
+class SizeNotInLog(LookupError):
+    """A tree size larger than the stored log."""
+
+    def __init__(self, size: int, tree_size: int):
+        super().__init__(f"the log has {tree_size} leaves; a tree of {size} is not in it")
+        self.size, self.tree_size = size, tree_size
 
 
 @dataclass(frozen=True)
@@ -66,45 +93,126 @@ class _Row:
                                 self.version, self.topic, self.state)
 
 
+@dataclass(frozen=True)
+class _Malformed:
+    """A stored row that cannot be read as an event: why, at its position."""
+
+    position: int
+    reason: str
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class _NotUtf8:
+    """A TEXT value whose bytes are not UTF-8 (SQLite stores whatever it is given)."""
+
+    raw: bytes
+
+
+def _sqlite_value(kind: str, raw: Any) -> Any:
+    """A SQLite value read as `CAST(x AS BLOB)` with its `typeof(x)`, as the driver would
+    return it, without the driver's failure on TEXT that is not UTF-8."""
+    if kind == "null" or raw is None:
+        return None
+    data = bytes(raw)
+    if kind == "blob":
+        return data
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _NotUtf8(data)
+    if kind == "integer":
+        return int(text)
+    return float(text) if kind == "real" else text
+
+
+def _decode(position: int, originator: Any, version: Any, topic: Any, state: Any
+            ) -> _Row | _Malformed:
+    """The event of a stored row, or why the row is not one (each field checked)."""
+    reasons = []
+    case_id = ""
+    try:
+        case_id = str(originator if isinstance(originator, UUID) else UUID(str(originator)))
+    except (ValueError, TypeError):
+        reasons.append(f"originator id {_shown(originator)} is not a UUID")
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**32:
+        reasons.append(f"version {_shown(version)} is not a whole number")
+    if not isinstance(topic, str):
+        reasons.append(f"topic {_shown(topic)} is not text")
+    if state is None:
+        reasons.append("state is NULL")
+    elif isinstance(state, str | _NotUtf8):
+        reasons.append("state is stored as TEXT, not bytes")
+    elif not isinstance(state, bytes | bytearray | memoryview):
+        reasons.append(f"state is a {type(state).__name__}, not bytes")
+    if reasons:
+        return _Malformed(position, "; ".join(reasons))
+    return _Row(position, case_id, version, topic, bytes(state))
+
+
 class AuditLog:
     """Checkpoints, verification and inclusion proofs over the case log."""
 
-    def __init__(self, store: CaseStore, signing_key: bytes, key_id: str = "audit-1"):
+    def __init__(self, store: CaseStore, signing_key: bytes, key_id: str = "audit-1", *,
+                 origin: str):
         self.store, self.db = store, store.db
         self.signing_key, self.key_id = signing_key, key_id
+        self.origin = merkle.check_note_name(origin)
         self.public_key = merkle.public_key_of(signing_key)
         self.leaves_table = self.db.table("audit_leaves")
         self.checkpoints_table = self.db.table("audit_checkpoints")
 
+    @property
+    def verifier_key(self) -> str:
+        """The note verifier key of the log: `<origin>+<key hash>+<base64 key>`."""
+        return merkle.verifier_key(self.origin, self.public_key)
+
     # ------------------------------------------------------------------ reading
 
-    def _events(self, after: int = -1) -> Iterator[_Row]:
-        pg = self.db.dialect == "postgres"
-        column = "notification_id" if pg else "rowid"
+    def _position_column(self) -> str:
+        return "notification_id" if self.db.dialect == "postgres" else "rowid"
+
+    def _events(self, after: int = -1) -> Iterator[_Row | _Malformed]:
+        column = self._position_column()
         table = self.db.table(self.db.events_table)
+        fields = {"o": "originator_id", "v": "originator_version", "t": "topic", "s": "state"}
+        if self.db.dialect == "sqlite":  # SQLite stores any type in any column: read bytes
+            selected = ", ".join(f"typeof({c}) AS {a}_type, CAST({c} AS BLOB) AS {a}"
+                                 for a, c in fields.items())
+        else:
+            selected = ", ".join(f"{c} AS {a}" for a, c in fields.items())
         while True:
             with self.db.transaction() as cur:
                 rows = cur.execute(
-                    f"SELECT {column} AS p, originator_id AS o, originator_version AS v, "
-                    f"topic AS t, state AS s FROM {table} WHERE {column} > %s "
+                    f"SELECT {column} AS p, {selected} FROM {table} WHERE {column} > %s "
                     f"ORDER BY {column} LIMIT %s", [after, CHUNK]).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield _Row(int(r["p"]), str(UUID(str(r["o"]))), int(r["v"]), str(r["t"]),
-                           bytes(r["s"]))
+                if self.db.dialect == "sqlite":
+                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in fields} | {"p": r["p"]}
+                yield _decode(int(r["p"]), r["o"], r["v"], r["t"], r["s"])
             after = int(rows[-1]["p"])
 
     def _leaves(self, after: int = -1) -> Iterator[tuple[int, bytes]]:
+        """(position, leaf hash) in position order; a leaf that is not 32 bytes comes as it
+        is (bytes) or as b"" (anything else), for `verify` to report."""
+        leaf_hash = "CAST(leaf_hash AS BLOB)" if self.db.dialect == "sqlite" else "leaf_hash"
         while True:
             with self.db.transaction() as cur:
                 rows = cur.execute(
-                    f"SELECT position, leaf_hash FROM {self.leaves_table} WHERE position > %s "
-                    "ORDER BY position LIMIT %s", [after, CHUNK]).fetchall()
+                    f"SELECT position, {leaf_hash} AS leaf_hash FROM {self.leaves_table} "
+                    "WHERE position > %s ORDER BY position LIMIT %s", [after, CHUNK]).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield int(r["position"]), bytes(r["leaf_hash"])
+                leaf = r["leaf_hash"]
+                yield int(r["position"]), (bytes(leaf) if isinstance(
+                    leaf, bytes | bytearray | memoryview) else b"")
             after = int(rows[-1]["position"])
 
     def leaf_hashes(self, limit: int | None = None) -> list[bytes]:
@@ -153,10 +261,23 @@ class AuditLog:
                  checkpoint.issued_at, checkpoint.key_id, checkpoint.signature])
         return checkpoint
 
+    def note(self, checkpoint: Checkpoint) -> str:
+        """The checkpoint as a C2SP tlog-checkpoint signed note (origin, size, base64 root),
+        signed under the key name `origin`. Ed25519 is deterministic: the same checkpoint
+        always gives the same note, so notes need not be stored."""
+        return merkle.sign_checkpoint_note(self.signing_key, self.origin,
+                                           checkpoint.tree_size, checkpoint.root)
+
     # ------------------------------------------------------------------ verification
 
-    def verify(self, progress: Progress | None = None) -> Report:
-        """Recompute everything against the stored leaves and every checkpoint."""
+    def verify(self, progress: Progress | None = None, *,
+               trusted: Sequence[tuple[str, str]] = (), public_key: bytes | None = None,
+               ) -> Report:
+        """Recompute everything against the stored leaves, every stored checkpoint and every
+        trusted checkpoint: (source, text) of a checkpoint kept outside the database, a
+        signed note or a JSON checkpoint. Signatures are checked with `public_key` (default:
+        this log's)."""
+        key = self.public_key if public_key is None else public_key
         report = Report()
         events, leaves = self._events(), self._leaves()
         event, leaf = next(events, None), next(leaves, None)
@@ -167,8 +288,11 @@ class AuditLog:
             if leaf is None or (event is not None and event.position < leaf[0]):
                 assert event is not None
                 report.problems.append(Problem(
-                    "inserted", event.position,
+                    "inserted", event.position, "an event row has no audit leaf" if isinstance(
+                        event, _Malformed) else
                     f"event {event.case_id} v{event.version} has no audit leaf"))
+                if isinstance(event, _Malformed):
+                    report.problems.append(Problem("malformed", event.position, event.reason))
                 event = next(events, None)
             elif event is None or leaf[0] < event.position:
                 report.problems.append(Problem(
@@ -176,7 +300,12 @@ class AuditLog:
                 ordered.append(leaf[1])
                 leaf = next(leaves, None)
             else:
-                if event.leaf() != leaf[1]:
+                if isinstance(event, _Malformed):
+                    report.problems.append(Problem("malformed", event.position, event.reason))
+                elif len(leaf[1]) != merkle.HASH_SIZE:
+                    report.problems.append(Problem(
+                        "malformed", leaf[0], "the audit leaf is not a 32-byte hash"))
+                elif event.leaf() != leaf[1]:
                     mismatched[event.position], stored[leaf[0]] = event, leaf[1]
                 ordered.append(leaf[1])
                 report.events_checked += 1
@@ -184,7 +313,9 @@ class AuditLog:
                     progress(1)
                 event, leaf = next(events, None), next(leaves, None)
         report.problems += self._explain(mismatched, stored)
-        report.problems += self._check_checkpoints(ordered, report)
+        stored_checkpoints = self.checkpoints()
+        report.problems += self._check_checkpoints(stored_checkpoints, ordered, report, key)
+        report.problems += self._check_trusted(trusted, stored_checkpoints, ordered, report, key)
         report.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
         return report
 
@@ -204,12 +335,14 @@ class AuditLog:
                     "matches its audit leaf"))
         return problems
 
-    def _check_checkpoints(self, ordered: list[bytes], report: Report) -> list[Problem]:
+    @staticmethod
+    def _check_checkpoints(checkpoints: list[Checkpoint], ordered: list[bytes],
+                           report: Report, public_key: bytes) -> list[Problem]:
         problems = []
-        for checkpoint in self.checkpoints():
+        for checkpoint in checkpoints:
             report.checkpoint = checkpoint
             label = f"checkpoint of size {checkpoint.tree_size} ({checkpoint.issued_at})"
-            if not merkle.verify_checkpoint(checkpoint, self.public_key):
+            if not merkle.verify_checkpoint(checkpoint, public_key):
                 problems.append(Problem("checkpoint", None, f"{label}: bad signature"))
             elif checkpoint.tree_size > len(ordered):
                 problems.append(Problem(
@@ -218,6 +351,42 @@ class AuditLog:
                 problems.append(Problem(
                     "checkpoint", None, f"{label}: the stored leaves no longer give its root; "
                     "the log was rewritten before this checkpoint"))
+        return problems
+
+    def _check_trusted(self, trusted: Sequence[tuple[str, str]],
+                       checkpoints: list[Checkpoint], ordered: list[bytes], report: Report,
+                       public_key: bytes) -> list[Problem]:
+        """Is the stored tree an extension of each checkpoint kept outside the database?"""
+        problems = []
+        stored = {c.tree_size: c for c in checkpoints}
+        for source, text in trusted:
+            try:
+                size, root = merkle.verified_tree_head(text, public_key, origin=self.origin)
+            except ValueError as e:
+                problems.append(Problem("trusted", None, f"{source}: not a checkpoint signed "
+                                        f"by the log's key ({e})"))
+                continue
+            report.trusted_checked += 1
+            label = f"{source} (size {size}, root {base64.b64encode(root).decode()})"
+            if size > len(ordered):
+                problems.append(Problem(
+                    "trusted", None, f"{label}: the stored log has only {len(ordered)} leaves: "
+                    f"it was cut back, {size - len(ordered)} leaves or more were deleted"))
+                continue
+            if merkle.root(ordered[:size]) != root:
+                problems.append(Problem(
+                    "trusted", None, f"{label}: the first {size} stored leaves give another "
+                    "root: the log was rewritten before this checkpoint"))
+                continue
+            kept = stored.get(size)
+            if kept is None:
+                problems.append(Problem(
+                    "trusted", None, f"{label}: the log still extends it, but the database "
+                    "keeps no checkpoint of this size: checkpoint rows were deleted"))
+            elif bytes(kept.root) != root:
+                problems.append(Problem(
+                    "trusted", None, f"{label}: the database's checkpoint of this size has "
+                    "another root: it was replaced"))
         return problems
 
     # ------------------------------------------------------------------ proofs
@@ -232,7 +401,7 @@ class AuditLog:
             index_of[position] = len(leaves)
             leaves.append(leaf)
         pg = self.db.dialect == "postgres"
-        column = "notification_id" if pg else "rowid"
+        column = self._position_column()
         ident = case_id if pg else case_id.replace("-", "")
         with self.db.transaction() as cur:
             rows = cur.execute(
@@ -243,15 +412,38 @@ class AuditLog:
         for r in rows:
             position = int(r["p"])
             index = index_of.get(position)
+            state = r["s"]
             entries.append({
-                "position": position, "case_id": case_id, "version": int(r["v"]),
-                "type": str(r["t"]), "payload": base64.b64encode(bytes(r["s"])).decode(),
+                "position": position, "case_id": case_id, "version": r["v"],
+                "type": r["t"], "payload": base64.b64encode(bytes(state)).decode() if
+                isinstance(state, bytes | bytearray | memoryview) else None,
                 "leaf_index": index,
                 "proof": None if index is None else
                 [h.hex() for h in merkle.inclusion_proof(leaves, index)],
             })
         return entries
 
-    def consistency(self, old_size: int, new_size: int) -> list[str]:
-        """A proof that the tree of `new_size` leaves extends the one of `old_size`."""
-        return [h.hex() for h in merkle.consistency_proof(self.leaf_hashes(new_size), old_size)]
+    def case_statement(self, case_id: str, checkpoint: Checkpoint,
+                       entries: Sequence[dict[str, Any]]) -> CaseStatement:
+        """Sign how many of the case's events (`case_proofs` entries) the checkpoint covers,
+        so an export cut short no longer verifies (docs/audit.md says what this proves)."""
+        covered = [e for e in entries if e["position"] <= checkpoint.last_position]
+        last = covered[-1] if covered else {"version": 0, "position": 0}
+        version = last["version"] if isinstance(last["version"], int) else 0  # malformed row
+        return merkle.sign_case_statement(self.signing_key, self.key_id, case_id, checkpoint,
+                                          len(covered), version, last["position"])
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None
+                          ) -> ConsistencyProof:
+        """A proof that the stored tree of `new_size` leaves (default: all) extends the one of
+        `old_size`, for any 0 <= old_size <= new_size <= the stored tree's size. Raises
+        SizeNotInLog beyond it and ValueError if old_size > new_size."""
+        leaves = self.leaf_hashes()
+        new = len(leaves) if new_size is None else new_size
+        if new > len(leaves):
+            raise SizeNotInLog(new, len(leaves))
+        if not 0 <= old_size <= new:
+            raise ValueError(f"old_size {old_size} must be between 0 and new_size {new}")
+        del leaves[new:]
+        return ConsistencyProof(old_size, new, merkle.root(leaves[:old_size]),
+                                merkle.root(leaves), merkle.consistency_proof(leaves, old_size))

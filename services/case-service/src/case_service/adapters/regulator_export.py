@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from casetrail.merkle import Checkpoint
+from casetrail.merkle import CaseStatement, Checkpoint
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -32,9 +32,13 @@ FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese names render w
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
-def jsonl(entries: Sequence[dict[str, Any]], checkpoint: Checkpoint, public_key: bytes) -> bytes:
-    """The verifiable export: the checkpoint line, then one line per event."""
+def jsonl(entries: Sequence[dict[str, Any]], checkpoint: Checkpoint, public_key: bytes,
+          statement: CaseStatement | None = None) -> bytes:
+    """The verifiable export: the checkpoint line (with the signed case statement: how many
+    events the case has under the checkpoint), then one line per event."""
     head = {**checkpoint.to_json(), "public_key": public_key.hex()}
+    if statement is not None:
+        head["case_statement"] = statement.to_json()
     lines = [json.dumps(head, sort_keys=True, separators=(",", ":"))]
     lines += [json.dumps(e, sort_keys=True, separators=(",", ":")) for e in entries]
     return ("\n".join(lines) + "\n").encode()
@@ -113,7 +117,8 @@ def export_case(app: Any, case_id: str, checkpoint: Checkpoint, folder: Path
     view = app.case_view(app.get_case(UUID(case_id)), unmask=True)
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{case_id}.jsonl"
-    data.write_bytes(jsonl(entries, checkpoint, app.audit.public_key))
+    data.write_bytes(jsonl(entries, checkpoint, app.audit.public_key,
+                           app.audit.case_statement(case_id, checkpoint, entries)))
     pdf = folder / f"{case_id}.pdf"
     pdf.write_bytes(timeline_pdf(case_id, view, history, entries, checkpoint))
     return data, pdf

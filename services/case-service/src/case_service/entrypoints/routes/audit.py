@@ -1,4 +1,5 @@
-"""Auditors' view of the log: case histories with inclusion proofs, checkpoints, consistency."""
+"""Auditors' view of the log: case histories with inclusion proofs, checkpoints (JSON and
+signed notes), consistency proofs."""
 
 from __future__ import annotations
 
@@ -9,52 +10,89 @@ from casetrail.security import Role
 from casetrail.web import ApiError, require_roles
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 
+from case_service.adapters.audit import SizeNotInLog
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
+NO_CHECKPOINT = "no checkpoint has been signed yet: run `casetrail audit checkpoint`"
+
 
 @router.get("/checkpoints", summary="Signed checkpoints of the log")
 async def checkpoints(app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
-    """Every signed (tree size, root), and the public key that verifies them."""
+    """Every signed (tree size, root), the public key that verifies them, and the log's
+    origin and note verifier key (for the signed notes of `GET /v1/audit/checkpoint`)."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
     found = await run_in_threadpool(app.audit.checkpoints)
-    return {"public_key": app.audit.public_key.hex(),
+    return {"public_key": app.audit.public_key.hex(), "origin": app.audit.origin,
+            "verifier_key": app.audit.verifier_key,
             "checkpoints": [c.to_json() for c in found]}
+
+
+@router.get("/checkpoint", summary="The newest checkpoint as a signed note",
+            response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {}}}})
+async def checkpoint_note(
+    app: AppDep, caller: PrincipalDep,
+    size: Annotated[int | None, Query(ge=0, description="a stored checkpoint's tree size "
+                                      "(default: the newest)")] = None,
+) -> PlainTextResponse:
+    """The newest signed checkpoint (or the one of `size`) in the C2SP tlog-checkpoint
+    signed-note format: origin, tree size and base64 root, then a blank line and the Ed25519
+    signature line. Verify it with the verifier key of `GET /v1/audit/checkpoints`, e.g. with
+    Go's golang.org/x/mod/sumdb/note (docs/audit.md)."""
+    require_roles(caller, Role.AUDITOR, Role.ADMIN)
+    found = await run_in_threadpool(app.audit.checkpoints)
+    if size is not None:
+        found = [c for c in found if c.tree_size == size]
+        if not found:
+            raise ApiError(404, "checkpoint_not_found", f"no stored checkpoint of size {size}")
+    if not found:
+        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
+    return PlainTextResponse(app.audit.note(found[-1]), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/cases/{case_id}", summary="A case history with inclusion proofs")
 async def case_history(case_id: UUID, app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every stored event of the case (stored bytes, base64), with its leaf index and an
-    inclusion proof against the latest signed checkpoint. Verify offline with
-    `python -m casetrail.merkle`. Events newer than the checkpoint have no proof yet."""
+    inclusion proof against the latest signed checkpoint, and a signed statement of how many
+    events the case has under that checkpoint. Verify offline with `python -m
+    casetrail.merkle verify-export`. Events newer than the checkpoint have no proof yet."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
     checkpoint = await run_in_threadpool(app.audit.latest_checkpoint)
     if checkpoint is None:
-        raise ApiError(409, "no_checkpoint",
-                       "no checkpoint has been signed yet: run `casetrail audit checkpoint`")
+        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
     entries = await run_in_threadpool(app.audit.case_proofs, str(case_id), checkpoint)
     if not entries:
         raise ApiError(404, "case_not_found", f"no case {case_id}")
+    statement = app.audit.case_statement(str(case_id), checkpoint, entries)
     return {"case_id": str(case_id), "checkpoint": checkpoint.to_json(),
+            "case_statement": statement.to_json(),
             "public_key": app.audit.public_key.hex(), "events": entries}
 
 
-@router.get("/consistency", summary="Proof that the log only grew between two checkpoints")
+@router.get("/consistency", summary="Proof that the log only grew between two tree sizes")
 async def consistency(
     app: AppDep, caller: PrincipalDep,
-    old_size: Annotated[int, Query(ge=1)], new_size: Annotated[int, Query(ge=1)],
+    old_size: Annotated[int, Query(ge=0)], new_size: Annotated[int, Query(ge=0)],
 ) -> dict[str, Any]:
-    """An RFC 6962 consistency proof between two signed tree sizes."""
+    """An RFC 6962 consistency proof that the tree of `new_size` leaves extends the one of
+    `old_size`, for any 0 <= old_size <= new_size <= the log's size, whether or not the
+    database still stores a checkpoint of either size. Check it against roots you trust
+    (checkpoints you kept), not against `old_root`/`new_root`, which the server computed."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
-    sizes = {c.tree_size: c for c in await run_in_threadpool(app.audit.checkpoints)}
-    if old_size not in sizes or new_size not in sizes:
-        raise ApiError(404, "checkpoint_not_found", "both sizes must be signed checkpoints")
     if old_size > new_size:
         raise ApiError(422, "validation_error", "old_size must not exceed new_size", fields=[
             {"path": "query.old_size", "message": "must not exceed new_size",
              "type": "value_error"}])
-    proof = await run_in_threadpool(app.audit.consistency, old_size, new_size)
-    return {"old": sizes[old_size].to_json(), "new": sizes[new_size].to_json(),
-            "proof": proof, "public_key": app.audit.public_key.hex()}
+    try:
+        found = await run_in_threadpool(app.audit.consistency_proof, old_size, new_size)
+    except SizeNotInLog as e:
+        raise ApiError(404, "size_not_in_log", str(e), tree_size=e.tree_size) from None
+    stored = {c.tree_size: c.to_json() for c in await run_in_threadpool(app.audit.checkpoints)}
+    return {"old_size": found.old_size, "new_size": found.new_size,
+            "old_root": found.old_root.hex(), "new_root": found.new_root.hex(),
+            "old": stored.get(old_size), "new": stored.get(new_size),
+            "proof": [h.hex() for h in found.proof], "public_key": app.audit.public_key.hex()}
