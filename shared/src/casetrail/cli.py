@@ -286,16 +286,28 @@ def audit_export(
 
 @pii_app.command("erase")
 def pii_erase(debtor: Annotated[str, typer.Option(help="the debtor id (d-...)")]) -> None:
-    """Crypto-shred a debtor: destroy their data key. Their PII becomes unreadable for good;
-    amounts, dates and the audit chain stay intact."""
+    """Crypto-shred a debtor: destroy their data key and purge every copy of it from the
+    database files. Their PII becomes unreadable for good; amounts, dates and the audit chain
+    stay intact. Running services stop showing it within a second. Run again for a debtor
+    already erased, it purges again (e.g. after an interrupted purge)."""
+    from case_service.adapters.case_store import KeyPurgeIncomplete
+
     application = _case_application()
     try:
         erased = application.vault.erase(debtor)
+        purge = application.vault.last_purge
+    except KeyPurgeIncomplete as exc:
+        console.print(f"[red]erasure not finished:[/] {exc}")
+        raise typer.Exit(1) from None
     finally:
         application.close()
+    if purge is None:
+        raise typer.BadParameter(f"no data key for {debtor!r} (unknown debtor id)")
+    purged = f"copies purged ({purge.rewritten} rewritten, {purge.checkpoint})"
     if not erased:
-        raise typer.BadParameter(f"no live data key for {debtor!r} (unknown or already erased)")
-    typer.echo(f"erased: the data key of {debtor} is destroyed")
+        typer.echo(f"already erased: {debtor}; {purged}")
+        return
+    typer.echo(f"erased: the data key of {debtor} is destroyed; {purged}")
 
 
 def sa_url(database_url: str) -> str:

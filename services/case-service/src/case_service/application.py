@@ -56,6 +56,16 @@ class PlacementConflict(Exception):
     """A placement reference was reused for a different batch."""
 
 
+class DebtorErased(Exception):
+    """The debtor's personal data was erased on request: nothing new is sealed for them."""
+
+    def __init__(self, debtor_id: str):
+        super().__init__(f"the personal data of debtor {debtor_id} was erased on request: "
+                         "no number or address can be stored for them again; record the "
+                         "contact without contact_point")
+        self.debtor_id = debtor_id
+
+
 class DateAsISO(Transcoding):
     """Dates (due dates, term ends) as ISO strings in stored events."""
 
@@ -214,6 +224,13 @@ class CaseApplication(Application[UUID]):
         openings: list[tuple[str, dict[str, Any]]] = []  # (case id, the Placed event's facts)
         for (account, case_id, agency_id, bucket, term_end, allocation), debtor_id in zip(
                 to_open, debtor_ids, strict=True):
+            if debtor_id not in keys:  # erased on request: their data is never taken again
+                accepted = [a for a in accepted if a["index"] != account.index]
+                rejected.append(_rejection(
+                    account.index, account.account_ref, "debtor",
+                    "this debtor's personal data was erased on request; no account can be "
+                    "placed for them again"))
+                continue
             debtor = account.debtor
             sealed = self.vault.seal(debtor_id, keys[debtor_id], {
                 "name": debtor.name, "national_id": debtor.national_id,
@@ -407,11 +424,16 @@ class CaseApplication(Application[UUID]):
             pii["national_id"] = mask(pii["national_id"])
         return {"debtor_id": debtor_id, "timezone": timezone, "erased": False, **pii}
 
-    def contact_point(self, case: Case, number: str | None) -> ContactPoint | None:
-        """Protect the number or address a contact used: sealed, referenced, masked."""
-        if number is None:
+    def contact_point(self, case: Case, number: str | None, contact_id: str | None = None
+                      ) -> ContactPoint | None:
+        """Protect the number or address a contact used: sealed, referenced, masked. For an
+        erased debtor, raises DebtorErased (a key is never re-created), unless the contact is
+        already recorded (a retry: nothing will be stored)."""
+        if number is None or (contact_id is not None and contact_id in case.contact_ids):
             return None
-        key = self.vault.ensure_keys([case.debtor_id])[case.debtor_id]
+        key = self.vault.ensure_keys([case.debtor_id]).get(case.debtor_id)
+        if key is None:
+            raise DebtorErased(case.debtor_id)
         return ContactPoint(ref=contact_point_ref(self.vault.master, case.debtor_id, number),
                             hint=mask(number),
                             sealed=self.vault.seal(case.debtor_id, key, {"number": number}))

@@ -7,7 +7,12 @@ from casetrail.web import error_body
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from case_service.application import CaseNotFound, PlacementConflict, VersionConflict
+from case_service.application import (
+    CaseNotFound,
+    DebtorErased,
+    PlacementConflict,
+    VersionConflict,
+)
 from case_service.domain.errors import (
     CaseClosed,
     CaseRecalled,
@@ -36,6 +41,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PlacementConflict)
     async def _placement(_: Request, exc: PlacementConflict) -> JSONResponse:
         return JSONResponse(status_code=409, content=error_body("placement_conflict", str(exc)))
+
+    @app.exception_handler(DebtorErased)
+    async def _erased(_: Request, exc: DebtorErased) -> JSONResponse:
+        return JSONResponse(status_code=409, content=error_body("debtor_erased", str(exc)))
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

@@ -146,7 +146,7 @@ def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: Principa
         contact_id=body.contact_id, channel=body.channel.value, direction=body.direction.value,
         party=body.party.value, outcome=body.outcome.value, action_code=body.action_code,
         agent_id=body.agent_id, recording_ref=body.recording_ref,
-        contact_point=app.contact_point(case, body.contact_point),
+        contact_point=app.contact_point(case, body.contact_point, body.contact_id),
         occurred_at=body.occurred_at, note=body.note,
         actor=caller.actor), A, D)
 
