@@ -54,8 +54,12 @@ def test_an_agency_sees_recovery_fees_promises_and_curves_of_its_vintage(
     # commission 1000 x 0.18 + 2000 x 0.18 - 500 x 0.18 + 1000 x 0.25 = 180+360-90+250 = 700
     assert (report["commission"], report["commissionable_recovered"],
             report["average_fee_rate"]) == ("700.00", "3500.00", "0.2000")
-    assert report["promises"] == {"kept": 1, "broken": 1, "open": 0}
-    assert report["promise_kept_rate"] == "0.5000"
+    # Promises settled in January (casetrail.figures): P1 kept on 01-20; P2 broke in
+    # February, so it counts in February's figures, not January's.
+    assert report["promises"] == {"kept": 1, "broken": 0, "open": 0}
+    assert report["promise_kept_rate"] == "1.0000"
+    # Cases AG-A held in January: A1, A2 (BANK's; the report is scoped to the caller's).
+    assert report["cases_assigned"] == 2
     assert [(b["bucket"], b["placed_amount"], b["recovered_amount"], b["recovery_rate"])
             for b in report["by_bucket"]] == [("M2", "10000.00", "2500.00", "0.2500"),
                                               ("M3", "5000.00", "1000.00", "0.2000")]

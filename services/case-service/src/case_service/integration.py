@@ -33,7 +33,8 @@ from eventsourcing.utils import resolve_topic
 OCCURRED_AT_FIELD = {
     "Placed": "placed_at", "Contacted": "occurred_at", "PaymentReceived": "received_at",
     "PaymentReversed": "reversed_at", "PromisedToPay": "promised_at", "PromiseKept": "kept_at",
-    "PromiseBroken": "broken_at", "RepaymentPlanAgreed": "agreed_at",
+    "PromiseBroken": "broken_at", "PromiseReopened": "reopened_at",
+    "RepaymentPlanAgreed": "agreed_at",
     "Disputed": "disputed_at", "DisputeResolved": "resolved_at",
     "HardshipFlagged": "flagged_at", "CeaseContactRequested": "requested_at",
     "Escalated": "escalated_at", "Recalled": "recalled_at", "Reassigned": "reassigned_at",

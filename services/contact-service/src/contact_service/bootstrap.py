@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.crypto import MasterKey
 from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
@@ -33,9 +34,9 @@ class ContactService:
         self.engine.dispose()
 
 
-def build_policies(settings: ContactSettings) -> Policies:
+def build_policies(settings: ContactSettings, clock: Clock = SYSTEM_CLOCK) -> Policies:
     """The shipped (or configured) policy packs and the default pack."""
-    return Policies(load_packs(settings.policy_packs_dir), settings.default_policy_pack)
+    return Policies(load_packs(settings.policy_packs_dir), settings.default_policy_pack, clock)
 
 
 def contact_log_projection(settings: ContactSettings | None = None) -> ContactLog:
@@ -45,12 +46,12 @@ def contact_log_projection(settings: ContactSettings | None = None) -> ContactLo
 
 
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,
-          common: CommonSettings | None = None) -> ContactService:
-    """The contact service wired to its own database."""
+          common: CommonSettings | None = None, clock: Clock = SYSTEM_CLOCK) -> ContactService:
+    """The contact service wired to its own database ("now" from `clock`)."""
     settings = settings or ContactSettings()
     common = common or CommonSettings()
     engine = make_engine(settings.database_url)
-    policies = build_policies(settings)
+    policies = build_policies(settings, clock)
     contact_log = ProjectionStore(engine, ContactLog(judge=policies))
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()

@@ -461,8 +461,9 @@ def shown(response: Any) -> dict[str, tuple[str | None, int, int]]:
 
 def test_an_agencys_october_kpis_show_their_numerators_and_denominators(world: World) -> None:
     assert shown(kpis(world, "agency_a")) == {
-        "contact_rate": ("0.8571", 6, 7),  # B4 never contacted
-        "right_party_contact_rate": ("0.7143", 5, 7),  # A1 A2 B1 B2 B3
+        # Cases assigned: every case AG-A held in October, A3 too (assigned in September).
+        "contact_rate": ("0.8750", 7, 8),  # B4 never contacted
+        "right_party_contact_rate": ("0.7500", 6, 8),  # A1 A2 A3 B1 B2 B3
         "promise_rate": ("0.5000", 3, 6),  # P1 P2 P4 per c1 c4 c5 c7 v1 v3
         "promise_kept_rate": ("0.3333", 1, 3),  # P1 kept; P2, P3 broken
         "violations_per_1000_contacts": ("83.3333", 1, 12),  # c6 at 22:00
@@ -473,8 +474,8 @@ def test_a_creditor_gets_kpis_over_its_own_cases_only(world: World) -> None:
     response = kpis(world, "bank1")
     assert response.json()["creditor_id"] == "BANK1"
     assert shown(response) == {
-        "contact_rate": ("1.0000", 3, 3),
-        "right_party_contact_rate": ("0.6667", 2, 3),
+        "contact_rate": ("1.0000", 4, 4),  # A1 A2 A3 A4
+        "right_party_contact_rate": ("0.7500", 3, 4),  # A1 A2 A3
         "promise_rate": ("0.3333", 1, 3),
         "promise_kept_rate": ("0.5000", 1, 2),
         "violations_per_1000_contacts": ("0.0000", 0, 7),

@@ -32,8 +32,13 @@ IN_NOVEMBER = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 _events = itertools.count(1)
 
 
-def assigned(case_id: str, at: datetime = IN_OCTOBER) -> CaseAssignment:
-    return CaseAssignment(case_id=case_id, assigned_at=at)
+AGENCY = "AG"
+
+
+def assigned(case_id: str, at: datetime = IN_OCTOBER, until: datetime | None = None,
+             agency_id: str = AGENCY) -> CaseAssignment:
+    return CaseAssignment(case_id=case_id, seq=1, agency_id=agency_id, assigned_at=at,
+                          ended_at=until)
 
 
 def contact(case_id: str, party: str = "debtor", at: datetime = IN_OCTOBER) -> ContactFact:
@@ -42,15 +47,15 @@ def contact(case_id: str, party: str = "debtor", at: datetime = IN_OCTOBER) -> C
 
 
 def promise(case_id: str, promise_id: str, at: datetime = IN_OCTOBER, state: str = "open",
-            settled_at: datetime | None = None) -> PromiseFact:
-    return PromiseFact(case_id=case_id, promise_id=promise_id, promised_at=at, state=state,
-                       settled_at=settled_at)
+            settled_at: datetime | None = None, agency_id: str = AGENCY) -> PromiseFact:
+    return PromiseFact(case_id=case_id, promise_id=promise_id, agency_id=agency_id,
+                       promised_at=at, state=state, settled_at=settled_at)
 
 
 def kpis(assignments: Iterable[CaseAssignment] = (), contacts: Iterable[ContactFact] = (),
          promises: Iterable[PromiseFact] = (), violations: Iterable[ViolationFact] = (),
          period: Period = OCTOBER) -> ContactKpis:
-    return contact_kpis(period, assignments, contacts, promises, violations)
+    return contact_kpis(AGENCY, period, assignments, contacts, promises, violations)
 
 
 def test_contact_rate_is_assigned_cases_with_any_contact_over_assigned_cases() -> None:
@@ -66,10 +71,22 @@ def test_right_party_contact_rate_counts_only_cases_where_the_debtor_was_reached
     assert result.right_party_contact_rate == Ratio(1, 4, Decimal("0.2500"))
 
 
-def test_cases_assigned_outside_the_period_are_not_in_the_denominator() -> None:
-    result = kpis([assigned("A"), assigned("OLD", IN_SEPTEMBER), assigned("NEW", IN_NOVEMBER)],
-                  [contact("A"), contact("OLD")])
+def test_cases_not_held_during_the_period_are_not_in_the_denominator() -> None:
+    result = kpis([assigned("A"), assigned("GONE", IN_SEPTEMBER, until=IN_SEPTEMBER.replace(
+        day=20)), assigned("NEW", IN_NOVEMBER), assigned("OTHER", agency_id="AG-OTHER")],
+        [contact("A"), contact("GONE")])
     assert result.contact_rate == Ratio(1, 1, Decimal("1.0000"))
+
+
+def test_a_case_held_during_the_period_counts_however_it_came_or_went() -> None:
+    # The defect of issue 16: a case reassigned away during the period dropped out of the
+    # denominator because cases were selected by their current agency.
+    result = kpis([assigned("KEPT", IN_SEPTEMBER), assigned("MOVED", IN_SEPTEMBER,
+                                                            until=IN_OCTOBER),
+                   assigned("NEW", IN_OCTOBER)],
+                  [contact("KEPT"), contact("MOVED", at=IN_OCTOBER.replace(hour=1)),
+                   contact("NEW")])
+    assert result.contact_rate == Ratio(3, 3, Decimal("1.0000"))
 
 
 def test_contacts_outside_the_period_do_not_count() -> None:
@@ -79,7 +96,8 @@ def test_contacts_outside_the_period_do_not_count() -> None:
 
 
 def test_the_period_includes_its_start_and_excludes_its_end() -> None:
-    result = kpis([assigned("A", OCTOBER.start), assigned("B", OCTOBER.end)],
+    result = kpis([assigned("A", OCTOBER.start), assigned("B", OCTOBER.end),
+                   assigned("C", IN_SEPTEMBER, until=OCTOBER.start)],
                   [contact("A", at=OCTOBER.start), contact("B", at=OCTOBER.end)])
     assert result.contact_rate == Ratio(1, 1, Decimal("1.0000"))
 
@@ -104,8 +122,16 @@ def test_promise_kept_rate_is_kept_over_settled_among_promises_settled_in_the_pe
         promise("D", "P4", at=IN_SEPTEMBER, state="kept", settled_at=IN_SEPTEMBER),
         promise("E", "P5", state="kept", settled_at=IN_NOVEMBER),
         promise("F", "P6"),
+        promise("G", "P7", state="broken", settled_at=IN_OCTOBER, agency_id="AG-OTHER"),
     ])
     assert result.promise_kept_rate == Ratio(1, 3, Decimal("0.3333"))
+
+
+def test_a_kept_promise_reopened_by_a_reversal_counts_in_neither() -> None:
+    # PromiseReopened sets it back to open: it is no longer kept, and not yet broken.
+    result = kpis(promises=[promise("A", "P1", state="open"),
+                            promise("B", "P2", state="kept", settled_at=IN_OCTOBER)])
+    assert result.promise_kept_rate == Ratio(1, 1, Decimal("1.0000"))
 
 
 def test_violations_count_each_broken_rule_per_thousand_contacts() -> None:

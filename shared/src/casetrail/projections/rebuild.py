@@ -382,6 +382,7 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
             else "events (the log, kafka or the feed), not from the store"))
     shadow = ProjectionStore(make_engine(shadow_url(live_url)), live.projection)
     deferred = prepare_bulk_load(shadow)
+    await asyncio.to_thread(copy_records, live, shadow)
 
     def count(result: BatchResult) -> None:
         REBUILD_EVENTS.labels(live.name).inc(result.applied + result.duplicates)
@@ -433,6 +434,25 @@ def prepare_bulk_load(shadow: ProjectionStore) -> list[sa.Index]:
             for table in metadata.sorted_tables:
                 conn.exec_driver_sql(f'ALTER TABLE "{table.name}" SET UNLOGGED')
     return deferred
+
+
+def copy_records(live: ProjectionStore, shadow: ProjectionStore) -> int:
+    """Give the shadow the records its handlers read besides events
+    (`Projection.reads_metadata`, e.g. policy assignments): the live ones, as they are now.
+    They are appended with effective times and never retroactive, so a handler that reads
+    the ones in force at each event's time reads, in the rebuild, what the live projection
+    read when it applied that event. Returns the rows copied."""
+    copied = 0
+    tables = [t for metadata in live.projection.reads_metadata for t in metadata.sorted_tables]
+    with shadow.engine.begin() as target, live.engine.connect() as source:
+        for table in reversed(tables):
+            target.execute(table.delete())
+        for table in tables:
+            rows = [dict(r) for r in source.execute(sa.select(table)).mappings()]
+            if rows:
+                insert_rows(target, table, rows)
+                copied += len(rows)
+    return copied
 
 
 def finish_bulk_load(shadow: ProjectionStore, deferred: Sequence[sa.Index]) -> None:

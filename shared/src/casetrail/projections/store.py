@@ -378,6 +378,29 @@ def make_engine(database_url: str) -> Engine:
     return engine
 
 
+def add_missing_columns(conn: Connection, metadata: sa.MetaData) -> list[str]:
+    """Add to existing tables the columns their definition gained since they were made, when
+    that is safe without data: nullable ones, or ones with a server default (a table made by
+    an earlier release, e.g. `projection_positions.log_position`, `payments.assignment`).
+    Returns what was added, as "table.column"."""
+    inspector = sa.inspect(conn)
+    added = []
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name, schema=table.schema):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name, schema=table.schema)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable and column.server_default is None:
+                raise RuntimeError(f"{table.name}.{column.name} is missing and cannot be added "
+                                   "to existing rows: rebuild this projection")
+            ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {_quoted(table)} ADD COLUMN {ddl}")
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
 class ProjectionStore:
     """A projection's tables plus its tracking records, in the consuming service's database."""
 
@@ -390,14 +413,10 @@ class ProjectionStore:
     def create_schema(self) -> None:
         """Create the tracking and projection tables if missing."""
         with self.engine.begin() as conn:
-            tracking.create_all(conn)
-            columns = {c["name"] for c in sa.inspect(conn).get_columns(positions_table.name)}
-            if "log_position" not in columns:  # made before log positions were tracked
-                conn.exec_driver_sql(f"ALTER TABLE {positions_table.name} ADD COLUMN "
-                                     "log_position BIGINT NOT NULL DEFAULT -1")
-            for metadata in self.projection.reads_metadata:
+            for metadata in (tracking, *self.projection.reads_metadata,
+                             self.projection.metadata):
                 metadata.create_all(conn)
-            self.projection.metadata.create_all(conn)
+                add_missing_columns(conn, metadata)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

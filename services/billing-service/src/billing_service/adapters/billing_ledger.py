@@ -3,10 +3,10 @@
 - `billing_cases`: one row per case with what billing needs (creditor, current agency,
   bucket, currency, placed amount, term, recall and closure);
 - `case_assignments`: every stretch an agency held a case (placement or reassignment, until
-  a recall, reassignment or closure), so money is attributed to the agency holding the case
-  when it was received;
+  a recall, reassignment or closure): the shared table of casetrail.projections.assignments;
 - `payments`, `reversals`: the money, each with its position in the case log;
-- `promises`: promises to pay and how they ended (for the promise-kept rate).
+- `promises`: promises to pay and how they stand (kept, broken, or open again after a
+  reversal), for the promise-kept rate.
 
 Service-owned records (contracts, invoices) live in `billing_service.adapters.records`; a
 rebuild (`ProjectionStore.reset()`) never touches them.
@@ -15,11 +15,15 @@ rebuild (`ProjectionStore.reset()`) never touches them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
+from casetrail.projections.assignments import (
+    apply_assignment_event,
+    assignments_table,
+    utc_text,
+)
 from casetrail.projections.base import Projection
 from casetrail.projections.store import insert_row, update_row
 from sqlalchemy.engine import Connection
@@ -43,18 +47,7 @@ billing_cases = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),  # last event applied
 )
 
-case_assignments = sa.Table(
-    "case_assignments", metadata,
-    sa.Column("case_id", sa.Text, primary_key=True),
-    sa.Column("seq", sa.Integer, primary_key=True),
-    sa.Column("agency_id", sa.Text, nullable=False, index=True),
-    sa.Column("assigned_at", sa.Text, nullable=False),
-    sa.Column("term_end", sa.Text, nullable=False),
-    sa.Column("ended_at", sa.Text),
-    sa.Column("end_reason", sa.Text),  # recalled | reassigned | closed
-    sa.Column("position", sa.BigInteger, nullable=False),
-    sa.Column("ended_position", sa.BigInteger),
-)
+case_assignments = assignments_table(metadata)  # shared: casetrail.projections.assignments
 
 payments = sa.Table(
     "payments", metadata,
@@ -66,6 +59,10 @@ payments = sa.Table(
     sa.Column("received_at", sa.Text, nullable=False),
     sa.Column("agency_id", sa.Text, nullable=False, index=True),
     sa.Column("position", sa.BigInteger, nullable=False, index=True),
+    # The stint the case log credited the payment to, and its flags (e.g. before_placement);
+    # None in histories recorded before payments carried them.
+    sa.Column("assignment", sa.Integer),
+    sa.Column("flags", sa.Text),
 )
 
 reversals = sa.Table(
@@ -97,11 +94,6 @@ promises = sa.Table(
 Handler = Callable[[Connection, EventEnvelope], None]
 
 
-def utc_text(value: str) -> str:
-    """An ISO datetime from a payload, normalised to UTC (stored and compared as text)."""
-    return datetime.fromisoformat(value).astimezone(UTC).isoformat()
-
-
 class BillingLedger(Projection):
     """Cases, assignments, payments, reversals and promises: the facts commission is
     computed from."""
@@ -112,7 +104,7 @@ class BillingLedger(Projection):
     default_database_url = "sqlite:///var/billing.db"
     event_types = frozenset({
         "Placed", "Reassigned", "Recalled", "Closed", "PaymentReceived", "PaymentReversed",
-        "PromisedToPay", "PromiseKept", "PromiseBroken",
+        "PromisedToPay", "PromiseKept", "PromiseBroken", "PromiseReopened",
     })  # contacts, disputes and the like change nothing billing computes
     replay_indexes: frozenset[str] = frozenset()  # handlers look rows up by primary key only
 
@@ -138,6 +130,7 @@ class BillingLedger(Projection):
             "PromisedToPay": self._on_promised_to_pay,
             "PromiseKept": self._on_promise_kept,
             "PromiseBroken": self._on_promise_broken,
+            "PromiseReopened": self._on_promise_reopened,
         }
 
     # ------------------------------------------------------------------ per event type
@@ -145,47 +138,35 @@ class BillingLedger(Projection):
     def _on_placed(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
         placed_amount = sum((Decimal(v) for v in p["balances"].values()), Decimal(0))
-        placed_at = utc_text(p["placed_at"])
         insert_row(conn, billing_cases, dict(
             case_id=str(e.case_id), creditor_id=p["creditor_id"],
             account_ref=p.get("account_ref", ""), agency_id=p["agency_id"], bucket=p["bucket"],
             dpd=p["dpd"], currency=p["currency"], placed_amount=str(placed_amount),
-            placed_at=placed_at, term_end=p["term_end"], recalled_at=None, closed_at=None,
-            position=e.position))
-        insert_row(conn, case_assignments, dict(
-            case_id=str(e.case_id), seq=1, agency_id=p["agency_id"], assigned_at=placed_at,
-            term_end=p["term_end"], ended_at=None, end_reason=None, position=e.position,
-            ended_position=None))
+            placed_at=utc_text(p["placed_at"]), term_end=p["term_end"], recalled_at=None,
+            closed_at=None, position=e.position))
+        apply_assignment_event(conn, case_assignments, e)
 
     def _on_reassigned(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
-        at = utc_text(p["reassigned_at"])
-        self._end_assignment(conn, e, at, "reassigned")
-        seq = conn.execute(sa.select(sa.func.max(case_assignments.c.seq)).where(
-            case_assignments.c.case_id == str(e.case_id))).scalar_one()
-        insert_row(conn, case_assignments, dict(
-            case_id=str(e.case_id), seq=int(seq) + 1, agency_id=p["to_agency_id"],
-            assigned_at=at, term_end=p["term_end"], ended_at=None, end_reason=None,
-            position=e.position, ended_position=None))
+        apply_assignment_event(conn, case_assignments, e)
         self._set(conn, e, agency_id=p["to_agency_id"], term_end=p["term_end"],
                   recalled_at=None)
 
     def _on_recalled(self, conn: Connection, e: EventEnvelope) -> None:
-        at = utc_text(e.payload["recalled_at"])
-        self._end_assignment(conn, e, at, "recalled")
-        self._set(conn, e, recalled_at=at)
+        apply_assignment_event(conn, case_assignments, e)
+        self._set(conn, e, recalled_at=utc_text(e.payload["recalled_at"]))
 
     def _on_closed(self, conn: Connection, e: EventEnvelope) -> None:
-        at = utc_text(e.payload["closed_at"])
-        self._end_assignment(conn, e, at, "closed")
-        self._set(conn, e, closed_at=at)
+        apply_assignment_event(conn, case_assignments, e)
+        self._set(conn, e, closed_at=utc_text(e.payload["closed_at"]))
 
     def _on_payment_received(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
         insert_row(conn, payments, dict(
             case_id=str(e.case_id), reference=p["reference"], amount=p["amount"],
             currency=p["currency"], source=p["source"], received_at=utc_text(p["received_at"]),
-            agency_id=p["agency_id"], position=e.position))
+            agency_id=p["agency_id"], position=e.position, assignment=p.get("assignment"),
+            flags=",".join(p.get("flags", []))))
 
     def _on_payment_reversed(self, conn: Connection, e: EventEnvelope) -> None:
         p = e.payload
@@ -208,6 +189,11 @@ class BillingLedger(Projection):
     def _on_promise_broken(self, conn: Connection, e: EventEnvelope) -> None:
         self._settle(conn, e, "broken", e.payload["broken_at"])
 
+    def _on_promise_reopened(self, conn: Connection, e: EventEnvelope) -> None:
+        update_row(conn, promises, {"case_id": str(e.case_id),
+                                    "promise_id": e.payload["promise_id"]},
+                   state="open", settled_at=None, position=e.position)
+
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
@@ -215,12 +201,6 @@ class BillingLedger(Projection):
         update_row(conn, promises, {"case_id": str(e.case_id),
                                     "promise_id": e.payload["promise_id"]},
                    state=state, settled_at=utc_text(at), position=e.position)
-
-    @staticmethod
-    def _end_assignment(conn: Connection, e: EventEnvelope, at: str, reason: str) -> None:
-        t = case_assignments
-        conn.execute(t.update().where(t.c.case_id == str(e.case_id), t.c.ended_at.is_(None))
-                     .values(ended_at=at, end_reason=reason, ended_position=e.position))
 
     @staticmethod
     def _set(conn: Connection, e: EventEnvelope, **values: str | None) -> None:

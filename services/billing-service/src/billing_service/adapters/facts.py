@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.figures import BEFORE_PLACEMENT
 from sqlalchemy.engine import Connection
 
 from billing_service.adapters.billing_ledger import (
@@ -19,7 +20,13 @@ from billing_service.adapters.billing_ledger import (
     reversals,
 )
 from billing_service.domain.invoice import Period
-from billing_service.domain.ledger import Assignment, CaseFacts, PaymentFact, ReversalFact
+from billing_service.domain.ledger import (
+    Assignment,
+    CaseFacts,
+    PaymentFact,
+    ReversalFact,
+    credited,
+)
 from billing_service.domain.performance import PromiseFact
 
 CHUNK = 500
@@ -38,8 +45,8 @@ class LedgerFacts:
               currency: str | None = None, as_of_position: int | None = None
               ) -> list[CaseFacts]:
         """Cases of a creditor (all if None) that an agency held or was credited money on
-        (any agency if None), optionally only those assigned to it (or to anyone) on a day of
-        `assigned_in`; facts recorded after `as_of_position` are left out."""
+        (any agency if None), optionally only those it (or anyone) held at some instant of
+        the days of `assigned_in`; facts recorded after `as_of_position` are left out."""
         a, c, p = case_assignments, billing_cases, payments
         where: list[Any] = []
         if creditor_id is not None:
@@ -49,9 +56,10 @@ class LedgerFacts:
         held = sa.select(a.c.case_id)
         if agency_id is not None:
             held = held.where(a.c.agency_id == agency_id)
-        if assigned_in is not None:
-            held = held.where(a.c.assigned_at >= _day_start(assigned_in.start),
-                              a.c.assigned_at < _day_start(assigned_in.end + timedelta(days=1)))
+        if assigned_in is not None:  # held at some instant of the period's days
+            held = held.where(a.c.assigned_at < _day_start(assigned_in.end + timedelta(days=1)),
+                              sa.or_(a.c.ended_at.is_(None),
+                                     a.c.ended_at > _day_start(assigned_in.start)))
         if agency_id is not None and assigned_in is None:
             credited = sa.select(p.c.case_id).where(p.c.agency_id == agency_id)
             where.append(c.c.case_id.in_(held.union(credited).scalar_subquery()))
@@ -79,11 +87,7 @@ class LedgerFacts:
                     account_ref=row["account_ref"], bucket=row["bucket"],
                     currency=row["currency"], placed_amount=Decimal(row["placed_amount"]),
                     placed_at=datetime.fromisoformat(row["placed_at"]), assignments=stints,
-                    payments=tuple(PaymentFact(
-                        reference=r["reference"], amount=Decimal(r["amount"]),
-                        source=r["source"], received_at=datetime.fromisoformat(r["received_at"]),
-                        agency_id=r["agency_id"], position=int(r["position"]))
-                        for r in paid.get(case_id, [])),
+                    payments=tuple(_payment(r, stints) for r in paid.get(case_id, [])),
                     reversals=tuple(ReversalFact(
                         event_id=r["event_id"], reference=r["reference"],
                         amount=Decimal(r["amount"]), reason=r["reason"],
@@ -99,6 +103,21 @@ class LedgerFacts:
             query = query.where(table.c.position <= as_of)
         return conn.execute(query.order_by(table.c.case_id, table.c[order])).mappings()
 
+    def promises_of(self, conn: Connection, agency_id: str, creditor_id: str | None,
+                    start: datetime, end: datetime) -> list[PromiseFact]:
+        """The agency's promises (on a creditor's cases, or all) made or settled in
+        [start, end): every promise the shared promise figures can count there."""
+        t, c = promises, billing_cases
+        since, until = start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
+        query = sa.select(t).where(t.c.agency_id == agency_id, sa.or_(
+            sa.and_(t.c.promised_at >= since, t.c.promised_at < until),
+            sa.and_(t.c.settled_at >= since, t.c.settled_at < until)))
+        if creditor_id is not None:
+            query = query.join_from(t, c, c.c.case_id == t.c.case_id).where(
+                c.c.creditor_id == creditor_id)
+        rows = conn.execute(query.order_by(t.c.case_id, t.c.promise_id)).mappings()
+        return [_promise(r) for r in rows]
+
     def promises(self, conn: Connection, case_ids: Sequence[str]) -> list[PromiseFact]:
         """The promises made on these cases."""
         found: list[PromiseFact] = []
@@ -107,12 +126,26 @@ class LedgerFacts:
             rows = conn.execute(sa.select(t).where(
                 t.c.case_id.in_(case_ids[start:start + CHUNK]))
                 .order_by(t.c.case_id, t.c.promise_id)).mappings()
-            found += [PromiseFact(
-                case_id=r["case_id"], promise_id=r["promise_id"], agency_id=r["agency_id"],
-                promised_at=datetime.fromisoformat(r["promised_at"]), state=r["state"],
-                settled_at=None if r["settled_at"] is None
-                else datetime.fromisoformat(r["settled_at"])) for r in rows]
+            found += [_promise(r) for r in rows]
         return found
+
+
+def _promise(row: Any) -> PromiseFact:
+    return PromiseFact(
+        case_id=row["case_id"], promise_id=row["promise_id"], agency_id=row["agency_id"],
+        promised_at=datetime.fromisoformat(row["promised_at"]), state=row["state"],
+        settled_at=None if row["settled_at"] is None
+        else datetime.fromisoformat(row["settled_at"]))
+
+
+def _payment(row: Any, stints: Sequence[Assignment]) -> PaymentFact:
+    """A payment row as a fact, with its stint and flags (derived for old histories)."""
+    return credited(stints, PaymentFact(
+        reference=row["reference"], amount=Decimal(row["amount"]), source=row["source"],
+        received_at=datetime.fromisoformat(row["received_at"]), agency_id=row["agency_id"],
+        position=int(row["position"]),
+        assignment=None if row["assignment"] is None else int(row["assignment"]),
+        before_placement=BEFORE_PLACEMENT in (row["flags"] or "").split(",")))
 
 
 def _day_start(day: date) -> str:

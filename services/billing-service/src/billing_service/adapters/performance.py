@@ -13,7 +13,12 @@ from billing_service.domain.contracts import ContractVersion
 from billing_service.domain.errors import MixedCurrencies
 from billing_service.domain.invoice import Period
 from billing_service.domain.ledger import CaseFacts, utc_day
-from billing_service.domain.performance import agency_performance, champion
+from billing_service.domain.performance import (
+    PromiseFact,
+    agency_performance,
+    champion,
+    report_window,
+)
 
 DEFAULT_CURRENCY = "CNY"
 
@@ -34,7 +39,7 @@ class PerformanceReports:
                                      assigned_in=period, currency=currency)
             currency = _one_currency(cases, currency)
             contracts = self._contracts(conn, cases, [agency_id])
-            promises = self.facts.promises(conn, [c.case_id for c in cases])
+            promises = self._promises(conn, agency_id, creditor_id, period, as_of)
         report = agency_performance(agency_id=agency_id, cases=cases, promises=promises,
                                     period=period, as_of=as_of, currency=currency,
                                     contracts=contracts[agency_id])
@@ -52,11 +57,14 @@ class PerformanceReports:
             currency = _one_currency(cases, currency)
             agencies = sorted({a.agency_id for c in cases for a in c.assignments
                                if period.start <= utc_day(a.assigned_at) <= period.end})
+            # (the agencies that received placements in the period: the cohort's)
             contracts = self._contracts(conn, cases, agencies)
-            promises = self.facts.promises(conn, [c.case_id for c in cases])
+            promises = {agency_id: self._promises(conn, agency_id, creditor_id, period, as_of)
+                        for agency_id in agencies}
         reports = []
         for agency_id in agencies:
-            report = agency_performance(agency_id=agency_id, cases=cases, promises=promises,
+            report = agency_performance(agency_id=agency_id, cases=cases,
+                                        promises=promises[agency_id],
                                         period=period, as_of=as_of, currency=currency,
                                         contracts=contracts[agency_id])
             report.pop("by_vintage")
@@ -67,6 +75,13 @@ class PerformanceReports:
         return {"creditor_id": creditor_id, "period": _period(period),
                 "as_of": as_of.isoformat(), "currency": currency, "champion": best,
                 "agencies": reports}
+
+    def _promises(self, conn: Connection, agency_id: str, creditor_id: str | None,
+                  period: Period, as_of: date) -> list[PromiseFact]:
+        window = report_window(period, as_of)
+        if window is None:
+            return []
+        return self.facts.promises_of(conn, agency_id, creditor_id, window.start, window.end)
 
     def _contracts(self, conn: Connection, cases: list[CaseFacts], agencies: list[str]
                    ) -> dict[str, dict[str, list[ContractVersion]]]:

@@ -21,7 +21,7 @@ the pair's contract versions, so the same facts always give the same lines.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,8 +59,10 @@ class PaymentFact:
     amount: Decimal
     source: str  # agency | creditor_direct
     received_at: datetime
-    agency_id: str  # the agency the case service credited when it was recorded
+    agency_id: str  # the agency the case log credited it to
     position: int
+    assignment: int | None = None  # the stint (seq) the case log credited it to
+    before_placement: bool = False  # received before the case was placed: nobody's recovery
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,31 @@ def responsible_assignment(assignments: Sequence[Assignment], at: datetime
     return min(assignments, key=lambda a: a.seq) if assignments else None
 
 
+def credited_assignment(assignments: Sequence[Assignment], fact: PaymentFact
+                        ) -> Assignment | None:
+    """The assignment the case log credited a payment to (`PaymentReceived.assignment`);
+    for a payment of a history recorded before payments carried it, the one the case's rule
+    gives (`responsible_assignment`, the rule the case applies now)."""
+    if fact.assignment is not None:
+        found = next((a for a in assignments if a.seq == fact.assignment), None)
+        if found is not None:
+            return found
+    return responsible_assignment(assignments, fact.received_at)
+
+
+def credited(assignments: Sequence[Assignment], fact: PaymentFact) -> PaymentFact:
+    """The payment with the stint it was credited to and its before-placement flag: as
+    recorded, or for histories recorded before payments carried them, as the case's rule
+    gives (derived here once, where a payment is read: docs/events.md)."""
+    if fact.assignment is not None:
+        return fact
+    assignment = credited_assignment(assignments, fact)
+    if assignment is None:
+        return fact
+    return replace(fact, assignment=assignment.seq,
+                   before_placement=fact.received_at < assignment.assigned_at)
+
+
 def placement_window(assignment: Assignment, at: datetime, tail_days: int
                      ) -> tuple[bool, str]:
     """Whether money received at `at` falls within the assignment's placement term or the
@@ -238,7 +265,7 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
     lines: list[LedgerLine] = []
     for fact in entries:
         if isinstance(fact, PaymentFact):
-            assignment = responsible_assignment(case.assignments, fact.received_at)
+            assignment = credited_assignment(case.assignments, fact)
             held_by = assignment.agency_id if assignment is not None else None
             if agency_id not in (held_by, fact.agency_id):
                 continue

@@ -1,15 +1,21 @@
 """Agency performance over placement vintages: recovery, liquidation curves, fees, promises.
 
-A report covers the *placements* an agency received in a period (cases placed with it, or
-reassigned to it, on a day of the period), each with the balance handed over. Money counts
-for a placement if it was received while the placement held the case (or in its tail), on or
-before the `as_of` day; reversals of that money count against it.
+Every figure counts with the definitions of `casetrail.figures` (docs/figures.md), the same
+ones the contact service's KPIs and the invoices use.
+
+A report covers the *placements* an agency received in a period (its stints that began on a
+day of the period: cases placed with it, or reassigned to it), each with the balance handed
+over. Money counts for a placement if the case log credited it to that stint (received while
+the agency held the case, or in its tail; never money received before the case was placed),
+on or before the `as_of` day; reversals of that money count against it.
 
 - recovery rate = (received - reversed) / placed
 - reversal rate = reversed / received
 - average fee rate = commission / commissionable recovered (net of clawbacks), from the
   same commission ledger billing uses
-- promise-kept rate = kept / (kept + broken), promises made during the placement
+- cases assigned = cases the agency held at some instant of the period (up to `as_of`)
+- promise-kept rate = kept / (kept + broken) over the agency's promises settled in the
+  period (up to `as_of`), as they stand now
 - liquidation curve of a vintage (month placed): cumulative recovered / placed at the end of
   each calendar month since placement (month 0 is the month of placement)
 
@@ -21,9 +27,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import Any
+
+from casetrail import figures
+from casetrail.figures import OPEN, PromiseOutcome, Window
 
 from billing_service.domain.contracts import ContractVersion
 from billing_service.domain.invoice import Period
@@ -33,24 +42,12 @@ from billing_service.domain.ledger import (
     Assignment,
     CaseFacts,
     case_ledger,
+    credited,
     money,
-    responsible_assignment,
     utc_day,
 )
 
-RATIO_PLACES = Decimal("0.0001")
-
-
-@dataclass(frozen=True)
-class PromiseFact:
-    """A promise to pay as the log recorded it, and how it ended (if it has)."""
-
-    case_id: str
-    promise_id: str
-    agency_id: str
-    promised_at: datetime
-    state: str  # open | kept | broken
-    settled_at: datetime | None
+PromiseFact = PromiseOutcome  # a promise as the billing ledger recorded it
 
 
 @dataclass
@@ -80,9 +77,7 @@ class Figures:
 
 def ratio(numerator: Decimal, denominator: Decimal) -> str | None:
     """A ratio rounded half-up to 4 places, or None when there is nothing to divide by."""
-    if denominator == 0:
-        return None
-    return str((numerator / denominator).quantize(RATIO_PLACES, rounding=ROUND_HALF_UP))
+    return figures.rate_text(figures.ratio(numerator, denominator).value)
 
 
 def month_index(day: date) -> int:
@@ -90,43 +85,66 @@ def month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
+def stints(case: CaseFacts) -> list[figures.Stint]:
+    """A case's assignments as the shared definitions take them."""
+    return [figures.Stint(case.case_id, a.seq, a.agency_id, a.assigned_at, a.ended_at)
+            for a in case.assignments]
+
+
+def money_facts(case: CaseFacts) -> tuple[list[figures.Payment], list[figures.Reversal]]:
+    """A case's payments and reversals as the shared definitions take them."""
+    paid = [credited(case.assignments, p) for p in case.payments]
+    return ([figures.Payment(case.case_id, p.reference, p.amount, p.received_at, p.agency_id,
+                             p.before_placement, p.assignment) for p in paid],
+            [figures.Reversal(case.case_id, r.reference, r.amount, r.reversed_at)
+             for r in case.reversals])
+
+
 def handed_over(case: CaseFacts, assignment: Assignment) -> Decimal:
-    """The balance the agency was given: placed amount less money received (net of
-    reversals) before the assignment began."""
-    before = sum((p.amount for p in case.payments if p.received_at < assignment.assigned_at),
-                 Decimal(0))
-    reversed_before = sum((r.amount for r in case.reversals
-                           if r.reversed_at < assignment.assigned_at), Decimal(0))
-    return max(case.placed_amount - before + reversed_before, Decimal(0))
+    """The balance the agency was given (`casetrail.figures.handed_over`)."""
+    paid, reversed_ = money_facts(case)
+    return figures.handed_over(case.placed_amount, paid, reversed_, assignment.assigned_at)
+
+
+def report_window(period: Period, as_of: date) -> Window | None:
+    """The instants a report counts: the period's days, up to the `as_of` day (None: the
+    period has not begun by then)."""
+    last = min(period.end, as_of)
+    return Window.of_days(period.start, last) if last >= period.start else None
 
 
 def agency_performance(*, agency_id: str, cases: Iterable[CaseFacts],
                        promises: Iterable[PromiseFact], period: Period, as_of: date,
                        contracts: Mapping[str, Sequence[ContractVersion]], currency: str
                        ) -> dict[str, Any]:
-    """One agency's figures over the placements it received in `period`, as of a day."""
+    """One agency's figures over the placements it received in `period`, as of a day.
+    `cases` may hold other cases too (those it only held during the period count as
+    assigned, not as placements)."""
     overall = Figures()
     by_bucket: dict[str, Figures] = defaultdict(Figures)
     by_vintage: dict[str, Figures] = defaultdict(Figures)
     commission = commissionable = Decimal(0)
-    promise_windows: dict[str, list[Assignment]] = defaultdict(list)
+    window = Window.of_days(period.start, period.end)
+    counted = report_window(period, as_of)
+    assigned: set[str] = set()
     for case in cases:
-        cohort = [a for a in case.assignments if a.agency_id == agency_id
-                  and period.start <= utc_day(a.assigned_at) <= period.end]
+        held = stints(case)
+        if counted is not None:
+            assigned |= figures.cases_assigned(held, agency_id, counted)
+        cohort = {s.seq for s in figures.placements_received(held, agency_id, window)}
         if not cohort:
             continue
-        promise_windows[case.case_id].extend(cohort)
+        paid, _ = money_facts(case)
         owned: set[str] = set()
-        for assignment in cohort:
+        for assignment in (a for a in case.assignments if a.seq in cohort):
             vintage = utc_day(assignment.assigned_at)
             groups = (overall, by_bucket[case.bucket], by_vintage[vintage.strftime("%Y-%m")])
             placed = handed_over(case, assignment)
             for group in groups:
                 group.placements += 1
                 group.placed += placed
-            refs = {p.reference for p in case.payments
-                    if utc_day(p.received_at) <= as_of
-                    and responsible_assignment(case.assignments, p.received_at) == assignment}
+            refs = {p.reference for p in figures.credited(paid, agency_id, assignment.seq)
+                    if utc_day(p.received_at) <= as_of}
             owned |= refs
             flows = [(p.amount, utc_day(p.received_at)) for p in case.payments
                      if p.reference in refs]
@@ -146,46 +164,41 @@ def agency_performance(*, agency_id: str, cases: Iterable[CaseFacts],
                     and line.occurred_on <= as_of):
                 commission += line.commission
                 commissionable += line.amount
-    kept = broken = open_ = 0
-    for promise in promises:
-        windows = promise_windows.get(promise.case_id, [])
-        if promise.agency_id != agency_id or utc_day(promise.promised_at) > as_of or not any(
-                a.holds(promise.promised_at) for a in windows):
-            continue
-        settled = promise.settled_at is not None and utc_day(promise.settled_at) <= as_of
-        if settled and promise.state == "kept":
-            kept += 1
-        elif settled and promise.state == "broken":
-            broken += 1
-        else:
-            open_ += 1
+    promises = list(promises)
+    settled = (figures.promises_settled(promises, agency_id, counted) if counted is not None
+               else figures.PromiseCounts(0, 0))
+    open_ = sum(1 for p in {(p.case_id, p.promise_id): p for p in promises}.values()
+                if p.agency_id == agency_id and p.state == OPEN and counted is not None
+                and counted.contains(p.promised_at))
+    kept, broken = settled.kept, settled.broken
     return {
         "agency_id": agency_id,
         "currency": currency,
+        "cases_assigned": len(assigned),
         **overall.to_json(currency),
         "commission": money(commission, currency),
         "commissionable_recovered": money(commissionable, currency),
         "average_fee_rate": ratio(commission, commissionable),
         "promises": {"kept": kept, "broken": broken, "open": open_},
         "promise_kept_rate": ratio(Decimal(kept), Decimal(kept + broken)),
-        "by_bucket": [{"bucket": bucket, **figures.to_json(currency)}
-                      for bucket, figures in sorted(by_bucket.items())],
-        "by_vintage": [{"vintage": vintage, **figures.to_json(currency),
-                        "liquidation_curve": _curve(figures, vintage, as_of, currency)}
-                       for vintage, figures in sorted(by_vintage.items())],
+        "by_bucket": [{"bucket": bucket, **group.to_json(currency)}
+                      for bucket, group in sorted(by_bucket.items())],
+        "by_vintage": [{"vintage": vintage, **group.to_json(currency),
+                        "liquidation_curve": _curve(group, vintage, as_of, currency)}
+                       for vintage, group in sorted(by_vintage.items())],
     }
 
 
-def _curve(figures: Figures, vintage: str, as_of: date, currency: str
+def _curve(group: Figures, vintage: str, as_of: date, currency: str
            ) -> list[dict[str, Any]]:
     year, month = (int(part) for part in vintage.split("-"))
     last = month_index(as_of) - (year * 12 + month - 1)
     points, cumulative = [], Decimal(0)
     for months in range(0, last + 1):
-        cumulative += figures.by_month.get(months, Decimal(0))
+        cumulative += group.by_month.get(months, Decimal(0))
         points.append({"months_since_placement": months,
                        "recovered_amount": money(cumulative, currency),
-                       "liquidation_rate": ratio(cumulative, figures.placed)})
+                       "liquidation_rate": ratio(cumulative, group.placed)})
     return points
 
 

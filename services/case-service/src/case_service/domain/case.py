@@ -39,6 +39,7 @@ from case_service.domain.values import (
     PaymentSource,
     Promise,
     PromiseState,
+    Stint,
 )
 
 CASE_NAMESPACE = UUID("6f1d2c1e-8a0b-4c55-9d8e-3b7a4c2f9e10")
@@ -92,6 +93,8 @@ class Case(Aggregate):
         self.placed_at = placed_at
         self.term_end = term_end
         self.assigned_at = placed_at
+        # Who held the case from when to when: one stint per placement or reassignment.
+        self.stints: list[Stint] = [Stint(1, agency_id, placed_at, term_end)]
         self.paid_total = Decimal(0)
         self.payments: dict[str, Payment] = {}
         self.promises: dict[str, Promise] = {}
@@ -140,6 +143,22 @@ class Case(Aggregate):
     def assigned_agency_id(self) -> str | None:
         """The agency the case is assigned to now; none once recalled."""
         return None if self.recalled else self.agency_id
+
+    def responsible_stint(self, at: datetime) -> Stint:
+        """The stint money received at `at` belongs to: the one holding the case then; else
+        the last one that had ended by then (its tail may still pay); else (money received
+        before the case was placed) the first one. Decided here, once, and recorded with the
+        payment: consumers never re-derive it."""
+        holding = [s for s in self.stints if s.holds(at)]
+        if holding:
+            return holding[-1]
+        ended = [s for s in self.stints if s.ended_at is not None and s.ended_at <= at]
+        return ended[-1] if ended else self.stints[0]
+
+    def _end_stint(self, at: datetime, reason: str) -> None:
+        current = self.stints[-1]
+        if current.ended_at is None:
+            current.ended_at, current.end_reason = at, reason
 
     # ----------------------------------------------------------------- invariants
 
@@ -248,11 +267,15 @@ class Case(Aggregate):
             flags.append(PaymentFlag.AFTER_RECALL)
         if amount > self.outstanding:
             flags.append(PaymentFlag.OVERPAYMENT)
-        # Creditor-direct money still counts for the agency the case was with when it was paid.
+        # The money belongs to the agency that held the case when it was received (creditor-
+        # direct money too); money received before the placement is nobody's recovery.
+        stint = self.responsible_stint(received_at)
+        if received_at < stint.assigned_at:
+            flags.append(PaymentFlag.BEFORE_PLACEMENT)
         self._payment_received(
             reference=reference, amount=amount, currency=currency, source=source,
-            received_at=received_at, method=method, agency_id=self.agency_id, flags=flags,
-            actor=actor,
+            received_at=received_at, method=method, agency_id=stint.agency_id,
+            assignment=stint.seq, flags=flags, actor=actor,
         )
         self._settle_promises(received_at, actor)
         return True
@@ -261,6 +284,7 @@ class Case(Aggregate):
     def _payment_received(
         self, reference: str, amount: Decimal, currency: str, source: str, received_at: datetime,
         method: str | None, agency_id: str, flags: list[str], actor: str,
+        assignment: int | None = None,  # None in histories recorded before stints were
     ) -> None:
         payment = Payment(
             reference=reference, amount=amount, source=PaymentSource(source),
@@ -309,10 +333,20 @@ class Case(Aggregate):
         if amount > remaining:
             raise InvalidAmount(
                 f"reversal of {amount} exceeds the {remaining} not yet reversed on {reference!r}")
+        kept = {p.promise_id for p in self.promises.values() if p.state is PromiseState.KEPT}
         self._payment_reversed(
             reference=reference, amount=amount, reason=reason, reversed_at=reversed_at,
             agency_id=payment.agency_id, source=payment.source.value, actor=actor,
         )
+        # The money that kept a promise bounced: the promise is open again, a fact of its
+        # own so that every consumer applies it instead of working it out.
+        for promise_id in sorted(kept):
+            promise = self.promises[promise_id]
+            if promise.state is PromiseState.OPEN:
+                self._promise_reopened(
+                    promise_id=promise_id, reference=reference,
+                    shortfall=promise.amount - promise.paid, reopened_at=reversed_at,
+                    agency_id=self.agency_id, actor=actor)
         return True
 
     @event("PaymentReversed")
@@ -336,23 +370,36 @@ class Case(Aggregate):
             if to_take <= 0:
                 break
 
+    @event("PromiseReopened")
+    def _promise_reopened(self, promise_id: str, reference: str, shortfall: Decimal,
+                          reopened_at: datetime, agency_id: str, actor: str) -> None:
+        # The reversal's handler already reopened it (histories recorded before this event
+        # existed replay the same way); this records the fact for everyone else.
+        self.promises[promise_id].state = PromiseState.OPEN
+
     # ----------------------------------------------------------------- intents
 
     def promise_to_pay(
         self, *, promise_id: str, amount: Decimal, due_date: date, promised_at: datetime,
         actor: str,
-    ) -> None:
-        """Record the debtor's promise to pay an amount by a date."""
+    ) -> bool:
+        """Record the debtor's promise to pay an amount by a date; returns False if this very
+        promise (same id, amount and due date) is already recorded: a retry records nothing."""
+        existing = self.promises.get(promise_id)
+        if existing is not None:
+            if existing.amount == amount and existing.due_date == due_date:
+                return False
+            raise InvalidTransition(
+                f"promise {promise_id!r} was already recorded with other details")
         self.check_workable()
         self.check_positive(amount, "promised amount")
         if amount > self.outstanding:
             raise InvalidAmount(f"promised {amount} exceeds the outstanding {self.outstanding}")
         if due_date < promised_at.date():
             raise InvalidDate("a promise cannot fall due before it was made")
-        if promise_id in self.promises:
-            raise InvalidTransition(f"promise {promise_id!r} already exists")
         self._promised_to_pay(promise_id=promise_id, amount=amount, due_date=due_date,
                               promised_at=promised_at, agency_id=self.agency_id, actor=actor)
+        return True
 
     @event("PromisedToPay")
     def _promised_to_pay(
@@ -476,6 +523,9 @@ class Case(Aggregate):
         self.check_open()
         if self.recalled:
             raise InvalidTransition("case is already recalled")
+        if recalled_at < self.assigned_at:
+            raise InvalidDate(f"the case was assigned to {self.agency_id} at "
+                              f"{self.assigned_at.isoformat()}: a recall cannot precede it")
         self._recalled(reason=reason, recalled_at=recalled_at, agency_id=self.agency_id,
                        actor=actor)
 
@@ -483,6 +533,7 @@ class Case(Aggregate):
     def _recalled(self, reason: str, recalled_at: datetime, agency_id: str, actor: str) -> None:
         self.recalled = True
         self.recall_reason = reason
+        self._end_stint(recalled_at, "recalled")
 
     def reassign(self, *, to_agency_id: str, reason: str, term_end: date | None,
                  reassigned_at: datetime, actor: str) -> None:
@@ -491,6 +542,9 @@ class Case(Aggregate):
         if to_agency_id == self.agency_id and not self.recalled:
             raise InvalidTransition(f"case is already assigned to {to_agency_id}")
         new_term_end = term_end or self.term_end
+        if reassigned_at < self.assigned_at:
+            raise InvalidDate(f"the case was assigned to {self.agency_id} at "
+                              f"{self.assigned_at.isoformat()}: a reassignment cannot precede it")
         if new_term_end < reassigned_at.date():
             raise InvalidDate("the new placement term ends before the reassignment")
         self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id, reason=reason,
@@ -499,6 +553,8 @@ class Case(Aggregate):
     @event("Reassigned")
     def _reassigned(self, from_agency_id: str, to_agency_id: str, reason: str, term_end: date,
                     reassigned_at: datetime, actor: str) -> None:
+        self._end_stint(reassigned_at, "reassigned")
+        self.stints.append(Stint(len(self.stints) + 1, to_agency_id, reassigned_at, term_end))
         self.agency_id = to_agency_id
         self.term_end = term_end
         self.assigned_at = reassigned_at
@@ -524,6 +580,7 @@ class Case(Aggregate):
         self.closed = True
         self.close_reason = reason
         self.closed_at = closed_at
+        self._end_stint(closed_at, "closed")
 
 
 def case_id_for(creditor_id: str, account_ref: str) -> UUID:

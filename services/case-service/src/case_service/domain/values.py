@@ -126,6 +126,7 @@ class PaymentFlag(StrEnum):
     AFTER_RECALL = "after_recall"
     AFTER_CLOSE = "after_close"
     OVERPAYMENT = "overpayment"
+    BEFORE_PLACEMENT = "before_placement"  # received before the case was placed: no agency's
 
 
 BALANCE_COMPONENTS = ("principal", "interest", "fees", "penalties")
@@ -156,6 +157,23 @@ class Payment:
     flags: list[str] = field(default_factory=list)
     # How much of this payment went to each promise, so a reversal can take it back.
     applied_to_promises: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class Stint:
+    """A stretch of time one agency held the case: from a placement or reassignment until a
+    recall, a reassignment or the closure (open while it lasts)."""
+
+    seq: int
+    agency_id: str
+    assigned_at: datetime
+    term_end: date
+    ended_at: datetime | None = None
+    end_reason: str | None = None  # recalled | reassigned | closed
+
+    def holds(self, at: datetime) -> bool:
+        """Whether this agency held the case at an instant."""
+        return self.assigned_at <= at and (self.ended_at is None or at < self.ended_at)
 
 
 @dataclass

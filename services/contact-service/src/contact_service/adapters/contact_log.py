@@ -6,7 +6,9 @@
 - `contacts`: every contact attempt, with its action code, recording and flags;
 - `violations`: the rules a contact broke when it happened, with the pack version that said so;
 - `escalations`, `promises`, `payments`: the facts service levels, worklists, QA sampling and
-  KPIs are computed from.
+  KPIs are computed from;
+- `case_assignments`: who held each case from when to when (casetrail.projections.assignments),
+  for the KPIs' cases assigned.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
+from casetrail.projections.assignments import apply_assignment_event, assignments_table
 from casetrail.projections.base import Projection
 from casetrail.projections.store import (
     among,
@@ -123,7 +126,11 @@ payments = sa.Table(
     sa.Column("reversed", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("received_at", sa.Text, nullable=False, index=True),
+    sa.Column("flags", sa.Text),  # as recorded, e.g. before_placement (NULL: older releases)
 )
+
+# Who held each case from when to when (the agency KPIs' cases assigned): shared table.
+case_assignments = assignments_table(metadata)
 
 # Read by the projection (to judge contacts) but not owned by it: a rebuild keeps these rows.
 service_metadata = sa.MetaData()
@@ -231,6 +238,7 @@ class ContactLog(Projection):
             "PromisedToPay": self._on_promised_to_pay,
             "PromiseKept": self._on_promise_kept,
             "PromiseBroken": self._on_promise_broken,
+            "PromiseReopened": self._on_promise_reopened,
             "PaymentReceived": self._on_payment_received,
             "PaymentReversed": self._on_payment_reversed,
             "CeaseContactRequested": self._on_cease_contact_requested,
@@ -255,6 +263,7 @@ class ContactLog(Projection):
             "disputed_at": None, "recalled": False, "recalled_at": None, "closed": False,
             "closed_at": None, "version": e.version, "position": e.position}
         insert_row(conn, contact_cases, row)
+        apply_assignment_event(conn, case_assignments, e)
         batch = _batch_cases(conn)
         if batch is not None:  # its later events in this batch need not read it back
             batch[0][case_id] = row  # (changes before the insert is sent go with it)
@@ -301,6 +310,12 @@ class ContactLog(Projection):
     def _on_promise_broken(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
         self._settle(conn, e, "broken", e.payload["broken_at"])
 
+    def _on_promise_reopened(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                             ) -> None:
+        update_row(conn, promises, {"case_id": str(e.case_id),
+                                    "promise_id": e.payload["promise_id"]},
+                   state="open", settled_at=None)
+
     def _settle(self, conn: Connection, e: EventEnvelope, state: str, at: str) -> None:
         update_row(conn, promises, {"case_id": str(e.case_id),
                                     "promise_id": e.payload["promise_id"]},
@@ -311,7 +326,8 @@ class ContactLog(Projection):
         p = e.payload
         insert_row(conn, payments, dict(
             case_id=str(e.case_id), reference=p["reference"], agency_id=p["agency_id"],
-            amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"]))
+            amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"],
+            flags=",".join(p.get("flags", []))))
 
     def _on_payment_reversed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
                             ) -> None:
@@ -333,14 +349,17 @@ class ContactLog(Projection):
         self._set(case, dispute_open=False, disputed_at=None)
 
     def _on_recalled(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        apply_assignment_event(conn, case_assignments, e)
         self._set(case, recalled=True, recalled_at=e.payload["recalled_at"])
 
     def _on_reassigned(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
+        apply_assignment_event(conn, case_assignments, e)
         self._set(case, agency_id=p["to_agency_id"], assigned_at=p["reassigned_at"],
                   recalled=False, recalled_at=None)
 
     def _on_closed(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
+        apply_assignment_event(conn, case_assignments, e)
         self._set(case, closed=True, closed_at=e.payload["closed_at"])
 
     @staticmethod

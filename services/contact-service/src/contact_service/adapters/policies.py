@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.projections.store import among, batch_scratch
 from sqlalchemy.engine import Connection, Engine
 
@@ -29,6 +30,7 @@ from contact_service.domain.policy import (
     ContactRecord,
     ContactRequest,
     Decision,
+    PackNotInForce,
     PackRegistry,
     PolicyPack,
     evaluate,
@@ -38,6 +40,7 @@ from contact_service.domain.policy import (
 # How far back contacts matter to any shipped rule (7-day caps and quiet periods, and the
 # "3 failed attempts in a row" third-party condition), with margin.
 HISTORY_DAYS = 31
+RETROACTIVE_GRACE = timedelta(seconds=5)  # clock skew between the caller and this service
 
 class RetroactiveAssignment(ValueError):
     """An assignment may not take effect before it was made."""
@@ -46,21 +49,25 @@ class RetroactiveAssignment(ValueError):
 class Policies:
     """Pack versions (files) and creditor assignments (records), and judgements under them."""
 
-    def __init__(self, registry: PackRegistry, default_pack: str):
+    def __init__(self, registry: PackRegistry, default_pack: str, clock: Clock = SYSTEM_CLOCK):
         if default_pack not in registry.pack_ids:
             raise ValueError(f"default policy pack {default_pack!r} is not among "
                              f"{registry.pack_ids}")
-        self.registry, self.default_pack = registry, default_pack
+        self.registry, self.default_pack, self.clock = registry, default_pack, clock
 
     # ------------------------------------------------------------------ assignments
 
     def assign(self, engine: Engine, creditor_id: str, pack_id: str,
                effective_from: datetime | None, actor: str) -> dict[str, Any]:
-        """Assign a pack to a creditor from `effective_from` (default: now) onwards."""
-        now = datetime.now(UTC)
+        """Assign a pack to a creditor from `effective_from` (default: now) onwards. A time
+        a few seconds in the past (clock skew) is taken as now: an assignment never takes
+        effect before it was made, so every contact judged before it was made (live, or in
+        a rebuild that reads it later) was judged without it."""
+        now = self.clock.now()
         start = (effective_from or now).astimezone(UTC)
-        if start < now - timedelta(seconds=5):
+        if start < now - RETROACTIVE_GRACE:
             raise RetroactiveAssignment("a policy assignment cannot take effect in the past")
+        start = max(start, now)
         if pack_id not in self.registry.pack_ids:
             raise LookupError(f"unknown policy pack {pack_id!r}; known: "
                               f"{list(self.registry.pack_ids)}")
@@ -129,7 +136,12 @@ class Policies:
         batch = batch_scratch(conn)
         if batch is not None:  # it is in the history of the debtor's later contacts
             batch[0].setdefault("contact_records", {})[contact["event_id"]] = record
-        pack = self._pack_in_batch(conn, case["creditor_id"], record.occurred_at)
+        try:
+            pack = self._pack_in_batch(conn, case["creditor_id"], record.occurred_at)
+        except PackNotInForce:
+            # Before the first version of the pack took effect no rule was in force, so the
+            # contact broke none; it is still logged (the case service took it).
+            return []
         history = self._history_in_batch(conn, case["debtor_id"], record.occurred_at)
         # One violation per rule: a rule can deny for several reasons at once (a case both
         # disputed and recalled), which become one row with every reason.

@@ -20,10 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.figures import BEFORE_PLACEMENT
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from contact_service.adapters.contact_log import (
+    case_assignments,
     contact_cases,
     contacts,
     payments,
@@ -118,7 +120,8 @@ def gather_populations(conn: Connection, agency_id: str, start: datetime, end: d
     - recorded calls: phone contacts (either direction) with a recording reference;
     - visit records: contacts on channel `visit`, whatever their outcome;
     - repaid cases: cases whose payments credited to the agency and received in the period
-      (agency-collected or paid to the creditor directly) sum to more than their reversals.
+      (agency-collected or paid to the creditor directly, never before the case was placed)
+      sum to more than their reversals.
     """
     since, until = _bounds(start, end)
     where = [contacts.c.agency_id == agency_id, contacts.c.occurred_at >= since,
@@ -133,7 +136,9 @@ def gather_populations(conn: Connection, agency_id: str, start: datetime, end: d
 
     paid = sa.select(payments.c.case_id, payments.c.amount, payments.c.reversed).where(
         payments.c.agency_id == agency_id, payments.c.received_at >= since,
-        payments.c.received_at < until)
+        payments.c.received_at < until,
+        # money received before the case was placed is nobody's collection (figures.credited)
+        sa.func.coalesce(payments.c.flags, "").not_like(f"%{BEFORE_PLACEMENT}%"))
     if creditor_id is not None:
         paid = paid.join_from(payments, contact_cases,
                               contact_cases.c.case_id == payments.c.case_id).where(
@@ -340,8 +345,6 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
                    creditor_id: str | None = None) -> KpiFacts:
     """The agency's assignments, contacts, promises and violations touching [start, end)."""
     since, until = _bounds(start, end)
-    cases = [contact_cases.c.agency_id == agency_id, contact_cases.c.assigned_at >= since,
-             contact_cases.c.assigned_at < until]
     made = [contacts.c.agency_id == agency_id, contacts.c.occurred_at >= since,
             contacts.c.occurred_at < until]
     broke = [violations.c.agency_id == agency_id, violations.c.occurred_at >= since,
@@ -350,17 +353,24 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
         promises.c.agency_id == agency_id,
         sa.or_(sa.and_(promises.c.promised_at >= since, promises.c.promised_at < until),
                sa.and_(promises.c.settled_at >= since, promises.c.settled_at < until)))
+    held = sa.select(case_assignments).where(
+        case_assignments.c.agency_id == agency_id, case_assignments.c.assigned_at < until,
+        sa.or_(case_assignments.c.ended_at.is_(None), case_assignments.c.ended_at > since))
     if creditor_id is not None:
-        cases.append(contact_cases.c.creditor_id == creditor_id)
+        held = held.join_from(case_assignments, contact_cases,
+                              contact_cases.c.case_id == case_assignments.c.case_id).where(
+            contact_cases.c.creditor_id == creditor_id)
         made.append(contacts.c.creditor_id == creditor_id)
         broke.append(violations.c.creditor_id == creditor_id)
         promised = promised.join_from(promises, contact_cases,
                                       contact_cases.c.case_id == promises.c.case_id).where(
             contact_cases.c.creditor_id == creditor_id)
     with engine.connect() as conn:
-        assignments = [CaseAssignment(case_id=r.case_id, assigned_at=_instant(r.assigned_at))
-                       for r in conn.execute(sa.select(contact_cases.c.case_id,
-                                                       contact_cases.c.assigned_at).where(*cases))]
+        assignments = [CaseAssignment(
+            case_id=r.case_id, seq=r.seq, agency_id=r.agency_id,
+            assigned_at=_instant(r.assigned_at),
+            ended_at=_instant(r.ended_at) if r.ended_at else None)
+            for r in conn.execute(held)]
         contact_facts = [
             ContactFact(event_id=r.event_id, case_id=r.case_id, party=r.party,
                         occurred_at=_instant(r.occurred_at))
@@ -368,7 +378,7 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
                                             contacts.c.party, contacts.c.occurred_at)
                                   .where(*made))]
         promise_facts = [
-            PromiseFact(case_id=r.case_id, promise_id=r.promise_id,
+            PromiseFact(case_id=r.case_id, promise_id=r.promise_id, agency_id=r.agency_id,
                         promised_at=_instant(r.promised_at), state=r.state,
                         settled_at=_instant(r.settled_at) if r.settled_at else None)
             for r in conn.execute(promised)]

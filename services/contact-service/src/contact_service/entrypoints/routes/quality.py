@@ -16,10 +16,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from casetrail.security import Principal, Role
-from casetrail.web import ApiError, require_roles
+from casetrail.web import (
+    ApiError,
+    Identifier,
+    IdentifierPath,
+    Instant,
+    error_responses,
+    require_roles,
+)
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from contact_service.adapters.qa_store import (
     QaStore,
@@ -63,9 +70,9 @@ class SampleIn(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    agency_id: str = Field(min_length=1, max_length=100)
+    agency_id: Identifier
     month: str = Field(description="YYYY-MM (UTC): a past month or the current one",
-                       examples=["2026-10"])
+                       examples=["2026-10"], pattern=r"^[0-9]{4}-[0-9]{2}$")
     seed: str | None = Field(
         default=None, min_length=1, max_length=200,
         description="default: 32 random hex digits, recorded; the same agency, month and seed "
@@ -114,8 +121,8 @@ class ReviewIn(BaseModel):
     score: StrictInt = Field(ge=0, le=100)
     findings: str = Field(max_length=20_000)
     serious: StrictBool
-    review_id: str | None = Field(
-        default=None, min_length=1, max_length=100,
+    review_id: Identifier | None = Field(
+        default=None,
         description="optional retry key: resending the same review returns it with 200")
 
 
@@ -243,7 +250,9 @@ def _scope_for_new_sample(store: QaStore, caller: Principal, agency_id: str) -> 
 # ---------------------------------------------------------------------- routes
 
 @router.post("/qa/samples", status_code=201, response_model=SampleOut,
-             summary="Draw an agency's monthly QA sample")
+             summary="Draw an agency's monthly QA sample", responses={
+                 200: {"model": SampleOut, "description": "the sample drawn before with the "
+                       "same agency, month and seed"}, **error_responses(403)})
 async def create_sample(body: SampleIn, response: Response, service: ServiceDep,
                         caller: PrincipalDep) -> dict[str, Any]:
     """At least 15 % of recorded calls, 30 % of field-visit records and 10 % of repaid cases of
@@ -274,7 +283,8 @@ async def create_sample(body: SampleIn, response: Response, service: ServiceDep,
 
 
 @router.get("/qa/samples/{sample_id}", response_model=VerifiedSampleOut,
-            summary="A QA sample, its reviews, and whether its seed still draws it")
+            summary="A QA sample, its reviews, and whether its seed still draws it",
+            responses=error_responses(404))
 async def get_sample(sample_id: str, service: ServiceDep, caller: PrincipalDep
                      ) -> dict[str, Any]:
     """The recorded sample with its reviews, and `verification`: the sample re-derived from its
@@ -295,7 +305,11 @@ async def get_sample(sample_id: str, service: ServiceDep, caller: PrincipalDep
 
 
 @router.post("/qa/samples/{sample_id}/reviews", status_code=201, response_model=ReviewOut,
-             summary="Record the review of a sampled item")
+             summary="Record the review of a sampled item", responses={
+                 200: {"model": ReviewOut, "description": "the same review (by `review_id`) "
+                       "recorded before"},
+                 **error_responses(403, 404, 409, _409="`review_id_conflict`: that review_id "
+                                   "was used for another review")})
 async def record_review(sample_id: str, body: ReviewIn, response: Response,
                         service: ServiceDep, caller: PrincipalDep) -> dict[str, Any]:
     """Record a score (0-100) and findings for an item of the sample. A serious finding comes
@@ -326,11 +340,12 @@ async def record_review(sample_id: str, body: ReviewIn, response: Response,
 
 
 @router.get("/agencies/{agency_id}/contact-kpis", response_model=KpisOut,
-            response_model_by_alias=True, summary="An agency's contact KPIs")
+            response_model_by_alias=True, summary="An agency's contact KPIs",
+            responses=error_responses(403))
 async def agency_contact_kpis(
-    agency_id: str, service: ServiceDep, caller: PrincipalDep,
-    since: Annotated[AwareDatetime, Query(alias="from", description="start, included")],
-    until: Annotated[AwareDatetime, Query(alias="to", description="end, excluded")],
+    agency_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep,
+    since: Annotated[Instant, Query(alias="from", description="start, included")],
+    until: Annotated[Instant, Query(alias="to", description="end, excluded")],
 ) -> dict[str, Any]:
     """Contact rate, right-party contact rate, promise rate, promise-kept rate and violations
     per 1000 contacts, each with its numerator, denominator and definition. An agency key sees
@@ -344,7 +359,7 @@ async def agency_contact_kpis(
         raise api_error(exc) from None
     facts = await run_in_threadpool(load_kpi_facts, service.engine, agency_id, period.start,
                                     period.end, creditor_id)
-    kpis = contact_kpis(period, facts.assignments, facts.contacts, facts.promises,
+    kpis = contact_kpis(agency_id, period, facts.assignments, facts.contacts, facts.promises,
                         facts.violations)
     return {"agency_id": agency_id, "creditor_id": creditor_id, "from": period.start,
             "to": period.end, "kpis": {

@@ -1,0 +1,53 @@
+"""The one clock: every rule that reads "now" takes it from a `Clock`, so tests can move it.
+
+Services build a `SystemClock`; tests pass a `ManualClock` and set or advance it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Where "now" comes from."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware, in UTC."""
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def now(self) -> datetime:
+        """The current instant, in UTC."""
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that stands still until told otherwise (tests, simulations, replays)."""
+
+    def __init__(self, at: datetime):
+        self._at = _aware(at)
+
+    def now(self) -> datetime:
+        """The instant it was set to."""
+        return self._at
+
+    def set(self, at: datetime) -> None:
+        """Move to an instant (forwards or backwards)."""
+        self._at = _aware(at)
+
+    def advance(self, by: timedelta) -> datetime:
+        """Move forwards; returns the new instant."""
+        self._at += by
+        return self._at
+
+
+def _aware(at: datetime) -> datetime:
+    if at.tzinfo is None:
+        raise ValueError("a clock's instant must be timezone-aware")
+    return at.astimezone(UTC)
+
+
+SYSTEM_CLOCK = SystemClock()
