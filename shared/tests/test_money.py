@@ -75,7 +75,7 @@ def test_more_decimals_than_the_currency_has_are_refused(value: str, currency: s
 
 
 @pytest.mark.parametrize(("value", "currency"), [
-    ("100", "JPY"), ("1.05", "CNY"), ("1.5", "CNY"), ("1.005", "KWD"), ("1E+3", "JPY"),
+    ("100", "JPY"), ("1.05", "CNY"), ("1.5", "CNY"), ("1.005", "KWD"), ("1000", "JPY"),
 ])
 def test_amounts_within_the_currency_precision_are_accepted(value: str, currency: str) -> None:
     assert parse_amount(value, currency) == Decimal(value)

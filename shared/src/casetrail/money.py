@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 # ISO 4217 minor units for the currencies creditors place in. Adding one is a data change.
 MINOR_UNITS: dict[str, int] = {
@@ -15,8 +16,36 @@ MINOR_UNITS: dict[str, int] = {
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12 major units
 
 
+# The only text form of a decimal the APIs take: ASCII digits, an optional fraction, an
+# optional leading minus. No exponent ("1E-2"), digit separators ("1_000", "1,000"), inner
+# spaces, plus signs, or digits of other scripts (Arabic-Indic 100 is "\u0661\u0660\u0660"),
+# all of which Python's Decimal would accept.
+PLAIN_DECIMAL_PATTERN = r"^-?[0-9]{1,30}(\.[0-9]{1,30})?$"
+_PLAIN_DECIMAL = re.compile(PLAIN_DECIMAL_PATTERN, re.ASCII)
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be money in this system."""
+
+
+def parse_decimal(value: object, what: str = "amount") -> Decimal:
+    """A plain decimal string ("1234.50"), an int or a finite Decimal as a Decimal; anything
+    else (floats, booleans, exponents, separators, other digits) raises MoneyError. The one
+    parser of amounts and rates in every service."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyError(f"{what} must be finite")
+        return value
+    if isinstance(value, bool | float):
+        raise MoneyError(f"give the {what} as a decimal string like \"1234.50\", not a float "
+                         "(a JSON number with a fraction)")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str) and _PLAIN_DECIMAL.match(value.strip(" \t\r\n")):
+        return Decimal(value.strip(" \t\r\n"))
+    shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "..."
+    raise MoneyError(f"not a plain decimal {what}: {shown!r} (digits 0-9 with an optional "
+                     "fraction, like \"1234.50\")")
 
 
 def check_currency(code: str) -> str:
@@ -28,15 +57,9 @@ def check_currency(code: str) -> str:
 
 
 def parse_amount(value: object, currency: str, *, allow_zero: bool = True) -> Decimal:
-    """Parse an amount from a string, int or Decimal; floats are refused (binary error)."""
-    if isinstance(value, bool | float):
-        raise MoneyError("amounts must be given as decimal strings, not floats")
-    try:
-        amount = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError):
-        raise MoneyError(f"not a decimal amount: {value!r}") from None
-    if not amount.is_finite():
-        raise MoneyError("amount must be finite")
+    """Parse an amount from a plain decimal string, an int or a Decimal (`parse_decimal`),
+    and check it against the currency's minor unit and the maximum."""
+    amount = parse_decimal(value)
     if amount < 0:
         raise MoneyError("amount must not be negative")
     if amount == 0 and not allow_zero:

@@ -42,6 +42,7 @@ class CommonSettings(BaseSettings):
     audit_signing_key_file: Path | None = None
     metrics_port: int | None = None  # workers serve /healthz /readyz /metrics here
     ready_max_lag: int = 10_000  # a relay or consumer further behind than this is not ready
+    max_body_bytes: int = 64 * 1024 * 1024  # every API answers 413 above this (web.py)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> CommonSettings:

@@ -1,19 +1,30 @@
-"""FastAPI plumbing every service shares: errors, authentication, request ids, size limits."""
+"""FastAPI plumbing every service shares, done once here: the error envelope (and its OpenAPI
+schema), authentication (and its security schemes), request ids, the request guard (body size,
+media type, JSON depth), the last-resort 500, offline API docs, and the bounds every service
+puts on identifiers, paging positions, instants and days (docs/api.md)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from typing import Annotated, Any
 
 import orjson
+import sqlalchemy.exc
 import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casetrail.metrics import REQUEST_SECONDS
@@ -26,6 +37,76 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# ------------------------------------------------------------------------------- input bounds
+
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_JSON_DEPTH = 32  # the deepest body any operation takes is 4 levels
+MAX_POSITION = 2**63 - 1  # log positions and paging cursors are signed 64-bit in storage
+
+# Identifiers a caller chooses (placement refs, account refs, payment references, contact,
+# promise and plan ids, creditor and agency ids) go into URLs and file names: URL-safe only.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+IDENTIFIER_DESCRIPTION = ("1-128 characters: letters, digits, and . _ : - (not first); "
+                          "no spaces, slashes or other characters")
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, min_length=1, max_length=128,
+                                  description=IDENTIFIER_DESCRIPTION)]
+IdentifierPath = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, min_length=1, max_length=128,
+                                     description=IDENTIFIER_DESCRIPTION)]
+IdentifierQuery = Annotated[str, Query(pattern=IDENTIFIER_PATTERN, min_length=1,
+                                       max_length=128, description=IDENTIFIER_DESCRIPTION)]
+Position = Annotated[int, Query(ge=0, le=MAX_POSITION,
+                                description="a log position or cursor (0 to 2^63-1)")]
+
+# The calendar window: every instant and day the APIs take lies in it, so date arithmetic
+# (time zones, look-back windows, month ends, terms and tails) never leaves what Python and
+# the databases can represent. Outside it: 422 naming the field.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2199, 12, 31)
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+# Facts recorded on a case (a contact happened, a payment was received, ...) are in this
+# window and not in the future beyond clock skew; every consumer can apply them.
+EARLIEST_FACT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_instant(value: datetime) -> datetime:
+    """An aware instant inside the calendar window, in UTC (else ValueError)."""
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST_INSTANT <= utc < LATEST_INSTANT:
+        raise ValueError(f"must be between {EARLIEST_INSTANT.isoformat()} and "
+                         f"{LATEST_INSTANT.isoformat()}")
+    return utc
+
+
+def check_day(value: date) -> date:
+    """A day inside the calendar window (else ValueError)."""
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    return value
+
+
+def check_fact_time(value: datetime) -> datetime:
+    """When something happened: from 2000 on, not in the future beyond clock skew; UTC."""
+    utc = check_instant(value)
+    if utc < EARLIEST_FACT:
+        raise ValueError(f"must not be before {EARLIEST_FACT.isoformat()}")
+    if utc > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return utc
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(check_instant), Field(
+    description="ISO-8601 with an offset, between 1970-01-01T00:00:00Z and 2200-01-01T00:00:00Z")]
+Day = Annotated[date, AfterValidator(check_day), Field(
+    description="YYYY-MM-DD, between 1970-01-01 and 2199-12-31")]
+FactTime = Annotated[AwareDatetime, AfterValidator(check_fact_time), Field(
+    description="ISO-8601 with an offset; from 2000-01-01T00:00:00Z, not in the future")]
+
+# -------------------------------------------------------------------------------- errors
 
 
 class ApiError(Exception):
@@ -47,43 +128,113 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
              "type": e.get("type", "")} for e in errors]
 
 
+def field_error(path: str, message: str, kind: str = "value_error") -> ApiError:
+    """A 422 about one field (`query.from`, `body.period_end`)."""
+    return ApiError(422, "validation_error", message,
+                    fields=[{"path": path, "message": message, "type": kind}])
+
+
+class FieldError(BaseModel):
+    """What is wrong with one field of the request."""
+
+    path: str = Field(description="where: body.accounts.3.dpd, query.after, path.case_id")
+    message: str
+    type: str = Field(description="a stable kind: missing, string_pattern_mismatch, ...")
+
+
+class ErrorDetail(BaseModel):
+    """A stable `code`, a message for people, and details (field errors, current version...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+    fields: list[FieldError] | None = Field(default=None,
+                                            description="422: every field at fault")
+
+
+class ErrorBody(BaseModel):
+    """The one error envelope of every casetrail API."""
+
+    error: ErrorDetail
+
+
+STATUS_DESCRIPTIONS = {
+    400: "the request could not be read",
+    401: "`unauthenticated`: no key, or an unknown key",
+    403: "`forbidden`: this key's role or tenant may not do this",
+    404: "not found, or not visible to this key",
+    409: "conflicts with what is recorded (the `code` says what)",
+    413: "`payload_too_large`: the body exceeds the size limit",
+    415: "`unsupported_media_type`: the body must be application/json (UTF-8)",
+    422: "`validation_error` with `fields[].path`, or a value the domain refuses",
+    503: "`storage_unavailable`: the database is busy or unreachable; retry after Retry-After",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each with the error envelope's schema;
+    `descriptions` override by status (`_404="no such case"`)."""
+    return {status: {"model": ErrorBody, "description": descriptions.get(
+        f"_{status}", STATUS_DESCRIPTIONS[status])} for status in statuses}
+
+
+def _json_error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, headers=headers,
+                        content=error_body(code, message, **extra))
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "payload_too_large",
+              415: "unsupported_media_type"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Map validation, HTTP and API errors to the shared shape; anything else is a logged 500."""
+    """Map validation, HTTP, storage and API errors to the shared envelope."""
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content=error_body(
-            "validation_error", "the request is not valid", fields=field_errors(exc.errors())))
+        return _json_error(422, "validation_error", "the request is not valid",
+                           fields=field_errors(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code, "error")
-        return JSONResponse(status_code=exc.status_code, headers=exc.headers,
-                              content=error_body(code, str(exc.detail)))
+        return _json_error(exc.status_code, HTTP_CODES.get(exc.status_code, "error"),
+                           str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlalchemy.exc.InterfaceError)
     async def _storage_busy(_: Request, exc: Exception) -> JSONResponse:
         # Lock timeouts, lost connections, a database restarting: transient, safe to retry
         # because every write is idempotent. Never a 500.
         log.warning("storage unavailable", error=type(exc).__name__)
-        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content=error_body(
-            "storage_unavailable", "the database is busy or unreachable; retry shortly"))
+        return _json_error(503, "storage_unavailable",
+                           "the database is busy or unreachable; retry shortly",
+                           headers={"Retry-After": "2"})
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status,
-                              content=error_body(exc.code, exc.message, **exc.extra))
+        return _json_error(exc.status, exc.code, exc.message, **exc.extra)
 
 
-def principal(request: Request) -> Principal:
-    """Authenticate the caller from `Authorization: Bearer <key>` or `X-API-Key`."""
+# ------------------------------------------------------------------------- authentication
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                     description="`Authorization: Bearer <key>` (keys look like "
+                                 "`ct_<role>_<random>`)")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey",
+                        description="the same key in `X-API-Key`")
+
+
+def principal(request: Request,
+              bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+              api_key: Annotated[str | None, Depends(_api_key)]) -> Principal:
+    """Authenticate the caller from `X-API-Key` or `Authorization: Bearer <key>`."""
     keyring: KeyRing = request.app.state.keyring
-    raw = request.headers.get("x-api-key")
-    auth = request.headers.get("authorization", "")
-    if raw is None and auth.lower().startswith("bearer "):
-        raw = auth[7:].strip()
+    raw = api_key if api_key is not None else (bearer.credentials if bearer else None)
     try:
         return keyring.authenticate(raw)
     except AuthenticationError as exc:
@@ -101,6 +252,9 @@ def require_roles(caller: Principal, *roles: Role) -> None:
         raise ApiError(403, "forbidden", f"role {caller.role.value} may not do this ({allowed})")
 
 
+# ---------------------------------------------------------------------------- middleware
+
+
 class RequestContextMiddleware:
     """Gives every request an id (X-Request-ID), logs one line per request (never bodies) and
     times it under its route template (never the raw path: ids would explode the labels)."""
@@ -113,8 +267,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
-        correlation_id = headers.get(b"x-correlation-id", b"").decode()[:64] or request_id
+        request_id = _header_text(headers.get(b"x-request-id")) or uuid.uuid4().hex
+        correlation_id = _header_text(headers.get(b"x-correlation-id")) or request_id
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 
@@ -140,42 +295,152 @@ class RequestContextMiddleware:
                          ms=round(seconds * 1000, 1))
 
 
-class BodySizeLimitMiddleware:
-    """Refuses request bodies over a limit with 413 before reading them into memory."""
+_SAFE_HEADER = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+
+def _header_text(value: bytes | None) -> str | None:
+    """A caller-supplied id, only if it is short and plain (it is echoed and logged)."""
+    text = (value or b"").decode("latin-1")
+    return text if _SAFE_HEADER.match(text) else None
+
+
+class UnhandledErrorMiddleware:
+    """The last resort: an exception nothing else handled becomes a logged 500 in the error
+    envelope, and the connection stays usable (uvicorn drops a keep-alive connection when an
+    exception reaches it). Nothing should get here: each one is a bug to fix."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error", path=scope.get("path"))
+            if started:  # too late for an answer of our own: let the server close it
+                raise
+            request_id = scope.get("state", {}).get("request_id")
+            await _send_json(send, 500, error_body(
+                "internal_error", "an unexpected error; it has been logged",
+                request_id=request_id))
+
+
+class RequestGuardMiddleware:
+    """What every service checks before a request body reaches a route, the same way:
+    - a body over `max_bytes` gets 413 (a declared length at once, a streamed one as soon
+      as it passes the limit), never read whole into memory;
+    - a body must be `application/json` (with `charset=utf-8` if a charset is given), else
+      415; it must be UTF-8 (else 422);
+    - JSON nested deeper than `max_depth` gets 422 (deep nesting only costs: no operation
+      takes more than a few levels)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 max_depth: int = MAX_JSON_DEPTH):
+        self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
             return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise HTTPException(status_code=413,
-                                        detail=f"request body exceeds {self.max_bytes} bytes")
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        media_type = headers.get(b"content-type")
+        if (body or media_type is not None) and not is_json_media_type(media_type):
+            await _send_json(send, 415, error_body(
+                "unsupported_media_type", "send the body as application/json (UTF-8), "
+                "with no charset or charset=utf-8"))
+            return
+        problem = json_body_problem(body, self.max_depth)
+        if problem is not None:
+            await _send_json(send, 422, error_body(
+                "validation_error", problem,
+                fields=[{"path": "body", "message": problem, "type": "json_invalid"}]))
+            return
+        replayed = False
 
-        await self.app(scope, limited_receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_json(send, 413, error_body(
+            "payload_too_large", f"request body exceeds {self.max_bytes} bytes"))
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = JSONResponse(status_code=413, content=error_body(
-        "payload_too_large", f"request body exceeds {limit} bytes")).body
-    await send({"type": "http.response.start", "status": 413,
+_MEDIA_TYPE = re.compile(r"^\s*application/json\s*(?:;\s*charset\s*=\s*\"?utf-8\"?\s*)?$",
+                         re.IGNORECASE)
+
+
+def is_json_media_type(value: bytes | None) -> bool:
+    """`application/json`, optionally with `charset=utf-8`, and nothing else."""
+    return value is not None and _MEDIA_TYPE.match(value.decode("latin-1")) is not None
+
+
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_body_problem(body: bytes, max_depth: int) -> str | None:
+    """Why a JSON body is refused before parsing (not UTF-8, nested too deep), or None.
+    Malformed JSON is left to the parser, which names the error."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not valid UTF-8"
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return None  # cannot be deeper than it has brackets
+    brackets = _STRING.sub(b"", _ESCAPE.sub(b"", body)).translate(None, _NOT_A_BRACKET)
+    for _ in range(max_depth):  # each pass removes the innermost level of every container
+        shorter = _INNERMOST.sub(b"", brackets)
+        if not shorter or shorter == brackets:
+            return None  # within the limit, or unbalanced: the parser will say so
+        brackets = shorter
+    return f"JSON nested deeper than {max_depth} levels"
+
+
+async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
+    body = orjson.dumps(content)
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+# ------------------------------------------------------------------------- health, JSON
 
 
 def add_health_routes(app: FastAPI, ready: Callable[[], dict[str, Any]]) -> None:
@@ -216,3 +481,94 @@ class OrjsonBodyRoute(APIRoute):
             return await handler(_OrjsonRequest(request.scope, request.receive))
 
         return route
+
+
+# ------------------------------------------------------------------------ OpenAPI, docs
+
+_ASSETS = "/docs/assets"
+
+
+def new_api(*, title: str, description: str) -> FastAPI:
+    """A service's FastAPI app: the API docs are served by `install_api`, offline."""
+    return FastAPI(title=title, version="1", description=description, docs_url=None,
+                   redoc_url=None, swagger_ui_oauth2_redirect_url=None)
+
+
+def install_api(app: FastAPI, *, service: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+                ) -> None:
+    """Everything a service's API shares; call once its routes are included."""
+    install_error_handlers(app)
+    document_errors(app)
+    install_docs(app)
+    app.add_middleware(RequestGuardMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestContextMiddleware, service=service)
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the app's OpenAPI document state the errors the shared layer answers for each
+    operation, in the shared envelope: 401 if it takes a key, 413/415 if it takes a body,
+    422 if it takes any input (instead of FastAPI's own shape, which is never sent), 503
+    always (storage). Routes declare their own 403, 404 and 409 with `error_responses`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _with_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _with_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    envelope = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(envelope.pop("$defs", {}))
+    components["ErrorBody"] = envelope
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            statuses = [503]
+            if operation.get("security"):
+                statuses.append(401)
+            if "requestBody" in operation:
+                statuses += [413, 415]
+            if "requestBody" in operation or operation.get("parameters"):
+                statuses.append(422)
+            for status in statuses:
+                current = responses.get(str(status))
+                if current is None or "HTTPValidationError" in str(current):
+                    responses[str(status)] = {
+                        "description": STATUS_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": {
+                            "$ref": "#/components/schemas/ErrorBody"}}}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused not in str(schema.get("paths")):
+            components.pop(unused, None)
+    return schema
+
+
+def install_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI, with Authorize) and `/redoc`, from assets served by the service
+    itself (the swagger-ui and redoc builds shipped in the `fastapi-offline` package):
+    nothing is loaded from the internet."""
+    static = resources.files("fastapi_offline") / "static"
+    app.mount(_ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url, title=f"{app.title} - API",
+            swagger_js_url=f"{_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{_ASSETS}/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None,
+                                   "tryItOutEnabled": True})
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=openapi_url, title=f"{app.title} - API",
+                              redoc_js_url=f"{_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{_ASSETS}/favicon.png",
+                              with_google_fonts=False)

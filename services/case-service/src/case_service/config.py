@@ -24,4 +24,6 @@ class CaseSettings(BaseSettings):
         description="the log's name in its signed checkpoint notes (origin line and key "
         "name; no spaces or '+'): set a name of your own, e.g. "
         "collections.bank.example/case-log, and never change it afterwards")
-    max_body_bytes: int = 64 * 1024 * 1024
+    max_body_bytes: int | None = Field(
+        default=None, description="overrides CASETRAIL_MAX_BODY_BYTES for this service only "
+        "(kept for deployments that set it; every service has the same limit by default)")

@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount
+from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount, parse_decimal
 
 from billing_service.domain.errors import InvalidTerms
 
@@ -48,12 +48,7 @@ def check_rate(value: object) -> Decimal:
     """A rate from a decimal string, between 0 and 1 inclusive (0.18 is 18 %)."""
     if not isinstance(value, str | Decimal) or isinstance(value, bool):
         raise ValueError("give rates as decimal strings like \"0.18\"")
-    try:
-        rate = Decimal(value)
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"not a decimal rate: {value!r}") from None
-    if not rate.is_finite():
-        raise ValueError("a rate must be a finite number")
+    rate = parse_decimal(value, "rate")  # MoneyError is a ValueError
     if rate < 0:
         raise ValueError("a rate must not be negative")
     if rate > 1:
@@ -68,11 +63,8 @@ def check_amount(value: object) -> Decimal:
     """A non-negative decimal amount from a decimal string (currency places checked apart)."""
     if not isinstance(value, str | Decimal) or isinstance(value, bool):
         raise ValueError("give amounts as decimal strings like \"500.00\"")
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, ValueError):
-        raise ValueError(f"not a decimal amount: {value!r}") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+    amount = parse_decimal(value)  # MoneyError is a ValueError
+    if amount < 0 or amount > MAX_AMOUNT:
         raise ValueError(f"an amount is a number from 0 to {MAX_AMOUNT}")
     return amount
 

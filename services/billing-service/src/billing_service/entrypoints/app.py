@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
-from casetrail.web import RequestContextMiddleware, install_error_handlers
+from casetrail.web import install_api, new_api
 from fastapi import FastAPI
 
 from billing_service.bootstrap import BillingService, build
@@ -18,17 +18,18 @@ DESCRIPTION = """Commission billing: versioned contracts per creditor-agency pai
 ledger computed from case events, immutable invoices (JSON, CSV, PDF) with a content hash that
 a rebuild from the log reproduces, and agency performance.
 
-Authenticate with `Authorization: Bearer <key>` (the same keys as the case service)."""
+Authenticate with `Authorization: Bearer <key>` (the same keys as the case service), or `X-API-Key`.
+
+Every error has the shape `{"error": {"code", "message", ...}}`; a 422 lists `fields[].path`."""
 
 
 def create_app(settings: BillingSettings | None = None, common: CommonSettings | None = None,
                service: BillingService | None = None) -> FastAPI:
     """Build the app; pass `service` to reuse one (tests), else it is built from settings."""
     common = common or CommonSettings()
-    app = FastAPI(title="casetrail billing service", version="1", description=DESCRIPTION)
+    app = new_api(title="casetrail billing service", description=DESCRIPTION)
     app.state.service = service or build(settings)
     app.state.keyring = common.keyring
-    install_error_handlers(app)
     app.include_router(contracts.router)
     app.include_router(billing_runs.router)
     app.include_router(invoices.router)
@@ -40,5 +41,5 @@ def create_app(settings: BillingSettings | None = None, common: CommonSettings |
         return {}
 
     install_ops(app, ready)
-    app.add_middleware(RequestContextMiddleware, service="billing")
+    install_api(app, service="billing", max_body_bytes=common.max_body_bytes)
     return app

@@ -4,11 +4,12 @@ models; the value rules themselves are the domain's (`billing_service.domain.con
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from casetrail.money import MoneyError, check_currency
+from casetrail.money import PLAIN_DECIMAL_PATTERN, MoneyError, check_currency
+from casetrail.web import EARLIEST_DAY, IDENTIFIER_PATTERN, LATEST_DAY, Day, Identifier
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -18,6 +19,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -34,18 +36,24 @@ from billing_service.domain.contracts import (
 from billing_service.domain.errors import InvalidPeriod
 from billing_service.domain.invoice import Period
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-TenantId = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN)]
+ID_PATTERN = IDENTIFIER_PATTERN
+TenantId = Identifier
 Bucket = Annotated[str, AfterValidator(check_bucket)]
-Rate = Annotated[Decimal, BeforeValidator(check_rate)]
+DECIMAL_TEXT = {"type": "string", "pattern": PLAIN_DECIMAL_PATTERN}
+Rate = Annotated[Decimal, BeforeValidator(check_rate), WithJsonSchema(
+    {**DECIMAL_TEXT, "description": "a fraction from 0 to 1 as a decimal string: \"0.18\""})]
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def _currency(code: str) -> str:
+def check_currency_code(code: str) -> str:
+    """A supported ISO 4217 code, upper case (else ValueError, a 422 naming the field)."""
     try:
         return check_currency(code)
     except MoneyError as exc:
         raise ValueError(str(exc)) from None
+
+
+_currency = check_currency_code
 
 
 def _optional_amount(value: object) -> Decimal | None:
@@ -61,7 +69,8 @@ class Model(BaseModel):
 class TierIn(Model):
     """One marginal bracket over the case's cumulative recovered amount."""
 
-    up_to: Annotated[Decimal | None, BeforeValidator(_optional_amount)] = Field(
+    up_to: Annotated[Decimal | None, BeforeValidator(_optional_amount), WithJsonSchema(
+        {"anyOf": [DECIMAL_TEXT, {"type": "null"}]})] = Field(
         description="upper limit of cumulative recovered money; null for the last tier")
     rate: Rate
 
@@ -74,7 +83,7 @@ def _tiers(tiers: list[TierIn]) -> list[TierIn]:
 class ContractIn(Model):
     """A new contract version for a creditor-agency pair."""
 
-    effective_from: date = Field(description="the first day this version is in force")
+    effective_from: Day = Field(description="the first day this version is in force")
     currency: Annotated[str, AfterValidator(_currency)] = "CNY"
     tiers: dict[Bucket, Annotated[list[TierIn], AfterValidator(_tiers)]] = Field(
         default_factory=dict, description="marginal tiers per bucket, instead of its flat rate",
@@ -86,7 +95,8 @@ class ContractIn(Model):
         "days after the term end (or an earlier recall) in which payments still earn "
         "commission"))
     creditor_direct_commissionable: StrictBool = True
-    minimum_fee: Annotated[Decimal, BeforeValidator(check_amount)] = Field(
+    minimum_fee: Annotated[Decimal, BeforeValidator(check_amount),
+                           WithJsonSchema(DECIMAL_TEXT)] = Field(
         default=Decimal(0), description="per invoice; a lower subtotal is topped up")
     tax_rate: Rate = Field(default=Decimal(0), description="e.g. \"0.06\" for 6% VAT")
 
@@ -128,12 +138,21 @@ class ContractIn(Model):
 
 
 class BillingRunIn(Model):
-    """Bill a creditor-agency pair for a period of whole UTC days, both ends included."""
+    """Bill a creditor-agency pair for a period of whole UTC days, both ends included. A
+    period that has not begun yet has nothing to bill and is refused: it would stand in the
+    way of every run of the periods before it."""
 
     creditor_id: TenantId
     agency_id: TenantId
-    period_start: date
-    period_end: date = Field(description="the last day of the period (included)")
+    period_start: Day = Field(description="the first day (included); not after today (UTC)")
+    period_end: Day = Field(description="the last day of the period (included)")
+
+    @field_validator("period_start")
+    @classmethod
+    def _has_begun(cls, start: date) -> date:
+        if start > datetime.now(UTC).date():
+            raise ValueError("the period has not begun yet: there is nothing to bill")
+        return start
 
     @field_validator("period_end")
     @classmethod
@@ -158,8 +177,199 @@ def month_period(month: str | None, start: date | None, end: date | None) -> Per
         if found is None:
             raise InvalidPeriod(f"{month!r} is not a month like 2026-01", path="period")
         year, number = int(found.group(1)), int(found.group(2))
+        if not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
+            raise InvalidPeriod(f"{month!r} is outside {EARLIEST_DAY.year}-{LATEST_DAY.year}",
+                                path="period")
         following = date(year + number // 12, number % 12 + 1, 1)
         return Period(date(year, number, 1), following - timedelta(days=1))
     if start is None or end is None:
         raise InvalidPeriod("give period=YYYY-MM, or both from and to", path="period")
     return Period(start, end).check()
+
+
+# ---------------------------------------------------------------------------------- answers
+
+
+class Out(BaseModel):
+    """An answer; fields may be added over time, so clients should ignore unknown ones."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ContractVersionOut(Out):
+    """One version of a pair's contract, as recorded."""
+
+    creditor_id: str
+    agency_id: str
+    version: int
+    effective_from: str
+    currency: str
+    rates: dict[str, str]
+    tiers: dict[str, list[dict[str, str | None]]]
+    tail_days: int
+    creditor_direct_commissionable: bool
+    minimum_fee: str
+    tax_rate: str
+    recorded_at: str
+    actor: str
+
+
+class ContractOut(Out):
+    """Every version of a pair's contract, oldest first."""
+
+    creditor_id: str
+    agency_id: str
+    versions: list[ContractVersionOut]
+
+
+class PortionOut(Out):
+    """The slice of a line's amount earned at one rate."""
+
+    amount: str
+    rate: str
+    rule: str
+
+
+class InvoiceLineOut(Out):
+    """A payment, a reversal (a credit) or the minimum-fee top-up billed on the invoice, and
+    why at that rate; what a line is not about is null (the top-up has no case)."""
+
+    line_no: int
+    entry: str
+    kind: str
+    amount: str
+    commissionable: bool
+    commission: str
+    explanation: str
+    case_id: str | None = None
+    position: int | None = None
+    account_ref: str | None = None
+    bucket: str | None = None
+    reference: str | None = None
+    source: str | None = None
+    occurred_at: str | None = None
+    occurred_on: str | None = None
+    rate: str | None = None
+    portions: list[PortionOut] | None = None
+    commission_unrounded: str | None = None
+    rule: str | None = None
+    contract_version: int | None = None
+
+
+class InvoiceTermsOut(Out):
+    """The contract terms the invoice applied."""
+
+    contract_version: int | None
+    minimum_fee: str
+    tax_rate: str
+    tax_label: str
+
+
+class InvoiceTotalsOut(Out):
+    """Counts and sums of the invoice."""
+
+    payments: int
+    reversals: int
+    subtotal: str
+    tax: str
+    total: str
+
+
+class InvoiceContentOut(Out):
+    """What an invoice says (what its content hash covers)."""
+
+    invoice_number: str
+    creditor_id: str
+    agency_id: str
+    currency: str
+    period_start: str
+    period_end: str
+    period_end_inclusive: bool
+    terms: InvoiceTermsOut
+    lines: list[InvoiceLineOut]
+    totals: InvoiceTotalsOut
+
+
+class DataAsOfOut(Out):
+    """How far the data went when the invoice was issued."""
+
+    position: int | None
+    contract_version: int | None
+
+
+class InvoiceOut(InvoiceContentOut):
+    """An issued invoice: its content, content hash and issue facts."""
+
+    invoice_id: str
+    content_hash: str
+    issued_at: str
+    issue_date: str
+    issued_by: str
+    data_as_of: DataAsOfOut
+
+
+class PreviewOut(Out):
+    """A run recomputed without storing it, compared with the stored invoice if any."""
+
+    invoice_id: str
+    stored: bool
+    content_hash: str
+    stored_hash: str | None
+    matches: bool | None = Field(description="null when the period was never invoiced")
+    stored_content_intact: bool | None = None
+    content: InvoiceContentOut
+
+
+class InvoiceSummaryOut(Out):
+    """An invoice in the list."""
+
+    invoice_id: str
+    creditor_id: str
+    agency_id: str
+    seq: int
+    period_start: str
+    period_end: str
+    currency: str
+    subtotal: str
+    tax: str
+    total: str
+    content_hash: str
+    issued_at: str
+    issued_by: str
+
+
+class InvoicePage(Out):
+    """A page of invoices; pass `next_after` as `after` for the next one."""
+
+    invoices: list[InvoiceSummaryOut]
+    next_after: str | None
+
+
+class PeriodOut(Out):
+    """A report period, both days included."""
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class PerformanceOut(Out):
+    """An agency's figures over the placements it received in the period."""
+
+    agency_id: str
+    creditor_id: str | None
+    period: PeriodOut
+    as_of: str
+    currency: str | None = None
+    by_bucket: list[dict[str, Any]] | None = None
+    by_vintage: list[dict[str, Any]] | None = None
+
+
+class ComparisonOut(Out):
+    """A creditor's agencies side by side; the best recovery rate is the champion."""
+
+    creditor_id: str
+    period: PeriodOut
+    as_of: str
+    currency: str | None
+    champion: str | None
+    agencies: list[dict[str, Any]]

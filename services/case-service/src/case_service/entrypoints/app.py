@@ -6,11 +6,7 @@ from typing import Any
 
 from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
-from casetrail.web import (
-    BodySizeLimitMiddleware,
-    RequestContextMiddleware,
-    install_error_handlers,
-)
+from casetrail.web import error_responses, install_api, new_api
 from fastapi import FastAPI
 
 from case_service.application import CaseApplication
@@ -22,7 +18,10 @@ from case_service.entrypoints.routes import audit, cases, events, placements
 DESCRIPTION = """System of record for collection cases. Every change is an immutable event.
 
 Authenticate with `Authorization: Bearer <key>` (or `X-API-Key`). Creditors see their own
-cases, agencies the cases assigned to them, auditors everything read-only."""
+cases, agencies the cases assigned to them, auditors everything read-only.
+
+Every error has the shape `{"error": {"code", "message", ...}}`; a 422 lists `fields[].path`.
+Identifiers are URL-safe; times and days lie in a calendar window (docs/api.md)."""
 
 
 def create_app(settings: CaseSettings | None = None, common: CommonSettings | None = None,
@@ -30,20 +29,21 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     """Build the app; pass `application` to reuse one (tests), else it is built from settings."""
     settings = settings or CaseSettings()
     common = common or CommonSettings()
-    app = FastAPI(title="casetrail case service", version="1", description=DESCRIPTION)
+    app = new_api(title="casetrail case service", description=DESCRIPTION)
     app.state.application = application or build_application(settings, common)
     app.state.keyring = common.keyring
-    install_error_handlers(app)
     errors.install(app)
     app.include_router(placements.router)
     app.include_router(cases.router)
     app.include_router(events.router)
-    app.include_router(audit.router)
+    app.include_router(audit.router, responses=error_responses(
+        403, 404, 409, _404="`case_not_found` or `checkpoint_not_found`",
+        _409="`no_checkpoint`: none has been signed yet"))
 
     def ready() -> dict[str, Any]:
         return {"last_position": app.state.application.last_position()}
 
     install_ops(app, ready)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, service="case")
+    install_api(app, service="case",
+                max_body_bytes=settings.max_body_bytes or common.max_body_bytes)
     return app

@@ -8,17 +8,30 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount
+from casetrail.envelope import EventEnvelope
+from casetrail.money import (
+    MAX_AMOUNT,
+    PLAIN_DECIMAL_PATTERN,
+    MoneyError,
+    check_currency,
+    parse_amount,
+    parse_decimal,
+)
+from casetrail.web import Day, FactTime, Identifier
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from case_service.domain.values import (
     BALANCE_COMPONENTS,
@@ -33,22 +46,38 @@ from case_service.domain.values import (
     RecallReason,
 )
 
-CLOCK_SKEW = timedelta(minutes=5)
+MAX_AHEAD_YEARS = 10  # due dates, installments and term ends: at most this far ahead
+MAX_AHEAD_DAYS = 3652
 
 
-def _no_float(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError("give amounts as decimal strings like \"1234.50\", not JSON numbers "
-                         "with a fraction")
-    return value
+def _plain_decimal(value: Any) -> Decimal:
+    try:
+        return parse_decimal(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
 
 
-Amount = Annotated[Decimal, BeforeValidator(_no_float),
-                   Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
-Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+# A plain decimal string (or a JSON integer); never a float, an exponent or "1_000".
+Amount = Annotated[Decimal, BeforeValidator(_plain_decimal),
+                   Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False),
+                   WithJsonSchema({"type": "string", "pattern": PLAIN_DECIMAL_PATTERN,
+                                   "description": "a decimal string like \"1234.50\"",
+                                   "examples": ["1234.50"]})]
+Ref = Identifier
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def _not_too_far_ahead(value: date) -> date:
+    if value > datetime.now(UTC).date() + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValueError(f"must be at most {MAX_AHEAD_YEARS} years ({MAX_AHEAD_DAYS} days) "
+                         "from today")
+    return value
+
+
+AheadDay = Annotated[Day, AfterValidator(_not_too_far_ahead), Field(
+    description=f"YYYY-MM-DD, at most {MAX_AHEAD_YEARS} years from today")]
 
 
 @lru_cache(maxsize=1024)
@@ -97,8 +126,8 @@ class AccountIn(Model):
     currency: str = "CNY"
     balances: dict[str, Amount] = Field(description="principal, interest, fees, penalties")
     dpd: int = Field(ge=0, le=36_500, description="days past due at placement")
-    term_end: date | None = Field(default=None, description="end of the placement term; "
-                                  "default: the creditor's default term from today")
+    term_end: AheadDay | None = Field(default=None, description="end of the placement term; "
+                                      "default: the creditor's default term from today")
     product: ShortText | None = None
     debtor: DebtorIn
 
@@ -124,13 +153,29 @@ class AccountIn(Model):
         return self
 
 
+class AccountRow:
+    """A row of `accounts`: taken as any JSON value, so a bad row is rejected on its own (with
+    its index) while the rest are placed; documented as AccountIn, which it is checked
+    against."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler
+                                     ) -> core_schema.CoreSchema:
+        return core_schema.any_schema()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return handler(AccountIn.__pydantic_core_schema__)
+
+
 class PlacementIn(Model):
     """A creditor's batch; `accounts` rows are validated one by one (see AccountIn)."""
 
     creditor_id: Ref | None = Field(default=None, description="required for admins; "
                                     "creditor keys place for their own tenant")
     placement_ref: Ref
-    accounts: list[Any] = Field(min_length=1, max_length=10_000)
+    accounts: list[AccountRow] = Field(min_length=1, max_length=10_000)
 
 
 class AgencyShareIn(Model):
@@ -144,8 +189,8 @@ class BucketRangeIn(Model):
     """A named DPD range."""
 
     name: Annotated[str, Field(min_length=1, max_length=16)]
-    min_dpd: int = Field(ge=0)
-    max_dpd: int | None = Field(default=None, ge=0)
+    min_dpd: int = Field(ge=0, le=36_500)
+    max_dpd: int | None = Field(default=None, ge=0, le=36_500)
 
 
 class AllocationRulesIn(Model):
@@ -159,16 +204,10 @@ class AllocationRulesIn(Model):
 # ---------------------------------------------------------------------------------- commands
 
 
-def _not_future(value: datetime) -> datetime:
-    if value > datetime.now(UTC) + CLOCK_SKEW:
-        raise ValueError("must not be in the future")
-    return value.astimezone(UTC)
-
-
-# Every business time a caller states is checked here, once: a future `as_of` or `closed_at`
-# would let a caller break a promise early or close a term that has not ended.
-PastTime = Annotated[AwareDatetime, AfterValidator(_not_future),
-                     Field(description="ISO-8601 with offset; not in the future")]
+# Every business time a caller states is checked once (web.FactTime): from 2000 on and not in
+# the future, so a caller cannot break a promise early or close a term that has not ended,
+# and every consumer can apply what is recorded.
+PastTime = FactTime
 
 
 class CommandIn(Model):
@@ -200,7 +239,7 @@ class PromiseIn(CommandIn):
 
     promise_id: Ref
     amount: Amount
-    due_date: date
+    due_date: AheadDay
     promised_at: PastTime | None = None
 
 
@@ -242,7 +281,7 @@ class ReversalIn(CommandIn):
 class InstallmentIn(Model):
     """One installment of a plan."""
 
-    due_date: date
+    due_date: AheadDay
     amount: Amount
 
 
@@ -304,7 +343,7 @@ class ReassignIn(CommandIn):
 
     to_agency_id: Ref
     reason: ShortText
-    term_end: date | None = None
+    term_end: AheadDay | None = None
     reassigned_at: PastTime | None = None
 
 
@@ -316,7 +355,16 @@ class CloseIn(CommandIn):
     closed_at: PastTime | None = None
 
 
-class CommandOut(BaseModel):
+# ---------------------------------------------------------------------------------- answers
+
+
+class Out(BaseModel):
+    """An answer; fields may be added over time, so clients should ignore unknown ones."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CommandOut(Out):
     """What a command did."""
 
     case_id: str
@@ -325,6 +373,233 @@ class CommandOut(BaseModel):
     outstanding: str
     recorded: bool = Field(description="false when the request repeated one already recorded")
     events: list[str]
+
+
+class RowError(Out):
+    """What is wrong with a rejected row (`type` is absent for rules checked after parsing)."""
+
+    path: str
+    message: str
+    type: str | None = None
+
+
+class AcceptedRow(Out):
+    """An account that has a case: opened now (`placed`) or before (`already_placed`)."""
+
+    index: int
+    account_ref: str
+    case_id: str
+    outcome: Literal["placed", "already_placed"]
+    agency_id: str | None = None
+    bucket: str | None = None
+
+
+class RejectedRow(Out):
+    """An account that was not placed, with its row index and what is wrong."""
+
+    index: int
+    account_ref: str | None
+    errors: list[RowError]
+
+
+class PlacementCounts(Out):
+    """How many rows went where."""
+
+    received: int
+    placed: int
+    already_placed: int
+    rejected: int
+
+
+class PlacementReceipt(Out):
+    """The receipt of a placement, stored once and returned again on a replay."""
+
+    creditor_id: str
+    placement_ref: str
+    request_sha256: str
+    received_at: str
+    acknowledged_at: str
+    acknowledge_by: str = Field(description="received_at + 1 hour")
+    acknowledged_within_deadline: bool
+    counts: PlacementCounts
+    accepted: list[AcceptedRow]
+    rejected: list[RejectedRow]
+
+
+class AgencyShareOut(Out):
+    """An agency's weight in a bucket."""
+
+    agency_id: str
+    weight: int
+
+
+class BucketRangeOut(Out):
+    """A named DPD range."""
+
+    name: str
+    min_dpd: int
+    max_dpd: int | None
+
+
+class AllocationRulesOut(Out):
+    """A version of a creditor's allocation rules (version 0: none set)."""
+
+    version: int
+    buckets: dict[str, list[AgencyShareOut]]
+    bucket_scheme: list[BucketRangeOut]
+    default_term_days: int
+
+
+class CaseSummaryOut(Out):
+    """A case in the case list."""
+
+    case_id: str
+    creditor_id: str
+    account_ref: str
+    placement_ref: str
+    agency_id: str
+    assigned_agency_id: str | None
+    status: str
+    bucket: str
+    dpd: int
+    currency: str
+    placed_amount: str
+    outstanding: str
+    version: int
+    placed_at: str
+    term_end: str
+    updated_at: str
+
+
+class CasePage(Out):
+    """A page of the case list; pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[CaseSummaryOut]
+    next_cursor: int | None
+
+
+class DebtorOut(Out):
+    """The debtor's details (national id masked except for auditors); `erased` once the
+    debtor's data key was shredded, and then only the id and time zone remain."""
+
+    debtor_id: str
+    timezone: str
+    erased: bool
+    name: str | None = None
+    national_id: str | None = None
+    phones: list[str] | None = None
+    address: str | None = None
+    email: str | None = None
+
+
+class PromiseOut(Out):
+    """A promise to pay and how much of it is paid."""
+
+    promise_id: str
+    amount: str
+    due_date: str
+    paid: str
+    state: str
+
+
+class PaymentOut(Out):
+    """A payment and how much of it was reversed."""
+
+    reference: str
+    amount: str
+    reversed: str
+    source: str
+    received_at: str
+    flags: list[str]
+
+
+class InstallmentOut(Out):
+    """One installment of a plan."""
+
+    due_date: str
+    amount: str
+
+
+class PlanOut(Out):
+    """The repayment plan in force."""
+
+    plan_id: str | None
+    installments: list[InstallmentOut]
+
+
+class EscalationOut(Out):
+    """An escalation."""
+
+    kind: str
+    reason: str
+    at: str
+
+
+class CaseOut(Out):
+    """A case's state (now, or at `as_of`)."""
+
+    case_id: str
+    version: int
+    creditor_id: str
+    account_ref: str
+    placement_ref: str
+    agency_id: str
+    assigned_agency_id: str | None
+    allocation: dict[str, Any]
+    status: str
+    bucket: str
+    dpd_at_placement: int
+    product: str | None
+    currency: str
+    balances: dict[str, str]
+    placed_amount: str
+    paid_total: str
+    outstanding: str
+    placed_at: str
+    assigned_at: str
+    term_end: str
+    debtor: DebtorOut
+    contacts: int
+    right_party_contacts: int
+    last_contact_at: str | None
+    promises: list[PromiseOut]
+    payments: list[PaymentOut]
+    repayment_plan: PlanOut | None
+    dispute_open: bool
+    hardship: bool
+    cease_contact: bool
+    escalations: list[EscalationOut]
+    recall_reason: str | None
+    close_reason: str | None
+    closed_at: str | None
+
+
+class HistoryEventOut(Out):
+    """One event of a case."""
+
+    position: int | None = Field(description="its place in the global log")
+    version: int
+    type: str
+    recorded_at: str
+    actor: str | None
+    data: dict[str, Any]
+
+
+class HistoryOut(Out):
+    """Every event of a case; with `as_of`, only those recorded by then, and the state then."""
+
+    case_id: str
+    events: list[HistoryEventOut]
+    as_of: str | None = None
+    state: CaseOut | None = None
+
+
+class EventFeed(Out):
+    """A page of the global event feed."""
+
+    events: list[EventEnvelope]
+    last_position: int = Field(description="continue from here")
+    head_position: int = Field(description="the newest position in the log now")
 
 
 def now_or(value: datetime | None) -> datetime:

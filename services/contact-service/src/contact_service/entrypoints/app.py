@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
-from casetrail.web import RequestContextMiddleware, install_error_handlers
+from casetrail.web import install_api, new_api
 from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
@@ -17,17 +17,18 @@ from contact_service.entrypoints.routes import compliance, contacts, quality, se
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
 compliance violations, service levels, worklists and QA sampling, built from case events.
 
-Authenticate with `Authorization: Bearer <key>` (the same keys as the case service)."""
+Authenticate with `Authorization: Bearer <key>` (the same keys as the case service), or `X-API-Key`.
+
+Every error has the shape `{"error": {"code", "message", ...}}`; a 422 lists `fields[].path`."""
 
 
 def create_app(settings: ContactSettings | None = None, common: CommonSettings | None = None,
                service: ContactService | None = None) -> FastAPI:
     """Build the app; pass `service` to reuse one (tests), else it is built from settings."""
     common = common or CommonSettings()
-    app = FastAPI(title="casetrail contact service", version="1", description=DESCRIPTION)
+    app = new_api(title="casetrail contact service", description=DESCRIPTION)
     app.state.service = service or build(settings, common=common)
     app.state.keyring = common.keyring
-    install_error_handlers(app)
     app.include_router(contacts.router)
     app.include_router(compliance.router)
     app.include_router(quality.router)
@@ -39,5 +40,5 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
         return {}
 
     install_ops(app, ready)
-    app.add_middleware(RequestContextMiddleware, service="contact")
+    install_api(app, service="contact", max_body_bytes=common.max_body_bytes)
     return app

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
+from casetrail.web import Day, IdentifierQuery, error_responses
 from fastapi import APIRouter, Query, Response
 
 from billing_service.domain.invoice import Period
 from billing_service.entrypoints.access import pair_access
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
 from billing_service.entrypoints.errors import billing_errors
-from billing_service.entrypoints.schemas import ID_PATTERN, BillingRunIn
+from billing_service.entrypoints.schemas import BillingRunIn, InvoiceOut, PreviewOut
 
 router = APIRouter(prefix="/v1", tags=["billing runs"])
 
 
-@router.post("/billing-runs", status_code=201, summary="Run billing for a pair and period")
+@router.post("/billing-runs", status_code=201, summary="Run billing for a pair and period",
+             response_model=InvoiceOut, response_model_exclude_unset=True, responses={
+                 200: {"model": InvoiceOut, "description": "the invoice stored for the same "
+                       "pair and period before"},
+                 **error_responses(403, 409, _409="`no_contract`, or "
+                                   "`period_already_invoiced` (a later period was billed)")})
 def run_billing(body: BillingRunIn, service: ServiceDep, caller: PrincipalDep,
                 response: Response) -> dict[str, Any]:
     """Compute and store the invoice (201). Posting the same pair and period again returns
@@ -31,12 +36,14 @@ def run_billing(body: BillingRunIn, service: ServiceDep, caller: PrincipalDep,
     return invoice
 
 
-@router.get("/billing-runs/preview", summary="Recompute a run without storing it")
+@router.get("/billing-runs/preview", summary="Recompute a run without storing it",
+            response_model=PreviewOut, response_model_exclude_unset=True,
+            responses=error_responses(
+                403, 409, _409="`no_contract` for the pair"))
 def preview_billing(
     service: ServiceDep, caller: PrincipalDep,
-    creditor_id: str = Query(pattern=ID_PATTERN, max_length=64),
-    agency_id: str = Query(pattern=ID_PATTERN, max_length=64),
-    period_start: date = Query(), period_end: date = Query(),
+    creditor_id: IdentifierQuery, agency_id: IdentifierQuery,
+    period_start: Annotated[Day, Query()], period_end: Annotated[Day, Query()],
 ) -> dict[str, Any]:
     """For an invoiced period: the invoice recomputed from the data and contracts it was
     made from, with `matches` telling whether the content hash is the stored one (it is,

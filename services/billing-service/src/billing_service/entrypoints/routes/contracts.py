@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from casetrail.web import IdentifierPath, error_responses
+from fastapi import APIRouter, Response
 
 from billing_service.entrypoints.access import contracts_access
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
 from billing_service.entrypoints.errors import billing_errors
-from billing_service.entrypoints.schemas import ID_PATTERN, ContractIn
+from billing_service.entrypoints.schemas import ContractIn, ContractOut, ContractVersionOut
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
-TenantPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+TenantPath = IdentifierPath
 
 
 @router.put("/contracts/{creditor_id}/{agency_id}", status_code=201,
-            summary="Record a new contract version")
+            summary="Record a new contract version", response_model=ContractVersionOut,
+            responses={200: {"model": ContractVersionOut, "description": "the same terms as "
+                             "the latest version: a retry, answered with that version"},
+                       **error_responses(403, 409, _409="`contract_period_invoiced` or "
+                                         "`contract_currency_changed`")})
 def put_contract(creditor_id: TenantPath, agency_id: TenantPath, body: ContractIn,
                  service: ServiceDep, caller: PrincipalDep, response: Response
                  ) -> dict[str, Any]:
@@ -33,7 +38,8 @@ def put_contract(creditor_id: TenantPath, agency_id: TenantPath, body: ContractI
     return version.to_json()
 
 
-@router.get("/contracts/{creditor_id}/{agency_id}", summary="A pair's contract versions")
+@router.get("/contracts/{creditor_id}/{agency_id}", summary="A pair's contract versions",
+            response_model=ContractOut, responses=error_responses(403))
 def get_contract(creditor_id: TenantPath, agency_id: TenantPath, service: ServiceDep,
                  caller: PrincipalDep) -> dict[str, Any]:
     """Every version, oldest first (empty if the pair has no contract)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from casetrail.web import ApiError
+from casetrail.web import IDENTIFIER_PATTERN, ApiError, error_responses
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
@@ -12,18 +12,18 @@ from billing_service.adapters.exports import invoice_csv, invoice_pdf
 from billing_service.adapters.invoices import invoice_view
 from billing_service.entrypoints.access import sees_invoice
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
-from billing_service.entrypoints.schemas import ID_PATTERN
+from billing_service.entrypoints.schemas import InvoiceOut, InvoicePage
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
 
 Format = Literal["json", "csv", "pdf"]
 
 
-@router.get("/invoices", summary="Invoices visible to the caller")
+@router.get("/invoices", summary="Invoices visible to the caller", response_model=InvoicePage)
 def list_invoices(
     service: ServiceDep, caller: PrincipalDep,
-    creditor_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    agency_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    creditor_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
+    agency_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
     after: Annotated[str | None, Query(description="the last invoice_id of the previous page",
                                        max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -41,7 +41,13 @@ def list_invoices(
 
 
 @router.get("/invoices/{invoice_id}", summary="An invoice (JSON, CSV of the lines, or PDF)",
-            responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}})
+            response_model=InvoiceOut, response_model_exclude_unset=True, responses={
+                200: {"description": "the invoice as JSON, its lines as CSV, or a PDF",
+                      "content": {"text/csv": {"schema": {"type": "string"}},
+                                  "application/pdf": {"schema": {"type": "string",
+                                                                 "format": "binary"}}}},
+                **error_responses(404, _404="`invoice_not_found`: no such invoice visible "
+                                  "to this key")})
 async def get_invoice(
     invoice_id: str, request: Request, service: ServiceDep, caller: PrincipalDep,
     format: Annotated[Format | None, Query(

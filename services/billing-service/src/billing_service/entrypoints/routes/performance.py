@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from casetrail.web import IDENTIFIER_PATTERN, Day, IdentifierPath, error_responses
+from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from billing_service.entrypoints.access import comparison_access, performance_scope
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
 from billing_service.entrypoints.errors import billing_errors
-from billing_service.entrypoints.schemas import ID_PATTERN, month_period
+from billing_service.entrypoints.schemas import (
+    ComparisonOut,
+    PerformanceOut,
+    check_currency_code,
+    month_period,
+)
 
 router = APIRouter(prefix="/v1", tags=["performance"])
 
-TenantPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+TenantPath = IdentifierPath
 Month = Annotated[str | None, Query(description="a month, YYYY-MM", max_length=7)]
-From = Annotated[date | None, Query(alias="from", description="first day (with `to`)")]
-To = Annotated[date | None, Query(alias="to", description="last day, included")]
-AsOf = Annotated[date | None, Query(description="count money up to this day (default today)")]
-Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$",
-                                       description="needed when cases are in several")]
+From = Annotated[Day | None, Query(alias="from", description="first day (with `to`)")]
+To = Annotated[Day | None, Query(alias="to", description="last day, included")]
+AsOf = Annotated[Day | None, Query(description="count money up to this day (default today)")]
+Currency = Annotated[str | None, AfterValidator(lambda c: c and check_currency_code(c)),
+                     Query(pattern=r"^[A-Z]{3}$", description="a supported ISO 4217 code; "
+                           "needed when cases are in several")]
 
 
-@router.get("/agencies/{agency_id}/performance", summary="An agency's performance")
+@router.get("/agencies/{agency_id}/performance", summary="An agency's performance",
+            response_model=PerformanceOut, response_model_exclude_unset=True,
+            responses=error_responses(403))
 def agency_performance(
     agency_id: TenantPath, service: ServiceDep, caller: PrincipalDep,
     period: Month = None, start: From = None, end: To = None, as_of: AsOf = None,
     currency: Currency = None,
-    creditor_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    creditor_id: Annotated[str | None, Query(pattern=IDENTIFIER_PATTERN)] = None,
 ) -> dict[str, Any]:
     """Over the placements the agency received in the period: placed and recovered amounts,
     recovery rate overall, by bucket and by vintage with liquidation curves, average fee
@@ -41,7 +51,9 @@ def agency_performance(
 
 
 @router.get("/creditors/{creditor_id}/agency-comparison",
-            summary="A creditor's agencies side by side (champion/challenger)")
+            summary="A creditor's agencies side by side (champion/challenger)",
+            response_model=ComparisonOut, response_model_exclude_unset=True,
+            responses=error_responses(403))
 def agency_comparison(
     creditor_id: TenantPath, service: ServiceDep, caller: PrincipalDep,
     period: Month = None, start: From = None, end: To = None, as_of: AsOf = None,

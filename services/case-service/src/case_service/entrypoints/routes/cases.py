@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from casetrail.security import Principal, Role
-from casetrail.web import ApiError, require_roles
+from casetrail.web import (
+    ApiError,
+    IdentifierPath,
+    Instant,
+    Position,
+    error_responses,
+    require_roles,
+)
 from fastapi import APIRouter, Query, Response
 
 from case_service.application import CaseApplication, CaseNotFound, CommandResult
@@ -17,6 +23,8 @@ from case_service.domain.values import CaseStatus, PaymentSource
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.schemas import (
     BreakPromiseIn,
+    CaseOut,
+    CasePage,
     CeaseContactIn,
     CloseIn,
     CommandIn,
@@ -26,6 +34,7 @@ from case_service.entrypoints.schemas import (
     DisputeResolutionIn,
     EscalationIn,
     HardshipIn,
+    HistoryOut,
     PaymentIn,
     PlanIn,
     PromiseIn,
@@ -38,6 +47,15 @@ from case_service.entrypoints.schemas import (
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 A, C, D = Role.AGENCY, Role.CREDITOR, Role.ADMIN
+
+# What every command may answer besides 201: a replay, and the errors of the error map.
+COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandOut, "description": "a repeat of a command already recorded "
+                                               "(`recorded: false`); nothing new was recorded"},
+    **error_responses(403, 404, 409, _404="`case_not_found`: no such case visible to this key",
+                      _409="`version_conflict` (with `current_version`), `case_closed`, "
+                           "`case_recalled`, `invalid_transition` or a reference conflict"),
+}
 
 
 def visible(caller: Principal, case: Case, *, write: bool) -> bool:
@@ -77,12 +95,13 @@ def run(app: CaseApplication, case_id: UUID, caller: Principal, body: CommandIn,
 # ------------------------------------------------------------------------------------- queries
 
 
-@router.get("", summary="List cases (filtered, paginated)")
+@router.get("", summary="List cases (filtered, paginated)", response_model=CasePage,
+            responses=error_responses(403))
 def list_cases(
     app: AppDep, caller: PrincipalDep,
     creditor_id: str | None = None, agency_id: str | None = None,
     status: CaseStatus | None = None, bucket: str | None = None,
-    cursor: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Position = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Cases in placement order; pass `next_cursor` back as `cursor` for the next page."""
     if caller.role is Role.CREDITOR:
@@ -101,9 +120,10 @@ def list_cases(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/{case_id}", summary="A case's current state")
+@router.get("/{case_id}", summary="A case's current state", response_model=CaseOut,
+            response_model_exclude_unset=True, responses=error_responses(404))
 def get_case(case_id: UUID, app: AppDep, caller: PrincipalDep,
-             as_of: datetime | None = None) -> dict[str, Any]:
+             as_of: Annotated[Instant | None, Query()] = None) -> dict[str, Any]:
     """The current state, or with `as_of` the state at that past instant."""
     case = app.get_case(case_id)
     if not visible(caller, case, write=False):
@@ -116,9 +136,10 @@ def get_case(case_id: UUID, app: AppDep, caller: PrincipalDep,
     return app.case_view(case, unmask=caller.sees_pii_unmasked)
 
 
-@router.get("/{case_id}/history", summary="Every event of a case")
+@router.get("/{case_id}/history", summary="Every event of a case", response_model=HistoryOut,
+            response_model_exclude_unset=True, responses=error_responses(404))
 def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
-                as_of: datetime | None = None) -> dict[str, Any]:
+                as_of: Annotated[Instant | None, Query()] = None) -> dict[str, Any]:
     """Events with position, version, type, data, recorded time and actor; with `as_of`, also
     the state at that instant and only the events recorded by then."""
     case = app.get_case(case_id)
@@ -138,7 +159,8 @@ def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
 # ------------------------------------------------------------------------------------ commands
 
 
-@router.post("/{case_id}/contacts", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/contacts", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: PrincipalDep,
                    response: Response) -> CommandOut:
     """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule."""
@@ -151,7 +173,8 @@ def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: Principa
         actor=caller.actor), A, D)
 
 
-@router.post("/{case_id}/promises", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/promises", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: PrincipalDep,
                    response: Response) -> CommandOut:
     """Record a promise to pay (PTP)."""
@@ -161,15 +184,16 @@ def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: Principa
 
 
 @router.post("/{case_id}/promises/{promise_id}/broken", response_model=CommandOut,
-             status_code=201)
-def break_promise(case_id: UUID, promise_id: str, body: BreakPromiseIn, app: AppDep,
+             status_code=201, responses=COMMAND_RESPONSES)
+def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseIn, app: AppDep,
                   caller: PrincipalDep, response: Response) -> CommandOut:
     """Mark a promise broken once its due date has passed unpaid."""
     return run(app, case_id, caller, body, response, lambda case: case.break_promise(
         promise_id=promise_id, as_of=now_or(body.as_of), actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/payments", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/payments", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: PrincipalDep,
                     response: Response) -> CommandOut:
     """Record a payment; idempotent by reference. Agencies record what they collected,
@@ -185,8 +209,8 @@ def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: Princip
 
 
 @router.post("/{case_id}/payments/{reference}/reversal", response_model=CommandOut,
-             status_code=201)
-def reverse_payment(case_id: UUID, reference: str, body: ReversalIn, app: AppDep,
+             status_code=201, responses=COMMAND_RESPONSES)
+def reverse_payment(case_id: UUID, reference: IdentifierPath, body: ReversalIn, app: AppDep,
                     caller: PrincipalDep, response: Response) -> CommandOut:
     """Reverse a bounced or charged-back payment (its commission is clawed back)."""
     return run(app, case_id, caller, body, response, lambda case: case.reverse_payment(
@@ -194,7 +218,8 @@ def reverse_payment(case_id: UUID, reference: str, body: ReversalIn, app: AppDep
         reversed_at=now_or(body.reversed_at), actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/repayment-plans", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/repayment-plans", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
                response: Response) -> CommandOut:
     """Record an agreed repayment plan."""
@@ -203,7 +228,8 @@ def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
         agreed_at=now_or(body.agreed_at), actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/disputes", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/disputes", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
             response: Response) -> CommandOut:
     """Record the debtor's dispute; collection holds."""
@@ -211,7 +237,8 @@ def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
         reason=body.reason, disputed_at=now_or(body.disputed_at), actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/disputes/resolution", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/disputes/resolution", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
                     caller: PrincipalDep, response: Response) -> CommandOut:
     """Resolve the open dispute."""
@@ -220,7 +247,8 @@ def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
         actor=caller.actor), C, D)
 
 
-@router.post("/{case_id}/hardship", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/hardship", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: PrincipalDep,
                   response: Response) -> CommandOut:
     """Flag a hardship claim."""
@@ -228,7 +256,8 @@ def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: Principa
         reason=body.reason, flagged_at=now_or(body.flagged_at), actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/cease-contact", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/cease-contact", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: PrincipalDep,
                   response: Response) -> CommandOut:
     """Record the debtor's request to cease contact."""
@@ -237,7 +266,8 @@ def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: Prin
         actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/escalations", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/escalations", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDep,
              response: Response) -> CommandOut:
     """Escalate to a field visit, legal action or a supervisor."""
@@ -246,7 +276,8 @@ def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDe
         actor=caller.actor), A, C, D)
 
 
-@router.post("/{case_id}/recall", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/recall", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
            response: Response) -> CommandOut:
     """The creditor recalls the case."""
@@ -255,7 +286,8 @@ def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
         C, D)
 
 
-@router.post("/{case_id}/reassignment", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/reassignment", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
              response: Response) -> CommandOut:
     """Move the case to another agency."""
@@ -264,7 +296,8 @@ def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
         reassigned_at=now_or(body.reassigned_at), actor=caller.actor), C, D)
 
 
-@router.post("/{case_id}/closure", response_model=CommandOut, status_code=201)
+@router.post("/{case_id}/closure", response_model=CommandOut, status_code=201,
+             responses=COMMAND_RESPONSES)
 def close(case_id: UUID, body: CloseIn, app: AppDep, caller: PrincipalDep,
           response: Response) -> CommandOut:
     """Close the case with a reason."""

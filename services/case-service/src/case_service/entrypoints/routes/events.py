@@ -7,30 +7,24 @@ import time
 from typing import Annotated
 
 import orjson
-from casetrail.envelope import EventEnvelope
 from casetrail.security import Role
-from casetrail.web import require_roles
+from casetrail.web import MAX_POSITION, error_responses, require_roles
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse
 
 from case_service.entrypoints.deps import AppDep, PrincipalDep
+from case_service.entrypoints.schemas import EventFeed
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
 
-class EventFeed(BaseModel):
-    """A page of the feed (the schema in the OpenAPI document)."""
-
-    events: list[EventEnvelope]
-    last_position: int = Field(description="continue from here")
-    head_position: int = Field(description="the newest position in the log now")
-
-
-@router.get("/events", summary="The global event feed, in order", response_model=EventFeed)
+@router.get("/events", summary="The global event feed, in order", response_model=EventFeed,
+            response_class=JSONResponse, responses=error_responses(403))
 async def events(
     app: AppDep, caller: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="last position already seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION,
+                                description="last position already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     wait: Annotated[float, Query(ge=0, le=30, description="long-poll seconds if none yet")] = 0,
 ) -> Response:

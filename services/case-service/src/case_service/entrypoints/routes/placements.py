@@ -7,8 +7,16 @@ from typing import Any
 
 import orjson
 from casetrail.security import Principal, Role
-from casetrail.web import ApiError, OrjsonBodyRoute, field_errors, require_roles
+from casetrail.web import (
+    ApiError,
+    IdentifierPath,
+    OrjsonBodyRoute,
+    error_responses,
+    field_errors,
+    require_roles,
+)
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
 from case_service.application import (
@@ -19,7 +27,13 @@ from case_service.application import (
     request_digest,
 )
 from case_service.entrypoints.deps import AppDep, PrincipalDep
-from case_service.entrypoints.schemas import AccountIn, AllocationRulesIn, PlacementIn
+from case_service.entrypoints.schemas import (
+    AccountIn,
+    AllocationRulesIn,
+    AllocationRulesOut,
+    PlacementIn,
+    PlacementReceipt,
+)
 
 router = APIRouter(prefix="/v1", tags=["placements"], route_class=OrjsonBodyRoute)
 _account = TypeAdapter(AccountIn)
@@ -47,9 +61,15 @@ def placement_content(body: PlacementIn) -> dict[str, Any]:
 
 
 @router.post("/placements", status_code=201, summary="Place a batch of accounts (≤ 10,000)",
-             response_class=Response, responses={201: {"description": "the receipt",
-                                                       "content": {"application/json": {}}},
-                                                 200: {"description": "replayed receipt"}})
+             response_class=JSONResponse, responses={
+                 201: {"model": PlacementReceipt, "description": "the receipt"},
+                 200: {"model": PlacementReceipt, "description": (
+                     "the stored receipt of the same placement sent before "
+                     "(`Idempotent-Replay: true`)"),
+                     "headers": {"Idempotent-Replay": {"schema": {"type": "string"},
+                                                       "description": "true"}}},
+                 **error_responses(403, 409, _409="`placement_conflict`: this placement_ref "
+                                   "was already received with other content")})
 def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep) -> Response:
     """Open one case per account. Idempotent by (creditor, placement_ref) and by
     (creditor, account_ref). Bad rows are rejected with their index and field errors; the
@@ -86,22 +106,28 @@ def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep) -> Resp
                     headers={"Idempotent-Replay": "true"} if replayed else None)
 
 
-@router.get("/placements/{placement_ref}", summary="A placement's receipt")
-def get_placement(placement_ref: str, app: AppDep, caller: PrincipalDep,
+@router.get("/placements/{placement_ref}", summary="A placement's receipt",
+            response_model=PlacementReceipt, response_model_exclude_unset=True,
+            responses=error_responses(403, 404))
+def get_placement(placement_ref: IdentifierPath, app: AppDep, caller: PrincipalDep,
                   creditor_id: str | None = None) -> dict[str, Any]:
     """The stored receipt of a placement."""
     require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
     creditor = caller.tenant if caller.role is Role.CREDITOR else creditor_id
     if creditor is None:
-        raise ApiError(422, "validation_error", "creditor_id query parameter is required")
+        raise ApiError(422, "validation_error", "creditor_id query parameter is required",
+                       fields=[{"path": "query.creditor_id", "message": "Field required",
+                                "type": "missing"}])
     receipt = app.store.receipt(creditor, placement_ref)
     if receipt is None or (caller.role is Role.CREDITOR and creditor != caller.tenant):
         raise ApiError(404, "not_found", f"no placement {placement_ref!r}")
     return receipt
 
 
-@router.put("/creditors/{creditor_id}/allocation-rules", summary="Set allocation rules")
-def put_rules(creditor_id: str, body: AllocationRulesIn, app: AppDep,
+@router.put("/creditors/{creditor_id}/allocation-rules", summary="Set allocation rules",
+            response_model=AllocationRulesOut, responses=error_responses(
+                403, 409, _409="`version_conflict`: the rules changed meanwhile; retry"))
+def put_rules(creditor_id: IdentifierPath, body: AllocationRulesIn, app: AppDep,
               caller: PrincipalDep) -> dict[str, Any]:
     """Store a new version of the creditor's bucket → agency split."""
     require_roles(caller, Role.CREDITOR, Role.ADMIN)
@@ -110,8 +136,9 @@ def put_rules(creditor_id: str, body: AllocationRulesIn, app: AppDep,
     return rules.to_json()
 
 
-@router.get("/creditors/{creditor_id}/allocation-rules", summary="Current allocation rules")
-def get_rules(creditor_id: str, app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
+@router.get("/creditors/{creditor_id}/allocation-rules", summary="Current allocation rules",
+            response_model=AllocationRulesOut, responses=error_responses(403))
+def get_rules(creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """The creditor's current allocation rules (version 0: none set)."""
     require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
     if caller.role is Role.CREDITOR:

@@ -5,21 +5,34 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from casetrail.crypto import contact_point_ref
 from casetrail.security import Principal, Role
-from casetrail.web import ApiError, require_roles
-from fastapi import APIRouter, Query
+from casetrail.web import (
+    ApiError,
+    IdentifierPath,
+    Instant,
+    Position,
+    error_responses,
+    require_roles,
+)
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from contact_service.adapters.policies import RetroactiveAssignment, load_case
-from contact_service.domain.policy import ContactRequest
+from contact_service.domain.policy import ContactRequest, PackNotInForce, PolicyPack
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
 router = APIRouter(prefix="/v1", tags=["compliance"])
 
 Channel = Literal["phone", "sms", "email", "letter", "visit"]
 Party = Literal["debtor", "third_party"]
+
+# A projection trails the case log by a few events, never by this many versions of one case:
+# a `min_version` further ahead than this was not read from the case service, and waiting
+# for it would never end.
+MAX_VERSIONS_AHEAD = 1000
 
 
 def visible(caller: Principal, case: dict[str, Any] | None) -> bool:
@@ -57,16 +70,23 @@ class PermissionOut(BaseModel):
 
 
 @router.get("/cases/{case_id}/contact-permission", response_model=PermissionOut,
-            summary="May this contact be made now?")
+            summary="May this contact be made now?", responses=error_responses(
+                404, 422, 503, _404="`case_not_found`: no such case visible to this key",
+                _422="`validation_error`, or `pack_not_in_force`: no version of the "
+                     "creditor's policy pack is in force at `at`",
+                _503="`projection_behind`: the contact log has not yet reached "
+                     "`min_version` (retry after Retry-After); or `storage_unavailable`"))
 async def contact_permission(
     case_id: str, service: ServiceDep, caller: PrincipalDep,
     channel: Channel, party: Party = "debtor",
-    at: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
+    at: Annotated[Instant | None, Query(description="default: now")] = None,
     contact_point: Annotated[str | None, Query(
+        max_length=200,
         description="the number/address to use (per-number caps); never stored")] = None,
     min_version: Annotated[int | None, Query(
-        ge=1, description="answer only once the case is projected up to this version "
-        "(read your own writes); 503 with Retry-After until then")] = None,
+        ge=1, le=2**31 - 1, description="answer only once the case is projected up to this "
+        "version (read your own writes); 503 with Retry-After until then; 422 if it is "
+        f"more than {MAX_VERSIONS_AHEAD} versions ahead of the projected case")] = None,
 ) -> dict[str, Any]:
     """Every rule of the creditor's policy pack in force at `at`, judged against the debtor's
     recorded contacts. The data is the contact log projection: it trails the case log by the
@@ -79,14 +99,25 @@ async def contact_permission(
             if not visible(caller, case):
                 raise ApiError(404, "case_not_found", f"no case {case_id} visible to this key")
             assert case is not None
+            if min_version is not None and min_version > case["version"] + MAX_VERSIONS_AHEAD:
+                raise ApiError(422, "validation_error", f"min_version {min_version} is more "
+                               f"than {MAX_VERSIONS_AHEAD} versions ahead of the case's "
+                               f"version {case['version']}: it cannot come from the case "
+                               "service", current_version=case["version"], fields=[
+                                   {"path": "query.min_version", "type": "value_error",
+                                    "message": "too far ahead of the case's version"}])
             if min_version is not None and case["version"] < min_version:
                 raise ApiError(503, "projection_behind",
                                f"the contact log has case version {case['version']}, not yet "
                                f"{min_version}; retry shortly", current_version=case["version"])
             point = None if contact_point is None else contact_point_ref(
                 service.master, case["debtor_id"], contact_point)
-            decision = service.policies.permission(conn, case, ContactRequest(
-                channel=channel, party=party, at=when, contact_point=point))
+            try:
+                decision = service.policies.permission(conn, case, ContactRequest(
+                    channel=channel, party=party, at=when, contact_point=point))
+            except PackNotInForce as exc:
+                raise ApiError(422, "pack_not_in_force", str(exc), fields=[
+                    {"path": "query.at", "message": str(exc), "type": "value_error"}]) from None
         return {"case_id": case_id, "channel": channel, "party": party, "at": when,
                 **decision.model_dump(),
                 "data_as_of": {"case_version": case["version"], "position": case["position"]}}
@@ -125,9 +156,9 @@ async def list_violations(
     service: ServiceDep, caller: PrincipalDep,
     agency_id: str | None = None, creditor_id: str | None = None,
     rule_id: str | None = None, kind: str | None = None, case_id: str | None = None,
-    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
+    after: Position = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Flagged contacts by agency, period and rule, each with the pack version that flagged it."""
     rows, next_after = await run_in_threadpool(
@@ -138,7 +169,43 @@ async def list_violations(
     return {"violations": rows, "next_after": next_after}
 
 
-@router.get("/policy-packs", summary="The policy packs and their versions")
+class PolicyPacksOut(BaseModel):
+    """Every version of every pack, and the pack of creditors with no assignment."""
+
+    default_pack: str
+    packs: list[PolicyPack]
+
+
+class AssignmentOut(BaseModel):
+    """A creditor's policy pack from an instant on."""
+
+    model_config = {"extra": "allow"}
+
+    creditor_id: str
+    effective_from: str
+    pack_id: str
+    assigned_at: str
+    actor: str
+
+
+class PackInForceOut(BaseModel):
+    """The pack version in force now."""
+
+    pack_id: str
+    version: int
+
+
+class CreditorPolicyOut(BaseModel):
+    """A creditor's assignments, oldest first, and the pack in force now."""
+
+    creditor_id: str
+    assignments: list[AssignmentOut]
+    in_force: PackInForceOut | None = Field(
+        description="null when no version of the pack is in force yet")
+
+
+@router.get("/policy-packs", summary="The policy packs and their versions",
+            response_model=PolicyPacksOut)
 def policy_packs(service: ServiceDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every version of every pack, with its rules (packs are data files, not code)."""
     registry = service.policies.registry
@@ -153,7 +220,7 @@ class AssignmentIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     pack_id: str = Field(min_length=1, max_length=100)
-    effective_from: AwareDatetime | None = Field(
+    effective_from: Instant | None = Field(
         default=None, description="default now; never in the past (never retroactive)")
 
 
@@ -165,10 +232,15 @@ def _creditor(caller: Principal, creditor_id: str, *, write: bool) -> None:
 
 
 @router.post("/creditors/{creditor_id}/policy", status_code=201,
-             summary="Assign a policy pack to a creditor")
-def assign_policy(creditor_id: str, body: AssignmentIn, service: ServiceDep,
-                  caller: PrincipalDep) -> dict[str, Any]:
-    """Append an assignment; earlier contacts stay judged by what was in force then."""
+             summary="Assign a policy pack to a creditor", response_model=AssignmentOut,
+             responses={200: {"model": AssignmentOut, "description": (
+                 "the same assignment (same pack from the same instant) was recorded before")},
+                 **error_responses(403, 409, _409="`assignment_conflict`: another pack is "
+                                   "assigned from that very instant")})
+def assign_policy(creditor_id: IdentifierPath, body: AssignmentIn, service: ServiceDep,
+                  caller: PrincipalDep, response: Response) -> dict[str, Any]:
+    """Append an assignment; earlier contacts stay judged by what was in force then. Posting
+    the same pack from the same `effective_from` again is a replay (200)."""
     _creditor(caller, creditor_id, write=True)
     try:
         return service.policies.assign(service.engine, creditor_id, body.pack_id,
@@ -179,15 +251,32 @@ def assign_policy(creditor_id: str, body: AssignmentIn, service: ServiceDep,
     except LookupError as exc:
         raise ApiError(422, "unknown_policy_pack", str(exc), fields=[
             {"path": "body.pack_id", "message": str(exc), "type": "value_error"}]) from None
+    except sa.exc.IntegrityError:
+        # (creditor, effective_from) is the key: an assignment from that instant exists.
+        if body.effective_from is None:  # two at the same microsecond: ours is just later
+            return assign_policy(creditor_id, body, service, caller, response)
+        start = body.effective_from.isoformat()
+        existing = next((a for a in service.policies.assignments(service.engine, creditor_id)
+                         if a["effective_from"] == start), None)
+        if existing is None or existing["pack_id"] != body.pack_id:
+            raise ApiError(409, "assignment_conflict",
+                           f"another policy pack is assigned to {creditor_id} from {start}"
+                           ) from None
+        response.status_code = 200
+        return existing
 
 
-@router.get("/creditors/{creditor_id}/policy", summary="A creditor's policy assignments")
-def creditor_policy(creditor_id: str, service: ServiceDep, caller: PrincipalDep
+@router.get("/creditors/{creditor_id}/policy", summary="A creditor's policy assignments",
+            response_model=CreditorPolicyOut, responses=error_responses(403))
+def creditor_policy(creditor_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep
                     ) -> dict[str, Any]:
     """Every assignment, oldest first, and the pack in force now."""
     _creditor(caller, creditor_id, write=False)
     with service.engine.connect() as conn:
-        pack = service.policies.pack_for(conn, creditor_id, datetime.now(UTC))
+        try:
+            pack = service.policies.pack_for(conn, creditor_id, datetime.now(UTC))
+        except PackNotInForce:
+            pack = None
     return {"creditor_id": creditor_id,
             "assignments": service.policies.assignments(service.engine, creditor_id),
-            "in_force": {"pack_id": pack.id, "version": pack.version}}
+            "in_force": None if pack is None else {"pack_id": pack.id, "version": pack.version}}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from casetrail.web import Instant, Position
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
@@ -50,9 +51,9 @@ async def list_contacts(
     party: str | None = None, outcome: str | None = None,
     contact_point: Annotated[str | None, Query(
         description="a contact_point reference from an earlier answer")] = None,
-    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-    after: Annotated[int, Query(ge=0, description="cursor: next_after of the last page")] = 0,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
+    after: Position = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Contacts in the order they were recorded. Creditors see their own cases, agencies

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from casetrail.security import Role
-from casetrail.web import ApiError
+from casetrail.web import ApiError, Day, Instant
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from contact_service.adapters.service_levels import CaseRecord, ServiceLevelReader
 from contact_service.domain.service_levels import (
@@ -106,12 +106,13 @@ def _case_out(record: CaseRecord, statuses: list[ServiceLevelStatus]) -> dict[st
 async def service_level_report(
     service: ServiceDep, caller: PrincipalDep,
     agency_id: str | None = None,
-    as_of: Annotated[AwareDatetime | None, Query(description="judge as of; default now")] = None,
-    since: Annotated[AwareDatetime | None, Query(
+    as_of: Annotated[Instant | None, Query(description="judge as of; default now")] = None,
+    since: Annotated[Instant | None, Query(
         alias="from", description="only cases assigned at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(
+    until: Annotated[Instant | None, Query(
         alias="to", description="only cases assigned before")] = None,
-    after: Annotated[str | None, Query(description="cursor: next_after of the last page")] = None,
+    after: Annotated[str | None, Query(
+        max_length=200, description="cursor: next_after of the last page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="cases per page")] = 200,
 ) -> dict[str, Any]:
     """Each case's service levels (first action in 2 h, 3 calls in 7 days, 2 follow-up calls,
@@ -121,7 +122,8 @@ async def service_level_report(
     their cases, agencies theirs, auditors and admins all."""
     when = (as_of or datetime.now(UTC)).astimezone(UTC)
     if since is not None and until is not None and since >= until:
-        raise ApiError(422, "invalid_period", "`from` must be before `to`")
+        raise ApiError(422, "invalid_period", "`from` must be before `to`", fields=[
+            {"path": "query.to", "message": "must be after `from`", "type": "value_error"}])
 
     def report() -> dict[str, Any]:
         records, next_after = ServiceLevelReader(service.engine).page(
@@ -178,7 +180,7 @@ async def worklist(
         description="default: the caller's agency; required for other keys")] = None,
     agent_id: Annotated[str | None, Query(
         description="only cases whose latest contact (with an agent) was by this agent")] = None,
-    day: Annotated[date | None, Query(alias="date", description="UTC date; default today")] = None,
+    day: Annotated[Day | None, Query(alias="date", description="UTC date; default today")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     """Work items in priority order with reasons. Cases under cease-contact, with an open
