@@ -52,6 +52,8 @@ COPY services/billing-service/src services/billing-service/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-editable \
  && /app/.venv/bin/casetrail --help >/dev/null
+# 3) the regulator PDF's embedded font: static instances of the packaged Noto Sans SC
+RUN CASETRAIL_FONT_DIR=/app/fonts /app/.venv/bin/python -m case_service.adapters.pdf_fonts
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the same Python base, the venv, a non-root user; no compilers, no uv, no source tree
@@ -64,7 +66,9 @@ RUN groupadd --system --gid 10001 casetrail \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin casetrail
 COPY --from=builder --chown=root:root /app/.venv /app/.venv
+COPY --from=builder --chown=root:root /app/fonts /app/fonts
 ENV PATH=/app/.venv/bin:$PATH \
+    CASETRAIL_FONT_DIR=/app/fonts \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CASETRAIL_LOG_JSON=true \

@@ -17,9 +17,12 @@ $(UV):
 # Bytecode is compiled at install (the dependencies and our own sources), as an image build
 # would: every process (services, CLI, rebuild workers, tests) then starts in about a third of
 # the time, even where PYTHONDONTWRITEBYTECODE keeps Python from caching it on import.
+# The regulator PDF's font (Noto Sans SC, a PyPI dependency) is made into static Regular and
+# Bold instances once per machine (about a minute; cached in ~/.cache/casetrail/fonts).
 install: $(UV) ## install Python and every dependency from uv.lock, bytecode compiled
 	$(UV) sync --frozen --all-packages --compile-bytecode
 	.venv/bin/python -m compileall -q shared/src services/*/src > /dev/null
+	.venv/bin/python -m case_service.adapters.pdf_fonts > /dev/null
 
 run: install ## start the system on SQLite and print where it listens
 	./scripts/run-dev.sh
