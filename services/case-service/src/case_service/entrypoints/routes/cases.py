@@ -160,10 +160,16 @@ def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
 
 
 @router.post("/{case_id}/contacts", response_model=CommandOut, status_code=201,
-             responses=COMMAND_RESPONSES)
+             responses={**COMMAND_RESPONSES, **error_responses(
+                 403, 404, 409, _404="`case_not_found`: no such case visible to this key",
+                 _409="`version_conflict` (with `current_version`), `case_closed`, "
+                      "`case_recalled`, `invalid_transition`, or `debtor_erased`: a "
+                      "`contact_point` for a debtor whose personal data was erased (send "
+                      "the contact without it)")})
 def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: PrincipalDep,
                    response: Response) -> CommandOut:
-    """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule."""
+    """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule. For a
+    debtor erased on request, a `contact_point` is refused (409 `debtor_erased`)."""
     return run(app, case_id, caller, body, response, lambda case: case.record_contact(
         contact_id=body.contact_id, channel=body.channel.value, direction=body.direction.value,
         party=body.party.value, outcome=body.outcome.value, action_code=body.action_code,
