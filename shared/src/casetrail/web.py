@@ -112,9 +112,11 @@ FactTime = Annotated[AwareDatetime, AfterValidator(check_fact_time), Field(
 class ApiError(Exception):
     """An error with an HTTP status, a stable code and a message for the caller."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
+    def __init__(self, status: int, code: str, message: str, *,
+                 headers: Mapping[str, str] | None = None, **extra: Any):
         super().__init__(message)
         self.status, self.code, self.message, self.extra = status, code, message, extra
+        self.headers = headers
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return _json_error(exc.status, exc.code, exc.message, **exc.extra)
+        return _json_error(exc.status, exc.code, exc.message, headers=exc.headers, **exc.extra)
 
 
 # ------------------------------------------------------------------------- authentication
@@ -535,6 +537,11 @@ def _with_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses += [413, 415]
             if "requestBody" in operation or operation.get("parameters"):
                 statuses.append(422)
+            for spec in responses.values():  # errors are JSON whatever the success's type
+                content = spec.get("content", {})
+                for media_type in [m for m in content if m != "application/json"]:
+                    if "ErrorBody" in str(content[media_type]):
+                        content["application/json"] = content.pop(media_type)
             for status in statuses:
                 current = responses.get(str(status))
                 if current is None or "HTTPValidationError" in str(current):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from casetrail.web import ApiError
 
@@ -30,7 +31,7 @@ STATUS: dict[type[BillingError], int] = {
 def to_api_error(exc: BillingError, location: str) -> ApiError:
     """The HTTP form of a domain error; `location` ("body", "query") prefixes its field."""
     status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
-    extra = {}
+    extra: dict[str, Any] = {}
     if exc.path is not None:
         extra["fields"] = [{"path": f"{location}.{exc.path}", "message": exc.message,
                             "type": exc.code}]

@@ -172,6 +172,15 @@ class AccountRow:
 class PlacementIn(Model):
     """A creditor's batch; `accounts` rows are validated one by one (see AccountIn)."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{
+        "placement_ref": "P-2026-11-001", "accounts": [{
+            "account_ref": "CC-0001", "agency_id": "AGENCY-A", "currency": "CNY",
+            "balances": {"principal": "12000.00", "interest": "350.20", "fees": "50.00"},
+            "dpd": 45, "product": "credit_card",
+            "debtor": {"name": "Zhang San", "national_id": "110101199001011234",
+                       "phones": ["+86 138 0000 0000"], "timezone": "Asia/Shanghai"}}]}]})
+
     creditor_id: Ref | None = Field(default=None, description="required for admins; "
                                     "creditor keys place for their own tenant")
     placement_ref: Ref
@@ -219,6 +228,13 @@ class CommandIn(Model):
 class ContactIn(CommandIn):
     """A contact that happened (recorded even when it broke a rule, then flagged)."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{
+        "contact_id": "DIALER-778812", "channel": "phone", "direction": "outbound",
+        "party": "debtor", "outcome": "conversation", "action_code": "PTP",
+        "agent_id": "AGENT-7", "contact_point": "+86 138 0000 0000",
+        "occurred_at": "2026-11-20T09:30:00+08:00"}]})
+
     contact_id: Ref = Field(description="the dialer's id; re-posting it records nothing new")
     channel: Channel
     direction: Direction = Direction.OUTBOUND
@@ -251,6 +267,11 @@ class BreakPromiseIn(CommandIn):
 
 class PaymentIn(CommandIn):
     """A payment received; idempotent by reference."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{
+        "reference": "PAY-778812", "amount": "2000.00", "currency": "CNY", "source": "agency",
+        "received_at": "2026-11-20T09:30:00+08:00", "method": "bank_transfer"}]})
 
     reference: Ref
     amount: Amount
@@ -325,6 +346,10 @@ class CeaseContactIn(CommandIn):
 
 class EscalationIn(CommandIn):
     """Escalate to a field visit, legal action or a supervisor."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [
+                                  {"kind": "supervisor", "reason": "asked for a supervisor"}]})
 
     kind: EscalationKind
     reason: Text

@@ -18,6 +18,9 @@ router = APIRouter(prefix="/v1", tags=["billing runs"])
 
 @router.post("/billing-runs", status_code=201, summary="Run billing for a pair and period",
              response_model=InvoiceOut, response_model_exclude_unset=True, responses={
+                 201: {"description": "the invoice, stored", "links": {"GetInvoice": {
+                     "operationRef": "#/paths/~1v1~1invoices~1{invoice_id}/get",
+                     "parameters": {"invoice_id": "$response.body#/invoice_id"}}}},
                  200: {"model": InvoiceOut, "description": "the invoice stored for the same "
                        "pair and period before"},
                  **error_responses(403, 409, _409="`no_contract`, or "

@@ -22,7 +22,8 @@ from billing_service.entrypoints.schemas import (
 router = APIRouter(prefix="/v1", tags=["performance"])
 
 TenantPath = IdentifierPath
-Month = Annotated[str | None, Query(description="a month, YYYY-MM", max_length=7)]
+Month = Annotated[str | None, Query(description="a month, YYYY-MM", max_length=7,
+                                    pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 From = Annotated[Day | None, Query(alias="from", description="first day (with `to`)")]
 To = Annotated[Day | None, Query(alias="to", description="last day, included")]
 AsOf = Annotated[Day | None, Query(description="count money up to this day (default today)")]

@@ -48,8 +48,26 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 A, C, D = Role.AGENCY, Role.CREDITOR, Role.ADMIN
 
+def link(path: str, method: str = "post", **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation at `path` (`/v1/cases/{case_id}`), its parameters
+    taken from this exchange (`case_id="$response.body#/case_id"`)."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+CASE = "$response.body#/case_id"
+# Where a command's answer leads: the case it changed, and what else can be done to it.
+CASE_LINKS = {
+    "GetCase": link("/v1/cases/{case_id}", "get", case_id=CASE),
+    "GetHistory": link("/v1/cases/{case_id}/history", "get", case_id=CASE),
+    "RecordContact": link("/v1/cases/{case_id}/contacts", case_id=CASE),
+    "ReceivePayment": link("/v1/cases/{case_id}/payments", case_id=CASE),
+    "PromiseToPay": link("/v1/cases/{case_id}/promises", case_id=CASE),
+}
+
 # What every command may answer besides 201: a replay, and the errors of the error map.
 COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "recorded", "links": CASE_LINKS},
     200: {"model": CommandOut, "description": "a repeat of a command already recorded "
                                                "(`recorded: false`); nothing new was recorded"},
     **error_responses(403, 404, 409, _404="`case_not_found`: no such case visible to this key",
@@ -180,7 +198,10 @@ def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: Principa
 
 
 @router.post("/{case_id}/promises", response_model=CommandOut, status_code=201,
-             responses=COMMAND_RESPONSES)
+             responses={**COMMAND_RESPONSES, 201: {"description": "recorded", "links": {
+                 **CASE_LINKS, "BreakPromise": link(
+                     "/v1/cases/{case_id}/promises/{promise_id}/broken", case_id=CASE,
+                     promise_id="$request.body#/promise_id")}}})
 def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: PrincipalDep,
                    response: Response) -> CommandOut:
     """Record a promise to pay (PTP)."""
@@ -199,7 +220,10 @@ def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseI
 
 
 @router.post("/{case_id}/payments", response_model=CommandOut, status_code=201,
-             responses=COMMAND_RESPONSES)
+             responses={**COMMAND_RESPONSES, 201: {"description": "recorded", "links": {
+                 **CASE_LINKS, "ReversePayment": link(
+                     "/v1/cases/{case_id}/payments/{reference}/reversal", case_id=CASE,
+                     reference="$request.body#/reference")}}})
 def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: PrincipalDep,
                     response: Response) -> CommandOut:
     """Record a payment; idempotent by reference. Agencies record what they collected,

@@ -27,6 +27,7 @@ from case_service.application import (
     request_digest,
 )
 from case_service.entrypoints.deps import AppDep, PrincipalDep
+from case_service.entrypoints.routes.cases import CASE_LINKS, link
 from case_service.entrypoints.schemas import (
     AccountIn,
     AllocationRulesIn,
@@ -62,7 +63,12 @@ def placement_content(body: PlacementIn) -> dict[str, Any]:
 
 @router.post("/placements", status_code=201, summary="Place a batch of accounts (≤ 10,000)",
              response_class=JSONResponse, responses={
-                 201: {"model": PlacementReceipt, "description": "the receipt"},
+                 201: {"model": PlacementReceipt, "description": "the receipt", "links": {
+                     "GetReceipt": link("/v1/placements/{placement_ref}", "get",
+                                        placement_ref="$response.body#/placement_ref"),
+                     **{name: {**spec, "parameters": {
+                         "case_id": "$response.body#/accepted/0/case_id"}}
+                        for name, spec in CASE_LINKS.items()}}},
                  200: {"model": PlacementReceipt, "description": (
                      "the stored receipt of the same placement sent before "
                      "(`Idempotent-Replay: true`)"),

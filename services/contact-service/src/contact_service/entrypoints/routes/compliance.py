@@ -109,7 +109,8 @@ async def contact_permission(
             if min_version is not None and case["version"] < min_version:
                 raise ApiError(503, "projection_behind",
                                f"the contact log has case version {case['version']}, not yet "
-                               f"{min_version}; retry shortly", current_version=case["version"])
+                               f"{min_version}; retry shortly", current_version=case["version"],
+                               headers={"Retry-After": "1"})
             point = None if contact_point is None else contact_point_ref(
                 service.master, case["debtor_id"], contact_point)
             try:

@@ -251,6 +251,12 @@ def _scope_for_new_sample(store: QaStore, caller: Principal, agency_id: str) -> 
 
 @router.post("/qa/samples", status_code=201, response_model=SampleOut,
              summary="Draw an agency's monthly QA sample", responses={
+                 201: {"description": "drawn now", "links": {
+                     "GetSample": {"operationRef": "#/paths/~1v1~1qa~1samples~1{sample_id}/get",
+                                   "parameters": {"sample_id": "$response.body#/sample_id"}},
+                     "ReviewItem": {
+                         "operationRef": "#/paths/~1v1~1qa~1samples~1{sample_id}~1reviews/post",
+                         "parameters": {"sample_id": "$response.body#/sample_id"}}}},
                  200: {"model": SampleOut, "description": "the sample drawn before with the "
                        "same agency, month and seed"}, **error_responses(403)})
 async def create_sample(body: SampleIn, response: Response, service: ServiceDep,
