@@ -79,7 +79,7 @@ class SampleIn(BaseModel):
                     "always give the same sample")
 
 
-class ContactOut(BaseModel):
+class SampledContactOut(BaseModel):
     """The contact a call or visit item names (as the contact log has it now)."""
 
     contact_id: str
@@ -98,7 +98,7 @@ class ItemOut(BaseModel):
 
     item_id: str
     case_id: str
-    contact: ContactOut | None
+    contact: SampledContactOut | None
 
 
 class PopulationOut(BaseModel):
