@@ -59,9 +59,9 @@ class Services:
         self.contact_service = build_contact(ContactSettings(database_url=contact_url),
                                      common=self.common, clock=self.clock)
         self.billing_service = build_billing(BillingSettings(database_url=billing_url))
+        self.case_asgi = case_app(self.case_settings, self.common, application=self.cases)
         self.clients = {
-            "case": TestClient(case_app(self.case_settings, self.common,
-                                        application=self.cases)),
+            "case": TestClient(self.case_asgi),
             "contact": TestClient(contact_app(common=self.common, service=self.contact_service)),
             "billing": TestClient(billing_app(common=self.common, service=self.billing_service)),
         }
