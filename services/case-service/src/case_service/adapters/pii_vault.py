@@ -106,6 +106,7 @@ class PiiVault:
         Then purge every stored copy of the wrapped key from the database files (see
         `CaseStore.purge_key_copies`; also run for a debtor erased before, to finish an
         interrupted purge). Returns False when the debtor had no live key."""
+        self.last_purge = None
         with self._lock:
             self._cache.pop(debtor_id, None)
         destroyed = self.store.destroy_key(debtor_id, datetime.now(UTC).isoformat())
