@@ -473,6 +473,88 @@ def test_a_promise_kept_by_a_payment_that_bounced_is_open_again(case: Case) -> N
     assert case.promises["p1"].state is PromiseState.BROKEN
 
 
+def test_a_reversal_that_reopens_a_kept_promise_records_it_as_a_fact(
+        case: Case, replay: Replay, state_of: StateOf) -> None:
+    promise(case, "p1", "100.00", due=day(7))
+    promise(case, "p2", "50.00", due=day(9))
+    pay(case, "r1", "150.00", when=at(1))  # keeps both
+    drain(case)
+    reverse(case, "r1", "60.00")  # taken back from p2's 50 first, then 10 of p1's
+    events = drain(case)
+    assert names(events) == ["PaymentReversed", "PromiseReopened", "PromiseReopened"]
+    reopened = {e.promise_id: e.shortfall for e in events[1:]}
+    assert reopened == {"p1": Decimal("10.00"), "p2": Decimal("50.00")}
+    assert {e.reference for e in events[1:]} == {"r1"}
+    assert all(e.reopened_at == at(10) and e.agency_id == "AG-A" for e in events[1:])
+    assert {p.promise_id: p.state for p in case.promises.values()} == {
+        "p1": PromiseState.OPEN, "p2": PromiseState.OPEN}
+
+
+def test_a_reversal_that_leaves_a_promise_paid_reopens_nothing(case: Case) -> None:
+    promise(case, "p1", "100.00", due=day(7))
+    pay(case, "r1", "100.00", when=at(1))
+    pay(case, "r2", "30.00", when=at(2))  # beyond the promise
+    drain(case)
+    reverse(case, "r2")
+    assert names(drain(case)) == ["PaymentReversed"]
+    assert case.promises["p1"].state is PromiseState.KEPT
+
+
+def test_a_history_recorded_before_promise_reopened_existed_replays_the_same(
+        case: Case, replay: Replay, state_of: StateOf) -> None:
+    # Older logs have the reversal without the fact after it: the reversal's own handler
+    # reopens the promise, so the case replays to the same state.
+    promise(case, "p1", "100.00", due=day(7))
+    pay(case, "r1", "100.00", when=at(1))
+    reverse(case, "r1")
+    events = [e for e in drain(case) if type(e).__name__ != "PromiseReopened"]
+    for version, event in enumerate(events, 1):
+        object.__setattr__(event, "originator_version", version)
+    rebuilt = replay(events)
+    assert rebuilt.promises["p1"].state is PromiseState.OPEN
+
+
+def test_a_payment_is_credited_to_the_agency_that_held_the_case_when_it_was_received(
+        case: Case) -> None:
+    reassign(case, "AG-B", when=at(21))
+    drain(case)
+    pay(case, "late-report", "100.00", when=at(15))  # received while AG-A held it
+    pay(case, "now", "100.00", when=at(25))
+    early, later = drain(case)
+    assert (early.agency_id, early.assignment, early.flags) == ("AG-A", 1, [])
+    assert (later.agency_id, later.assignment) == ("AG-B", 2)
+    assert [(s.agency_id, s.assigned_at, s.ended_at, s.end_reason) for s in case.stints] == [
+        ("AG-A", T0, at(21), "reassigned"), ("AG-B", at(21), None, None)]
+
+
+def test_money_received_before_the_placement_is_flagged_and_credited_to_no_stint_s_work(
+        case: Case) -> None:
+    drain(case)
+    pay(case, "direct", "500.00", when=T0 - timedelta(days=3), source=PaymentSource.CREDITOR_DIRECT)
+    [event] = drain(case)
+    assert event.flags == [PaymentFlag.BEFORE_PLACEMENT]
+    assert (event.agency_id, event.assignment) == ("AG-A", 1)
+
+
+def test_money_received_after_a_recall_belongs_to_the_agency_whose_stint_ended(
+        case: Case) -> None:
+    recall(case)
+    drain(case)
+    pay(case, "tail", "100.00", when=at(22))
+    [event] = drain(case)
+    assert (event.agency_id, event.assignment) == ("AG-A", 1)
+    assert PaymentFlag.AFTER_RECALL in event.flags
+
+
+def test_a_reassignment_or_recall_dated_before_the_current_assignment_is_refused(
+        case: Case) -> None:
+    with pytest.raises(InvalidDate):
+        case.reassign(to_agency_id="AG-B", reason="rotation", term_end=None,
+                      reassigned_at=T0 - timedelta(hours=1), actor=ACTOR)
+    with pytest.raises(InvalidDate):
+        case.recall(reason="rotation", recalled_at=T0 - timedelta(hours=1), actor=ACTOR)
+
+
 def test_a_broken_promise_shortfall_counts_reversed_money_as_unpaid(case: Case) -> None:
     promise(case, "p1", "100.00", due=day(7))
     pay(case, "bounced", "60.00", when=at(1))
