@@ -114,6 +114,11 @@ def test_a_case_reassigned_away_during_the_period_counts_for_the_agency_everywhe
     report = s.get("billing", "bank", "/v1/agencies/AG-A/performance", period="2026-10",
                    as_of="2026-10-31")
     assert report["cases_assigned"] == kpis["contact_rate"]["denominator"] == 7
+    # The case service shows who held C3 from when to when.
+    view = s.get("case", "auditor", f"/v1/cases/{october['C3']}")
+    assert [(a["seq"], a["agency_id"], a["ended_at"], a["end_reason"])
+            for a in view["assignments"]] == [
+        (1, "AG-A", "2026-10-15T10:00:00+00:00", "reassigned"), (2, "AG-B", None, None)]
     # AG-B held C3 from 10-15 (and X1 all month): 2 cases in both services.
     kpis_b = s.get("contact", "ag_b", "/v1/agencies/AG-B/contact-kpis", **OCTOBER)["kpis"]
     report_b = s.get("billing", "bank", "/v1/agencies/AG-B/performance", period="2026-10",

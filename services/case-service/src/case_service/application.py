@@ -386,6 +386,11 @@ class CaseApplication(Application[UUID]):
             "placed_at": case.placed_at.isoformat(),
             "assigned_at": case.assigned_at.isoformat(),
             "term_end": case.term_end.isoformat(),
+            "assignments": [
+                {"seq": s.seq, "agency_id": s.agency_id, "assigned_at": s.assigned_at.isoformat(),
+                 "term_end": s.term_end.isoformat(),
+                 "ended_at": s.ended_at.isoformat() if s.ended_at else None,
+                 "end_reason": s.end_reason} for s in case.stints],
             "debtor": self.debtor_view(case.debtor_id, case.debtor_pii, case.debtor_timezone,
                                        unmask=unmask),
             "contacts": case.contacts,
@@ -398,7 +403,7 @@ class CaseApplication(Application[UUID]):
             "payments": [
                 {"reference": p.reference, "amount": str(p.amount), "reversed": str(p.reversed),
                  "source": p.source.value, "received_at": p.received_at.isoformat(),
-                 "flags": p.flags}
+                 "agency_id": p.agency_id, "flags": p.flags}
                 for p in case.payments.values()],
             "repayment_plan": None if case.plan is None else {
                 "plan_id": case.plan_id,

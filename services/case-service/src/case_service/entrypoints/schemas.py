@@ -535,6 +535,7 @@ class PaymentOut(Out):
     reversed: str
     source: str
     received_at: str
+    agency_id: str | None = Field(description="the agency the case credited it to")
     flags: list[str]
 
 
@@ -560,6 +561,17 @@ class EscalationOut(Out):
     at: str
 
 
+class AssignmentOut(Out):
+    """A stretch of time one agency held the case."""
+
+    seq: int = Field(description="1 for the placement, +1 per reassignment")
+    agency_id: str
+    assigned_at: str
+    term_end: str
+    ended_at: str | None
+    end_reason: str | None = Field(description="recalled, reassigned or closed")
+
+
 class CaseOut(Out):
     """A case's state (now, or at `as_of`)."""
 
@@ -583,6 +595,7 @@ class CaseOut(Out):
     placed_at: str
     assigned_at: str
     term_end: str
+    assignments: list[AssignmentOut] = Field(description="who held the case from when to when")
     debtor: DebtorOut
     contacts: int
     right_party_contacts: int
