@@ -374,3 +374,32 @@ def test_bodies_over_the_limit_are_413_on_every_service(tmp_path: Path, service:
         refused(streamed, 413)
     finally:
         world.close()
+
+
+@pytest.mark.parametrize(("service", "path", "field"), [
+    ("case", "/v1/cases?creditor_id=%00", "query.creditor_id"),
+    ("case", "/v1/placements/P-1?creditor_id=BANK%00", "query.creditor_id"),
+    ("contact", "/v1/contacts?agent_id=a%00b", "query.agent_id"),
+    ("contact", "/v1/qa/samples/%00", "path"),
+    ("billing", "/v1/invoices/INV%00", "path"),
+])
+def test_nul_characters_in_the_url_are_422(world: World, service: str, path: str,
+                                           field: str) -> None:
+    """PostgreSQL refuses text holding NUL: these were 500s there (200 on SQLite)."""
+    refused(world.call(service, "GET", path), 422, field)
+
+
+@pytest.mark.parametrize("service", ["case", "contact", "billing"])
+def test_nul_characters_in_a_body_are_422(world: World, seeded: dict[str, str],
+                                          service: str) -> None:
+    path, body = {
+        "case": (f"/v1/cases/{seeded['case_id']}/hardship", b'{"reason": "a\\u0000b"}'),
+        "contact": (f"/v1/qa/samples/{seeded['sample_id']}/reviews",
+                    b'{"item_id": "x", "score": 1, "serious": false, "findings": "\\u0000"}'),
+        "billing": ("/v1/billing-runs", b'{"creditor_id": "BANK\\u0000"}')}[service]
+    r = world.call(service, "POST", path, content=body,
+                   headers={"Content-Type": "application/json"})
+    refused(r, 422, "body")
+    escaped = world.call("case", "POST", f"/v1/cases/{seeded['case_id']}/hardship", "agency",
+                         json={"reason": "a backslash then u0000: \\u0000"})
+    assert escaped.status_code == 201, escaped.text  # text that only looks like the escape

@@ -56,20 +56,23 @@ def account(ref: str, *, agency: str = "AG-A", principal: str = "5000.00",
 
 
 class World:
-    """Three services on SQLite in a folder, sharing keys and a master key."""
+    """Three services, each on its own database (SQLite files in a folder unless `urls`
+    names others), sharing keys and a master key."""
 
-    def __init__(self, tmp: Path, **common: Any):
+    def __init__(self, tmp: Path, urls: dict[str, str] | None = None, **common: Any):
+        urls = urls or {name: f"sqlite:///{tmp}/{name}.db"
+                        for name in ("case", "contact", "billing")}
         self.keys = {name: generate_key(role) for name, (role, _) in KEYS.items()}
         self.common = CommonSettings(
             api_keys=json.dumps([KeyEntry(n, hash_key(self.keys[n]), r, t).to_json()
                                  for n, (r, t) in KEYS.items()]),
             master_key=MasterKey.generate_b64(), var_dir=tmp / "var", **common)
-        case_settings = CaseSettings(database_url=f"sqlite:///{tmp}/case.db")
+        case_settings = CaseSettings(database_url=urls["case"])
         self.cases: CaseApplication = build_application(case_settings, self.common)
         self.contact: ContactService = build_contact(
-            ContactSettings(database_url=f"sqlite:///{tmp}/contact.db"), common=self.common)
+            ContactSettings(database_url=urls["contact"]), common=self.common)
         self.billing: BillingService = build_billing(
-            BillingSettings(database_url=f"sqlite:///{tmp}/billing.db"))
+            BillingSettings(database_url=urls["billing"]))
         self.apps: dict[str, FastAPI] = {
             "case": case_app(case_settings, self.common, self.cases),
             "contact": contact_app(common=self.common, service=self.contact),

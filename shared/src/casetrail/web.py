@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapp
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 import sqlalchemy.exc
@@ -352,7 +353,14 @@ class RequestGuardMiddleware:
         self.app, self.max_bytes, self.max_depth = app, max_bytes, max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nul = _nul_in_url(scope)
+        if nul is not None:
+            await _refuse_nul(send, nul)
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -379,6 +387,9 @@ class RequestGuardMiddleware:
                 "unsupported_media_type", "send the body as application/json (UTF-8), "
                 "with no charset or charset=utf-8"))
             return
+        if _nul_in_json(body):
+            await _refuse_nul(send, "body")
+            return
         problem = json_body_problem(body, self.max_depth)
         if problem is not None:
             await _send_json(send, 422, error_body(
@@ -399,6 +410,34 @@ class RequestGuardMiddleware:
     async def _too_large(self, send: Send) -> None:
         await _send_json(send, 413, error_body(
             "payload_too_large", f"request body exceeds {self.max_bytes} bytes"))
+
+
+def _nul_in_url(scope: Scope) -> str | None:
+    """The field of the URL holding a NUL character (`path`, `query.<name>`), or None. No
+    database text can hold one (PostgreSQL refuses it), so no identifier or filter can."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return f"query.{name.replace(chr(0), '')}"
+    return None
+
+
+_JSON_ESCAPE = re.compile(rb"\\(?:u0000|.)", re.DOTALL)
+
+
+def _nul_in_json(body: bytes) -> bool:
+    """Whether a JSON text holds the escape of a NUL character (a raw one is not JSON)."""
+    return b"\\u0000" in body and any(
+        m.group() == b"\\u0000" for m in _JSON_ESCAPE.finditer(body))
+
+
+async def _refuse_nul(send: Send, path: str) -> None:
+    message = "NUL characters (\\u0000) are not taken in any field"
+    await _send_json(send, 422, error_body("validation_error", message, fields=[
+        {"path": path, "message": message, "type": "string_nul"}]))
 
 
 _MEDIA_TYPE = re.compile(r"^\s*application/json\s*(?:;\s*charset\s*=\s*\"?utf-8\"?\s*)?$",
