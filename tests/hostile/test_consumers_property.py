@@ -115,16 +115,36 @@ def commands(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
         "reason": "because", **({field: at} if when else {})}
 
 
+WORKLOADS = st.lists(st.tuples(st.integers(0, 2), commands()), min_size=1, max_size=25)
+HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+
+
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
-@given(workload=st.lists(st.tuples(st.integers(0, 2), commands()), min_size=1, max_size=25),
-       term_end=st.one_of(st.none(), DUE_DATES), sync_every=st.integers(1, 8))
+@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@given(workload=WORKLOADS, term_end=st.one_of(st.none(), DUE_DATES),
+       sync_every=st.integers(1, 8))
 def test_every_event_the_case_service_accepts_is_applied_by_every_consumer(
         tmp_path_factory: Any, workload: list[tuple[int, tuple[str, str, dict[str, Any]]]],
         term_end: date | None, sync_every: int) -> None:
-    world = World(tmp_path_factory.mktemp("w"))
+    run_workload(World(tmp_path_factory.mktemp("w")), workload, term_end, sync_every)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@settings(max_examples=8, deadline=None, suppress_health_check=HEALTH)
+@given(workload=WORKLOADS, term_end=st.one_of(st.none(), DUE_DATES),
+       sync_every=st.integers(1, 8))
+def test_every_accepted_event_is_applied_on_postgresql_too(
+        tmp_path_factory: Any, pg_schemas: Any,
+        workload: list[tuple[int, tuple[str, str, dict[str, Any]]]], term_end: date | None,
+        sync_every: int) -> None:
+    urls = {name: pg_schemas(f"prop_{name}") for name in ("case", "contact", "billing")}
+    run_workload(World(tmp_path_factory.mktemp("w"), urls), workload, term_end, sync_every)
+
+
+def run_workload(world: World, workload: list[tuple[int, tuple[str, str, dict[str, Any]]]],
+                 term_end: date | None, sync_every: int) -> None:
+    """Place three accounts, send the commands, apply the log as the consumers do."""
     try:
         rows = [account(f"ACC-{i}", principal="5000.00") for i in range(3)]
         if term_end is not None:
@@ -136,12 +156,10 @@ def test_every_event_the_case_service_accepts_is_applied_by_every_consumer(
         contract = world.call("billing", "PUT", "/v1/contracts/BANK/AG-A", "bank", json={
             "effective_from": "2000-01-01", "rates": {"M2": "0.18"}, "tail_days": 3650})
         assert contract.status_code == 201, contract.text
-        accepted = 0
         for n, (which, (who, path, body)) in enumerate(workload):
             r = world.call("case", "POST", f"/v1/cases/{case_ids[which]}/{path}", who,
                            json=body)
             assert r.status_code < 500, r.text
-            accepted += r.status_code in (200, 201)
             if n % sync_every == 0:
                 world.sync()  # the consumers follow the log as it grows
         world.sync()  # raises if either projection cannot apply an event
