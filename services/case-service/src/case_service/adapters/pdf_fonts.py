@@ -9,8 +9,9 @@ folder: `make install` does it (`python -m case_service.adapters.pdf_fonts`), an
 export on a machine that skipped it does it then.
 
 Where: `CASETRAIL_FONT_DIR`, else `$XDG_CACHE_HOME/casetrail/fonts`, else
-`~/.cache/casetrail/fonts`. The file names carry the source package's version, so a new
-version of the font is instanced again.
+`~/.cache/casetrail/fonts`. The file names carry the source package's version and the recipe,
+so a new version of either is instanced again; the same inputs give the same bytes on every
+machine (the PDF is reproducible).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata, resources
+from multiprocessing import get_context
 from pathlib import Path
 
 SOURCE_PACKAGE = "justmytype_intl_cjk"
@@ -27,6 +29,7 @@ SOURCE_DISTRIBUTION = "justmytype-intl-cjk"
 SOURCE_FILE = ("fonts", "ofl", "notosanssc", "NotoSansSC[wght].ttf")
 FAMILY = "NotoSansSC"
 WEIGHTS = {"Regular": 400, "Bold": 700}
+RECIPE = 2  # bump when _instantiate changes what it writes: cached instances are made again
 
 
 class FontMissing(RuntimeError):
@@ -59,7 +62,7 @@ def source_font() -> Path:
 def instance_path(style: str) -> Path:
     """Where the static instance of a style (Regular, Bold) is kept."""
     version = metadata.version(SOURCE_DISTRIBUTION)
-    return font_dir() / f"{FAMILY}-{style}-{version}.ttf"
+    return font_dir() / f"{FAMILY}-{style}-{version}-r{RECIPE}.ttf"
 
 
 def ensure_fonts() -> dict[str, Path]:
@@ -69,7 +72,8 @@ def ensure_fonts() -> dict[str, Path]:
     if missing:
         source = source_font()
         font_dir().mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(len(missing)) as pool:
+        # Spawned, not forked: this may run inside a threaded server on first use.
+        with ProcessPoolExecutor(len(missing), mp_context=get_context("spawn")) as pool:
             list(pool.map(_instantiate, [str(source)] * len(missing),
                           [WEIGHTS[s] for s in missing], [style for style in missing],
                           [str(wanted[s]) for s in missing]))
@@ -82,6 +86,7 @@ def _instantiate(source: str, weight: int, style: str, target: str) -> None:
     from fontTools.varLib import instancer
 
     font = instancer.instantiateVariableFont(TTFont(source), {"wght": weight})
+    font.recalcTimestamp = False  # keep the source's dates: every machine makes the same bytes
     names = font["name"]
     for record in list(names.names):
         if record.nameID in (1, 4, 16):
