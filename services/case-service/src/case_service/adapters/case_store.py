@@ -88,6 +88,16 @@ KEY_PARTITIONS = 64
 _ROUTED_ID = re.compile(r"d-[0-9a-f]{2}")
 
 
+KEY_COLUMNS = ("master_key_id TEXT NOT NULL, wrapped_key {blob}, created_at TEXT NOT NULL, "
+               "destroyed_at TEXT")
+
+
+def _sqlite_key_table(name: str) -> str:
+    """The key table's DDL on SQLite (also for the fresh copy an erasure makes)."""
+    return (f"CREATE TABLE IF NOT EXISTS {name} (debtor_id TEXT PRIMARY KEY, "
+            f"{KEY_COLUMNS.format(blob='BLOB')})")
+
+
 def key_partition(debtor_id: str) -> int | None:
     """The key partition a debtor id falls in (None: the default partition)."""
     if _ROUTED_ID.match(debtor_id) is None:
@@ -195,11 +205,8 @@ class CaseStore:
             f"INSERT INTO {self.key_erasures} (id, generation) VALUES (1, 0) "
             "ON CONFLICT (id) DO NOTHING",
         ]
-        columns = ("master_key_id TEXT NOT NULL, wrapped_key {blob}, created_at TEXT NOT NULL, "
-                   "destroyed_at TEXT")
         if self.db.dialect != "postgres":
-            return [f"CREATE TABLE IF NOT EXISTS {self.keys} (debtor_id TEXT PRIMARY KEY, "
-                    f"{columns.format(blob='BLOB')})", *generation]
+            return [_sqlite_key_table(self.keys), *generation]
         statements = []
         converting = self._key_table_kind() == "r"  # made before the table was partitioned
         legacy = "debtor_keys_unpartitioned"
@@ -209,7 +216,7 @@ class CaseStore:
                            f"RENAME TO {legacy}_pkey"]
         statements.append(
             f'CREATE TABLE IF NOT EXISTS {self.keys} (debtor_id TEXT COLLATE "C" PRIMARY KEY, '
-            f"{columns.format(blob='BYTEA')}) PARTITION BY RANGE (debtor_id)")
+            f"{KEY_COLUMNS.format(blob='BYTEA')}) PARTITION BY RANGE (debtor_id)")
         for index in range(KEY_PARTITIONS):
             low, high = _key_range(index)
             statements.append(
@@ -443,9 +450,7 @@ class CaseStore:
             conn.cursor().execute("PRAGMA secure_delete = ON")
             with conn.transaction(commit=True) as cur:
                 cur.execute(f"DROP TABLE IF EXISTS {temporary}")
-                cur.execute(f"CREATE TABLE {temporary} (debtor_id TEXT PRIMARY KEY, "
-                            "master_key_id TEXT NOT NULL, wrapped_key BLOB, "
-                            "created_at TEXT NOT NULL, destroyed_at TEXT)")
+                cur.execute(_sqlite_key_table(temporary))
                 cur.execute(f"INSERT INTO {temporary} SELECT debtor_id, master_key_id, "
                             f"wrapped_key, created_at, destroyed_at FROM {self.keys} "
                             "ORDER BY debtor_id")
