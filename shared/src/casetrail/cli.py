@@ -120,6 +120,31 @@ def consume(
     _run_worker(runner, common)
 
 
+@app.command()
+def deadlines(
+    once: Annotated[bool, typer.Option(
+        help="record everything due now, then exit (cron, scripts)")] = False,
+) -> None:
+    """Record what falls due on cases when nobody posts it: promises broken at the end of
+    their due day, placement terms ended as the creditor's rules say. Each fact is recorded
+    as of its deadline, once, however late the worker finds it; two workers may run."""
+    plugin = _plugin("case")
+    factory = plugin.workers.get("deadlines")
+    if factory is None:
+        raise typer.BadParameter("the case service contributes no deadlines worker")
+    common = CommonSettings()
+    configure_logging(common.log_level, json_output=common.log_json)
+    worker: Any = factory()
+    if once:
+        try:
+            recorded = worker.catch_up()
+        finally:
+            worker.app.close()
+        typer.echo(f"{recorded} fact(s) recorded")
+        return
+    _run_worker(worker, common)
+
+
 def _case_application() -> Any:
     plugin = _plugin("case")
     assert plugin.application is not None

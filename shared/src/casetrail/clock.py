@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # most users of casetrail live at UTC+8; "UTC" is a choice
 
 
 class Clock(Protocol):
@@ -51,3 +54,13 @@ def _aware(at: datetime) -> datetime:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+def check_zone(name: str) -> str:
+    """An IANA time zone name, checked (ValueError when unknown)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as "
+                         "Asia/Shanghai, America/New_York or UTC") from None
+    return name

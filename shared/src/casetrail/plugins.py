@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
@@ -29,6 +29,8 @@ class ServicePlugin:
     migrate: Callable[[], str] | None = None
     relay: Callable[[], Worker] | None = None  # `casetrail relay`
     application: Callable[[], Any] | None = None  # the service's application (audit, pii)
+    # Other long-running workers by name, e.g. "deadlines" (`casetrail deadlines`).
+    workers: dict[str, Callable[[], Worker]] = field(default_factory=dict)
 
 
 def installed() -> list[str]:

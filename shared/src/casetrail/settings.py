@@ -8,9 +8,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from casetrail.clock import DEFAULT_TIMEZONE, check_zone
 from casetrail.crypto import MasterKey
 from casetrail.security import KeyEntry, KeyRing, Role, generate_key, hash_key
 
@@ -43,6 +44,14 @@ class CommonSettings(BaseSettings):
     metrics_port: int | None = None  # workers serve /healthz /readyz /metrics here
     ready_max_lag: int = 10_000  # a relay or consumer further behind than this is not ready
     max_body_bytes: int = 64 * 1024 * 1024  # every API answers 413 above this (web.py)
+    # The zone of every day a user sees when no creditor, contract or agency states its own
+    # (docs/time.md). UTC days are a choice: set "UTC".
+    default_timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_zone(value)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> CommonSettings:

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
 from casetrail.crypto import contact_point_ref, mask
 from casetrail.envelope import EventEnvelope, LogPage
 from casetrail.metrics import EVENTS_APPENDED
@@ -24,7 +25,7 @@ from case_service.adapters.case_store import CaseStore, CaseSummary
 from case_service.adapters.pii_vault import PiiVault
 from case_service.adapters.stored_events import placed_event
 from case_service.domain.allocation import NO_RULES, AllocationRules
-from case_service.domain.case import Case, case_id_for
+from case_service.domain.case import PROMISE_DUE, Case, case_id_for, day_end, local_day
 from case_service.domain.values import CaseStatus, ContactPoint
 from case_service.integration import (
     apply_stored_event,
@@ -138,8 +139,11 @@ class CaseApplication(Application[UUID]):
 
     def __init__(self, env: dict[str, str], store_factory: Callable[[Any], CaseStore],
                  vault_factory: Callable[[CaseStore], PiiVault],
-                 audit_factory: Callable[[CaseStore], AuditLog] | None = None):
+                 audit_factory: Callable[[CaseStore], AuditLog] | None = None, *,
+                 clock: Clock = SYSTEM_CLOCK, default_timezone: str = DEFAULT_TIMEZONE):
         super().__init__(env=env)
+        self.clock = clock  # every rule here that reads "now" reads this
+        self.default_timezone = default_timezone  # a creditor's zone unless its rules say
         self.store = store_factory(self.recorder)
         self.vault = vault_factory(self.store)
         self._audit_factory = audit_factory
@@ -175,6 +179,8 @@ class CaseApplication(Application[UUID]):
                     f"placement {batch.placement_ref!r} was already received with other content")
             return previous, True
         rules = self.allocation_rules(batch.creditor_id)
+        zone = self.creditor_timezone(rules)
+        placed_on = local_day(batch.received_at, zone)  # the creditor's day
         ids = [str(case_id_for(batch.creditor_id, a.account_ref)) for a in batch.accounts]
         existing = self.store.existing_case_ids(ids)
         rejected = list(batch.rejected)
@@ -208,8 +214,8 @@ class CaseApplication(Application[UUID]):
                 agency_id = share.agency_id
                 allocation = {"method": "rules", "rules_version": rules.version}
             term_end = account.term_end or (
-                batch.received_at.date() + timedelta(days=rules.default_term_days))
-            if term_end < batch.received_at.date():
+                placed_on + timedelta(days=rules.default_term_days))
+            if term_end < placed_on:
                 rejected.append(_rejection(account.index, account.account_ref, "term_end",
                                            "placement term ends before the placement"))
                 continue
@@ -243,9 +249,10 @@ class CaseApplication(Application[UUID]):
                 "debtor_timezone": debtor.timezone, "contact_points": len(debtor.phones),
                 "currency": account.currency, "balances": account.balances, "dpd": account.dpd,
                 "bucket": bucket, "product": account.product, "placed_at": batch.received_at,
-                "term_end": term_end, "actor": actor,
+                "term_end": term_end, "actor": actor, "creditor_timezone": zone,
+                "delinquent_since": placed_on - timedelta(days=account.dpd),
             }))
-        acknowledged_at = datetime.now(UTC)
+        acknowledged_at = self.clock.now()
         receipt: dict[str, Any] = {
             "creditor_id": batch.creditor_id,
             "placement_ref": batch.placement_ref,
@@ -277,7 +284,7 @@ class CaseApplication(Application[UUID]):
         """Store the opening events, case summaries and the receipt in one transaction."""
         if stored_as_plain_json(self.mapper):
             # The events in the library's stored form, written directly (see stored_events).
-            opened_at = datetime.now(UTC)
+            opened_at = datetime.now(UTC)  # the library's recorded time, as its events have
             stored = [placed_event(UUID(case_id), opened_at, facts)
                       for case_id, facts in openings]
             self.recorder.insert_events(stored, in_transaction=self.store.writer(
@@ -288,6 +295,10 @@ class CaseApplication(Application[UUID]):
         cases = [Case(**facts) for _, facts in openings]
         self.save(*cases, in_transaction=self.store.writer([summarize(c) for c in cases],
                                                            receipt))
+
+    def creditor_timezone(self, rules: AllocationRules) -> str:
+        """The zone of a creditor's days: its rules', else the service's default."""
+        return rules.timezone or self.default_timezone
 
     def allocation_rules(self, creditor_id: str) -> AllocationRules:
         """The creditor's current allocation rules (none: every account must name an agency)."""
@@ -300,7 +311,7 @@ class CaseApplication(Application[UUID]):
         current = self.allocation_rules(creditor_id)
         new = AllocationRules.from_json({**rules, "version": current.version + 1})
         try:
-            self.store.add_rules(creditor_id, new.to_json(), datetime.now(UTC).isoformat(), actor)
+            self.store.add_rules(creditor_id, new.to_json(), self.clock.now().isoformat(), actor)
         except Exception as exc:  # unique (creditor, version): a concurrent update won
             if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
                 raise VersionConflict("allocation rules changed meanwhile; retry") from exc
@@ -355,6 +366,43 @@ class CaseApplication(Application[UUID]):
             recorded = outcome is not False
             return self._result(case, recorded=recorded, events=[event_type(e) for e in pending])
         raise AssertionError("unreachable")
+
+    def record_due_facts(self, case_id: UUID, now: datetime | None = None) -> CommandResult:
+        """Record what fell due on a case by `now` (default: the clock's) and was not done:
+        each open promise past the end of its due day is broken, and a placement term past
+        its last day ends as the creditor's rules say (recalled, or reallocated for a new
+        term). Each fact is recorded as of its deadline, not as of now. Safe to run twice or
+        from two workers at once: a fact already recorded is never recorded again (the case
+        refuses it), so the second run records nothing."""
+        now = now or self.clock.now()
+
+        def command(case: Case) -> bool:
+            recorded = False
+            for deadline in case.deadlines():
+                if deadline.due_at > now:
+                    break
+                if deadline.kind == PROMISE_DUE:
+                    case.break_promise(promise_id=deadline.ref, as_of=deadline.due_at,
+                                       actor=DEADLINES_ACTOR)
+                else:
+                    recorded |= self._expire_term(case, int(deadline.ref), deadline.due_at)
+                    continue
+                recorded = True
+            return recorded
+
+        return self.execute(case_id, command, expected_version=None, authorize=lambda _: None)
+
+    def _expire_term(self, case: Case, seq: int, at: datetime) -> bool:
+        rules = self.allocation_rules(case.creditor_id)
+        share = rules.reallocate(case.id, case.bucket, case.agency_id)
+        to_agency = None if share is None else share.agency_id
+        new_term_end = case.creditor_day(at) + timedelta(days=rules.default_term_days - 1)
+        return case.expire_term(seq=seq, as_of=at, to_agency_id=to_agency,
+                                new_term_end=new_term_end, actor=DEADLINES_ACTOR)
+
+    def due_cases(self, now: datetime | None = None, limit: int = 500) -> list[UUID]:
+        """Cases with something due by `now` (default: the clock's), earliest first."""
+        return [UUID(c) for c in self.store.due_cases((now or self.clock.now()), limit)]
 
     @staticmethod
     def _result(case: Case, *, recorded: bool, events: list[str]) -> CommandResult:
@@ -596,6 +644,8 @@ def summarize(case: Case) -> CaseSummary:
         placed_amount=str(case.placed_amount), outstanding=str(case.outstanding),
         version=case.version, placed_at=case.placed_at.isoformat(),
         term_end=case.term_end.isoformat(), updated_at=case.modified_on.isoformat(),
+        delinquent_since=case.delinquent_since.isoformat(),
+        next_deadline_at=_utc_text(case.next_deadline_at),
     )
 
 
@@ -607,10 +657,24 @@ def summarize_opening(case_id: str, facts: dict[str, Any], opened_at: datetime) 
         case_id, facts["creditor_id"], facts["account_ref"], facts["placement_ref"],
         facts["agency_id"], facts["agency_id"], _PLACED, facts["bucket"], facts["dpd"],
         facts["currency"], placed_amount, placed_amount, 1, _iso(facts["placed_at"]),
-        _iso(facts["term_end"]), _iso(opened_at))
+        _iso(facts["term_end"]), _iso(opened_at), _iso(facts["delinquent_since"]),
+        _term_deadline(facts["term_end"], facts["creditor_timezone"]))
 
 
 _ZERO = Decimal(0)
+DEADLINES_ACTOR = "system:*:deadlines"  # who records what falls due (`casetrail deadlines`)
+
+
+def _utc_text(at: datetime | None) -> str | None:
+    """An instant as UTC ISO text (sortable), or None."""
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _term_deadline(term_end: date, zone: str) -> str:
+    """When a new case's only deadline, the end of its term, falls due (a batch shares a
+    handful of terms)."""
+    return day_end(term_end, zone).isoformat()
 _PLACED = CaseStatus.PLACED.value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
 from casetrail.settings import CommonSettings
@@ -43,8 +44,9 @@ def create_pg_schema(url: DatabaseURL) -> None:
 def build_application(settings: CaseSettings | None = None,
                       common: CommonSettings | None = None,
                       *, master_key: MasterKey | None = None,
-                      migrate: bool | None = None) -> CaseApplication:
-    """The case application wired to its database and key vault."""
+                      migrate: bool | None = None,
+                      clock: Clock = SYSTEM_CLOCK) -> CaseApplication:
+    """The case application wired to its database and key vault ("now" from `clock`)."""
     settings = settings or CaseSettings()
     common = common or CommonSettings()
     create = settings.create_schema if migrate is None else migrate
@@ -65,4 +67,5 @@ def build_application(settings: CaseSettings | None = None,
         vault_factory=lambda store: PiiVault(store, master),
         audit_factory=lambda store: AuditLog(store, common.audit_signing_key_bytes,
                                              origin=settings.audit_origin),
+        clock=clock, default_timezone=common.default_timezone,
     )

@@ -24,6 +24,9 @@ class CaseSettings(BaseSettings):
         description="the log's name in its signed checkpoint notes (origin line and key "
         "name; no spaces or '+'): set a name of your own, e.g. "
         "collections.bank.example/case-log, and never change it afterwards")
+    deadline_poll_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="how often `casetrail deadlines` looks for "
+        "what fell due (a deadline is recorded as of when it fell due, whenever it is found)")
     max_body_bytes: int | None = Field(
         default=None, description="overrides CASETRAIL_MAX_BODY_BYTES for this service only "
         "(kept for deployments that set it; every service has the same limit by default)")

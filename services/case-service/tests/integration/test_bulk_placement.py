@@ -32,13 +32,15 @@ FACTS: list[dict[str, Any]] = [
                   "fees": Decimal("30")},
      "dpd": 75, "bucket": "M3", "product": None,
      "placed_at": datetime(2026, 3, 31, 23, 59, 59, 1, tzinfo=UTC),
-     "term_end": date(2027, 3, 31), "actor": "creditor:BANK1"},
+     "term_end": date(2027, 3, 31), "actor": "creditor:BANK1",
+     "creditor_timezone": "Asia/Shanghai", "delinquent_since": date(2026, 1, 16)},
     {"creditor_id": "银行", "account_ref": "账户/\"7\"\\\u001f", "placement_ref": "P 2",
      "agency_id": "催收-1", "allocation": {"method": "rules", "rules_version": 3},
      "debtor_id": "d-2", "debtor_pii": "pii1:é", "debtor_timezone": "America/New_York",
      "contact_points": 0, "currency": "USD", "balances": {"principal": Decimal("1E+3")},
      "dpd": 0, "bucket": "M0", "product": "card", "placed_at": OPENED,
-     "term_end": date(2026, 4, 1), "actor": "admin"},
+     "term_end": date(2026, 4, 1), "actor": "admin", "creditor_timezone": "UTC",
+     "delinquent_since": date(2026, 4, 1)},
 ]
 
 

@@ -43,6 +43,8 @@ def _placement(**overrides: Any) -> dict[str, Any]:
         "placed_at": PLACED_AT,
         "term_end": TERM_END,
         "actor": "creditor:BANK1:k9",
+        "creditor_timezone": "UTC",
+        "delinquent_since": None,  # derived: the placement day less the DPD
     }
     kwargs.update(overrides)
     return kwargs

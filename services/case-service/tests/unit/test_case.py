@@ -382,7 +382,7 @@ def test_a_promise_id_cannot_be_reused(case: Case) -> None:
 def test_paying_in_full_by_the_due_date_keeps_the_promise(
         case: Case, replay: Replay, state_of: StateOf) -> None:
     promise(case, "p1", "100.00", due=day(7))
-    pay(case, "r1", "100.00", when=at(7, hours=14))
+    pay(case, "r1", "100.00", when=at(7, hours=6))  # 23:00 on the due day in Shanghai
     events = drain(case)
     assert names(events)[-2:] == ["PaymentReceived", "PromiseKept"]
     assert case.promises["p1"].state is PromiseState.KEPT
@@ -423,8 +423,28 @@ def test_breaking_a_promise_before_it_falls_due_is_refused(
         case: Case, days_after_placement: int) -> None:
     promise(case, "p1", "100.00", due=day(7))
     with pytest.raises(InvalidDate):
-        case.break_promise(promise_id="p1", as_of=at(days_after_placement, hours=14),
+        case.break_promise(promise_id="p1", as_of=at(days_after_placement, hours=6),
                            actor=ACTOR)
+    assert case.promises["p1"].state is PromiseState.OPEN
+
+
+def test_a_promise_s_day_is_the_debtor_s_day(case: Case) -> None:
+    # The debtor lives in Shanghai (UTC+8): the due day ends at 16:00 UTC.
+    promise(case, "p1", "100.00", due=day(7))
+    last_moment = datetime.combine(day(7), datetime.min.time(), UTC) + timedelta(hours=16)
+    with pytest.raises(InvalidDate):
+        case.break_promise(promise_id="p1", as_of=last_moment - timedelta(microseconds=1),
+                           actor=ACTOR)
+    [deadline] = [d for d in case.deadlines() if d.kind == "promise_due"]
+    assert deadline.due_at == last_moment
+    case.break_promise(promise_id="p1", as_of=last_moment, actor=ACTOR)
+    assert case.promises["p1"].state is PromiseState.BROKEN
+
+
+def test_money_received_late_on_the_due_day_in_utc_but_the_next_day_locally_is_late(
+        case: Case) -> None:
+    promise(case, "p1", "100.00", due=day(7))
+    pay(case, "r1", "100.00", when=at(7, hours=8))  # 01:00 the next day in Shanghai
     assert case.promises["p1"].state is PromiseState.OPEN
 
 
@@ -1189,3 +1209,77 @@ def test_any_valid_history_replays_to_the_same_case_and_balances(
     assert rebuilt.paid_total == case.paid_total
     assert [e.originator_version for e in collected] == list(range(1, case.version + 1))
     assert rebuilt.bucket == "M2"
+
+
+# ---------------------------------------------------------------------- deadlines and days
+
+
+def test_deadlines_are_the_open_promises_and_the_term_earliest_first(case: Case) -> None:
+    promise(case, "p1", "100.00", due=day(9))
+    promise(case, "p2", "50.00", due=day(3))
+    found = [(d.kind, d.ref, d.due_at) for d in case.deadlines()]
+    assert found == [
+        ("promise_due", "p2", datetime.combine(day(3), datetime.min.time(), UTC)
+         + timedelta(hours=16)),
+        ("promise_due", "p1", datetime.combine(day(9), datetime.min.time(), UTC)
+         + timedelta(hours=16)),
+        # the term ends at the end of its last day in the creditor's zone (UTC here)
+        ("term_end", "1", datetime.combine(TERM_END + timedelta(days=1), datetime.min.time(),
+                                           UTC)),
+    ]
+    assert case.next_deadline_at == found[0][2]
+    pay(case, "r1", "50.00", when=at(1))  # keeps p2 (applied to the earliest due first)
+    assert [d.ref for d in case.deadlines()] == ["p1", "1"]
+
+
+def test_a_recalled_or_closed_case_has_no_term_deadline(case: Case) -> None:
+    recall(case)
+    assert [d.kind for d in case.deadlines()] == []
+
+
+def test_an_expired_term_brings_the_case_back_as_of_its_end(case: Case) -> None:
+    end = datetime.combine(TERM_END + timedelta(days=1), datetime.min.time(), UTC)
+    with pytest.raises(InvalidDate):
+        case.expire_term(seq=1, as_of=end - timedelta(seconds=1), to_agency_id=None,
+                         new_term_end=None, actor=ACTOR)
+    drain(case)
+    assert case.expire_term(seq=1, as_of=end, to_agency_id=None, new_term_end=None,
+                            actor=ACTOR) is True
+    [event] = drain(case)
+    assert (names([event]), event.reason, event.recalled_at) == (["Recalled"], "term_ended", end)
+    # A second worker, or a retry, records nothing.
+    assert case.expire_term(seq=1, as_of=end, to_agency_id=None, new_term_end=None,
+                            actor=ACTOR) is False
+    assert drain(case) == []
+
+
+def test_an_expired_term_can_move_the_case_on_for_a_new_term(case: Case) -> None:
+    end = datetime.combine(TERM_END + timedelta(days=1), datetime.min.time(), UTC)
+    drain(case)
+    case.expire_term(seq=1, as_of=end, to_agency_id="AG-B", new_term_end=date(2027, 3, 3),
+                     actor=ACTOR)
+    [event] = drain(case)
+    assert (names([event]), event.to_agency_id, event.reason, event.reassigned_at) == (
+        ["Reassigned"], "AG-B", "term_ended", end)
+    assert [d.ref for d in case.deadlines()] == ["2"]
+    # The old term is not the current one any more.
+    assert case.expire_term(seq=1, as_of=end, to_agency_id=None, new_term_end=None,
+                            actor=ACTOR) is False
+
+
+def test_dpd_ages_with_the_creditor_s_days_until_nothing_is_owed(case: Case) -> None:
+    assert case.delinquent_since == T0.date() - timedelta(days=45)
+    assert case.dpd_on(T0.date()) == 45
+    assert case.dpd_on(T0.date() + timedelta(days=30)) == 75
+    pay(case, "all", "1020.50")
+    assert case.dpd_on(T0.date() + timedelta(days=30)) == 0
+
+
+def test_a_placement_recorded_before_zones_were_recorded_replays_as_utc(
+        case: Case, replay: Replay) -> None:
+    [placed] = drain(case)
+    for name in ("creditor_timezone", "delinquent_since"):
+        placed.__dict__.pop(name)
+    rebuilt = replay([placed])
+    assert (rebuilt.creditor_timezone, rebuilt.delinquent_since) == (
+        "UTC", T0.date() - timedelta(days=45))

@@ -12,12 +12,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
 
 from case_service.adapters.recorders import InTransactionWriter
 from case_service.adapters.sql import SqlDatabase
@@ -43,16 +45,18 @@ class CaseSummary:
     placed_at: str
     term_end: str
     updated_at: str
+    delinquent_since: str | None = None  # the creditor's day DPD counts from (ISO date)
+    next_deadline_at: str | None = None  # UTC ISO instant; None: nothing pending
 
 
 SUMMARY_COLUMNS = [
     "case_id", "creditor_id", "account_ref", "placement_ref", "agency_id", "assigned_agency_id",
     "status", "bucket", "dpd", "currency", "placed_amount", "outstanding", "version",
-    "placed_at", "term_end", "updated_at",
+    "placed_at", "term_end", "updated_at", "delinquent_since", "next_deadline_at",
 ]
 # PostgreSQL types of SUMMARY_COLUMNS + placed_position, for bulk inserts.
 SUMMARY_TYPES = ["text"] * 8 + ["integer", "text", "text", "text", "integer", "text", "text",
-                                "text", "bigint"]
+                                "text", "text", "text", "bigint"]
 summary_values = operator.attrgetter(*SUMMARY_COLUMNS)  # a summary's values in column order
 # The case list's table, for CaseStore.create_schema (compiled to DDL for the dialect) and for
 # the projection that rebuilds it (case_list.py).
@@ -75,12 +79,16 @@ case_summaries = sa.Table(
     sa.Column("term_end", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Text, nullable=False),
     sa.Column("placed_position", sa.BigInteger, nullable=False),
+    # Added after the first release (NULL in rows written before: rebuild case-summaries).
+    sa.Column("delinquent_since", sa.Text),
+    sa.Column("next_deadline_at", sa.Text),
     sa.Index("case_summaries_creditor", "creditor_id", "placed_position"),
+    sa.Index("case_summaries_deadline", "next_deadline_at"),
     sa.Index("case_summaries_agency", "assigned_agency_id", "placed_position"),
     sa.Index("case_summaries_position", "placed_position"),
 )
 UPDATABLE = ["agency_id", "assigned_agency_id", "status", "outstanding", "version", "term_end",
-             "updated_at"]
+             "updated_at", "delinquent_since", "next_deadline_at"]
 
 # PostgreSQL keeps debtor keys in this many ranges of debtor id ("d-" + 32 hex digits: the
 # first two digits pick the range); ids of any other shape go to a default partition.
@@ -243,13 +251,30 @@ class CaseStore:
 
     def summaries_ddl(self) -> list[str]:
         """CREATE TABLE and CREATE INDEX (if not there yet) of `case_summaries`, in the
-        dialect and schema of this database."""
+        dialect and schema of this database; columns added since an existing table was made
+        are added to it (NULL until `casetrail projections rebuild case-summaries --swap`)."""
         dialect = postgresql.dialect() if self.db.dialect == "postgres" else sqlite.dialect()
         table = case_summaries if self.db.schema is None else case_summaries.to_metadata(
             sa.MetaData(), schema=self.db.schema)
-        return [str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)), *(
+        present = self._columns("case_summaries")
+        added = [f"ALTER TABLE {self.summaries} ADD COLUMN "
+                 f"{CreateColumn(column).compile(dialect=dialect)}"
+                 for column in table.columns if present and column.name not in present]
+        return [str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)), *added, *(
             str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
             for index in sorted(table.indexes, key=lambda i: str(i.name)))]
+
+    def _columns(self, table: str) -> set[str]:
+        """The columns an existing table has (empty if it does not exist yet)."""
+        with self.db.transaction() as cur:
+            if self.db.dialect == "postgres":
+                rows = cur.execute(
+                    "SELECT column_name AS name FROM information_schema.columns WHERE "
+                    "table_schema = %s AND table_name = %s", [self.db.schema or "public",
+                                                              table]).fetchall()
+            else:
+                rows = cur.execute(f"SELECT name FROM pragma_table_info('{table}')").fetchall()
+        return {str(r["name"]) for r in rows}
 
     # ------------------------------------------------------------------ in-transaction writes
 
@@ -319,6 +344,23 @@ class CaseStore:
                 "ORDER BY placed_position LIMIT %s", params).fetchall()
         next_cursor = rows[limit - 1]["placed_position"] if len(rows) > limit else None
         return rows[:limit], next_cursor
+
+    def due_cases(self, now: datetime, limit: int) -> list[str]:
+        """Cases whose next deadline is at or before `now`, earliest first."""
+        with self.db.transaction() as cur:
+            rows = cur.execute(
+                f"SELECT case_id FROM {self.summaries} WHERE next_deadline_at <= %s "
+                "ORDER BY next_deadline_at, case_id LIMIT %s",
+                [now.astimezone(UTC).isoformat(), limit]).fetchall()
+        return [str(r["case_id"]) for r in rows]
+
+    def deadline_of(self, case_id: UUID) -> datetime | None:
+        """A case's next deadline, as the case list holds it."""
+        with self.db.transaction() as cur:
+            row = cur.execute(f"SELECT next_deadline_at FROM {self.summaries} WHERE case_id = %s",
+                              [str(case_id)]).fetchone()
+        value = None if row is None else row["next_deadline_at"]
+        return None if value is None else datetime.fromisoformat(value)
 
     def positions(self, case_id: str) -> dict[int, int]:
         """Global positions of a case's events, by version."""

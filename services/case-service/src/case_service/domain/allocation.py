@@ -8,11 +8,13 @@ always lands with the same agency and a split of many accounts follows the weigh
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
 from case_service.domain.values import DEFAULT_BUCKETS, BucketRange, bucket_for
+
+RECALL, REALLOCATE = "recall", "reallocate"  # what a creditor does when a term runs out
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class AllocationRules:
     buckets: dict[str, tuple[AgencyShare, ...]] = field(default_factory=dict)
     bucket_scheme: tuple[BucketRange, ...] = DEFAULT_BUCKETS
     default_term_days: int = 365
+    # The creditor's time zone (None: the service's default): the days of its placement
+    # terms and of aging are days there.
+    timezone: str | None = None
+    # What happens when a placement term runs out: "recall" (the case comes back to the
+    # creditor) or "reallocate" (to another agency of its bucket, by these weights).
+    on_term_end: str = RECALL
 
     def bucket(self, dpd: int) -> str | None:
         """The bucket for a DPD under this creditor's scheme."""
@@ -49,6 +57,15 @@ class AllocationRules:
             point -= share.weight
         raise AssertionError("unreachable: point is below the total weight")
 
+    def reallocate(self, case_id: UUID, bucket: str, leaving: str) -> AgencyShare | None:
+        """The agency a case whose term ran out goes to under `on_term_end` "reallocate":
+        one of its bucket's agencies other than the one it leaves, picked by weight as
+        `allocate` picks (None: recall it instead)."""
+        if self.on_term_end != REALLOCATE:
+            return None
+        others = tuple(s for s in self.buckets.get(bucket, ()) if s.agency_id != leaving)
+        return replace(self, buckets={bucket: others}).allocate(case_id, bucket)
+
     def to_json(self) -> dict[str, Any]:
         """The stored form."""
         return {
@@ -58,6 +75,8 @@ class AllocationRules:
             "bucket_scheme": [{"name": r.name, "min_dpd": r.min_dpd, "max_dpd": r.max_dpd}
                               for r in self.bucket_scheme],
             "default_term_days": self.default_term_days,
+            "timezone": self.timezone,
+            "on_term_end": self.on_term_end,
         }
 
     @classmethod
@@ -70,6 +89,8 @@ class AllocationRules:
             bucket_scheme=tuple(BucketRange(r["name"], int(r["min_dpd"]), r.get("max_dpd"))
                                 for r in data.get("bucket_scheme", [])) or DEFAULT_BUCKETS,
             default_term_days=int(data.get("default_term_days", 365)),
+            timezone=data.get("timezone"),
+            on_term_end=data.get("on_term_end", RECALL),
         )
 
 

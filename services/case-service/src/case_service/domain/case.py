@@ -9,10 +9,12 @@ escalations, recalls...) are refused with a domain error when they break an inva
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
@@ -74,6 +76,12 @@ class Case(Aggregate):
         placed_at: datetime,
         term_end: date,
         actor: str,
+        # The creditor's time zone: its days are the days of the placement term and of
+        # aging. Histories recorded before it was recorded are UTC, as they were then.
+        creditor_timezone: str = "UTC",
+        # The day the account became delinquent, in the creditor's zone (placement day less
+        # the DPD): DPD on any later day is the days since. Derived for older histories.
+        delinquent_since: date | None = None,
     ) -> None:
         self.creditor_id = creditor_id
         self.account_ref = account_ref
@@ -92,6 +100,9 @@ class Case(Aggregate):
         self.product = product
         self.placed_at = placed_at
         self.term_end = term_end
+        self.creditor_timezone = creditor_timezone
+        self.delinquent_since = delinquent_since or (
+            local_day(placed_at, creditor_timezone) - timedelta(days=dpd))
         self.assigned_at = placed_at
         # Who held the case from when to when: one stint per placement or reassignment.
         self.stints: list[Stint] = [Stint(1, agency_id, placed_at, term_end)]
@@ -143,6 +154,38 @@ class Case(Aggregate):
     def assigned_agency_id(self) -> str | None:
         """The agency the case is assigned to now; none once recalled."""
         return None if self.recalled else self.agency_id
+
+    def debtor_day(self, at: datetime) -> date:
+        """The calendar day of an instant where the debtor lives (promise and plan days)."""
+        return local_day(at, self.debtor_timezone)
+
+    def creditor_day(self, at: datetime) -> date:
+        """The calendar day of an instant in the creditor's zone (term and aging days)."""
+        return local_day(at, self.creditor_timezone)
+
+    def dpd_on(self, day: date) -> int:
+        """Days past due on a day of the creditor's calendar (0 once nothing is owed)."""
+        return max((day - self.delinquent_since).days, 0) if self.outstanding > 0 else 0
+
+    # ----------------------------------------------------------------- deadlines
+
+    def deadlines(self) -> list[Deadline]:
+        """What falls due on this case if nothing happens first, earliest first: each open
+        promise at the end of its due day where the debtor lives; the current placement
+        term at the end of its last day in the creditor's zone (while an agency holds the
+        case). Derived from the events alone, so a rebuild finds the same ones."""
+        found = [Deadline(PROMISE_DUE, p.promise_id, day_end(p.due_date, self.debtor_timezone))
+                 for p in self.promises.values() if p.state is PromiseState.OPEN]
+        if not self.closed and not self.recalled:
+            found.append(Deadline(TERM_END, str(self.stints[-1].seq),
+                                  day_end(self.term_end, self.creditor_timezone)))
+        return sorted(found, key=lambda d: (d.due_at, d.kind, d.ref))
+
+    @property
+    def next_deadline_at(self) -> datetime | None:
+        """When the next deadline falls due (None: nothing pending)."""
+        found = self.deadlines()
+        return found[0].due_at if found else None
 
     def responsible_stint(self, at: datetime) -> Stint:
         """The stint money received at `at` belongs to: the one holding the case then; else
@@ -309,7 +352,7 @@ class Case(Aggregate):
 
     def _settle_promises(self, paid_at: datetime, actor: str) -> None:
         for promise in self._open_promises():
-            if promise.paid >= promise.amount and paid_at.date() <= promise.due_date:
+            if promise.paid >= promise.amount and self.debtor_day(paid_at) <= promise.due_date:
                 self._promise_kept(promise_id=promise.promise_id, kept_at=paid_at, actor=actor)
 
     @event("PromiseKept")
@@ -395,7 +438,7 @@ class Case(Aggregate):
         self.check_positive(amount, "promised amount")
         if amount > self.outstanding:
             raise InvalidAmount(f"promised {amount} exceeds the outstanding {self.outstanding}")
-        if due_date < promised_at.date():
+        if due_date < self.debtor_day(promised_at):
             raise InvalidDate("a promise cannot fall due before it was made")
         self._promised_to_pay(promise_id=promise_id, amount=amount, due_date=due_date,
                               promised_at=promised_at, agency_id=self.agency_id, actor=actor)
@@ -415,7 +458,7 @@ class Case(Aggregate):
             raise UnknownPromise(f"no promise {promise_id!r} on this case")
         if promise.state is not PromiseState.OPEN:
             raise InvalidTransition(f"promise {promise_id!r} is already {promise.state}")
-        if as_of.date() <= promise.due_date:
+        if self.debtor_day(as_of) <= promise.due_date:
             raise InvalidDate(f"promise {promise_id!r} is not due until {promise.due_date}")
         self._promise_broken(promise_id=promise_id, shortfall=promise.amount - promise.paid,
                              broken_at=as_of, agency_id=self.agency_id, actor=actor)
@@ -438,7 +481,7 @@ class Case(Aggregate):
         dates = [d for d, _ in installments]
         if dates != sorted(dates) or len(set(dates)) != len(dates):
             raise InvalidDate("installment dates must be strictly increasing")
-        if dates[0] < agreed_at.date():
+        if dates[0] < self.debtor_day(agreed_at):
             raise InvalidDate("the first installment cannot fall due before the plan is agreed")
         for _, amount in installments:
             self.check_positive(amount, "installment amount")
@@ -545,10 +588,35 @@ class Case(Aggregate):
         if reassigned_at < self.assigned_at:
             raise InvalidDate(f"the case was assigned to {self.agency_id} at "
                               f"{self.assigned_at.isoformat()}: a reassignment cannot precede it")
-        if new_term_end < reassigned_at.date():
+        if new_term_end < self.creditor_day(reassigned_at):
             raise InvalidDate("the new placement term ends before the reassignment")
         self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id, reason=reason,
                          term_end=new_term_end, reassigned_at=reassigned_at, actor=actor)
+
+    def expire_term(self, *, seq: int, as_of: datetime, to_agency_id: str | None,
+                    new_term_end: date | None, actor: str) -> bool:
+        """The placement term of stint `seq` ran out at `as_of` (the end of its last day in the
+        creditor's zone): the case goes back to the creditor (`Recalled`, reason
+        `term_ended`), or on to `to_agency_id` for a new term (`Reassigned`, reason
+        `term_ended`), as the creditor's rules say. False when that term is no longer the
+        current one (already expired, or the case moved on): a second worker, or a retry,
+        records nothing."""
+        current = self.stints[-1]
+        if current.seq != seq or current.ended_at is not None or self.closed or self.recalled:
+            return False
+        if self.creditor_day(as_of) <= self.term_end:
+            raise InvalidDate(f"the placement term runs until {self.term_end} "
+                              f"({self.creditor_timezone})")
+        if to_agency_id is None or to_agency_id == self.agency_id:
+            self._recalled(reason="term_ended", recalled_at=as_of, agency_id=self.agency_id,
+                           actor=actor)
+            return True
+        if new_term_end is None or new_term_end < self.creditor_day(as_of):
+            raise InvalidDate("the new placement term must end on or after its first day")
+        self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id,
+                         reason="term_ended", term_end=new_term_end, reassigned_at=as_of,
+                         actor=actor)
+        return True
 
     @event("Reassigned")
     def _reassigned(self, from_agency_id: str, to_agency_id: str, reason: str, term_end: date,
@@ -569,7 +637,7 @@ class Case(Aggregate):
                 f"cannot close as paid in full with {self.outstanding} outstanding")
         if reason == CloseReason.RECALLED and not self.recalled:
             raise InvalidTransition("cannot close as recalled: the case was not recalled")
-        if reason == CloseReason.TERM_EXPIRED and closed_at.date() < self.term_end:
+        if reason == CloseReason.TERM_EXPIRED and self.creditor_day(closed_at) < self.term_end:
             raise InvalidTransition(f"the placement term runs until {self.term_end}")
         self._closed(reason=reason, closed_at=closed_at, outstanding=self.outstanding,
                      agency_id=self.agency_id, note=note, actor=actor)
@@ -581,6 +649,28 @@ class Case(Aggregate):
         self.close_reason = reason
         self.closed_at = closed_at
         self._end_stint(closed_at, "closed")
+
+
+PROMISE_DUE, TERM_END = "promise_due", "term_end"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Something that falls due on a case unless it happens first."""
+
+    kind: str  # promise_due | term_end
+    ref: str  # the promise id | the stint (seq) whose term ends
+    due_at: datetime
+
+
+def local_day(at: datetime, zone: str) -> date:
+    """The calendar day of an instant in a time zone."""
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
+def day_end(day: date, zone: str) -> datetime:
+    """The instant a day ends in a time zone (the next day's midnight there), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(zone)).astimezone(UTC)
 
 
 def case_id_for(creditor_id: str, account_ref: str) -> UUID:

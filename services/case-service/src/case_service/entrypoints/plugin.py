@@ -46,6 +46,19 @@ class RelayWorker:
         return await self.relay.readiness()
 
 
+def _deadlines() -> Any:
+    from casetrail.settings import CommonSettings
+
+    from case_service.bootstrap import build_application
+    from case_service.config import CaseSettings
+    from case_service.entrypoints.deadlines import DeadlineWorker
+
+    settings = CaseSettings()
+    return DeadlineWorker(build_application(settings, migrate=False),
+                          poll_seconds=settings.deadline_poll_seconds,
+                          max_lag_seconds=CommonSettings().ready_max_lag)
+
+
 def _application() -> Any:
     from case_service.bootstrap import build_application
 
@@ -59,4 +72,5 @@ plugin = ServicePlugin(
     migrate=_migrate,
     relay=RelayWorker,
     application=_application,
+    workers={"deadlines": _deadlines},
 )

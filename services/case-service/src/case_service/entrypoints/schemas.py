@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from casetrail.clock import check_zone
 from casetrail.envelope import EventEnvelope
 from casetrail.money import (
     MAX_AMOUNT,
@@ -208,6 +209,19 @@ class AllocationRulesIn(Model):
     buckets: dict[str, list[AgencyShareIn]]
     bucket_scheme: list[BucketRangeIn] = Field(default_factory=list)
     default_term_days: int = Field(default=365, ge=1, le=3650)
+    timezone: str | None = Field(
+        default=None, max_length=64, description="the creditor's IANA time zone: the days of "
+        "its placement terms and of aging are days there (default: the service's, "
+        "CASETRAIL_DEFAULT_TIMEZONE)", examples=["Asia/Shanghai"])
+    on_term_end: Literal["recall", "reallocate"] = Field(
+        default="recall", description="when a placement term runs out, the case comes back "
+        "to the creditor (recall) or moves to another agency of its bucket by these weights "
+        "for a new term of default_term_days (reallocate); recorded by `casetrail deadlines`")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -473,6 +487,8 @@ class AllocationRulesOut(Out):
     buckets: dict[str, list[AgencyShareOut]]
     bucket_scheme: list[BucketRangeOut]
     default_term_days: int
+    timezone: str | None
+    on_term_end: str
 
 
 class CaseSummaryOut(Out):
