@@ -46,6 +46,8 @@ if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   "$UV" run casetrail relay >var/log/relay.log 2>&1 &
   pids+=($!)
 fi
+"$UV" run casetrail deadlines >var/log/deadlines.log 2>&1 &
+pids+=($!)
 "$UV" run casetrail consume contact-log >var/log/consume-contact-log.log 2>&1 &
 pids+=($!)
 "$UV" run casetrail consume billing-ledger >var/log/consume-billing-ledger.log 2>&1 &
@@ -58,6 +60,7 @@ casetrail is running (SQLite under var/; transport: $transport)
   case service      http://$HOST:$CASE_PORT      API docs: http://$HOST:$CASE_PORT/docs
   contact service   http://$HOST:$CONTACT_PORT      API docs: http://$HOST:$CONTACT_PORT/docs
   billing service   http://$HOST:$BILLING_PORT      API docs: http://$HOST:$BILLING_PORT/docs
+  deadlines worker  records broken promises and ended terms as they fall due
   logs              var/log/
   admin key         $(keys dev-admin)
   creditor key      $(keys dev-creditor)   (creditor BANK-DEMO)

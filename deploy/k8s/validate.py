@@ -477,7 +477,7 @@ def policy_problems(target: str, objects: list[dict[str, Any]],
             if not any(_selects((s.get("spec") or {}).get("selector"), _pod_labels(obj))
                        for s in services):
                 report(obj, "no Service selects this API's pods")
-        elif component in ("relay", "consumer"):
+        elif component in ("relay", "deadlines", "consumer"):
             _check_worker(obj, app, report)
             if component == "relay":
                 if spec.get("replicas") != 1:
@@ -488,7 +488,8 @@ def policy_problems(target: str, objects: list[dict[str, Any]],
                 report(obj, f"{spec['replicas']} consumer replicas but {partitions} partitions: "
                             "the extra ones would sit idle")
         else:
-            report(obj, "label app.kubernetes.io/component must be api, relay or consumer")
+            report(obj, "label app.kubernetes.io/component must be api, relay, deadlines or "
+                        "consumer")
         if component in ("api", "consumer") and not any(
                 _selects((p.get("spec") or {}).get("selector"), _pod_labels(obj)) for p in pdbs):
             report(obj, "needs a PodDisruptionBudget")

@@ -121,6 +121,13 @@ def test_production_settings(validator: ModuleType, prod: list[dict[str, Any]]) 
     assert find(prod, "Cluster", "casetrail-pg")["spec"]["instances"] == 3
     relay = find(prod, "Deployment", "case-relay")["spec"]
     assert (relay["replicas"], relay["strategy"]["type"]) == (1, "Recreate")
+    # The deadlines worker: its own command, two replicas (safe: a fact is recorded once),
+    # health and metrics on the ops port like every worker.
+    deadlines = find(prod, "Deployment", "case-deadlines")["spec"]
+    [worker] = deadlines["template"]["spec"]["containers"]
+    assert (deadlines["replicas"], worker["args"]) == (2, ["deadlines"])
+    assert worker["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {"name": "CASETRAIL_METRICS_PORT", "value": "9100"} in worker["env"]
     assert not [o for o in prod if o["kind"] == "Secret"]
 
 
