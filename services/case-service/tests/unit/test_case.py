@@ -1283,3 +1283,15 @@ def test_a_placement_recorded_before_zones_were_recorded_replays_as_utc(
     rebuilt = replay([placed])
     assert (rebuilt.creditor_timezone, rebuilt.delinquent_since) == (
         "UTC", T0.date() - timedelta(days=45))
+
+
+def test_facts_dated_before_the_placement_are_recorded_and_flagged_alike(case: Case) -> None:
+    drain(case)
+    contact(case, "early", when=T0 - timedelta(hours=2))
+    pay(case, "early-pay", "10.00", when=T0 - timedelta(hours=2))
+    contacted, paid = drain(case)
+    assert ContactFlag.BEFORE_PLACEMENT in contacted.flags
+    assert PaymentFlag.BEFORE_PLACEMENT in paid.flags
+    contact(case, "on-time", when=T0)
+    [later] = drain(case)
+    assert later.flags == []

@@ -256,6 +256,8 @@ class Case(Aggregate):
             flags.append(ContactFlag.CASE_RECALLED)
         if self.dispute_open and direction == "outbound":
             flags.append(ContactFlag.DISPUTE_HOLD)
+        if occurred_at < self.placed_at:  # one rule for every fact dated before the placement
+            flags.append(ContactFlag.BEFORE_PLACEMENT)
         self._contacted(
             contact_id=contact_id, channel=channel, direction=direction, party=party,
             outcome=outcome, action_code=action_code, agent_id=agent_id,

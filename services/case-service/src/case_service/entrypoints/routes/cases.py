@@ -207,7 +207,7 @@ def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: Principa
     """Record a promise to pay (PTP)."""
     return run(app, case_id, caller, body, response, lambda case: case.promise_to_pay(
         promise_id=body.promise_id, amount=body.amount, due_date=body.due_date,
-        promised_at=now_or(body.promised_at), actor=caller.actor), A, D)
+        promised_at=now_or(body.promised_at, app.clock), actor=caller.actor), A, D)
 
 
 @router.post("/{case_id}/promises/{promise_id}/broken", response_model=CommandOut,
@@ -216,7 +216,7 @@ def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseI
                   caller: PrincipalDep, response: Response) -> CommandOut:
     """Mark a promise broken once its due date has passed unpaid."""
     return run(app, case_id, caller, body, response, lambda case: case.break_promise(
-        promise_id=promise_id, as_of=now_or(body.as_of), actor=caller.actor), A, C, D)
+        promise_id=promise_id, as_of=now_or(body.as_of, app.clock), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/payments", response_model=CommandOut, status_code=201,
@@ -245,7 +245,7 @@ def reverse_payment(case_id: UUID, reference: IdentifierPath, body: ReversalIn, 
     """Reverse a bounced or charged-back payment (its commission is clawed back)."""
     return run(app, case_id, caller, body, response, lambda case: case.reverse_payment(
         reference=reference, amount=body.amount, reason=body.reason,
-        reversed_at=now_or(body.reversed_at), actor=caller.actor), A, C, D)
+        reversed_at=now_or(body.reversed_at, app.clock), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/repayment-plans", response_model=CommandOut, status_code=201,
@@ -255,7 +255,7 @@ def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
     """Record an agreed repayment plan."""
     return run(app, case_id, caller, body, response, lambda case: case.agree_repayment_plan(
         plan_id=body.plan_id, installments=[(i.due_date, i.amount) for i in body.installments],
-        agreed_at=now_or(body.agreed_at), actor=caller.actor), A, C, D)
+        agreed_at=now_or(body.agreed_at, app.clock), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/disputes", response_model=CommandOut, status_code=201,
@@ -264,7 +264,8 @@ def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
             response: Response) -> CommandOut:
     """Record the debtor's dispute; collection holds."""
     return run(app, case_id, caller, body, response, lambda case: case.dispute(
-        reason=body.reason, disputed_at=now_or(body.disputed_at), actor=caller.actor), A, C, D)
+        reason=body.reason, disputed_at=now_or(body.disputed_at, app.clock),
+        actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/disputes/resolution", response_model=CommandOut, status_code=201,
@@ -273,7 +274,7 @@ def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
                     caller: PrincipalDep, response: Response) -> CommandOut:
     """Resolve the open dispute."""
     return run(app, case_id, caller, body, response, lambda case: case.resolve_dispute(
-        outcome=body.outcome.value, note=body.note, resolved_at=now_or(body.resolved_at),
+        outcome=body.outcome.value, note=body.note, resolved_at=now_or(body.resolved_at, app.clock),
         actor=caller.actor), C, D)
 
 
@@ -283,7 +284,8 @@ def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: Principa
                   response: Response) -> CommandOut:
     """Flag a hardship claim."""
     return run(app, case_id, caller, body, response, lambda case: case.flag_hardship(
-        reason=body.reason, flagged_at=now_or(body.flagged_at), actor=caller.actor), A, C, D)
+        reason=body.reason, flagged_at=now_or(body.flagged_at, app.clock),
+        actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/cease-contact", response_model=CommandOut, status_code=201,
@@ -292,7 +294,7 @@ def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: Prin
                   response: Response) -> CommandOut:
     """Record the debtor's request to cease contact."""
     return run(app, case_id, caller, body, response, lambda case: case.request_cease_contact(
-        requested_at=now_or(body.requested_at), channel=body.channel, note=body.note,
+        requested_at=now_or(body.requested_at, app.clock), channel=body.channel, note=body.note,
         actor=caller.actor), A, C, D)
 
 
@@ -302,7 +304,7 @@ def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDe
              response: Response) -> CommandOut:
     """Escalate to a field visit, legal action or a supervisor."""
     return run(app, case_id, caller, body, response, lambda case: case.escalate(
-        kind=body.kind.value, reason=body.reason, escalated_at=now_or(body.escalated_at),
+        kind=body.kind.value, reason=body.reason, escalated_at=now_or(body.escalated_at, app.clock),
         actor=caller.actor), A, C, D)
 
 
@@ -312,8 +314,8 @@ def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
            response: Response) -> CommandOut:
     """The creditor recalls the case."""
     return run(app, case_id, caller, body, response, lambda case: case.recall(
-        reason=body.reason.value, recalled_at=now_or(body.recalled_at), actor=caller.actor),
-        C, D)
+        reason=body.reason.value, recalled_at=now_or(body.recalled_at, app.clock),
+        actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/reassignment", response_model=CommandOut, status_code=201,
@@ -323,7 +325,7 @@ def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
     """Move the case to another agency."""
     return run(app, case_id, caller, body, response, lambda case: case.reassign(
         to_agency_id=body.to_agency_id, reason=body.reason, term_end=body.term_end,
-        reassigned_at=now_or(body.reassigned_at), actor=caller.actor), C, D)
+        reassigned_at=now_or(body.reassigned_at, app.clock), actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/closure", response_model=CommandOut, status_code=201,
@@ -332,5 +334,5 @@ def close(case_id: UUID, body: CloseIn, app: AppDep, caller: PrincipalDep,
           response: Response) -> CommandOut:
     """Close the case with a reason."""
     return run(app, case_id, caller, body, response, lambda case: case.close(
-        reason=body.reason.value, closed_at=now_or(body.closed_at), note=body.note,
+        reason=body.reason.value, closed_at=now_or(body.closed_at, app.clock), note=body.note,
         actor=caller.actor), A, C, D)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -80,7 +79,7 @@ def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep) -> Resp
     """Open one case per account. Idempotent by (creditor, placement_ref) and by
     (creditor, account_ref). Bad rows are rejected with their index and field errors; the
     rest are placed. The receipt says when the batch was received and acknowledged."""
-    received_at = datetime.now(UTC)
+    received_at = app.clock.now()
     require_roles(caller, Role.CREDITOR, Role.ADMIN)
     creditor_id = creditor_for(caller, body.creditor_id)
     accounts: list[AccountInput] = []
