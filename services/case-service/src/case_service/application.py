@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from casetrail import figures
 from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
 from casetrail.crypto import contact_point_ref, mask
 from casetrail.envelope import EventEnvelope, LogPage
@@ -26,7 +27,7 @@ from case_service.adapters.pii_vault import PiiVault
 from case_service.adapters.stored_events import placed_event
 from case_service.domain.allocation import NO_RULES, AllocationRules
 from case_service.domain.case import PROMISE_DUE, Case, case_id_for, day_end, local_day
-from case_service.domain.values import CaseStatus, ContactPoint
+from case_service.domain.values import CURRENT, PAID, CaseStatus, ContactPoint
 from case_service.integration import (
     apply_stored_event,
     envelope_from_row,
@@ -434,6 +435,7 @@ class CaseApplication(Application[UUID]):
             "placed_at": case.placed_at.isoformat(),
             "assigned_at": case.assigned_at.isoformat(),
             "term_end": case.term_end.isoformat(),
+            "aging": self.aging(case),
             "assignments": [
                 {"seq": s.seq, "agency_id": s.agency_id, "assigned_at": s.assigned_at.isoformat(),
                  "term_end": s.term_end.isoformat(),
@@ -466,6 +468,73 @@ class CaseApplication(Application[UUID]):
             "close_reason": case.close_reason,
             "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         }
+
+    def today(self, creditor_id: str) -> tuple[date, str, AllocationRules]:
+        """A creditor's today (by the clock, in its zone), the zone, and its rules."""
+        rules = self.allocation_rules(creditor_id)
+        zone = self.creditor_timezone(rules)
+        return local_day(self.clock.now(), zone), zone, rules
+
+    def aging(self, case: Case, day: date | None = None) -> dict[str, Any]:
+        """A case's DPD and bucket at the end of a day of its creditor's calendar (default:
+        today), in its creditor's bucket scheme."""
+        today, _, rules = self.today(case.creditor_id)
+        on = day or today
+        return {"on": on.isoformat(), "timezone": case.creditor_timezone,
+                "dpd": case.dpd_on(on), "bucket": case.bucket_on(on, rules.bucket_scheme)}
+
+    def roll_rates(self, creditor_id: str, first: date, last: date) -> dict[str, Any]:
+        """How a creditor's cases moved between aging buckets from the start of `first` to
+        the end of `last` (days of its calendar), by the agency that held each case at the
+        start: per agency, cases (and balance) by bucket at the start, and where each
+        went. Cases placed after the start or not held by an agency then are left out."""
+        _, zone, rules = self.today(creditor_id)
+        start = day_end(first - timedelta(days=1), zone)  # the first day's midnight there
+        moves: dict[str, dict[str, dict[str, int]]] = {}
+        balances: dict[str, dict[str, Decimal]] = {}
+        for case_id in self.case_ids_of(creditor_id):
+            case = self.get_case(UUID(case_id))
+            held = [s for s in case.stints if s.holds(start)]
+            if case.placed_at >= start or not held:
+                continue
+            agency = held[-1].agency_id
+            before = case.bucket_on(first - timedelta(days=1), rules.bucket_scheme)
+            after = case.bucket_on(last, rules.bucket_scheme)
+            row = moves.setdefault(agency, {}).setdefault(before, {})
+            row[after] = row.get(after, 0) + 1
+            owed = balances.setdefault(agency, {})
+            owed[before] = owed.get(before, _ZERO) + case.outstanding_at(start)
+        order = [r.name for r in rules.bucket_scheme]
+        rank = {name: i for i, name in enumerate([PAID, CURRENT, *order])}
+        agencies = []
+        for agency, rows in sorted(moves.items()):
+            buckets = []
+            for before in sorted(rows, key=lambda b: rank.get(b, len(rank))):
+                went = rows[before]
+                total = sum(went.values())
+                worse = sum(n for b, n in went.items() if rank.get(b, 0) > rank.get(before, 0))
+                cured = sum(n for b, n in went.items() if b in (PAID, CURRENT))
+                buckets.append({
+                    "bucket": before, "cases": total,
+                    "balance": str(balances[agency][before]),
+                    "to": dict(sorted(went.items(), key=lambda kv: rank.get(kv[0], len(rank)))),
+                    "roll_forward_rate": _ratio(worse, total),
+                    "cure_rate": _ratio(cured, total)})
+            agencies.append({"agency_id": agency, "buckets": buckets})
+        return {"creditor_id": creditor_id, "from": first.isoformat(), "to": last.isoformat(),
+                "timezone": zone, "bucket_order": [PAID, CURRENT, *order],
+                "agencies": agencies}
+
+    def case_ids_of(self, creditor_id: str) -> list[str]:
+        """Every case of a creditor, in placement order."""
+        found, cursor = [], 0
+        while True:
+            rows, next_cursor = self.store.list_summaries(
+                filters={"creditor_id": creditor_id}, after=cursor, limit=1000)
+            found += [r["case_id"] for r in rows]
+            if next_cursor is None:
+                return found
+            cursor = next_cursor
 
     def debtor_view(self, debtor_id: str, sealed: str, timezone: str, *, unmask: bool
                     ) -> dict[str, Any]:
@@ -524,10 +593,45 @@ class CaseApplication(Application[UUID]):
             raise CaseNotFound(str(case_id))
         return len([e for e in events if e.timestamp <= as_of])
 
-    def list_cases(self, *, filters: dict[str, str | None], after: int, limit: int
-                   ) -> tuple[list[dict[str, Any]], int | None]:
-        """A page of case summaries."""
-        return self.store.list_summaries(filters=filters, after=after, limit=limit)
+    def list_cases(self, *, filters: dict[str, str | None], after: int, limit: int,
+                   current_bucket: str | None = None
+                   ) -> tuple[list[dict[str, Any]], int | None, dict[str, Any] | None]:
+        """A page of case summaries, each with its DPD and bucket today (its creditor's today
+        and bucket scheme), and the cursor of the next page. `current_bucket` (a bucket of
+        the creditor's scheme, or `paid`) needs `creditor_id` in `filters`; the third value
+        then says which day and zone the bucket was judged on."""
+        owing: bool | None = None
+        since: tuple[str | None, str | None] = (None, None)
+        judged: dict[str, Any] | None = None
+        if current_bucket is not None:
+            creditor_id = filters.get("creditor_id")
+            if creditor_id is None:
+                raise ValueError("current_bucket needs creditor_id: buckets are a creditor's")
+            today, zone, rules = self.today(creditor_id)
+            judged = {"on": today.isoformat(), "timezone": zone}
+            if current_bucket == PAID:
+                owing = False
+            else:
+                scheme = {r.name: r for r in rules.bucket_scheme}
+                if current_bucket not in scheme:
+                    raise ValueError(f"{current_bucket!r} is not a bucket of {creditor_id}'s "
+                                     f"scheme: {[*scheme, PAID]}")
+                bucket = scheme[current_bucket]
+                owing = True
+                since = (None if bucket.max_dpd is None
+                         else (today - timedelta(days=bucket.max_dpd)).isoformat(),
+                         (today - timedelta(days=bucket.min_dpd)).isoformat())
+        rows, next_cursor = self.store.list_summaries(
+            filters=filters, after=after, limit=limit, owing=owing, delinquent_since=since)
+        schemes: dict[str, tuple[date, AllocationRules]] = {}
+        for row in rows:
+            creditor = row["creditor_id"]
+            if creditor not in schemes:
+                day, _, rules = self.today(creditor)
+                schemes[creditor] = (day, rules)
+            day, rules = schemes[creditor]
+            row.update(_aging_today(row, day, rules))
+        return rows, next_cursor, judged
 
     def case_ids_placed(self, creditor_id: str, since: str, until: str) -> list[str]:
         """A creditor's cases placed in [since, until) (ISO dates), in placement order."""
@@ -682,6 +786,21 @@ _PLACED = CaseStatus.PLACED.value
 def _iso(moment: date) -> str:
     """ISO text of a date or time; a batch shares a handful of them."""
     return moment.isoformat()
+
+
+def _aging_today(row: dict[str, Any], today: date, rules: AllocationRules) -> dict[str, Any]:
+    """A case-list row's DPD and bucket today, from what the list holds (the day it became
+    delinquent, what is outstanding now)."""
+    if row.get("delinquent_since") is None:  # written before aging was recorded
+        return {"dpd_today": None, "bucket_today": None}
+    if Decimal(row["outstanding"]) <= 0:
+        return {"dpd_today": 0, "bucket_today": PAID}
+    dpd = max((today - date.fromisoformat(row["delinquent_since"])).days, 0)
+    return {"dpd_today": dpd, "bucket_today": rules.bucket(dpd) or CURRENT}
+
+
+def _ratio(numerator: int, denominator: int) -> str | None:
+    return figures.rate_text(figures.ratio(numerator, denominator).value)
 
 
 def _rejection(index: int, account_ref: str | None, path: str, message: str) -> dict[str, Any]:

@@ -148,7 +148,7 @@ def test_a_tampered_case_list_is_caught_and_swapping_repairs_it(
         assert compare(live, shadow) == []
         assert rows(live)[str(ids[2])]["status"] == "closed"
         # The service still pages its list (and finds the restored case) after the swap.
-        listed, _ = application.list_cases(filters={"creditor_id": "BANK1"}, after=0,
+        listed, _, _ = application.list_cases(filters={"creditor_id": "BANK1"}, after=0,
                                            limit=100)
         assert {r["case_id"] for r in listed} == {str(i) for i in ids}
     finally:

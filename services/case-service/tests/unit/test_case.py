@@ -1295,3 +1295,16 @@ def test_facts_dated_before_the_placement_are_recorded_and_flagged_alike(case: C
     contact(case, "on-time", when=T0)
     [later] = drain(case)
     assert later.flags == []
+
+
+def test_the_bucket_on_a_day_follows_the_days_and_the_money_as_of_that_day(case: Case) -> None:
+    # Placed at 45 DPD (M2) on T0; the creditor's days are UTC here.
+    start = T0.date()
+    pay(case, "r1", "1020.50", when=at(10))
+    case.reverse_payment(reference="r1", amount=None, reason="bounced",
+                         reversed_at=at(20), actor=ACTOR)
+    assert case.bucket_on(start) == "M2"
+    assert [case.bucket_on(start + timedelta(days=d)) for d in (5, 10, 19, 20, 30, 50)] == [
+        "M2", "paid", "paid", "M3", "M3", "M4+"]
+    assert case.dpd_on(start + timedelta(days=15)) == 0  # nothing was owed that day
+    assert case.dpd_on(start + timedelta(days=30)) == 75

@@ -328,15 +328,31 @@ class CaseStore:
                 "AND placement_ref = %s", [creditor_id, placement_ref]).fetchone()
         return json.loads(row["receipt"]) if row else None
 
-    def list_summaries(self, *, filters: dict[str, str | None], after: int, limit: int
+    def list_summaries(self, *, filters: dict[str, str | None], after: int, limit: int,
+                       owing: bool | None = None,
+                       delinquent_since: tuple[str | None, str | None] = (None, None)
                        ) -> tuple[list[dict[str, Any]], int | None]:
-        """A page of summaries in placement order, and the cursor for the next page."""
+        """A page of summaries in placement order, and the cursor for the next page.
+        `owing`: only cases with something (True) or nothing (False) outstanding;
+        `delinquent_since`: only cases delinquent since a day in [first, last] (ISO dates,
+        either end open)."""
         where = ["placed_position > %s"]
         params: list[Any] = [after]
         for column, value in filters.items():
             if value is not None:
                 where.append(f"{column} = %s")
                 params.append(value)
+        if owing is not None:
+            amount = ("CAST(outstanding AS NUMERIC)" if self.db.dialect == "postgres"
+                      else "CAST(outstanding AS REAL)")
+            where.append(f"{amount} > 0" if owing else f"{amount} <= 0")
+        first, last = delinquent_since
+        if first is not None:
+            where.append("delinquent_since >= %s")
+            params.append(first)
+        if last is not None:
+            where.append("delinquent_since <= %s")
+            params.append(last)
         params.append(limit + 1)
         with self.db.transaction() as cur:
             rows = cur.execute(

@@ -29,6 +29,10 @@ from case_service.domain.errors import (
     UnknownPromise,
 )
 from case_service.domain.values import (
+    CURRENT,
+    DEFAULT_BUCKETS,
+    PAID,
+    BucketRange,
     CaseStatus,
     Channel,
     CloseReason,
@@ -42,8 +46,10 @@ from case_service.domain.values import (
     Promise,
     PromiseState,
     Stint,
+    bucket_for,
 )
 
+_ZERO = Decimal(0)
 CASE_NAMESPACE = UUID("6f1d2c1e-8a0b-4c55-9d8e-3b7a4c2f9e10")
 
 
@@ -163,9 +169,28 @@ class Case(Aggregate):
         """The calendar day of an instant in the creditor's zone (term and aging days)."""
         return local_day(at, self.creditor_timezone)
 
+    def outstanding_at(self, at: datetime) -> Decimal:
+        """What the debtor owed at an instant: the placed amount less the money received
+        before then, net of what was reversed before then (business times, whenever the
+        facts were recorded)."""
+        paid = sum((p.amount for p in self.payments.values() if p.received_at < at), _ZERO)
+        taken_back = sum((amount for p in self.payments.values() for when, amount in p.reversals
+                          if when < at), _ZERO)
+        return self.placed_amount - paid + taken_back
+
     def dpd_on(self, day: date) -> int:
-        """Days past due on a day of the creditor's calendar (0 once nothing is owed)."""
-        return max((day - self.delinquent_since).days, 0) if self.outstanding > 0 else 0
+        """Days past due at the end of a day of the creditor's calendar: the days since the
+        account became delinquent while anything is owed, 0 once nothing is."""
+        if self.outstanding_at(day_end(day, self.creditor_timezone)) <= 0:
+            return 0
+        return max((day - self.delinquent_since).days, 0)
+
+    def bucket_on(self, day: date, scheme: tuple[BucketRange, ...] = DEFAULT_BUCKETS) -> str:
+        """The aging bucket at the end of a day of the creditor's calendar: `paid` once
+        nothing is owed, `current` below every range of the scheme, else the scheme's."""
+        if self.outstanding_at(day_end(day, self.creditor_timezone)) <= 0:
+            return PAID
+        return bucket_for(self.dpd_on(day), scheme) or CURRENT
 
     # ----------------------------------------------------------------- deadlines
 
@@ -401,6 +426,7 @@ class Case(Aggregate):
     ) -> None:
         payment = self.payments[reference]
         payment.reversed += amount
+        payment.reversals.append((reversed_at, amount))
         self.paid_total -= amount
         # Reversed money never reached the debtor's promises: take it back, latest promise first.
         to_take = amount

@@ -158,6 +158,8 @@ class Payment:
     flags: list[str] = field(default_factory=list)
     # How much of this payment went to each promise, so a reversal can take it back.
     applied_to_promises: dict[str, Decimal] = field(default_factory=dict)
+    # (when, how much) of each reversal, so the balance on any past day is known.
+    reversals: list[tuple[datetime, Decimal]] = field(default_factory=list)
 
 
 @dataclass
@@ -200,6 +202,9 @@ DEFAULT_BUCKETS: tuple[BucketRange, ...] = (
     BucketRange("M3", 61, 90),
     BucketRange("M4+", 91, None),
 )
+
+
+PAID, CURRENT = "paid", "current"  # aging buckets outside any DPD range: nothing owed / 0 DPD
 
 
 def bucket_for(dpd: int, scheme: tuple[BucketRange, ...] = DEFAULT_BUCKETS) -> str | None:

@@ -510,6 +510,22 @@ class CaseSummaryOut(Out):
     placed_at: str
     term_end: str
     updated_at: str
+    delinquent_since: str | None = Field(
+        description="the day (the creditor's) the account became delinquent: DPD counts from "
+        "it; null for cases listed before it was recorded")
+    next_deadline_at: str | None = Field(
+        description="when the next deadline falls due (a promise's or the term's), UTC")
+    dpd_today: int | None = Field(description="days past due at the end of the creditor's today")
+    bucket_today: str | None = Field(
+        description="the aging bucket today in the creditor's scheme; `paid` when nothing is "
+        "owed, `current` below every range")
+
+
+class AgingJudged(Out):
+    """Which day, in which zone, `current_bucket` was judged on."""
+
+    on: str
+    timezone: str
 
 
 class CasePage(Out):
@@ -517,6 +533,46 @@ class CasePage(Out):
 
     items: list[CaseSummaryOut]
     next_cursor: int | None
+    current_bucket: AgingJudged | None = Field(
+        default=None, description="with ?current_bucket=: the creditor's day and zone used")
+
+
+class AgingOut(Out):
+    """DPD and bucket at the end of a day of the creditor's calendar."""
+
+    on: str
+    timezone: str
+    dpd: int
+    bucket: str
+
+
+class RollBucketOut(Out):
+    """Cases in a bucket at the start of a period, and the buckets they were in at its end."""
+
+    bucket: str
+    cases: int
+    balance: str = Field(description="what those cases owed at the start")
+    to: dict[str, int]
+    roll_forward_rate: str | None = Field(description="moved to a worse bucket / cases")
+    cure_rate: str | None = Field(description="moved to `paid` or `current` / cases")
+
+
+class RollAgencyOut(Out):
+    """One agency's roll rates (the agency that held the cases at the start)."""
+
+    agency_id: str
+    buckets: list[RollBucketOut]
+
+
+class RollRatesOut(Out):
+    """A creditor's bucket migration over a period, by agency."""
+
+    creditor_id: str
+    from_: str = Field(alias="from")
+    to: str
+    timezone: str
+    bucket_order: list[str] = Field(description="best to worst")
+    agencies: list[RollAgencyOut]
 
 
 class DebtorOut(Out):
@@ -611,6 +667,7 @@ class CaseOut(Out):
     placed_at: str
     assigned_at: str
     term_end: str
+    aging: AgingOut = Field(description="DPD and bucket today, in the creditor's zone and scheme")
     assignments: list[AssignmentOut] = Field(description="who held the case from when to when")
     debtor: DebtorOut
     contacts: int

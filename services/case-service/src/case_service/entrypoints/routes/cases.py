@@ -119,9 +119,13 @@ def list_cases(
     app: AppDep, caller: PrincipalDep,
     creditor_id: str | None = None, agency_id: str | None = None,
     status: CaseStatus | None = None, bucket: str | None = None,
+    current_bucket: Annotated[str | None, Query(
+        max_length=16, description="the aging bucket today (the creditor's day and scheme; "
+        "`paid`: nothing owed); needs a creditor (a creditor key, or creditor_id)")] = None,
     cursor: Position = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Cases in placement order; pass `next_cursor` back as `cursor` for the next page."""
+    """Cases in placement order; pass `next_cursor` back as `cursor` for the next page.
+    `bucket` is the bucket at placement; each item also says its DPD and bucket today."""
     if caller.role is Role.CREDITOR:
         if creditor_id not in (None, caller.tenant):
             raise ApiError(403, "forbidden", "a creditor key lists only its own cases")
@@ -130,12 +134,17 @@ def list_cases(
         if agency_id not in (None, caller.tenant):
             raise ApiError(403, "forbidden", "an agency key lists only its own cases")
         agency_id = caller.tenant
-    rows, next_cursor = app.list_cases(
-        filters={"creditor_id": creditor_id, "assigned_agency_id": agency_id,
-                 "status": status.value if status else None, "bucket": bucket},
-        after=cursor, limit=limit)
+    try:
+        rows, next_cursor, judged = app.list_cases(
+            filters={"creditor_id": creditor_id, "assigned_agency_id": agency_id,
+                     "status": status.value if status else None, "bucket": bucket},
+            after=cursor, limit=limit, current_bucket=current_bucket)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_current_bucket", str(exc), fields=[{
+            "path": "query.current_bucket", "message": str(exc), "type": "value_error"}]
+        ) from None
     items = [{k: v for k, v in row.items() if k != "placed_position"} for row in rows]
-    return {"items": items, "next_cursor": next_cursor}
+    return {"items": items, "next_cursor": next_cursor, "current_bucket": judged}
 
 
 @router.get("/{case_id}", summary="A case's current state", response_model=CaseOut,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from casetrail.security import Principal, Role
 from casetrail.web import (
     ApiError,
+    Day,
     IdentifierPath,
     OrjsonBodyRoute,
     error_responses,
     field_errors,
     require_roles,
 )
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
@@ -33,6 +34,7 @@ from case_service.entrypoints.schemas import (
     AllocationRulesOut,
     PlacementIn,
     PlacementReceipt,
+    RollRatesOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["placements"], route_class=OrjsonBodyRoute)
@@ -149,3 +151,24 @@ def get_rules(creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep) ->
     if caller.role is Role.CREDITOR:
         creditor_for(caller, creditor_id)
     return app.allocation_rules(creditor_id).to_json()
+
+
+@router.get("/creditors/{creditor_id}/roll-rates", summary="Roll rates (bucket migration)",
+            response_model=RollRatesOut, response_model_by_alias=True,
+            responses=error_responses(403))
+def roll_rates(
+    creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep,
+    first: Annotated[Day, Query(alias="from", description="first day (the creditor's)")],
+    last: Annotated[Day, Query(alias="to", description="last day, included")],
+) -> dict[str, Any]:
+    """How the creditor's cases moved between aging buckets from the start of `from` to the
+    end of `to`, by the agency that held each case at the start: cases and balance per
+    bucket at the start, where they ended, the roll-forward and cure rates. Days are the
+    creditor's (its rules' time zone), and the response says which zone."""
+    require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
+    if caller.role is Role.CREDITOR:
+        creditor_for(caller, creditor_id)
+    if last < first:
+        raise ApiError(422, "invalid_period", "the period ends before it starts", fields=[{
+            "path": "query.to", "message": "must not be before `from`", "type": "value_error"}])
+    return app.roll_rates(creditor_id, first, last)
