@@ -3,16 +3,18 @@ signed notes), consistency proofs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from casetrail.security import Role
 from casetrail.web import ApiError, require_roles
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from case_service.adapters.audit import SizeNotInLog
+from case_service.adapters.regulator_export import jsonl
+from case_service.adapters.timeline_pdf import timeline_pdf
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -71,6 +73,45 @@ async def case_history(case_id: UUID, app: AppDep, caller: PrincipalDep) -> dict
     return {"case_id": str(case_id), "checkpoint": checkpoint.to_json(),
             "case_statement": statement.to_json(),
             "public_key": app.audit.public_key.hex(), "events": entries}
+
+
+@router.get("/cases/{case_id}/export", summary="The regulator export of a case",
+            response_class=Response, responses={200: {
+                "description": "`<case_id>.jsonl` (what `verify-export` checks) or "
+                               "`<case_id>.pdf` (the timeline a person reads)",
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                            "application/pdf": {"schema": {"type": "string",
+                                                           "format": "binary"}}}}})
+async def case_export(
+    case_id: UUID, app: AppDep, caller: PrincipalDep,
+    format: Annotated[Literal["jsonl", "pdf"], Query(
+        description="jsonl: the checkpoint and signed case statement, then every event with "
+                    "its inclusion proof; pdf: the regulator's timeline")] = "jsonl",
+) -> Response:
+    """One case of `casetrail audit export`, against the latest signed checkpoint: the same
+    bytes the command writes for the same log and checkpoint (the PDF shows the national id
+    as the caller's role may see it: in clear for auditors)."""
+    require_roles(caller, Role.AUDITOR, Role.ADMIN)
+    checkpoint = await run_in_threadpool(app.audit.latest_checkpoint)
+    if checkpoint is None:
+        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
+    entries = await run_in_threadpool(app.audit.case_proofs, str(case_id), checkpoint)
+    if not entries:
+        raise ApiError(404, "case_not_found", f"no case {case_id}")
+    if format == "jsonl":
+        statement = app.audit.case_statement(str(case_id), checkpoint, entries)
+        return Response(jsonl(entries, checkpoint, app.audit.public_key, statement),
+                        media_type="application/x-ndjson", headers={
+                            "Content-Disposition": f'attachment; filename="{case_id}.jsonl"'})
+
+    def pdf() -> bytes:
+        unmask = caller.sees_pii_unmasked
+        view = app.case_view(app.get_case(case_id), unmask=unmask)
+        return timeline_pdf(str(case_id), view, app.history(case_id, unmask=unmask), entries,
+                            checkpoint, app.audit.public_key)
+
+    return Response(await run_in_threadpool(pdf), media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{case_id}.pdf"'})
 
 
 @router.get("/consistency", summary="Proof that the log only grew between two tree sizes")

@@ -12,11 +12,30 @@ from casetrail.web import MAX_POSITION, error_responses, require_roles
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.schemas import EventFeed
 
 router = APIRouter(prefix="/v1", tags=["events"])
+
+
+class WhoAmIOut(BaseModel):
+    """The caller as the service authenticated its key."""
+
+    key_id: str
+    role: str = Field(description="creditor, agency, auditor or admin")
+    tenant: str | None = Field(description="the creditor or agency the key acts for")
+    actor: str = Field(description="how events name this caller: role:tenant:key_id")
+
+
+@router.get("/whoami", summary="Who the presented key is", response_model=WhoAmIOut,
+            tags=["keys"])
+async def whoami(caller: PrincipalDep) -> WhoAmIOut:
+    """The key's id, role and tenant: a client (the console) verifies a key at sign-in with
+    it, without ever seeing the configured keys. Any valid key; 401 otherwise."""
+    return WhoAmIOut(key_id=caller.key_id, role=caller.role.value, tenant=caller.tenant,
+                     actor=caller.actor)
 
 
 @router.get("/events", summary="The global event feed, in order", response_model=EventFeed,
