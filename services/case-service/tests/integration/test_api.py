@@ -11,12 +11,13 @@ NOW = datetime.now(UTC)
 
 
 def iso(delta_minutes: int = 0) -> str:
-    return (NOW + timedelta(minutes=delta_minutes)).isoformat()
+    """An instant relative to now (facts dated before a case's placement are flagged)."""
+    return (datetime.now(UTC) + timedelta(minutes=delta_minutes)).isoformat()
 
 
 def contact(contact_id: str, **extra: Any) -> dict[str, Any]:
     return {"contact_id": contact_id, "channel": "phone", "party": "debtor",
-            "outcome": "conversation", "action_code": "PTP", "occurred_at": iso(-60), **extra}
+            "outcome": "conversation", "action_code": "PTP", "occurred_at": iso(), **extra}
 
 
 # ------------------------------------------------------------------------------ placements
@@ -129,11 +130,11 @@ def test_case_lifecycle_through_the_api(as_: Any, placed: str) -> None:
                     json={"promise_id": "ptp1", "amount": "300", "due_date": due})
     assert r.json()["status"] == "promised"
     r = agency.post(f"/v1/cases/{placed}/payments", json={
-        "reference": "PAY-1", "amount": "300.00", "received_at": iso(-1)})
+        "reference": "PAY-1", "amount": "300.00", "received_at": iso()})
     assert r.json()["events"] == ["PaymentReceived", "PromiseKept"]
     assert r.json()["outstanding"] == "720.50"
     r = bank.post(f"/v1/cases/{placed}/payments", json={
-        "reference": "BANK-7", "amount": "720.50", "received_at": iso(-1),
+        "reference": "BANK-7", "amount": "720.50", "received_at": iso(),
         "source": "creditor_direct"})
     assert r.json()["outstanding"] == "0.00"
     r = bank.post(f"/v1/cases/{placed}/closure", json={"reason": "paid_in_full"})
@@ -156,7 +157,7 @@ def test_stale_expected_version_gets_409_with_the_current_version(as_: Any, plac
 
 def test_payments_are_idempotent_by_reference(as_: Any, placed: str) -> None:
     agency = as_("agency_a")
-    body = {"reference": "PAY-1", "amount": "100", "received_at": iso(-5)}
+    body = {"reference": "PAY-1", "amount": "100", "received_at": iso()}
     assert agency.post(f"/v1/cases/{placed}/payments", json=body).status_code == 201
     again = agency.post(f"/v1/cases/{placed}/payments", json=body)
     assert again.status_code == 200
@@ -169,7 +170,7 @@ def test_payments_are_idempotent_by_reference(as_: Any, placed: str) -> None:
 def test_a_retried_payment_with_the_version_it_was_made_at_is_not_a_conflict(
         as_: Any, placed: str) -> None:
     agency = as_("agency_a")
-    body = {"reference": "PAY-1", "amount": "100", "received_at": iso(-5), "expected_version": 1}
+    body = {"reference": "PAY-1", "amount": "100", "received_at": iso(), "expected_version": 1}
     assert agency.post(f"/v1/cases/{placed}/payments", json=body).status_code == 201
     retry = agency.post(f"/v1/cases/{placed}/payments", json=body)  # the answer was lost
     assert retry.status_code == 200
@@ -186,7 +187,7 @@ def test_reversal_of_unknown_payment_is_refused_and_known_one_restores_balance(
     assert unknown.status_code == 422
     assert unknown.json()["error"]["code"] == "unknown_payment"
     agency.post(f"/v1/cases/{placed}/payments", json={"reference": "P1", "amount": "100",
-                                                      "received_at": iso(-5)})
+                                                      "received_at": iso()})
     r = as_("bank1").post(f"/v1/cases/{placed}/payments/P1/reversal", json={"reason": "bounced"})
     assert r.json()["outstanding"] == "1020.50"
 
@@ -301,7 +302,7 @@ def test_history_lists_every_event_and_as_of_shows_the_past_state(
     agency.post(f"/v1/cases/{placed}/contacts", json=contact("c1"))
     middle = datetime.now(UTC)
     agency.post(f"/v1/cases/{placed}/payments", json={"reference": "P1", "amount": "20.50",
-                                                      "received_at": iso(-1)})
+                                                      "received_at": iso()})
     history = as_("auditor").get(f"/v1/cases/{placed}/history").json()["events"]
     assert [e["type"] for e in history] == ["Placed", "Contacted", "PaymentReceived"]
     assert [e["version"] for e in history] == [1, 2, 3]
