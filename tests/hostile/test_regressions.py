@@ -270,12 +270,13 @@ def test_a_billing_run_for_9999_is_refused_and_blocks_nothing(
     r = world.call("billing", "POST", "/v1/billing-runs", "bank", json={
         "creditor_id": "BANK", "agency_id": "AG-A", "period_start": next_month.isoformat(),
         "period_end": (next_month + timedelta(days=20)).isoformat()})
-    refused(r, 422, "body.period_start")  # a period that has not begun bills nothing
-    this_month = datetime.now(UTC).date().replace(day=1)
+    refused(r, 422)  # a period that has not begun bills nothing, and is not stored
+    last_month_end = datetime.now(UTC).date().replace(day=1) - timedelta(days=1)
     r = world.call("billing", "POST", "/v1/billing-runs", "bank", json={
-        "creditor_id": "BANK", "agency_id": "AG-A", "period_start": this_month.isoformat(),
-        "period_end": datetime.now(UTC).date().isoformat()})
-    assert r.status_code == 201, r.text  # the seeded run of last month, then this one
+        "creditor_id": "BANK", "agency_id": "AG-A",
+        "period_start": last_month_end.replace(day=1).isoformat(),
+        "period_end": last_month_end.isoformat()})
+    assert r.status_code == 201, r.text  # after the seeded month before last: not blocked
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [

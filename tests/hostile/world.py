@@ -130,10 +130,12 @@ class World:
             "effective_from": "2020-01-01", "currency": "CNY",
             "rates": {"M1": "0.12", "M2": "0.18", "M3": "0.25", "M4+": "0.35"}})
         assert contract.status_code == 201, contract.text
+        # The month before last: it has ended in every time zone, and last month stays free.
+        last_month = (month_start - timedelta(days=1)).replace(day=1)
+        before_last = (last_month - timedelta(days=1)).replace(day=1)
         run = self.call("billing", "POST", "/v1/billing-runs", "bank", json={
-            "creditor_id": "BANK", "agency_id": "AG-A",
-            "period_start": (month_start - timedelta(days=1)).replace(day=1).isoformat(),
-            "period_end": (month_start - timedelta(days=1)).isoformat()})
+            "creditor_id": "BANK", "agency_id": "AG-A", "period_start": before_last.isoformat(),
+            "period_end": (last_month - timedelta(days=1)).isoformat()})
         assert run.status_code == 201, run.text
         sample = self.call("contact", "POST", "/v1/qa/samples", "agency", json={
             "agency_id": "AG-A", "month": month_start.strftime("%Y-%m"), "seed": "seed-1"})
