@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.crypto import MasterKey
@@ -10,6 +11,7 @@ from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from sqlalchemy.engine import Engine
 
+from contact_service.adapters.agency_settings import AgencySettings, create_settings_schema
 from contact_service.adapters.contact_log import ContactLog
 from contact_service.adapters.policies import Policies
 from contact_service.adapters.qa_store import create_qa_schema
@@ -28,6 +30,12 @@ class ContactService:
     policies: Policies
     contact_log: ProjectionStore
     queries: ContactQueries
+    agencies: AgencySettings  # each agency's time zone (default: CASETRAIL_DEFAULT_TIMEZONE)
+    clock: Clock  # every "now" the service reads
+
+    def now(self) -> datetime:
+        """The current instant, from the service's one clock."""
+        return self.clock.now()
 
     def close(self) -> None:
         """Release database connections."""
@@ -47,7 +55,8 @@ def contact_log_projection(settings: ContactSettings | None = None) -> ContactLo
 
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,
           common: CommonSettings | None = None, clock: Clock = SYSTEM_CLOCK) -> ContactService:
-    """The contact service wired to its own database ("now" from `clock`)."""
+    """The contact service wired to its own database ("now" from `clock`; days a user sees
+    in each agency's zone, by default `common.default_timezone`)."""
     settings = settings or ContactSettings()
     common = common or CommonSettings()
     engine = make_engine(settings.database_url)
@@ -56,5 +65,8 @@ def build(settings: ContactSettings | None = None, *, migrate: bool | None = Non
     if settings.create_schema if migrate is None else migrate:
         contact_log.create_schema()
         create_qa_schema(engine)
+        create_settings_schema(engine)
     return ContactService(settings=settings, master=common.master, engine=engine, policies=policies,
-                          contact_log=contact_log, queries=ContactQueries(engine))
+                          contact_log=contact_log, queries=ContactQueries(engine),
+                          agencies=AgencySettings(engine, common.default_timezone, clock),
+                          clock=clock)

@@ -1,8 +1,11 @@
 """Service levels and the worklist over HTTP, from case events applied to a SQLite contact log.
 
 The events are hand-built envelopes (the public contract in docs/events.md), applied the way a
-consumer would, so every instant is chosen by the test. The story, agency AG-A of BANK1 unless
-said otherwise (assignments in March 2026, the worklist day is 2026-03-20, judged at 00:00 UTC):
+consumer would, so every instant is chosen by the test; each contact is entered in the log when
+it happens. The service's default zone is UTC here (CASETRAIL_DEFAULT_TIMEZONE=UTC, and no
+agency sets its own), so every day below is a UTC day and explanations read "... UTC"; the
+agency-zone behaviour is in test_time.py. The story, agency AG-A of BANK1 unless said
+otherwise (assignments in March 2026, the worklist day is 2026-03-20, judged at 00:00 UTC):
 
 - good:    called within the hour, reached on day 1; a promise falls due on the worklist day;
 - late:    first call after 5 h, then 2 more failed calls: unreachable, no field-visit request;
@@ -179,7 +182,8 @@ class Api:
         common = CommonSettings(
             api_keys=json.dumps([KeyEntry(n, hash_key(self.keys[n]), r, t).to_json()
                                  for n, (r, t) in KEYS.items()]),
-            master_key=MasterKey.generate_b64(), var_dir=tmp_path / "var")
+            master_key=MasterKey.generate_b64(), var_dir=tmp_path / "var",
+            default_timezone="UTC")
         app = create_app(ContactSettings(database_url=f"sqlite:///{tmp_path}/contact.db"),
                          common)
         self.service: ContactService = app.state.service
@@ -231,10 +235,12 @@ def test_the_report_judges_each_case_from_its_events(api: Api) -> None:
     assert got["good"] == {"first_action": ["met"], "initial_calls": ["met"],
                            "follow_up_calls": ["not_applicable"],
                            "field_visit_request": ["not_applicable"],
-                           "field_visit": ["not_applicable"], "revisit": ["not_applicable"]}
+                           "field_visit": ["not_applicable"], "revisit": ["not_applicable"],
+                           "progress_entry": ["met"]}
     assert got["late"] == {"first_action": ["breached"], "initial_calls": ["met"],
                            "follow_up_calls": ["pending"], "field_visit_request": ["breached"],
-                           "field_visit": ["not_applicable"], "revisit": ["not_applicable"]}
+                           "field_visit": ["not_applicable"], "revisit": ["not_applicable"],
+                           "progress_entry": ["met"]}
     assert got["visit"]["field_visit_request"] == ["met"]
     assert got["visit"]["field_visit"] == ["met"]
     assert got["visit"]["revisit"] == ["breached"]
@@ -258,13 +264,16 @@ def test_every_breach_is_listed_with_its_due_time_and_explanation(api: Api) -> N
 def test_totals_count_each_service_level_by_status(api: Api) -> None:
     totals = api.sla()["totals"]
     assert set(totals) == {"first_action", "initial_calls", "follow_up_calls",
-                           "field_visit_request", "field_visit", "revisit"}
+                           "field_visit_request", "field_visit", "revisit", "progress_entry"}
     # good, visit, broken, fv, ceased met it; late breached it; new pending; `other` (never
     # contacted, no hold) breached it; `disputed` breached it too: its first action was due at
     # 02:00 and the dispute began only at 06:00; `closed` was closed when it fell due.
     assert totals["first_action"] == {"met": 5, "breached": 3, "pending": 1,
                                       "not_applicable": 1}
     assert sum(totals["revisit"].values()) == 10
+    # Every contact was entered when it happened; the four cases never contacted have none.
+    assert totals["progress_entry"] == {"met": 6, "breached": 0, "pending": 0,
+                                        "not_applicable": 4}
 
 
 def test_holds_before_the_due_time_take_service_levels_away_and_are_shown(api: Api) -> None:
@@ -339,6 +348,8 @@ def test_the_worklist_lists_the_day_s_work_in_priority_order_with_reasons(api: A
     body = api.worklist()
     assert (body["agency_id"], body["date"], body["as_of"]) == ("AG-A", DAY,
                                                               "2026-03-20T00:00:00Z")
+    assert (body["timezone"], body["day_starts_at"], body["day_ends_at"]) == (
+        "UTC", "2026-03-20T00:00:00Z", "2026-03-21T00:00:00Z")
     items = [(i["priority"], api.name(i["case_id"]), i["kind"],
               i["service_level"] or i["promise_id"]) for i in body["items"]]
     assert items == [

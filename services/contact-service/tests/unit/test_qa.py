@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.qa import (
     POPULATIONS,
     RECORDED_CALLS,
@@ -24,6 +25,7 @@ from contact_service.domain.qa import (
     derive_sample,
     escalate_by,
     month_bounds,
+    month_days,
     population_digest,
     sample_size,
     verify_sample,
@@ -219,26 +221,44 @@ def test_a_sample_needs_a_seed() -> None:
 
 # ---------------------------------------------------------------------- months, escalation
 
-def test_a_month_runs_from_its_first_utc_midnight_to_the_next_months() -> None:
-    assert month_bounds("2026-10") == (datetime(2026, 10, 1, tzinfo=UTC),
-                                       datetime(2026, 11, 1, tzinfo=UTC))
-    assert month_bounds("2026-12") == (datetime(2026, 12, 1, tzinfo=UTC),
-                                       datetime(2027, 1, 1, tzinfo=UTC))
+def test_a_month_runs_from_its_first_midnight_to_the_next_months_in_the_zone_given() -> None:
+    assert month_bounds("2026-10", "UTC") == (datetime(2026, 10, 1, tzinfo=UTC),
+                                              datetime(2026, 11, 1, tzinfo=UTC))
+    assert month_bounds("2026-12", "UTC") == (datetime(2026, 12, 1, tzinfo=UTC),
+                                              datetime(2027, 1, 1, tzinfo=UTC))
+    # Shanghai's October begins at 16:00 UTC on 30 September.
+    assert month_bounds("2026-10", "Asia/Shanghai") == (
+        datetime(2026, 9, 30, 16, tzinfo=UTC), datetime(2026, 10, 31, 16, tzinfo=UTC))
+    # New York's November begins in daylight time (UTC-4) and ends in standard time (UTC-5).
+    assert month_bounds("2026-11", "America/New_York") == (
+        datetime(2026, 11, 1, 4, tzinfo=UTC), datetime(2026, 12, 1, 5, tzinfo=UTC))
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "26-01", "", "2026-10-01",
                                    "0000-01"])
 def test_a_malformed_month_is_refused(month: str) -> None:
     with pytest.raises(InvalidMonth):
-        month_bounds(month)
+        month_days(month)
 
 
 def test_the_current_and_past_months_may_be_sampled_but_not_a_later_one() -> None:
     now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-    check_month_samplable("2026-11", now)
-    check_month_samplable("2025-01", now)
+    utc = ZoneHistory.constant("UTC")
+    assert check_month_samplable("2026-11", now, utc).timezone == "UTC"
+    check_month_samplable("2025-01", now, utc)
     with pytest.raises(InvalidMonth):
-        check_month_samplable("2026-12", now)
+        check_month_samplable("2026-12", now, utc)
+
+
+def test_the_current_month_is_the_agency_s_month() -> None:
+    # 17:00 UTC on 30 November is 01:00 on 1 December in Shanghai, noon on 30 November in
+    # New York: December has begun for one agency and not for the other.
+    now = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    december = check_month_samplable("2026-12", now, ZoneHistory.constant("Asia/Shanghai"))
+    assert (december.timezone, december.start) == ("Asia/Shanghai",
+                                                    datetime(2026, 11, 30, 16, tzinfo=UTC))
+    with pytest.raises(InvalidMonth, match="has not begun yet in America/New_York"):
+        check_month_samplable("2026-12", now, ZoneHistory.constant("America/New_York"))
 
 
 def test_a_serious_finding_must_be_escalated_within_24_hours() -> None:

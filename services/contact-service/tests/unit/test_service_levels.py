@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.service_levels import (
     SERVICE_LEVELS,
     CaseFacts,
@@ -19,6 +20,8 @@ from contact_service.domain.service_levels import (
 )
 
 ASSIGNED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+# Unless a test says otherwise the agency's days are UTC days (explanations read "... UTC").
+UTC_AGENCY = ZoneHistory.constant("UTC")
 NUMBER_A = "phone:1"
 NUMBER_B = "phone:2"
 
@@ -53,11 +56,12 @@ def request(when: datetime, kind: str = "field_visit") -> EscalationFact:
 
 def evaluate(as_of: datetime, *contacts: ContactFact, escalations: tuple[EscalationFact, ...] = (),
              holds: tuple[Hold, ...] = (), terms: ServiceLevelTerms | None = None,
-             assigned: datetime = ASSIGNED) -> list[ServiceLevelStatus]:
+             assigned: datetime = ASSIGNED, zones: ZoneHistory = UTC_AGENCY
+             ) -> list[ServiceLevelStatus]:
     facts = CaseFacts(case_id="C1", assigned_at=assigned, contacts=contacts,
                       escalations=escalations, holds=holds)
     kw: dict[str, Any] = {"terms": terms} if terms is not None else {}
-    return evaluate_service_levels(facts, as_of, **kw)
+    return evaluate_service_levels(facts, as_of, zones=zones, **kw)
 
 
 def level(statuses: list[ServiceLevelStatus], name: str) -> ServiceLevelStatus:

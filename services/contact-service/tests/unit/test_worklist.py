@@ -1,4 +1,7 @@
-"""The worklist: what is listed, what never is, and in which order."""
+"""The worklist: what is listed, what never is, and in which order.
+
+Most tests here are of an agency and debtors in UTC (`utc_worklist`), where the agency's day and
+the debtor's day coincide with the UTC date; the tests at the end are of other zones."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.service_levels import (
     CaseFacts,
     ServiceLevelStatus,
@@ -35,9 +39,15 @@ def promise(pid: str, due: date, state: str = "open", settled: datetime | None =
 
 
 def case(case_id: str, *levels: ServiceLevelStatus, promises: tuple[PromiseFact, ...] = (),
-         last_contact: datetime | None = None, **holds: Any) -> CaseWork:
-    return CaseWork(case_id=case_id, service_levels=levels, promises=promises,
-                    last_contact_at=last_contact, **holds)
+         last_contact: datetime | None = None, debtor_timezone: str = "UTC",
+         **holds: Any) -> CaseWork:
+    return CaseWork(case_id=case_id, debtor_timezone=debtor_timezone, service_levels=levels,
+                    promises=promises, last_contact_at=last_contact, **holds)
+
+
+def utc_worklist(cases: list[CaseWork], day: date) -> list[WorkItem]:
+    """The worklist of an agency whose days are UTC days, judged at the day's start."""
+    return build_worklist(cases, day, zone="UTC")
 
 
 def kinds(items: list[WorkItem]) -> list[tuple[str, str]]:
@@ -47,7 +57,7 @@ def kinds(items: list[WorkItem]) -> list[tuple[str, str]]:
 # --- what is listed ----------------------------------------------------------------------------
 
 def test_an_outstanding_breach_is_listed_as_overdue_with_the_action_to_take() -> None:
-    items = build_worklist([case("C1", sl("field_visit_request", "breached", NOON - timedelta(
+    items = utc_worklist([case("C1", sl("field_visit_request", "breached", NOON - timedelta(
         days=1)))], DAY)
     assert kinds(items) == [("C1", "service_level_overdue")]
     item = items[0]
@@ -61,16 +71,16 @@ def test_an_outstanding_breach_is_listed_as_overdue_with_the_action_to_take() ->
 def test_a_breach_done_late_is_not_listed() -> None:
     late = sl("first_action", "breached", NOON - timedelta(days=2),
               completed=NOON - timedelta(days=1))
-    assert build_worklist([case("C1", late)], DAY) == []
+    assert utc_worklist([case("C1", late)], DAY) == []
 
 
 def test_a_moot_breach_is_not_listed() -> None:
     moot = sl("field_visit_request", "breached", NOON - timedelta(days=2), outstanding=False)
-    assert build_worklist([case("C1", moot)], DAY) == []
+    assert utc_worklist([case("C1", moot)], DAY) == []
 
 
 def test_a_service_level_due_later_today_is_listed_as_due() -> None:
-    items = build_worklist([case("C1", sl("first_action", "pending", NOON + timedelta(hours=2)))],
+    items = utc_worklist([case("C1", sl("first_action", "pending", NOON + timedelta(hours=2)))],
                            DAY)
     assert kinds(items) == [("C1", "service_level_due")]
     assert items[0].priority == 2
@@ -79,7 +89,7 @@ def test_a_service_level_due_later_today_is_listed_as_due() -> None:
 
 def test_service_levels_due_on_a_later_day_are_not_listed_unless_they_are_visits() -> None:
     tomorrow = NOON + timedelta(days=1)
-    items = build_worklist([case("C1", sl("initial_calls", "pending", tomorrow),
+    items = utc_worklist([case("C1", sl("initial_calls", "pending", tomorrow),
                                  sl("field_visit", "pending", tomorrow + timedelta(days=3)))],
                            DAY)
     assert [(i.kind, i.service_level, i.priority) for i in items] == [
@@ -88,18 +98,18 @@ def test_service_levels_due_on_a_later_day_are_not_listed_unless_they_are_visits
 
 
 def test_a_visit_due_today_is_a_service_level_due_not_a_visit_due() -> None:
-    items = build_worklist([case("C1", sl("revisit", "pending", NOON + timedelta(hours=1)))], DAY)
+    items = utc_worklist([case("C1", sl("revisit", "pending", NOON + timedelta(hours=1)))], DAY)
     assert kinds(items) == [("C1", "service_level_due")]
 
 
 def test_met_and_not_applicable_service_levels_are_not_listed() -> None:
-    items = build_worklist([case("C1", sl("first_action", "met", NOON, outstanding=False),
+    items = utc_worklist([case("C1", sl("first_action", "met", NOON, outstanding=False),
                                  sl("revisit", "not_applicable", None))], DAY)
     assert items == []
 
 
 def test_promises_falling_due_today_or_tomorrow_are_listed_and_later_ones_are_not() -> None:
-    items = build_worklist([case("C1", promises=(
+    items = utc_worklist([case("C1", promises=(
         promise("P-today", DAY), promise("P-tomorrow", DAY + timedelta(days=1)),
         promise("P-later", DAY + timedelta(days=2))))], DAY)
     assert [(i.promise_id, i.kind, i.priority) for i in items] == [
@@ -111,28 +121,28 @@ def test_promises_falling_due_today_or_tomorrow_are_listed_and_later_ones_are_no
 
 def test_kept_promises_are_not_listed() -> None:
     kept = promise("P1", DAY, "kept", settled=NOON - timedelta(days=1))
-    assert build_worklist([case("C1", promises=(kept,))], DAY) == []
+    assert utc_worklist([case("C1", promises=(kept,))], DAY) == []
 
 
 def test_a_broken_promise_needs_follow_up_until_the_case_is_contacted_again() -> None:
     broken_at = datetime(2026, 3, 6, 0, 5, tzinfo=UTC)
     broken = promise("P1", date(2026, 3, 5), "broken", settled=broken_at)
-    items = build_worklist([case("C1", promises=(broken,),
+    items = utc_worklist([case("C1", promises=(broken,),
                                  last_contact=broken_at - timedelta(days=2))], DAY)
     assert [(i.kind, i.priority, i.due_at) for i in items] == [
         ("promise_follow_up", 4, broken_at)]
     assert "was broken at 2026-03-06 00:05 UTC" in items[0].reason
     followed_up = case("C1", promises=(broken,), last_contact=broken_at + timedelta(days=1))
-    assert build_worklist([followed_up], DAY) == []
+    assert utc_worklist([followed_up], DAY) == []
 
 
 def test_an_open_promise_past_its_due_date_without_contact_since_needs_follow_up() -> None:
     overdue = promise("P1", date(2026, 3, 8))
-    items = build_worklist([case("C1", promises=(overdue,))], DAY)
+    items = utc_worklist([case("C1", promises=(overdue,))], DAY)
     assert [(i.kind, i.promise_id) for i in items] == [("promise_follow_up", "P1")]
     assert "is not recorded as kept" in items[0].reason
     contacted = case("C1", promises=(overdue,), last_contact=datetime(2026, 3, 9, 8, tzinfo=UTC))
-    assert build_worklist([contacted], DAY) == []
+    assert utc_worklist([contacted], DAY) == []
 
 
 # --- what is never listed ----------------------------------------------------------------------
@@ -144,7 +154,7 @@ def test_a_case_on_hold_is_never_listed(hold: str) -> None:
                 promises=(promise("P1", DAY), promise("P2", DAY - timedelta(days=3), "broken",
                                                      settled=NOON - timedelta(days=2))),
                 **{hold: True})
-    assert build_worklist([busy], DAY) == []
+    assert utc_worklist([busy], DAY) == []
 
 
 # --- order -------------------------------------------------------------------------------------
@@ -161,11 +171,11 @@ def test_items_come_in_priority_order_whatever_the_input_order() -> None:
     expected = [("overdue", 1), ("due", 2), ("promise", 3), ("broken", 4), ("visit", 5)]
     for seed in range(5):
         random.Random(seed).shuffle(cases)
-        assert [(i.case_id, i.priority) for i in build_worklist(cases, DAY)] == expected
+        assert [(i.case_id, i.priority) for i in utc_worklist(cases, DAY)] == expected
 
 
 def test_within_a_rank_the_longest_overdue_comes_first() -> None:
-    items = build_worklist([
+    items = utc_worklist([
         case("C-recent", sl("first_action", "breached", NOON - timedelta(hours=1))),
         case("C-old", sl("initial_calls", "breached", NOON - timedelta(days=5))),
         case("C-mid", sl("field_visit", "breached", NOON - timedelta(days=1))),
@@ -174,7 +184,7 @@ def test_within_a_rank_the_longest_overdue_comes_first() -> None:
 
 
 def test_one_case_can_have_several_items_each_at_its_own_rank() -> None:
-    items = build_worklist([case(
+    items = utc_worklist([case(
         "C1", sl("first_action", "breached", NOON - timedelta(hours=3)),
         sl("field_visit", "pending", NOON + timedelta(days=2)),
         promises=(promise("P1", DAY),))], DAY)
@@ -186,8 +196,9 @@ def test_one_case_can_have_several_items_each_at_its_own_rank() -> None:
 
 def test_a_new_case_nobody_has_called_is_first_in_line() -> None:
     assigned = NOON - timedelta(hours=5)
-    statuses = evaluate_service_levels(CaseFacts(case_id="C-new", assigned_at=assigned), NOON)
-    items = build_worklist([case("C-new", *statuses),
+    statuses = evaluate_service_levels(CaseFacts(case_id="C-new", assigned_at=assigned), NOON,
+                                       zones=ZoneHistory.constant("UTC"))
+    items = utc_worklist([case("C-new", *statuses),
                             case("C-other", promises=(promise("P1", DAY),))], DAY)
     assert [(i.case_id, i.kind, i.service_level) for i in items] == [
         ("C-new", "service_level_overdue", "first_action"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -76,6 +77,9 @@ contacts = sa.Table(
     sa.Column("contact_point_hint", sa.Text),
     sa.Column("occurred_at", sa.Text, nullable=False, index=True),
     sa.Column("flags", sa.Text, nullable=False),
+    # When the contact reached the log (the event's recorded_at): the "progress entered the
+    # same working day" service level. NULL in rows applied before it was kept.
+    sa.Column("recorded_at", sa.Text),
 )
 
 violations = sa.Table(
@@ -280,6 +284,7 @@ class ContactLog(Projection):
             "contact_point": p.get("contact_point_ref"),
             "contact_point_hint": p.get("contact_point_hint"), "occurred_at": p["occurred_at"],
             "flags": ",".join(p.get("flags", [])),
+            "recorded_at": e.recorded_at.astimezone(UTC).isoformat(),
         }
         broken = self.judge.judge(conn, case, row) if self.judge is not None else []
         insert_row(conn, contacts, dict(row))

@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from casetrail.figures import BEFORE_PLACEMENT
+from casetrail.projections.store import add_missing_columns
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -49,6 +50,8 @@ from contact_service.domain.qa import (
     verify_sample,
 )
 
+SAMPLES_BEFORE_ZONES = "UTC"  # the zone of a sample recorded without one
+
 qa_metadata = sa.MetaData()
 
 qa_samples = sa.Table(
@@ -65,6 +68,9 @@ qa_samples = sa.Table(
     sa.Column("algorithm", sa.Text, nullable=False),
     sa.Column("created_at", sa.Text, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
+    # The zone the month was read in (the agency's, when the month began); NULL: drawn by a
+    # release that read every month in UTC, as it is still read for that sample.
+    sa.Column("timezone", sa.Text),
     sa.Index("ix_qa_samples_agency_month", "agency_id", "month"),
 )
 
@@ -94,9 +100,10 @@ QA_NAMESPACE = uuid.UUID("6f1d7c2a-93e4-4b8e-a5d0-2c7b9e41f8a3")
 
 
 def create_qa_schema(engine: Engine) -> None:
-    """Create the QA tables if missing."""
+    """Create the QA tables if missing (and add the columns later releases added)."""
     with engine.begin() as conn:
         qa_metadata.create_all(conn)
+        add_missing_columns(conn, qa_metadata)
 
 
 def sample_id_for(agency_id: str, month: str, seed: str, creditor_id: str | None) -> str:
@@ -175,20 +182,21 @@ class QaStore:
     # ------------------------------------------------------------------ samples
 
     def create_sample(self, *, agency_id: str, month: str, seed: str, creditor_id: str | None,
-                      rates: SamplingRates, actor: str, now: datetime
+                      rates: SamplingRates, actor: str, now: datetime, timezone: str
                       ) -> tuple[dict[str, Any], bool]:
         """Draw and record the sample for (agency, month, seed, scope), or return the one already
-        recorded for them; the flag says whether it was created now."""
+        recorded for them; the flag says whether it was created now. The month is read in
+        `timezone` (the agency's), recorded with the sample."""
         sample_id = sample_id_for(agency_id, month, seed, creditor_id)
-        start, end = month_bounds(month)
+        start, end = month_bounds(month, timezone)
         try:
             with self.engine.begin() as conn:
                 if self._sample_row(conn, sample_id) is None:
                     population = gather_populations(conn, agency_id, start, end, creditor_id)
                     drawn = derive_sample(
                         {name: population[name].keys() for name in POPULATIONS}, seed, rates)
-                    self._insert(conn, sample_id, agency_id, creditor_id, month, drawn,
-                                 population, actor, now)
+                    self._insert(conn, sample_id, agency_id, creditor_id, month, timezone,
+                                 drawn, population, actor, now)
                     created = True
                 else:
                     created = False
@@ -199,10 +207,11 @@ class QaStore:
         return sample, created
 
     def _insert(self, conn: Connection, sample_id: str, agency_id: str,
-                creditor_id: str | None, month: str, drawn: Sample,
+                creditor_id: str | None, month: str, timezone: str, drawn: Sample,
                 population: Mapping[str, Mapping[str, str]], actor: str, now: datetime) -> None:
         conn.execute(qa_samples.insert().values(
             sample_id=sample_id, agency_id=agency_id, creditor_id=creditor_id, month=month,
+            timezone=timezone,
             seed=drawn.seed, rates=json.dumps(drawn.rates.to_json()),
             population_digests=json.dumps(
                 {n: p.digest for n, p in drawn.populations.items()}),
@@ -237,6 +246,8 @@ class QaStore:
             details = self._contact_details(
                 conn, [i["item_id"] for i in items if i["population"] != REPAID_CASES])
         recorded = self._as_sample(row, items)
+        zone = row["timezone"] or SAMPLES_BEFORE_ZONES
+        starts, ends = month_bounds(row["month"], zone)
         populations = {}
         for name in POPULATIONS:
             part = recorded.populations[name]
@@ -248,7 +259,8 @@ class QaStore:
                            "contact": details.get(i["item_id"])}
                           for i in items if i["population"] == name]}
         return {"sample_id": row["sample_id"], "agency_id": row["agency_id"],
-                "creditor_id": row["creditor_id"], "month": row["month"], "seed": row["seed"],
+                "creditor_id": row["creditor_id"], "month": row["month"], "timezone": zone,
+                "month_starts_at": starts, "month_ends_at": ends, "seed": row["seed"],
                 "rates": recorded.rates.to_json(), "algorithm": row["algorithm"],
                 "created_at": row["created_at"], "actor": row["actor"],
                 "populations": populations}
@@ -288,7 +300,7 @@ class QaStore:
                 return None
             items = conn.execute(sa.select(qa_sample_items).where(
                 qa_sample_items.c.sample_id == sample_id)).mappings().all()
-            start, end = month_bounds(row["month"])
+            start, end = month_bounds(row["month"], row["timezone"] or SAMPLES_BEFORE_ZONES)
             current = gather_populations(conn, row["agency_id"], start, end, row["creditor_id"])
         return verify_sample(self._as_sample(row, items),
                              {name: current[name].keys() for name in POPULATIONS})

@@ -45,6 +45,7 @@ class CaseRecord:
     case_id: str
     creditor_id: str
     agency_id: str
+    debtor_timezone: str
     assigned_at: datetime
     cease_contact_at: datetime | None
     dispute_open: bool
@@ -62,7 +63,8 @@ class CaseRecord:
 
     def work(self, statuses: Sequence[ServiceLevelStatus]) -> CaseWork:
         """The case as the worklist needs it, with its service levels evaluated."""
-        return CaseWork(case_id=self.case_id, service_levels=tuple(statuses),
+        return CaseWork(case_id=self.case_id, debtor_timezone=self.debtor_timezone,
+                        service_levels=tuple(statuses),
                         promises=self.promises, last_contact_at=self.last_contact_at,
                         cease_contact=self.cease_contact_at is not None,
                         dispute_open=self.dispute_open, recalled=self.recalled,
@@ -116,12 +118,16 @@ class ServiceLevelReader:
                                       with_promises=False)
         return records, (rows[-1]["case_id"] if more and rows else None)
 
-    def workable(self, *, tenant: dict[str, str], agency_id: str) -> Iterator[list[CaseRecord]]:
+    def workable(self, *, tenant: dict[str, str], agency_id: str,
+                 assigned_by: datetime | None = None) -> Iterator[list[CaseRecord]]:
         """Every case of an agency that may be worked (no cease-contact, dispute, recall or
-        closure), a batch at a time, with promises."""
+        closure), optionally only those assigned at or before `assigned_by`, a batch at a
+        time, with promises."""
         t = contact_cases
         where = [*self._scope(tenant, agency_id), t.c.cease_contact_at.is_(None),
                  sa.not_(t.c.dispute_open), sa.not_(t.c.recalled), sa.not_(t.c.closed)]
+        if assigned_by is not None:
+            where.append(t.c.assigned_at <= assigned_by.astimezone(UTC).isoformat())
         after: str | None = None
         while True:
             with self.engine.connect() as conn:
@@ -153,7 +159,8 @@ class ServiceLevelReader:
         for c in conn.execute(
                 sa.select(contacts.c.case_id, contacts.c.occurred_at, contacts.c.position,
                           contacts.c.channel, contacts.c.direction, contacts.c.party,
-                          contacts.c.outcome, contacts.c.contact_point, contacts.c.agent_id)
+                          contacts.c.outcome, contacts.c.contact_point, contacts.c.agent_id,
+                          contacts.c.recorded_at)
                 .where(contacts.c.case_id.in_(ids))).mappings():
             by_case_contacts[c["case_id"]].append(c)
         by_case_escalations: dict[str, list[EscalationFact]] = defaultdict(list)
@@ -185,13 +192,14 @@ class ServiceLevelReader:
             case_id=row["case_id"], assigned_at=assigned_at, holds=_holds(row),
             contacts=tuple(ContactFact(
                 occurred_at=at, channel=c["channel"], direction=c["direction"],
-                party=c["party"], outcome=c["outcome"], contact_point=c["contact_point"])
+                party=c["party"], outcome=c["outcome"], contact_point=c["contact_point"],
+                recorded_at=parse_instant(c["recorded_at"]) if c["recorded_at"] else None)
                 for at, _, c in timed),
             escalations=tuple(escalation_facts))
         agents = [c["agent_id"] for at, _, c in timed if at >= assigned_at and c["agent_id"]]
         return CaseRecord(
             case_id=row["case_id"], creditor_id=row["creditor_id"], agency_id=row["agency_id"],
-            assigned_at=assigned_at,
+            debtor_timezone=row["debtor_timezone"], assigned_at=assigned_at,
             cease_contact_at=(parse_instant(row["cease_contact_at"])
                               if row["cease_contact_at"] else None),
             dispute_open=bool(row["dispute_open"]), recalled=bool(row["recalled"]),

@@ -38,8 +38,10 @@ import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+
+from contact_service.domain.local_time import LocalWindow, ZoneHistory, midnight
 
 RECORDED_CALLS = "recorded_calls"
 VISIT_RECORDS = "visit_records"
@@ -233,28 +235,37 @@ def verify_sample(recorded: Sample, current_populations: Mapping[str, Iterable[s
     return Verification(matches=matches, populations=checks)
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The UTC instants a `YYYY-MM` month starts and ends (half-open: the end is excluded)."""
+def month_days(month: str) -> tuple[date, date]:
+    """The first day of a `YYYY-MM` month and the first day of the next (half-open)."""
     found = _MONTH.match(month)
     if found is None:
         raise InvalidMonth(f"month must be YYYY-MM (01-12), not {month!r}")
     year, number = int(found.group(1)), int(found.group(2))
     if year < 1:
         raise InvalidMonth(f"no year {year}")
-    start = datetime(year, number, 1, tzinfo=UTC)
     if number == 12:
         if year == 9999:
             raise InvalidMonth("month out of range")
-        return start, datetime(year + 1, 1, 1, tzinfo=UTC)
-    return start, datetime(year, number + 1, 1, tzinfo=UTC)
+        return date(year, 12, 1), date(year + 1, 1, 1)
+    return date(year, number, 1), date(year, number + 1, 1)
 
 
-def check_month_samplable(month: str, now: datetime) -> tuple[datetime, datetime]:
-    """The bounds of a month that may be sampled: a past month or the current one (UTC)."""
-    start, end = month_bounds(month)
-    if start > now:
-        raise InvalidMonth(f"{month} has not begun yet; sample a past or the current month")
-    return start, end
+def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:
+    """The instants a `YYYY-MM` month starts and ends in a zone (half-open: the end is
+    excluded), in UTC."""
+    first, end = month_days(month)
+    return midnight(first, zone), midnight(end, zone)
+
+
+def check_month_samplable(month: str, now: datetime, zones: ZoneHistory) -> LocalWindow:
+    """A month that may be sampled (a past month or the current one in the agency's zone),
+    as the window of days it covers, read in the zone of the agency's last setting that took
+    effect before the month ended."""
+    window = zones.window(*month_days(month))
+    if window.start > now:
+        raise InvalidMonth(f"{month} has not begun yet in {window.timezone}; sample a past or "
+                           "the current month")
+    return window
 
 
 def escalate_by(reviewed_at: datetime) -> datetime:

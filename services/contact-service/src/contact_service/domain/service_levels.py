@@ -41,6 +41,20 @@ Readings of the tender (documented so an auditor can check them):
   ignored. A hold whose start is unknown (`since=None`: the read model keeps only a flag for
   disputes, recalls and closures) counts as having begun before every due time: a late
   accusation the data cannot support is worse than a missing one; the explanation says so.
+- progress_entry ("progress is entered the same working day"): every contact of the assignment
+  must reach the contact log (its event's `recorded_at`) before the end of the agency's
+  calendar day on which it happened. Weekends and public holidays are not modelled: the
+  working day is the calendar day. One status per case: breached if any contact was entered
+  late (or, as of `as_of`, not yet entered after its day ended), pending if one is not yet
+  entered and its day has not ended, met otherwise; not applicable without contacts.
+  Contacts whose entry time the read model does not know (rows from before it kept it) are
+  left out. Holds do not waive it: a contact made must be entered.
+
+Days and zones: each case is judged with its agency's `ZoneHistory` (domain/local_time.py).
+A span of whole days (7 days, 1 day) is counted on the local wall clock of the zone in force
+when the clock started; hours are elapsed time. "The same day" is the agency's calendar day
+in the zone in force when the contact happened. Explanations show instants on the wall clock
+of the zone in force at `as_of`, naming it.
 """
 
 from __future__ import annotations
@@ -50,6 +64,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from contact_service.domain.local_time import (
+    ONE_DAY,
+    ZoneHistory,
+    after,
+    local_day,
+    midnight,
+    stamp,
+)
 from contact_service.domain.policy import (
     NUMBER_INVALID_OUTCOMES,
     Channel,
@@ -60,11 +82,11 @@ from contact_service.domain.policy import (
 
 ServiceLevel = Literal[
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
-    "revisit",
+    "revisit", "progress_entry",
 ]
 SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
-    "revisit",
+    "revisit", "progress_entry",
 )
 Status = Literal["met", "breached", "pending", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "pending", "not_applicable")
@@ -118,9 +140,12 @@ class ContactFact:
     party: Party
     outcome: Outcome
     contact_point: str | None = None
+    recorded_at: datetime | None = None  # when it reached the log; None: not known
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "occurred_at", _aware(self.occurred_at, "occurred_at"))
+        if self.recorded_at is not None:
+            object.__setattr__(self, "recorded_at", _aware(self.recorded_at, "recorded_at"))
 
     @property
     def is_attempt(self) -> bool:
@@ -150,7 +175,7 @@ class Hold:
         if self.since is not None:
             object.__setattr__(self, "since", _aware(self.since, "since"))
 
-    def describe(self) -> str:
+    def describe(self, zone: str = "UTC") -> str:
         """The hold as a phrase, e.g. 'the case was closed (when is not recorded)'."""
         what = {"cease_contact": "the debtor asked to cease contact",
                 "dispute": "the debt is under dispute",
@@ -158,7 +183,7 @@ class Hold:
                 "closed": "the case was closed"}[self.kind]
         if self.since is None:
             return f"{what} (when is not recorded)"
-        return f"{what} at {stamp(self.since)}"
+        return f"{what} at {stamp(self.since, zone)}"
 
 
 @dataclass(frozen=True)
@@ -195,11 +220,6 @@ class ServiceLevelStatus:
     requirement: str = ""  # what is asked, e.g. "3 outbound phone attempts within 7 days ..."
 
 
-def stamp(instant: datetime) -> str:
-    """An instant as 'YYYY-MM-DD HH:MM UTC'."""
-    return f"{instant.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def duration(span: timedelta) -> str:
     """A span as '2 days 3 hours' or '45 minutes' (rounded down to the minute)."""
     minutes = max(0, int(span.total_seconds()) // 60)
@@ -226,17 +246,18 @@ class _Clock:
     done_at: datetime | None  # when it was fulfilled (maybe after due_at), None if not yet
     done_how: str = ""  # "the 3rd attempt"
     progress: str = ""  # "1 of 3 so far"
+    zone: str = "UTC"  # the wall clock instants are shown on
 
     def judge(self) -> ServiceLevelStatus:
         """Met, breached (late or not done) or pending."""
-        head = f"{self.requirement} (due {stamp(self.due_at)})"
+        head = f"{self.requirement} (due {stamp(self.due_at, self.zone)})"
         done, due = self.done_at, self.due_at
         if done is not None and done <= due:
             status: Status = "met"
-            text = f"{head}: met by {self.done_how} at {stamp(done)}"
+            text = f"{head}: met by {self.done_how} at {stamp(done, self.zone)}"
         elif done is not None:
             status = "breached"
-            text = (f"{head}: breached; {self.done_how} came only at {stamp(done)}, "
+            text = (f"{head}: breached; {self.done_how} came only at {stamp(done, self.zone)}, "
                     f"{duration(done - due)} late")
         elif self.as_of <= due:
             status = "pending"
@@ -264,8 +285,10 @@ def _ordinal(n: int) -> str:
 class _Case:
     """One case's facts in the current assignment up to `as_of`, sorted, with the judgements."""
 
-    def __init__(self, facts: CaseFacts, as_of: datetime, terms: ServiceLevelTerms):
-        self.facts, self.as_of, self.terms = facts, as_of, terms
+    def __init__(self, facts: CaseFacts, as_of: datetime, terms: ServiceLevelTerms,
+                 zones: ZoneHistory):
+        self.facts, self.as_of, self.terms, self.zones = facts, as_of, terms, zones
+        self.zone = zones.at(as_of)  # the wall clock explanations are written on
         self.start = facts.assigned_at
         self.contacts = sorted((c for c in facts.contacts if self.in_scope(c.occurred_at)),
                                key=lambda c: c.occurred_at)
@@ -274,6 +297,14 @@ class _Case:
         self.visits = [c for c in self.contacts if c.channel == "visit" and c.is_attempt]
         self.requests = sorted(e.escalated_at for e in facts.escalations
                                if e.kind == "field_visit" and self.in_scope(e.escalated_at))
+
+    def due(self, start: datetime, span: timedelta) -> datetime:
+        """`span` after `start`: whole days on the wall clock of the zone in force at `start`."""
+        return after(start, span, self.zones.at(start))
+
+    def stamp(self, instant: datetime) -> str:
+        """An instant on the wall clock of the zone in force at `as_of`."""
+        return stamp(instant, self.zone)
 
     def in_scope(self, instant: datetime) -> bool:
         """Within the current assignment and known at `as_of`."""
@@ -296,15 +327,16 @@ class _Case:
         first = next((c for c in self.contacts if c.is_attempt), None)
         return _Clock(
             "first_action", f"an outbound contact within {duration(t.first_action_within)} of "
-            f"assignment at {stamp(self.start)}", self.start, self.start + t.first_action_within,
-            self.as_of, first.occurred_at if first else None,
+            f"assignment at {self.stamp(self.start)}", self.start,
+            self.due(self.start, t.first_action_within), self.as_of,
+            first.occurred_at if first else None,
             done_how=f"the first outbound contact ({first.channel})" if first else "",
-            progress="no outbound contact yet").judge()
+            progress="no outbound contact yet", zone=self.zone).judge()
 
     def initial_calls(self) -> ServiceLevelStatus:
         t = self.terms
         n = t.initial_calls
-        due = self.start + t.initial_calls_within
+        due = self.due(self.start, t.initial_calls_within)
         done = self.calls[n - 1].occurred_at if len(self.calls) >= n else None
         how = f"the {_ordinal(n)} attempt"
         reach = self.first_reach()
@@ -314,38 +346,38 @@ class _Case:
         so_far = sum(1 for c in self.calls if c.occurred_at <= due)
         return _Clock(
             "initial_calls", f"{_plural(n, 'outbound phone attempt')} within "
-            f"{duration(t.initial_calls_within)} of assignment at {stamp(self.start)}",
+            f"{duration(t.initial_calls_within)} of assignment at {self.stamp(self.start)}",
             self.start, due, self.as_of, done, done_how=how,
-            progress=f"{so_far} of {n} so far").judge()
+            progress=f"{so_far} of {n} so far", zone=self.zone).judge()
 
     def follow_up_calls(self) -> ServiceLevelStatus:
         t = self.terms
-        opens = self.start + t.initial_calls_within
-        due = opens + t.follow_up_calls_within
+        opens = self.due(self.start, t.initial_calls_within)
+        due = self.due(opens, t.follow_up_calls_within)
         n, first_n = t.follow_up_calls, t.initial_calls
         requirement = (f"{_plural(n, 'more outbound phone attempt')} between "
-                       f"{stamp(opens)} and {stamp(due)}, owed when the first "
+                       f"{self.stamp(opens)} and {self.stamp(due)}, owed when the first "
                        f"{_plural(first_n, 'attempt')} do not reach the debtor")
         nth = self.calls[first_n - 1].occurred_at if len(self.calls) >= first_n else None
         cutoff = min(nth, opens) if nth is not None else opens
         reach = self.first_reach()
         if reach is not None and reach <= cutoff:
             return _not_applicable("follow_up_calls", requirement, (
-                f"the debtor was reached by phone at {stamp(reach)}, within the first "
+                f"the debtor was reached by phone at {self.stamp(reach)}, within the first "
                 f"{_plural(first_n, 'attempt')}: no follow-up calls are owed"))
         if self.as_of < cutoff:
             return ServiceLevelStatus(
                 service_level="follow_up_calls", status="pending", due_at=due,
                 outstanding=True, triggered_at=None, requirement=requirement, explanation=(
-                    f"{_plural(n, 'more outbound phone attempt')} between {stamp(opens)} and "
-                    f"{stamp(due)} will be owed if the first {_plural(first_n, 'attempt')} do "
+                    f"{_plural(n, 'more outbound phone attempt')} between {self.stamp(opens)} and "
+                    f"{self.stamp(due)} will be owed if the first {_plural(first_n, 'attempt')} do "
                     f"not reach the debtor ({len(self.calls)} made so far, none reached)"))
         later = [c for c in self.calls if c.occurred_at > opens]
         done = later[n - 1].occurred_at if len(later) >= n else None
         so_far = sum(1 for c in later if c.occurred_at <= due)
         return _Clock("follow_up_calls", requirement, opens, due, self.as_of, done,
                       done_how=f"the {_ordinal(n)} follow-up attempt",
-                      progress=f"{so_far} of {n} so far").judge()
+                      progress=f"{so_far} of {n} so far", zone=self.zone).judge()
 
     def unreachable_since(self, after: datetime | None) -> tuple[datetime, str] | None:
         """The attempt (after `after`) at which the debtor became unreachable, and why."""
@@ -373,12 +405,12 @@ class _Case:
     def field_visit_request(self) -> ServiceLevelStatus:
         t = self.terms
         within = duration(t.field_visit_request_within)
-        after: datetime | None = None
+        since: datetime | None = None
         while True:
-            found = self.unreachable_since(after)
+            found = self.unreachable_since(since)
             if found is None:
-                why = ("the debtor has not been unreachable by phone" if after is None else
-                       f"the debtor was reached again by phone at {stamp(after)} and has not "
+                why = ("the debtor has not been unreachable by phone" if since is None else
+                       f"the debtor was reached again by phone at {self.stamp(since)} and has not "
                        f"been unreachable since")
                 return _not_applicable(
                     "field_visit_request",
@@ -386,25 +418,26 @@ class _Case:
                     f"{why} (unreachable: every number tried invalid, or "
                     f"{_plural(t.unreachable_after_failed_calls, 'failed attempt')} in a row)")
             trigger, why = found
-            due = trigger + t.field_visit_request_within
+            due = self.due(trigger, t.field_visit_request_within)
             request = self.requests[0] if self.requests else None
             if request is None or request > due:
                 reach = self.first_reach(after=trigger)
                 if reach is not None and reach <= due:
-                    after = reach  # moot: the debtor answered before a request was due
+                    since = reach  # moot: the debtor answered before a request was due
                     continue
             how = ("an earlier field-visit request" if request is not None
                    and request < trigger else "the field-visit request")
             status = _Clock(
                 "field_visit_request", f"a field-visit request within {within} of the debtor "
-                f"becoming unreachable at {stamp(trigger)} ({why})", trigger, due, self.as_of,
-                request, done_how=how, progress="no field-visit request yet").judge()
+                f"becoming unreachable at {self.stamp(trigger)} ({why})", trigger, due,
+                self.as_of, request, done_how=how, progress="no field-visit request yet",
+                zone=self.zone).judge()
             reach = self.first_reach(after=trigger)
             if status.outstanding and status.status == "breached" and reach is not None:
                 # The breach stands, but there is nothing left to do: the debtor answered.
                 return replace(status, outstanding=False, explanation=(
                     f"{status.explanation}; moot since the debtor was reached by phone at "
-                    f"{stamp(reach)}"))
+                    f"{self.stamp(reach)}"))
             return status
 
     def field_visits(self) -> list[ServiceLevelStatus]:
@@ -418,10 +451,11 @@ class _Case:
             visit = next((v for v in self.visits if v.occurred_at >= requested), None)
             statuses.append(_Clock(
                 "field_visit", f"a field visit within {duration(t.field_visit_within)} of the "
-                f"request at {stamp(requested)}", requested, requested + t.field_visit_within,
-                self.as_of, visit.occurred_at if visit else None,
+                f"request at {self.stamp(requested)}", requested,
+                self.due(requested, t.field_visit_within), self.as_of,
+                visit.occurred_at if visit else None,
                 done_how=f"a visit ({visit.outcome})" if visit else "",
-                progress="no visit yet").judge())
+                progress="no visit yet", zone=self.zone).judge())
         return statuses
 
     def revisits(self) -> list[ServiceLevelStatus]:
@@ -436,37 +470,79 @@ class _Case:
             again = next((v for v in self.visits if v.occurred_at > failed.occurred_at), None)
             statuses.append(_Clock(
                 "revisit", f"another visit within {duration(t.revisit_within)} of the visit at "
-                f"{stamp(failed.occurred_at)} that did not find the debtor", failed.occurred_at,
-                failed.occurred_at + t.revisit_within, self.as_of,
+                f"{self.stamp(failed.occurred_at)} that did not find the debtor",
+                failed.occurred_at, self.due(failed.occurred_at, t.revisit_within), self.as_of,
                 again.occurred_at if again else None,
                 done_how=f"a new visit ({again.outcome})" if again else "",
-                progress="no new visit yet").judge())
+                progress="no new visit yet", zone=self.zone).judge())
         return statuses
+
+    def progress_entry(self) -> ServiceLevelStatus:
+        """Every contact entered in the log before the end of the agency's day it happened."""
+        requirement = ("every contact entered in the log the same day it happened (the "
+                       "agency's calendar day)")
+        judged = []  # (contact, its day's end, when entered as known at as_of)
+        for c in self.contacts:
+            if c.recorded_at is None:
+                continue
+            zone = self.zones.at(c.occurred_at)
+            day_end = midnight(local_day(c.occurred_at, zone) + ONE_DAY, zone)
+            judged.append((c, day_end, c.recorded_at if c.recorded_at <= self.as_of else None))
+        if not judged:
+            return _not_applicable("progress_entry", requirement,
+                                   "no contact in this assignment yet")
+        late = [j for j in judged if (j[2] is not None and j[2] > j[1])
+                or (j[2] is None and self.as_of > j[1])]
+        waiting = [j for j in judged if j[2] is None and self.as_of <= j[1]]
+        contact, day_end, entered = (late or waiting or judged[-1:])[0]
+        status = _Clock(
+            "progress_entry", f"the {contact.channel} contact at "
+            f"{self.stamp(contact.occurred_at)} entered in the log the same day it happened",
+            contact.occurred_at, day_end, self.as_of, entered, done_how="its entry",
+            progress="not entered yet", zone=self.zone).judge()
+        counts = (f"{len(late)} of {_plural(len(judged), 'contact')} of this assignment "
+                  f"entered late" if late else
+                  f"every contact of this assignment so far ({len(judged)}) entered the same "
+                  f"day" + (f", {len(waiting)} still to be entered today" if waiting else ""))
+        # Nothing is left to do once the contact is in the log, even late.
+        return replace(status, requirement=requirement,
+                       explanation=f"{status.explanation} [{counts}]")
 
     def all(self) -> list[ServiceLevelStatus]:
         return [self.first_action(), self.initial_calls(), self.follow_up_calls(),
-                self.field_visit_request(), *self.field_visits(), *self.revisits()]
+                self.field_visit_request(), *self.field_visits(), *self.revisits(),
+                self.progress_entry()]
 
 
-def _under_hold(status: ServiceLevelStatus, holds: Sequence[Hold]) -> ServiceLevelStatus:
-    if status.status in ("met", "not_applicable") or status.due_at is None:
+# A hold stops collection work, not the duty to enter the work that was done.
+HOLDS_DO_NOT_WAIVE: frozenset[ServiceLevel] = frozenset({"progress_entry"})
+
+
+def _under_hold(status: ServiceLevelStatus, holds: Sequence[Hold], zone: str
+                ) -> ServiceLevelStatus:
+    if (status.status in ("met", "not_applicable") or status.due_at is None
+            or status.service_level in HOLDS_DO_NOT_WAIVE):
         return status
     due = status.due_at
     hold = next((h for h in holds if h.since is None or h.since <= due), None)
     if hold is None:
         return status
     return replace(status, status="not_applicable", outstanding=False, explanation=(
-        f"{status.requirement} (due {stamp(due)}): no longer applies; {hold.describe()}, "
+        f"{status.requirement} (due {stamp(due, zone)}): no longer applies; "
+        f"{hold.describe(zone)}, "
         f"before it fell due"))
 
 
 def evaluate_service_levels(case: CaseFacts, as_of: datetime,
-                            terms: ServiceLevelTerms = DEFAULT_TERMS) -> list[ServiceLevelStatus]:
-    """Every service level of a case as it stands at `as_of`, in SERVICE_LEVELS order."""
+                            terms: ServiceLevelTerms = DEFAULT_TERMS, *, zones: ZoneHistory
+                            ) -> list[ServiceLevelStatus]:
+    """Every service level of a case as it stands at `as_of`, in SERVICE_LEVELS order, with
+    days in the agency's zones (`zones`)."""
     as_of = _aware(as_of, "as_of")
-    statuses = _Case(case, as_of, terms).all()
+    judged = _Case(case, as_of, terms, zones)
+    statuses = judged.all()
     # Unknown starts first, then the earliest: the hold that explains the most.
     holds = sorted((h for h in case.holds if h.since is None or h.since <= as_of),
                    key=lambda h: (h.since is not None, h.since or as_of))
-    return [_under_hold(status, holds) for status in statuses]
+    return [_under_hold(status, holds, judged.zone) for status in statuses]
 

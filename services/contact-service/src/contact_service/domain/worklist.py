@@ -10,18 +10,26 @@ Priority (rank 1 first; within a rank, the earliest due first):
    on the day are already in rank 2).
 
 A case under cease-contact, with a dispute open, recalled or closed never appears: the worklist
-is a list of contacts to make, and none may be made on such a case. Days are UTC dates.
+is a list of contacts to make, and none may be made on such a case.
+
+Days: the worklist's day is a calendar day in the agency's zone (given with it); a service
+level is "due on the day" when its due time falls on or before that day on the agency's wall
+clock. A promise's due date is a day where the debtor lives (the case service breaks it at
+the end of that day there): "today" and "tomorrow" for a promise are the debtor's days at the
+instant the worklist is judged, and an unpaid promise is overdue from the end of its due day
+in the debtor's zone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from contact_service.domain.service_levels import ServiceLevel, ServiceLevelStatus, stamp
+from contact_service.domain.local_time import ONE_DAY, local_day, midnight, stamp
+from contact_service.domain.service_levels import ServiceLevel, ServiceLevelStatus
 
 WorkKind = Literal[
     "service_level_overdue", "service_level_due", "promise_due", "promise_follow_up",
@@ -39,6 +47,7 @@ ACTION: dict[ServiceLevel, str] = {
     "field_visit_request": "raise a field-visit request",
     "field_visit": "visit the debtor",
     "revisit": "visit the debtor again",
+    "progress_entry": "enter the contact in the log",
 }
 PromiseState = Literal["open", "kept", "broken"]
 
@@ -59,6 +68,7 @@ class CaseWork:
     """One case with what the worklist is built from."""
 
     case_id: str
+    debtor_timezone: str  # promise due dates are the debtor's days
     service_levels: Sequence[ServiceLevelStatus] = ()
     promises: Sequence[PromiseFact] = ()
     last_contact_at: datetime | None = None  # the latest contact of any kind, either direction
@@ -86,10 +96,6 @@ class WorkItem:
     promise_id: str | None = None
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 def _item(kind: WorkKind, case_id: str, reason: str, due_at: datetime | None, *,
           service_level: ServiceLevel | None = None, promise_id: str | None = None) -> WorkItem:
     return WorkItem(priority=PRIORITY[kind], case_id=case_id, kind=kind, reason=reason,
@@ -100,7 +106,7 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def _service_level_items(case: CaseWork, day: date) -> list[WorkItem]:
+def _service_level_items(case: CaseWork, day: date, zone: str) -> list[WorkItem]:
     items = []
     for sl in case.service_levels:
         if not sl.outstanding or sl.due_at is None:
@@ -109,41 +115,45 @@ def _service_level_items(case: CaseWork, day: date) -> list[WorkItem]:
         due = sl.due_at.astimezone(UTC)
         if sl.status == "breached":
             items.append(_item("service_level_overdue", case.case_id, (
-                f"Overdue since {stamp(due)}: {action}. {_sentence(sl.explanation)}"), due,
+                f"Overdue since {stamp(due, zone)}: {action}. {_sentence(sl.explanation)}"), due,
                 service_level=sl.service_level))
-        elif sl.status == "pending" and due.date() <= day:
+        elif sl.status == "pending" and local_day(due, zone) <= day:
             items.append(_item("service_level_due", case.case_id, (
-                f"Due today, by {stamp(due)}: {action}. {_sentence(sl.explanation)}"), due,
-                service_level=sl.service_level))
+                f"Due today, by {stamp(due, zone)}: {action}. {_sentence(sl.explanation)}"),
+                due, service_level=sl.service_level))
         elif sl.status == "pending" and sl.service_level in VISIT_SERVICE_LEVELS:
             items.append(_item("visit_due", case.case_id, (
-                f"Visit due by {stamp(due)}: {action}. {_sentence(sl.explanation)}"), due,
-                service_level=sl.service_level))
+                f"Visit due by {stamp(due, zone)}: {action}. {_sentence(sl.explanation)}"),
+                due, service_level=sl.service_level))
     return items
 
 
-def _promise_items(case: CaseWork, day: date) -> list[WorkItem]:
+def _promise_items(case: CaseWork, as_of: datetime, zone: str) -> list[WorkItem]:
     items = []
     last = case.last_contact_at
+    debtor_zone = case.debtor_timezone
+    today = local_day(as_of, debtor_zone)  # the debtor's day when the worklist is judged
     for p in case.promises:
         what = f"Promise {p.promise_id} of {p.amount}"
-        if p.state == "open" and day <= p.due_date <= day + timedelta(days=1):
-            when = "today" if p.due_date == day else "tomorrow"
+        ends = midnight(p.due_date + ONE_DAY, debtor_zone)  # when an unpaid one is broken
+        if p.state == "open" and today <= p.due_date <= today + ONE_DAY:
+            when = "today" if p.due_date == today else "tomorrow"
             items.append(_item("promise_due", case.case_id, (
                 f"{what} falls due {when} ({p.due_date.isoformat()}): remind the debtor."),
-                _day_start(p.due_date), promise_id=p.promise_id))
-        elif p.state == "open" and p.due_date < day:
-            overdue_from = _day_start(p.due_date + timedelta(days=1))
+                ends, promise_id=p.promise_id))
+        elif p.state == "open" and p.due_date < today:
+            overdue_from = ends
             if last is None or last < overdue_from:
                 items.append(_item("promise_follow_up", case.case_id, (
                     f"{what} was due {p.due_date.isoformat()} and is not recorded as kept; "
                     f"no contact since: follow up with the debtor."), overdue_from,
                     promise_id=p.promise_id))
         elif p.state == "broken":
-            broken_at = p.settled_at or _day_start(p.due_date + timedelta(days=1))
+            broken_at = p.settled_at or ends
             if last is None or last < broken_at:
                 items.append(_item("promise_follow_up", case.case_id, (
-                    f"{what} due {p.due_date.isoformat()} was broken at {stamp(broken_at)}; "
+                    f"{what} due {p.due_date.isoformat()} was broken at "
+                    f"{stamp(broken_at, zone)}; "
                     f"no contact since: follow up with the debtor."), broken_at,
                     promise_id=p.promise_id))
     return items
@@ -158,12 +168,15 @@ def in_priority_order(items: Iterable[WorkItem]) -> list[WorkItem]:
                                         i.service_level or "", i.promise_id or ""))
 
 
-def build_worklist(cases: Iterable[CaseWork], day: date) -> list[WorkItem]:
-    """The work items of `day` for these cases, in priority order (held cases left out)."""
+def build_worklist(cases: Iterable[CaseWork], day: date, *, zone: str,
+                   as_of: datetime | None = None) -> list[WorkItem]:
+    """The work items of `day` (a calendar day in `zone`, the agency's) for these cases, in
+    priority order (held cases left out), judged at `as_of` (default: the day's start)."""
+    as_of = midnight(day, zone) if as_of is None else as_of.astimezone(UTC)
     items: list[WorkItem] = []
     for case in cases:
         if not case.workable:
             continue
-        items += _service_level_items(case, day)
-        items += _promise_items(case, day)
+        items += _service_level_items(case, day, zone)
+        items += _promise_items(case, as_of, zone)
     return in_priority_order(items)

@@ -12,10 +12,18 @@ from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
-from contact_service.entrypoints.routes import compliance, contacts, quality, service_levels
+from contact_service.entrypoints.routes import (
+    agencies,
+    compliance,
+    contacts,
+    quality,
+    service_levels,
+)
 
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
 compliance violations, service levels, worklists and QA sampling, built from case events.
+Days a user sees (a worklist's today, service-level days, QA months) are each agency's, in its
+time zone (`PUT /v1/agencies/{agency_id}/settings`); every such answer names its zone.
 
 Authenticate with `Authorization: Bearer <key>` (the same keys as the case service), or `X-API-Key`.
 
@@ -33,6 +41,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.include_router(compliance.router)
     app.include_router(quality.router)
     app.include_router(service_levels.router)
+    app.include_router(agencies.router)
 
     def ready() -> dict[str, Any]:
         with app.state.service.engine.connect() as conn:

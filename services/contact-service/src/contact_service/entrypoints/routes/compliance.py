@@ -91,7 +91,7 @@ async def contact_permission(
     """Every rule of the creditor's policy pack in force at `at`, judged against the debtor's
     recorded contacts. The data is the contact log projection: it trails the case log by the
     consumer lag (typically well under a second); `data_as_of` says how far it has got."""
-    when = (at or datetime.now(UTC)).astimezone(UTC)
+    when = (at or service.now()).astimezone(UTC)
 
     def decide() -> dict[str, Any]:
         with service.engine.connect() as conn:
@@ -275,7 +275,7 @@ def creditor_policy(creditor_id: IdentifierPath, service: ServiceDep, caller: Pr
     _creditor(caller, creditor_id, write=False)
     with service.engine.connect() as conn:
         try:
-            pack = service.policies.pack_for(conn, creditor_id, datetime.now(UTC))
+            pack = service.policies.pack_for(conn, creditor_id, service.now())
         except PackNotInForce:
             pack = None
     return {"creditor_id": creditor_id,

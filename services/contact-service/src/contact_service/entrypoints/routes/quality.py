@@ -1,9 +1,10 @@
 """Quality control: monthly QA samples (reproducible from a seed), reviews, and contact KPIs.
 
 Who may do what:
-- a sample covers one agency's month; an agency key samples its own work, a creditor key
-  samples the work an agency did on the creditor's own cases (and only an agency that holds or
-  has worked them), an admin key samples an agency's whole work; auditors read, never write;
+- a sample covers one agency's month (a calendar month in the agency's time zone); an agency
+  key samples its own work, a creditor key samples the work an agency did on the creditor's
+  own cases (and only an agency that holds or has worked them), an admin key samples an
+  agency's whole work; auditors read, never write;
 - a sample is visible to admins, auditors, its agency, and the creditor it is confined to;
 - reviews of a creditor's sample are recorded by that creditor (or an admin), reviews of an
   agency's whole-work sample by the agency (or an admin).
@@ -17,6 +18,8 @@ from typing import Annotated, Any
 
 from casetrail.security import Principal, Role
 from casetrail.web import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     ApiError,
     Identifier,
     IdentifierPath,
@@ -42,6 +45,7 @@ from contact_service.domain.qa import (
     Verification,
     check_month_samplable,
     escalate_by,
+    month_days,
 )
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
@@ -71,7 +75,9 @@ class SampleIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     agency_id: Identifier
-    month: str = Field(description="YYYY-MM (UTC): a past month or the current one",
+    month: str = Field(description="YYYY-MM, a calendar month in the agency's time zone "
+                                   "(its last setting before the month ended): a past month or the "
+                                   "current one",
                        examples=["2026-10"], pattern=r"^[0-9]{4}-[0-9]{2}$")
     seed: str | None = Field(
         default=None, min_length=1, max_length=200,
@@ -148,6 +154,11 @@ class SampleOut(BaseModel):
     agency_id: str
     creditor_id: str | None = Field(description="the creditor whose cases alone were sampled")
     month: str
+    timezone: str = Field(description="the zone the month was read in (the agency's, "
+                                      "recorded when drawn; UTC for samples drawn before "
+                                      "months were local)")
+    month_starts_at: datetime = Field(description="the month's first instant in `timezone`")
+    month_ends_at: datetime = Field(description="the next month's first instant (excluded)")
     seed: str
     rates: dict[str, str]
     algorithm: str
@@ -219,8 +230,8 @@ def _review_out(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "escalate_by": deadline.isoformat() if deadline else None}
 
 
-def _verification_out(check: Verification) -> dict[str, Any]:
-    return {"checked_at": datetime.now(UTC), "matches": check.matches, "populations": {
+def _verification_out(check: Verification, checked_at: datetime) -> dict[str, Any]:
+    return {"checked_at": checked_at, "matches": check.matches, "populations": {
         name: {"recorded_size": c.recorded_size, "current_size": c.current_size,
                "recorded_digest": c.recorded_digest, "current_digest": c.current_digest,
                "population_unchanged": c.population_unchanged,
@@ -263,22 +274,29 @@ async def create_sample(body: SampleIn, response: Response, service: ServiceDep,
                         caller: PrincipalDep) -> dict[str, Any]:
     """At least 15 % of recorded calls, 30 % of field-visit records and 10 % of repaid cases of
     the month (rounded up, at least one of each non-empty population), drawn reproducibly from
-    the seed. 201 when drawn now; 200 with the recorded sample when the same agency, month and
-    seed were sampled before (by the same scope)."""
+    the seed. The month is a calendar month in the agency's time zone (its last setting made
+    before the month ended), recorded with the sample and stated in the answer. 201 when
+    drawn now; 200 with the recorded sample when the same agency, month and seed were sampled
+    before (by the same scope)."""
     _check_may_sample(caller, body.agency_id)
-    now = datetime.now(UTC)
-    try:
-        check_month_samplable(body.month, now)
-    except InvalidMonth as exc:
-        raise api_error(exc) from None
+    now = service.now()
     seed = body.seed or secrets.token_hex(16)
     store = QaStore(service.engine)
 
     def create() -> tuple[dict[str, Any], bool]:
+        try:
+            first, _ = month_days(body.month)
+            if not EARLIEST_DAY <= first <= LATEST_DAY:
+                raise InvalidMonth(f"{body.month} is outside {EARLIEST_DAY:%Y-%m} to "
+                                   f"{LATEST_DAY:%Y-%m}")
+            window = check_month_samplable(body.month, now,
+                                           service.agencies.history(body.agency_id))
+        except InvalidMonth as exc:
+            raise api_error(exc) from None
         creditor_id = _scope_for_new_sample(store, caller, body.agency_id)
         sample, created = store.create_sample(
             agency_id=body.agency_id, month=body.month, seed=seed, creditor_id=creditor_id,
-            rates=SamplingRates(), actor=caller.actor, now=now)
+            rates=SamplingRates(), actor=caller.actor, now=now, timezone=window.timezone)
         reviews = [] if created else [_review_out(r) for r in store.reviews(sample["sample_id"])]
         return {**sample, "reviews": reviews}, created
 
@@ -305,7 +323,7 @@ async def get_sample(sample_id: str, service: ServiceDep, caller: PrincipalDep
         check = store.verify(sample_id)
         assert check is not None
         return {**sample, "reviews": [_review_out(r) for r in store.reviews(sample_id)],
-                "verification": _verification_out(check)}
+                "verification": _verification_out(check, service.now())}
 
     return await run_in_threadpool(read)
 
@@ -335,7 +353,7 @@ async def record_review(sample_id: str, body: ReviewIn, response: Response,
             return store.add_review(
                 sample_id=sample_id, item_id=body.item_id, score=body.score,
                 findings=body.findings, serious=body.serious, reviewer=caller.actor,
-                now=datetime.now(UTC), review_id=body.review_id)
+                now=service.now(), review_id=body.review_id)
         except (ItemNotInSample, ReviewIdConflict) as exc:
             raise api_error(exc) from None
 
@@ -354,7 +372,8 @@ async def agency_contact_kpis(
     until: Annotated[Instant, Query(alias="to", description="end, excluded")],
 ) -> dict[str, Any]:
     """Contact rate, right-party contact rate, promise rate, promise-kept rate and violations
-    per 1000 contacts, each with its numerator, denominator and definition. An agency key sees
+    per 1000 contacts, each with its numerator, denominator and definition, over the instants
+    [from, to) as given (each with its offset): no day or zone is implied. An agency key sees
     only its own agency; a creditor key gets the KPIs over its own cases only."""
     if caller.role is Role.AGENCY and caller.tenant != agency_id:
         raise ApiError(403, "forbidden", "an agency key sees only its own KPIs")
