@@ -485,8 +485,9 @@ def billing_run(
     start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD (included)")],
 ) -> None:
-    """Bill a creditor-agency pair for a period and print the invoice number, totals and
-    content hash; the same period again prints the invoice already issued."""
+    """Bill a creditor-agency pair for a period (days in the contract's time zone) and print
+    the invoice or credit note number, totals and content hash; the same period again prints
+    the document already issued. A period that has not ended there yet is refused."""
     from datetime import date
 
     from billing_service.bootstrap import build
@@ -512,9 +513,11 @@ def billing_run(
     finally:
         service.close()
     totals, currency = invoice["totals"], invoice["currency"]
+    kind = invoice["document_type"].replace("_", " ")
     for label, value in [
-        ("invoice", f"{invoice['invoice_id']} ({'issued now' if created else 'issued earlier'})"),
-        ("period", f"{invoice['period_start']} to {invoice['period_end']} (included)"),
+        (kind, f"{invoice['invoice_id']} ({'issued now' if created else 'issued earlier'})"),
+        ("period", f"{invoice['period_start']} to {invoice['period_end']} (included; days in "
+                   f"{invoice['timezone']})"),
         ("lines", str(len(invoice["lines"]))),
         ("subtotal", f"{currency} {totals['subtotal']}"),
         ("tax", f"{currency} {totals['tax']}"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.projections.store import ProjectionStore, make_engine
+from casetrail.settings import CommonSettings
 from sqlalchemy.engine import Engine
 
 from billing_service.adapters.billing_ledger import BillingLedger
@@ -28,6 +30,8 @@ class BillingService:
     invoices: InvoiceBook
     runs: BillingRuns
     performance: PerformanceReports
+    clock: Clock  # the one "now" of the service: runs, previews, stamps, default as_of
+    default_timezone: str  # days of new contracts and reports that state no zone
 
     def create_schema(self) -> None:
         """Create the read model, its tracking tables and the service's records if missing."""
@@ -45,18 +49,21 @@ def billing_ledger_projection() -> BillingLedger:
     return BillingLedger()
 
 
-def build(settings: BillingSettings | None = None, *, migrate: bool | None = None
-          ) -> BillingService:
-    """The billing service wired to its own database."""
+def build(settings: BillingSettings | None = None, *, migrate: bool | None = None,
+          common: CommonSettings | None = None, clock: Clock = SYSTEM_CLOCK) -> BillingService:
+    """The billing service wired to its own database ("now" from `clock`; the default zone
+    is CASETRAIL_DEFAULT_TIMEZONE, from `common`)."""
     settings = settings or BillingSettings()
+    zone = (common or CommonSettings()).default_timezone
     engine = make_engine(settings.database_url)
-    contracts, invoices, facts = ContractBook(engine), InvoiceBook(engine), LedgerFacts()
+    contracts, invoices, facts = ContractBook(engine, clock), InvoiceBook(engine), LedgerFacts()
     service = BillingService(
         settings=settings, engine=engine,
         ledger=ProjectionStore(engine, billing_ledger_projection()),
         contracts=contracts, invoices=invoices,
-        runs=BillingRuns(engine, contracts, invoices, facts),
-        performance=PerformanceReports(engine, contracts, facts))
+        runs=BillingRuns(engine, contracts, invoices, facts, clock, zone),
+        performance=PerformanceReports(engine, contracts, facts),
+        clock=clock, default_timezone=zone)
     if settings.create_schema if migrate is None else migrate:
         service.create_schema()
     return service

@@ -3,6 +3,9 @@ on SQLite or PostgreSQL (TEST_DATABASE_URL; a fresh schema per test, dropped aft
 API keys for every role.
 
 `World.sync()` applies the case log to the billing-ledger projection as a consumer would.
+`World.clock` is the billing service's one clock (a `ManualClock`, at 2026-12-01 00:00 UTC
+unless a test moves it); the service's default zone is CASETRAIL_DEFAULT_TIMEZONE's default,
+Asia/Shanghai.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from billing_service.entrypoints.app import create_app
 from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
+from casetrail.clock import ManualClock
 from casetrail.crypto import MasterKey
 from casetrail.projections.store import Delivery
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
@@ -58,7 +62,9 @@ class World:
             master_key=MasterKey.generate_b64())
         self.cases: CaseApplication = build_application(
             CaseSettings(database_url=f"sqlite:///{tmp_path}/case.db"), self.common)
-        self.service: BillingService = build(BillingSettings(database_url=billing_url))
+        self.clock = ManualClock(at("2026-12-01", 0))
+        self.service: BillingService = build(BillingSettings(database_url=billing_url),
+                                             common=self.common, clock=self.clock)
         self.client = TestClient(create_app(common=self.common, service=self.service))
         self.n = 0
 
@@ -66,11 +72,11 @@ class World:
 
     def place(self, *, bucket: str = "M2", amount: str = "10000.00", agency: str = "AG-A",
               placed: str = "2026-01-05", term_end: str = "2026-03-31",
-              creditor: str = "BANK", currency: str = "CNY") -> UUID:
-        """Place one account; returns its case id."""
+              creditor: str = "BANK", currency: str = "CNY", hour: int = 9) -> UUID:
+        """Place one account (at 09:00 UTC unless told); returns its case id."""
         self.n += 1
         receipt, _ = self.cases.place(PlacementBatch(
-            creditor_id=creditor, placement_ref=f"P{self.n}", received_at=at(placed, 9),
+            creditor_id=creditor, placement_ref=f"P{self.n}", received_at=at(placed, hour),
             request_sha256=f"s{self.n}",
             accounts=[AccountInput(
                 index=0, account_ref=f"ACC-{self.n:03d}", currency=currency,

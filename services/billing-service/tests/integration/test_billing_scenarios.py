@@ -122,7 +122,10 @@ def test_a_reversal_after_invoicing_is_a_credit_on_the_next_invoice(world: World
     # PAY-3:                                           1000 x 0.18 =    180.00
     # PAY-2, 200 of it reversed:                        200 x 0.18 =    -36.00
     # PAY-3, 100 of it reversed in the same run (nets):  100 x 0.18 =    -18.00
-    # subtotal -234.00; tax 0.06 x -234.00 = -14.04; total -248.04 (a net credit)
+    # subtotal -234.00; tax 0.06 x -234.00 = -14.04; total -248.04 (a net credit: a credit
+    # note, numbered in its own sequence)
+    assert (february["document_type"], february["invoice_id"]) == (
+        "credit_note", "CN-BANK-AG-A-00001")
     assert world.lines(february) == [(REV, "-2000.00", "-360.00", True),
                                      (PAY, "1000.00", "180.00", True),
                                      (REV, "-200.00", "-36.00", True),
@@ -139,6 +142,7 @@ def test_a_reversal_after_invoicing_is_a_credit_on_the_next_invoice(world: World
     march = world.bill("2026-03-01", "2026-03-31")
     assert march["lines"] == []
     assert march["totals"]["total"] == "0.00"
+    assert (march["document_type"], march["invoice_id"]) == ("invoice", "INV-BANK-AG-A-00002")
 
 
 def test_creditor_direct_payments_follow_the_contract(world: World) -> None:
@@ -269,12 +273,16 @@ def test_the_minimum_fee_tops_up_what_the_period_earned(world: World) -> None:
     world.reverse(case, "PAY-1", "2026-03-02")
     world.sync()
     march = world.bill("2026-03-01", "2026-03-31")
-    # earned 0 -> top-up 500.00; the clawback of January's 180.00 is still deducted:
-    # subtotal 500.00 - 180.00 = 320.00; tax 19.20; total 339.20
-    assert world.lines(march) == [(REV, "-1000.00", "-180.00", True),
-                                  (MIN, "0.00", "500.00", True)]
-    assert (march["totals"]["subtotal"], march["totals"]["tax"],
-            march["totals"]["total"]) == ("320.00", "19.20", "339.20")
+    # Issue 19: March's only line is the clawback of January's 180.00, so the period nets to
+    # a credit (-180.00 before any minimum fee): a credit note, with no minimum fee (this
+    # test expected a 500.00 top-up and an invoice of 339.20 before). Subtotal -180.00;
+    # tax 0.06 x -180.00 = -10.80; total -190.80.
+    assert march["document_type"] == "credit_note"
+    assert march["invoice_id"] == "CN-BANK-AG-A-00001"
+    assert world.lines(march) == [(REV, "-1000.00", "-180.00", True)]
+    assert (march["totals"]["minimum_fee_top_up"], march["totals"]["subtotal"],
+            march["totals"]["tax"], march["totals"]["total"]) == (
+        "0.00", "-180.00", "-10.80", "-190.80")
 
 
 def test_reposting_a_run_returns_the_stored_invoice(world: World) -> None:
@@ -338,11 +346,14 @@ def test_a_rebuild_from_the_log_reproduces_every_invoice_hash(world: World) -> N
     assert january["totals"]["total"] == "2438.00"
     # February: PAY-3 (creditor-direct, counts) on the M1 case is on tail day 3 of 5 after its
     # 01-31 term end: 333.33 x 0.12 = 39.9996 -> 40.00. 1500 of PAY-2 reversed leaves from its
-    # top slice (tier 2): -1500 x 0.15 = -225.00. Earned 40.00 < minimum 100.00: top-up 60.00.
-    # Subtotal 40 - 225 + 60 = -125.00; tax -7.50; total -132.50. (PAY-4 is AG-B's.)
-    assert [line["commission"] for line in february["lines"]] == ["40.00", "-225.00", "60.00"]
+    # top slice (tier 2): -1500 x 0.15 = -225.00. (PAY-4 is AG-B's.) The lines net to
+    # 40 - 225 = -185.00, a credit: a credit note with no minimum fee (issue 19; before, a
+    # 60.00 top-up made it an "invoice" of -132.50). Subtotal -185.00; tax -11.10; total
+    # -196.10.
+    assert february["document_type"] == "credit_note"
+    assert [line["commission"] for line in february["lines"]] == ["40.00", "-225.00"]
     assert (february["totals"]["subtotal"], february["totals"]["total"]) == (
-        "-125.00", "-132.50")
+        "-185.00", "-196.10")
     # More events after both runs: they must not change what the old runs recompute to.
     world.pay(first, "PAY-5", "50.00", "2026-01-31")
     world.recall(first, "2026-01-15")  # recorded late, dated before PAY-2

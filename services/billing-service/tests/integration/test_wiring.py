@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -39,7 +41,7 @@ def test_billing_run_on_the_command_line_prints_the_invoice(
     # 1000 x 0.18 = 180.00; tax 6 % = 10.80; total 190.80
     assert first.stdout.splitlines() == [
         "invoice      INV-BANK-AG-A-00001 (issued now)",
-        "period       2026-01-01 to 2026-01-31 (included)",
+        "period       2026-01-01 to 2026-01-31 (included; days in Asia/Shanghai)",
         "lines        1",
         "subtotal     CNY 180.00",
         "tax          CNY 10.80",
@@ -61,6 +63,18 @@ def test_billing_run_refuses_what_the_api_refuses(
     assert backwards.exit_code == no_contract.exit_code == not_a_date.exit_code == 2
     assert "invalid_period" in backwards.output
     assert "no_contract" in no_contract.output
+
+
+def test_billing_run_on_the_command_line_refuses_a_period_that_has_not_ended(
+        world: World, billing_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.contract(world.contract_body())
+    monkeypatch.setenv("BILLING_DATABASE_URL", billing_db)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the CLI runs on the system clock
+    refused = CliRunner().invoke(cli.app, [*RUN, "--from", today.isoformat(), "--to",
+                                           today.isoformat()])
+    assert refused.exit_code == 2, refused.output
+    assert "period_not_ended" in refused.output
+    assert world.get("bank", "/v1/invoices").json()["invoices"] == []
 
 
 def test_the_service_and_its_projection_are_installed(

@@ -11,6 +11,7 @@ from billing_service.domain.contracts import (
     ContractVersion,
     RateTier,
     check_rate,
+    contract_timezone,
     in_force,
 )
 from billing_service.domain.errors import InvalidTerms
@@ -75,6 +76,8 @@ def test_the_version_in_force_is_the_latest_effective_on_the_day() -> None:
     (dict(tax_rate=D("2")), "tax_rate"),
     (dict(tail_days=-1), "tail_days"),
     (dict(currency="XYZ"), "currency"),
+    (dict(timezone="Mars/Olympus_Mons"), "timezone"),
+    (dict(timezone="+08:00"), "timezone"),
 ])
 def test_terms_that_can_never_be_right_are_refused_at_their_field(
         terms: dict[str, object], path: str) -> None:
@@ -95,3 +98,22 @@ def test_rates_are_decimal_strings_never_floats() -> None:
 
 def test_terms_survive_their_stored_form() -> None:
     assert ContractTerms.from_json(TIERED.to_json()) == TIERED
+
+
+def test_terms_state_their_time_zone_and_older_stored_terms_read_as_utc() -> None:
+    shanghai = ContractTerms(effective_from=date(2026, 1, 1), currency="CNY",
+                             rates={"M2": D("0.18")}, timezone="Asia/Shanghai").check()
+    stored = shanghai.to_json()
+    assert stored["timezone"] == "Asia/Shanghai"
+    assert ContractTerms.from_json(stored) == shanghai
+    # A version recorded before contracts stated a zone was billed in UTC days.
+    before_zones = {key: value for key, value in stored.items() if key != "timezone"}
+    assert ContractTerms.from_json(before_zones).timezone == "UTC"
+
+
+def test_a_pair_counts_days_in_its_contract_s_zone_or_the_default() -> None:
+    terms = ContractTerms(effective_from=date(2026, 1, 1), currency="CNY",
+                          rates={"M2": D("0.18")}, timezone="America/New_York")
+    versions = [ContractVersion("BANK", "AG-A", 1, terms, "2026-01-01T00:00:00+00:00", "t")]
+    assert contract_timezone(versions, "Asia/Shanghai") == "America/New_York"
+    assert contract_timezone([], "Asia/Shanghai") == "Asia/Shanghai"

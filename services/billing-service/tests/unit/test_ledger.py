@@ -25,8 +25,11 @@ def at(day: str, hour: int = 10) -> datetime:
 
 
 def contract(rate: str = "0.18", tail_days: int = 0, **terms: object) -> list[ContractVersion]:
+    """A one-version contract; UTC days unless `timezone` says otherwise (these tests do UTC
+    arithmetic: a payment at 23:00 UTC is on that UTC day)."""
     fields: dict[str, object] = {"effective_from": date(2026, 1, 1), "currency": "CNY",
-                                 "rates": {"M2": D(rate)}, "tail_days": tail_days, **terms}
+                                 "rates": {"M2": D(rate)}, "tail_days": tail_days,
+                                 "timezone": "UTC", **terms}
     return [ContractVersion("BANK", "AG-A", 1, ContractTerms(**fields),  # type: ignore[arg-type]
                             "2026-01-01T00:00:00+00:00", "test")]
 
@@ -136,3 +139,48 @@ def test_a_run_bills_a_reversal_only_with_or_after_its_payment() -> None:
     assert [(s.line.reference, s.line.kind, s.earlier_credit) for s in february] == [
         ("P2", "payment", False), ("P1", "reversal", True), ("P2", "reversal", False)]
     assert payment_entry("c1", "P1") in invoiced
+
+
+def test_a_payment_s_day_is_its_day_in_the_contract_s_zone() -> None:
+    # 2026-01-31 23:00 UTC is 2026-02-01 07:00 in Beijing.
+    payment = paid("P", "100.00", "2026-01-31", hour=23)
+    [beijing] = case_ledger(case(payment), "AG-A", contract(timezone="Asia/Shanghai"))
+    [utc] = case_ledger(case(payment), "AG-A", contract())
+    assert (beijing.occurred_on, utc.occurred_on) == (date(2026, 2, 1), date(2026, 1, 31))
+    assert beijing.occurred_at == utc.occurred_at == "2026-01-31T23:00:00+00:00"
+    january, february = (Period(date(2026, 1, 1), date(2026, 1, 31)),
+                         Period(date(2026, 2, 1), date(2026, 2, 28)))
+    assert select_lines([beijing], set(), january) == []
+    assert [s.line.reference for s in select_lines([beijing], set(), february)] == ["P"]
+    assert [s.line.reference for s in select_lines([utc], set(), january)] == ["P"]
+
+
+def test_the_last_term_day_and_the_version_in_force_are_days_in_the_contract_s_zone() -> None:
+    versions = [*contract(timezone="Asia/Shanghai"),
+                ContractVersion("BANK", "AG-A", 2, ContractTerms(
+                    effective_from=date(2026, 1, 20), currency="CNY", rates={"M2": D("0.20")},
+                    timezone="Asia/Shanghai"), "2026-01-01T00:00:00+00:00", "test")]
+    lines = case_ledger(case(paid("ON-20TH", "100.00", "2026-01-19", hour=17),
+                             paid("LAST-DAY", "100.00", "2026-01-31", hour=15),
+                             paid("DAY-AFTER", "100.00", "2026-01-31", hour=16)),
+                        "AG-A", versions)
+    # 01-19 17:00 UTC is 01-20 in Beijing: version 2 (20 %); 01-31 15:00 UTC is still the
+    # term's last day there (23:00); 16:00 UTC is 02-01 00:00 there, after the term.
+    assert [(line.reference, line.occurred_on, line.contract_version, str(line.commission))
+            for line in lines] == [
+        ("ON-20TH", date(2026, 1, 20), 2, "20.00"),
+        ("LAST-DAY", date(2026, 1, 31), 2, "20.00"),
+        ("DAY-AFTER", date(2026, 2, 1), 2, "0.00")]
+
+
+def test_a_recall_s_day_is_its_day_in_the_contract_s_zone() -> None:
+    # Recalled 2026-01-20 17:00 UTC: 01-21 01:00 in Beijing, so money on 01-21 there still
+    # counts (the day of the recall), and 01-22 there does not (no tail).
+    recalled = (Assignment(1, "AG-A", at("2026-01-05", 9), date(2026, 3, 31),
+                           ended_at=at("2026-01-20", 17), end_reason="recalled"),)
+    lines = case_ledger(case(paid("SAME-DAY", "100.00", "2026-01-21", hour=10),
+                             paid("NEXT-DAY", "100.00", "2026-01-21", hour=16),
+                             assignments=recalled), "AG-A", contract(timezone="Asia/Shanghai"))
+    assert summary(lines) == [("SAME-DAY", "100.00", "18.00", True),
+                              ("NEXT-DAY", "100.00", "0.00", False)]
+    assert lines[0].explanation == "on the day of the recall (2026-01-21)"

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
+from casetrail.clock import SYSTEM_CLOCK, Clock
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from billing_service.adapters.records import contracts, invoices
 from billing_service.domain.contracts import ContractTerms, ContractVersion
-from billing_service.domain.errors import ContractCurrencyChanged, ContractPeriodInvoiced
+from billing_service.domain.errors import (
+    ContractCurrencyChanged,
+    ContractPeriodInvoiced,
+    ContractTimezoneChanged,
+)
 
 RETRIES = 3
 
 
 class ContractBook:
-    """Reads and appends contract versions."""
+    """Reads and appends contract versions ("now", for `recorded_at`, from `clock`)."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, engine: Engine, clock: Clock = SYSTEM_CLOCK):
+        self.engine, self.clock = engine, clock
 
     def versions(self, conn: Connection, creditor_id: str, agency_id: str, *,
                  up_to: int | None = None) -> list[ContractVersion]:
@@ -63,6 +68,12 @@ class ContractBook:
                 raise ContractCurrencyChanged(
                     f"this contract bills in {existing[0].terms.currency}; every version of a "
                     "creditor-agency contract uses one currency", path="currency")
+            if existing and existing[0].terms.timezone != terms.timezone:
+                raise ContractTimezoneChanged(
+                    f"this contract counts days in {existing[0].terms.timezone}; every version "
+                    "of a creditor-agency contract uses one time zone (so the day a payment "
+                    "falls on never depends on the version in force): state \"timezone\": "
+                    f"\"{existing[0].terms.timezone}\"", path="timezone")
             invoiced_to = last_invoiced_day(conn, creditor_id, agency_id)
             if invoiced_to is not None and terms.effective_from <= invoiced_to:
                 raise ContractPeriodInvoiced(
@@ -71,7 +82,7 @@ class ContractBook:
                     "earliest", path="effective_from")
             version = ContractVersion(
                 creditor_id=creditor_id, agency_id=agency_id, version=len(existing) + 1,
-                terms=terms, recorded_at=datetime.now(UTC).isoformat(), actor=actor)
+                terms=terms, recorded_at=self.clock.now().isoformat(), actor=actor)
             conn.execute(contracts.insert().values(
                 creditor_id=creditor_id, agency_id=agency_id, version=version.version,
                 effective_from=terms.effective_from.isoformat(), currency=terms.currency,

@@ -1,7 +1,11 @@
-"""Invoices as files: the lines as CSV, and the invoice as a one-look PDF (reportlab).
+"""Invoices and credit notes as files: the lines as CSV, and the document as a one-look PDF
+(reportlab). Both state the document type and the time zone of its days.
 
 The PDF is reproducible: reportlab's invariant mode fixes the timestamps and document id, and
 everything printed comes from the stored invoice, so the same invoice renders to the same bytes.
+Its title is bilingual (发票 / Invoice, 贷项通知单 / Credit note); the Chinese words are set in
+the PDF standard Simplified Chinese font STSong-Light (Adobe-GB1, built into ReportLab and
+not embedded: every PDF reader supplies it), the rest in Helvetica.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -35,17 +41,22 @@ from billing_service.domain.contracts import percent
 CSV_COLUMNS = ("line_no", "kind", "occurred_on", "case_id", "account_ref", "bucket",
                "reference", "source", "amount", "commissionable", "rate", "rule",
                "contract_version", "commission_unrounded", "commission", "explanation",
-               "position", "entry")
+               "position", "entry", "document_type", "document_number", "timezone")
 KIND_WORDS = {"payment": "Payment", "reversal": "Reversal", "minimum_fee": "Minimum fee"}
+CJK_FONT = "STSong-Light"
+TITLES = {"invoice": ("发票", "Invoice"), "credit_note": ("贷项通知单", "Credit note")}
 
 
 def invoice_csv(invoice: Mapping[str, Any]) -> str:
-    """The invoice's lines, one CSV row each, with a header row."""
+    """The document's lines, one CSV row each, with a header row; every row names the
+    document (type and number) and the zone of its `occurred_on` days."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    document = {"document_type": invoice["document_type"],
+                "document_number": invoice["invoice_id"], "timezone": invoice["timezone"]}
     for line in invoice["lines"]:
-        row = {**line, "rate": line["rate"] if line["rate"] is not None
+        row = {**line, **document, "rate": line["rate"] if line["rate"] is not None
                else ("blended" if line["portions"] else "")}
         writer.writerow(["" if row.get(c) is None else _cell(row[c]) for c in CSV_COLUMNS])
     return out.getvalue()
@@ -67,16 +78,26 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _cjk_font() -> str:
+    """The Chinese font of the titles, registered with ReportLab once per process."""
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    return CJK_FONT
+
+
 def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
-    """A one-look invoice: parties, period, the amount due and the content hash on the first
-    page; then the lines (the first `lines_shown`, then a summary by type and bucket) and the
-    breakdown of the totals."""
+    """A one-look invoice or credit note: its type, parties, period and zone, the amount due
+    (or credited) and the content hash on the first page; then the lines (the first
+    `lines_shown`, then a summary by type and bucket) and the breakdown of the totals."""
     buffer = io.BytesIO()
     number = invoice["invoice_id"]
+    credit = invoice["document_type"] == "credit_note"
+    chinese, english = TITLES[invoice["document_type"]]
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, invariant=1, leftMargin=16 * mm, rightMargin=16 * mm,
-        topMargin=14 * mm, bottomMargin=18 * mm, title=f"Invoice {number}",
-        author="casetrail billing", creator="casetrail billing", subject="Commission invoice")
+        topMargin=14 * mm, bottomMargin=18 * mm, title=f"{english} {number}",
+        author="casetrail billing", creator="casetrail billing",
+        subject=f"Commission {english.lower()}")
     styles = getSampleStyleSheet()
     small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=7.5, leading=9)
     right = ParagraphStyle("right", parent=small, alignment=TA_RIGHT)
@@ -84,18 +105,22 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
     lines = [line for line in invoice["lines"] if line["kind"] != "minimum_fee"]
     tax_label = f"Tax ({percent(Decimal(totals['tax_rate']))})"
 
+    purpose = ("credit of a collection agency's success fees: the period's clawbacks exceed "
+               "its fees" if credit else "success fee of a collection agency")
     story: list[Any] = [
-        Paragraph("Invoice", styles["Title"]),
-        Paragraph(f"<b>{escape(number)}</b> &nbsp; success fee of a collection agency",
-                  styles["Normal"]),
+        Paragraph(f"<font name='{_cjk_font()}'>{chinese}</font> / {english}",
+                  styles["Title"]),
+        Paragraph(f"<b>{escape(number)}</b> &nbsp; {purpose}", styles["Normal"]),
         Spacer(1, 4 * mm),
         _grid([
-            ["Invoice number", number, "Issue date", invoice["issue_date"]],
+            [f"{english} number", number, "Issue date", invoice["issue_date"]],
             ["Creditor", invoice["creditor_id"], "Currency", currency],
             ["Agency", invoice["agency_id"], "Contract version",
              f"v{invoice['terms']['contract_version']}"],
             ["Period", f"{invoice['period_start']} to {invoice['period_end']} (inclusive)",
-             "Data as of", f"log position {invoice['data_as_of']['position']}"],
+             "Days in", invoice["timezone"]],
+            ["Data as of", f"log position {invoice['data_as_of']['position']}", "Document",
+             english],
             ["Subtotal", f"{currency} {totals['subtotal']}", tax_label,
              f"{currency} {totals['tax']}"],
             ["Total", f"{currency} {totals['total']}", "Lines", str(len(lines))],
@@ -141,10 +166,14 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
             _summary(lines, currency, right)])]
     story += [Spacer(1, 6 * mm), KeepTogether([_totals(totals, invoice, currency, tax_label)])]
     story += [Spacer(1, 6 * mm), Paragraph(
+        f"Days are days in {escape(invoice['timezone'])}, the contract's time zone. "
         "Commission is rounded half-up to the minor unit on each line; totals are sums of the "
         "rounded lines. A payment reversed after it was invoiced is credited on a later "
-        "invoice; this invoice is never edited. The content hash covers the parties, period, "
-        "lines and totals.", small)]
+        f"document; this {english.lower()} is never edited. "
+        + ("A period whose lines net to a credit is a credit note, with no minimum fee. "
+           if credit else "")
+        + "The content hash covers the document type, parties, period, zone, lines and "
+        "totals.", small)]
 
     def footer(canvas: Canvas, _: Any) -> None:
         canvas.saveState()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from casetrail.figures import BEFORE_PLACEMENT
+from casetrail.figures import BEFORE_PLACEMENT, Window
 from sqlalchemy.engine import Connection
 
 from billing_service.adapters.billing_ledger import (
@@ -19,7 +19,6 @@ from billing_service.adapters.billing_ledger import (
     promises,
     reversals,
 )
-from billing_service.domain.invoice import Period
 from billing_service.domain.ledger import (
     Assignment,
     CaseFacts,
@@ -41,12 +40,13 @@ class LedgerFacts:
         return 0 if value is None else int(value)
 
     def cases(self, conn: Connection, *, creditor_id: str | None = None,
-              agency_id: str | None = None, assigned_in: Period | None = None,
+              agency_id: str | None = None, assigned_in: Window | None = None,
               currency: str | None = None, as_of_position: int | None = None
               ) -> list[CaseFacts]:
         """Cases of a creditor (all if None) that an agency held or was credited money on
         (any agency if None), optionally only those it (or anyone) held at some instant of
-        the days of `assigned_in`; facts recorded after `as_of_position` are left out."""
+        the window `assigned_in` (a period's days in a stated zone); facts recorded after
+        `as_of_position` are left out."""
         a, c, p = case_assignments, billing_cases, payments
         where: list[Any] = []
         if creditor_id is not None:
@@ -56,10 +56,10 @@ class LedgerFacts:
         held = sa.select(a.c.case_id)
         if agency_id is not None:
             held = held.where(a.c.agency_id == agency_id)
-        if assigned_in is not None:  # held at some instant of the period's days
-            held = held.where(a.c.assigned_at < _day_start(assigned_in.end + timedelta(days=1)),
+        if assigned_in is not None:  # held at some instant of the window
+            held = held.where(a.c.assigned_at < _utc_text(assigned_in.end),
                               sa.or_(a.c.ended_at.is_(None),
-                                     a.c.ended_at > _day_start(assigned_in.start)))
+                                     a.c.ended_at > _utc_text(assigned_in.start)))
         if agency_id is not None and assigned_in is None:
             credited = sa.select(p.c.case_id).where(p.c.agency_id == agency_id)
             where.append(c.c.case_id.in_(held.union(credited).scalar_subquery()))
@@ -148,8 +148,9 @@ def _payment(row: Any, stints: Sequence[Assignment]) -> PaymentFact:
         before_placement=BEFORE_PLACEMENT in (row["flags"] or "").split(",")))
 
 
-def _day_start(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00+00:00"
+def _utc_text(at: datetime) -> str:
+    """An instant as the read model stores instants (ISO-8601 in UTC), to compare as text."""
+    return at.astimezone(UTC).isoformat()
 
 
 def _group(rows: Iterable[Any]) -> dict[str, list[Any]]:

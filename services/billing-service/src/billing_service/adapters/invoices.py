@@ -1,18 +1,28 @@
-"""Invoices as stored: once, never edited, with an index of the ledger entries they billed."""
+"""Invoices and credit notes as stored: once, never edited, with an index of the ledger
+entries they billed. Both kinds share the `invoices` table and the pair's `seq` (the order of
+its runs); each kind is numbered in a sequence of its own (INV-..., CN-...)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from billing_service.adapters.records import invoice_lines, invoices
-from billing_service.domain.invoice import Period
+from billing_service.domain.contracts import LEGACY_TIMEZONE
+from billing_service.domain.invoice import (
+    CREDIT_NOTE,
+    INVOICE,
+    Period,
+    document_type_of,
+    invoice_number,
+)
 from billing_service.domain.ledger import LedgerLine
 
 SUMMARY_COLUMNS = ("invoice_id", "creditor_id", "agency_id", "seq", "period_start",
@@ -97,11 +107,23 @@ class InvoiceBook:
         return None if row is None else dict(row)
 
     def next_seq(self, conn: Connection, creditor_id: str, agency_id: str) -> int:
-        """The sequence number the pair's next invoice gets."""
+        """The sequence number the pair's next document (invoice or credit note) gets."""
         t = invoices
         value = conn.execute(sa.select(sa.func.max(t.c.seq)).where(
             t.c.creditor_id == creditor_id, t.c.agency_id == agency_id)).scalar()
         return 1 if value is None else int(value) + 1
+
+    def number(self, conn: Connection, creditor_id: str, agency_id: str, document_type: str,
+               seq: int) -> str:
+        """The number of the pair's document at `seq` if it is of `document_type`: one more
+        than the documents of that type before it (invoices and credit notes each count
+        their own)."""
+        t = invoices
+        credit_notes = t.c.invoice_id.startswith("CN-", autoescape=True)
+        count = conn.execute(sa.select(sa.func.count()).select_from(t).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id, t.c.seq < seq,
+            credit_notes if document_type == CREDIT_NOTE else sa.not_(credit_notes))).scalar()
+        return invoice_number(creditor_id, agency_id, int(count or 0) + 1, document_type)
 
     def billed_lines(self, conn: Connection, creditor_id: str, agency_id: str, *,
                      before_seq: int) -> dict[str, LedgerLine]:
@@ -123,7 +145,7 @@ class InvoiceBook:
             query = query.where(t.c.invoice_id > after)
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(t.c.invoice_id).limit(limit)).mappings().all()
-        return [dict(r) for r in rows]
+        return [{**r, "document_type": document_type_of(r["invoice_id"])} for r in rows]
 
 
 def _record(row: Any) -> dict[str, Any]:
@@ -133,10 +155,17 @@ def _record(row: Any) -> dict[str, Any]:
 
 
 def invoice_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The API form of a stored invoice: its content, hash, issue facts and data cut-off."""
-    return {"invoice_id": record["invoice_id"], **record["content"],
+    """The API form of a stored document: its content, hash, issue facts and data cut-off.
+    A document issued before documents stated their type and zone was an invoice in UTC days:
+    the view says so (outside its hash)."""
+    content = record["content"]
+    stated = {"document_type": content.get("document_type", INVOICE),
+              "timezone": content.get("timezone", LEGACY_TIMEZONE)}
+    issued_on = datetime.fromisoformat(record["issued_at"]).astimezone(
+        ZoneInfo(stated["timezone"])).date()
+    return {"invoice_id": record["invoice_id"], **stated, **content,
             "content_hash": record["content_hash"], "issued_at": record["issued_at"],
-            "issue_date": date.fromisoformat(record["issued_at"][:10]).isoformat(),
+            "issue_date": issued_on.isoformat(),
             "issued_by": record["issued_by"],
             "data_as_of": {"position": record["as_of_position"],
                            "contract_version": record["as_of_contract_version"]}}

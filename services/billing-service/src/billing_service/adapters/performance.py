@@ -1,9 +1,11 @@
-"""Performance reports: agency figures and a creditor's side-by-side agency comparison."""
+"""Performance reports: agency figures and a creditor's side-by-side agency comparison, over
+days in a stated time zone (the report says which)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -12,7 +14,7 @@ from billing_service.adapters.facts import LedgerFacts
 from billing_service.domain.contracts import ContractVersion
 from billing_service.domain.errors import MixedCurrencies
 from billing_service.domain.invoice import Period
-from billing_service.domain.ledger import CaseFacts, utc_day
+from billing_service.domain.ledger import CaseFacts
 from billing_service.domain.performance import (
     PromiseFact,
     agency_performance,
@@ -30,55 +32,60 @@ class PerformanceReports:
         self.engine, self.contracts, self.facts = engine, contracts, facts
 
     def agency(self, agency_id: str, *, creditor_id: str | None, period: Period,
-               as_of: date, currency: str | None) -> dict[str, Any]:
+               as_of: date, timezone: str, currency: str | None) -> dict[str, Any]:
         """An agency's figures over the placements it received in the period (one creditor's,
-        or all)."""
+        or all); the period and `as_of` are days in `timezone`."""
         period.check()
+        zone = ZoneInfo(timezone)
         with self.engine.connect() as conn:
             cases = self.facts.cases(conn, creditor_id=creditor_id, agency_id=agency_id,
-                                     assigned_in=period, currency=currency)
+                                     assigned_in=period.window(zone), currency=currency)
             currency = _one_currency(cases, currency)
             contracts = self._contracts(conn, cases, [agency_id])
-            promises = self._promises(conn, agency_id, creditor_id, period, as_of)
+            promises = self._promises(conn, agency_id, creditor_id, period, as_of, zone)
         report = agency_performance(agency_id=agency_id, cases=cases, promises=promises,
-                                    period=period, as_of=as_of, currency=currency,
+                                    period=period, as_of=as_of, zone=zone, currency=currency,
                                     contracts=contracts[agency_id])
         return {"creditor_id": creditor_id, "period": _period(period),
-                "as_of": as_of.isoformat(), **report}
+                "as_of": as_of.isoformat(), "timezone": timezone, **report}
 
-    def comparison(self, creditor_id: str, *, period: Period, as_of: date,
+    def comparison(self, creditor_id: str, *, period: Period, as_of: date, timezone: str,
                    currency: str | None) -> dict[str, Any]:
         """Every agency that received the creditor's placements in the period, side by side;
-        the best recovery rate is the champion, the others challengers."""
+        the best recovery rate is the champion, the others challengers. The period and
+        `as_of` are days in `timezone`."""
         period.check()
+        zone = ZoneInfo(timezone)
+        window = period.window(zone)
         with self.engine.connect() as conn:
-            cases = self.facts.cases(conn, creditor_id=creditor_id, assigned_in=period,
+            cases = self.facts.cases(conn, creditor_id=creditor_id, assigned_in=window,
                                      currency=currency)
             currency = _one_currency(cases, currency)
             agencies = sorted({a.agency_id for c in cases for a in c.assignments
-                               if period.start <= utc_day(a.assigned_at) <= period.end})
+                               if window.contains(a.assigned_at)})
             # (the agencies that received placements in the period: the cohort's)
             contracts = self._contracts(conn, cases, agencies)
-            promises = {agency_id: self._promises(conn, agency_id, creditor_id, period, as_of)
+            promises = {agency_id: self._promises(conn, agency_id, creditor_id, period, as_of,
+                                                  zone)
                         for agency_id in agencies}
         reports = []
         for agency_id in agencies:
             report = agency_performance(agency_id=agency_id, cases=cases,
                                         promises=promises[agency_id],
-                                        period=period, as_of=as_of, currency=currency,
-                                        contracts=contracts[agency_id])
+                                        period=period, as_of=as_of, zone=zone,
+                                        currency=currency, contracts=contracts[agency_id])
             report.pop("by_vintage")
             reports.append(report)
         best = champion(reports)
         for report in reports:
             report["role"] = "champion" if report["agency_id"] == best else "challenger"
         return {"creditor_id": creditor_id, "period": _period(period),
-                "as_of": as_of.isoformat(), "currency": currency, "champion": best,
-                "agencies": reports}
+                "as_of": as_of.isoformat(), "timezone": timezone, "currency": currency,
+                "champion": best, "agencies": reports}
 
     def _promises(self, conn: Connection, agency_id: str, creditor_id: str | None,
-                  period: Period, as_of: date) -> list[PromiseFact]:
-        window = report_window(period, as_of)
+                  period: Period, as_of: date, zone: ZoneInfo) -> list[PromiseFact]:
+        window = report_window(period, as_of, zone)
         if window is None:
             return []
         return self.facts.promises_of(conn, agency_id, creditor_id, window.start, window.end)

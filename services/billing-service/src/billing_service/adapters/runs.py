@@ -1,5 +1,10 @@
-"""Billing runs: compute a pair's invoice for a period from the read model and the contracts,
-store it once, and recompute a stored invoice to check it.
+"""Billing runs: compute a pair's invoice (or credit note) for a period from the read model and
+the contracts, store it once, and recompute a stored one to check it.
+
+A run bills only what has happened: a period whose first day has not begun, or whose last day
+has not ended, in the contract's time zone (now by the service's clock) is refused, and
+nothing about the refused run is stored. A preview is always allowed and says whether it is
+provisional (the period has not ended: what it shows may still change).
 
 A run records what it was computed from: the newest log position the read model had applied
 and the newest contract version. Recomputing with the same cut-off (and the invoices issued
@@ -11,22 +16,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from billing_service.adapters.contracts import ContractBook
 from billing_service.adapters.facts import LedgerFacts
 from billing_service.adapters.invoices import InvoiceBook, InvoiceDraft, invoice_view
-from billing_service.domain.contracts import in_force
-from billing_service.domain.errors import NoContract, PeriodAlreadyInvoiced
+from billing_service.domain.contracts import LEGACY_TIMEZONE, contract_timezone, in_force
+from billing_service.domain.errors import (
+    NoContract,
+    PeriodAlreadyInvoiced,
+    PeriodNotBegun,
+    PeriodNotEnded,
+)
 from billing_service.domain.invoice import (
+    INVOICE,
     Period,
     build_invoice,
     content_hash,
-    invoice_number,
+    document_type,
     select_lines,
 )
 from billing_service.domain.ledger import LedgerLine, case_ledger
@@ -44,27 +57,32 @@ class CutOff:
 
 
 class BillingRuns:
-    """Runs billing for creditor-agency pairs."""
+    """Runs billing for creditor-agency pairs ("now" from `clock`; a pair without a contract
+    counts days in `default_timezone`)."""
 
     def __init__(self, engine: Engine, contracts: ContractBook, invoices: InvoiceBook,
-                 facts: LedgerFacts):
+                 facts: LedgerFacts, clock: Clock = SYSTEM_CLOCK,
+                 default_timezone: str = DEFAULT_TIMEZONE):
         self.engine, self.contracts, self.invoices, self.facts = (
             engine, contracts, invoices, facts)
+        self.clock, self.default_timezone = clock, default_timezone
 
     def run(self, creditor_id: str, agency_id: str, period: Period, actor: str,
             progress: Progress | None = None) -> tuple[dict[str, Any], bool]:
-        """The pair's invoice for the period: stored now (created=True), or the one stored
-        by an earlier run of the same period (created=False)."""
+        """The pair's invoice or credit note for the period: stored now (created=True), or
+        the one stored by an earlier run of the same period (created=False). A period that
+        has not begun, or not ended, in the contract's zone is refused (nothing stored)."""
         period.check()
         for attempt in range(RETRIES):
             with self.engine.connect() as conn:
                 stored = self.invoices.by_period(conn, creditor_id, agency_id, period)
                 if stored is not None:
                     return invoice_view(stored), False
+                self._check_happened(period, self._zone(conn, creditor_id, agency_id))
                 self._check_order(conn, creditor_id, agency_id, period)
                 draft = self._draft(conn, creditor_id, agency_id, period, progress=progress)
             try:
-                self.invoices.store(draft, datetime.now(UTC).isoformat(), actor)
+                self.invoices.store(draft, self.clock.now().astimezone(UTC).isoformat(), actor)
             except IntegrityError:  # a concurrent run stored first: look again
                 if attempt == RETRIES - 1:
                     raise
@@ -75,27 +93,56 @@ class BillingRuns:
         raise AssertionError("unreachable")
 
     def preview(self, creditor_id: str, agency_id: str, period: Period) -> dict[str, Any]:
-        """Recompute without storing. For a period already invoiced: the invoice recomputed
+        """Recompute without storing. For a period already invoiced: the document recomputed
         from its cut-off, and whether its hash matches the stored one; otherwise what a run
-        would produce now."""
+        would produce now (`provisional` while the period has not ended in the contract's
+        zone: a run is refused until `period_ends_at`)."""
         period.check()
         with self.engine.connect() as conn:
             stored = self.invoices.by_period(conn, creditor_id, agency_id, period)
             if stored is None:
+                timezone = self._zone(conn, creditor_id, agency_id)
                 self._check_order(conn, creditor_id, agency_id, period)
                 draft = self._draft(conn, creditor_id, agency_id, period)
+                ends_at = period.window(ZoneInfo(timezone)).end
                 return {"invoice_id": draft.invoice_id, "stored": False,
                         "content_hash": draft.content_hash, "stored_hash": None,
-                        "matches": None, "content": draft.content}
+                        "matches": None, "timezone": timezone,
+                        "period_ends_at": ends_at.astimezone(UTC).isoformat(),
+                        "provisional": self.clock.now() < ends_at, "content": draft.content}
+            legacy = "timezone" not in stored["content"]  # issued before documents stated it
             draft = self._draft(
                 conn, creditor_id, agency_id, period, seq=stored["seq"],
-                cut_off=CutOff(stored["as_of_position"], stored["as_of_contract_version"]))
-        return {"invoice_id": stored["invoice_id"], "stored": True,
+                cut_off=CutOff(stored["as_of_position"], stored["as_of_contract_version"]),
+                legacy=legacy)
+        timezone = stored["content"].get("timezone", LEGACY_TIMEZONE)
+        return {"invoice_id": stored["invoice_id"], "stored": True, "timezone": timezone,
+                "period_ends_at": period.window(ZoneInfo(timezone)).end.astimezone(
+                    UTC).isoformat(), "provisional": False,
                 "content_hash": draft.content_hash, "stored_hash": stored["content_hash"],
                 "stored_content_intact": content_hash(stored["content"])
                 == stored["content_hash"],
                 "matches": draft.content_hash == stored["content_hash"],
                 "content": draft.content}
+
+    def _zone(self, conn: Connection, creditor_id: str, agency_id: str) -> str:
+        """The zone the pair's days are counted in: its contract's (the service's default
+        zone when it has none yet)."""
+        return contract_timezone(self.contracts.versions(conn, creditor_id, agency_id),
+                                 self.default_timezone)
+
+    def _check_happened(self, period: Period, timezone: str) -> None:
+        """Refuse a period that has not begun, or not ended, in `timezone` now."""
+        now, window = self.clock.now(), period.window(ZoneInfo(timezone))
+        if now < window.start:
+            raise PeriodNotBegun(
+                f"the period has not begun yet: there is nothing to bill ({period.start} "
+                f"begins at {window.start.isoformat()} in {timezone})", path="period_start")
+        if now < window.end:
+            raise PeriodNotEnded(
+                f"the period has not ended yet: {period.end} ends at "
+                f"{window.end.isoformat()} in {timezone}, the contract's time zone; run it "
+                "then (a preview shows what it would bill now)", path="period_end")
 
     def _check_order(self, conn: Connection, creditor_id: str, agency_id: str,
                      period: Period) -> None:
@@ -108,7 +155,7 @@ class BillingRuns:
 
     def _draft(self, conn: Connection, creditor_id: str, agency_id: str, period: Period, *,
                seq: int | None = None, cut_off: CutOff | None = None,
-               progress: Progress | None = None) -> InvoiceDraft:
+               progress: Progress | None = None, legacy: bool = False) -> InvoiceDraft:
         seq = seq or self.invoices.next_seq(conn, creditor_id, agency_id)
         versions = self.contracts.versions(
             conn, creditor_id, agency_id, up_to=cut_off.contract_version if cut_off else None)
@@ -128,10 +175,11 @@ class BillingRuns:
             ledger += case_ledger(case, agency_id, versions, billed)
             if progress is not None:
                 progress(done, len(cases))
-        number = invoice_number(creditor_id, agency_id, seq)
+        selected = select_lines(ledger, billed.keys(), period)
+        kind = INVOICE if legacy else document_type(selected)
+        number = self.invoices.number(conn, creditor_id, agency_id, kind, seq)
         content = build_invoice(number=number, creditor_id=creditor_id, agency_id=agency_id,
-                                period=period, terms=terms,
-                                selected=select_lines(ledger, billed.keys(), period))
+                                period=period, terms=terms, selected=selected, legacy=legacy)
         return InvoiceDraft(invoice_id=number, creditor_id=creditor_id, agency_id=agency_id,
                             seq=seq, period=period, content=content,
                             content_hash=content_hash(content),

@@ -1,7 +1,9 @@
 """Commission contracts: versioned terms per creditor-agency pair, and the rates they set.
 
 A pair's contract is a list of versions, each effective from a date, appended and never
-edited. A payment is billed under the version in force on the day it was received. Rates are
+edited. A payment is billed under the version in force on the day it was received, a day in
+the contract's time zone: every version of a pair states the same zone (versions recorded
+before contracts stated one read as UTC, the days they were billed in). Rates are
 per bucket; a bucket may instead have marginal tiers over the case's cumulative recovered
 amount (like income-tax brackets: each slice of the payment is paid at its bracket's rate).
 """
@@ -14,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from casetrail.clock import check_zone
 from casetrail.money import MAX_AMOUNT, MoneyError, check_currency, parse_amount, parse_decimal
 
 from billing_service.domain.errors import InvalidTerms
@@ -22,6 +26,9 @@ from billing_service.domain.errors import InvalidTerms
 BUCKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9+._-]{0,31}$"
 MAX_TAIL_DAYS = 3650
 MAX_RATE_PLACES = 6
+# The zone of a version recorded before contracts stated one: such versions were billed in UTC
+# days, and reading them so keeps their invoices' days (and hashes) as issued.
+LEGACY_TIMEZONE = "UTC"
 
 
 def plain(value: Decimal) -> str:
@@ -144,6 +151,12 @@ class ContractTerms:
     creditor_direct_commissionable: bool = True
     minimum_fee: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
+    timezone: str = LEGACY_TIMEZONE  # IANA zone of the contract's days (the API always states it)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone the contract's days are counted in."""
+        return ZoneInfo(self.timezone)
 
     def check(self) -> ContractTerms:
         """Refuse terms that can never be right; returns self for chaining."""
@@ -173,6 +186,7 @@ class ContractTerms:
                                path="tail_days")
         _checked(lambda v: check_money(v, self.currency), self.minimum_fee, "minimum_fee")
         _checked(check_rate, self.tax_rate, "tax_rate")
+        _checked(check_zone, self.timezone, "timezone")
         return self
 
     def portions(self, bucket: str, recovered_before: Decimal, amount: Decimal
@@ -200,6 +214,7 @@ class ContractTerms:
             "creditor_direct_commissionable": self.creditor_direct_commissionable,
             "minimum_fee": plain(self.minimum_fee),
             "tax_rate": plain(self.tax_rate),
+            "timezone": self.timezone,
         }
 
     @classmethod
@@ -216,6 +231,7 @@ class ContractTerms:
             creditor_direct_commissionable=bool(data["creditor_direct_commissionable"]),
             minimum_fee=Decimal(data["minimum_fee"]),
             tax_rate=Decimal(data["tax_rate"]),
+            timezone=data.get("timezone", LEGACY_TIMEZONE),
         )
 
 
@@ -261,9 +277,16 @@ class ContractVersion:
                 "recorded_at": self.recorded_at, "actor": self.actor}
 
 
+def contract_timezone(versions: Sequence[ContractVersion], default: str = LEGACY_TIMEZONE
+                      ) -> str:
+    """The zone a pair's contract counts days in (every version states the same one; the
+    first is taken); `default` when the pair has no contract yet."""
+    return versions[0].terms.timezone if versions else default
+
+
 def in_force(versions: Sequence[ContractVersion], on: date) -> ContractVersion | None:
-    """The version in force on a day: the latest effective on or before it (on the same
-    effective date, the higher version number)."""
+    """The version in force on a day (a day in the contract's zone): the latest effective on
+    or before it (on the same effective date, the higher version number)."""
     candidates = [v for v in versions if v.terms.effective_from <= on]
     if not candidates:
         return None

@@ -26,6 +26,28 @@ class InvalidPeriod(BillingError, ValueError):
     code = "invalid_period"
 
 
+class PeriodNotBegun(InvalidPeriod):
+    """A run for a period whose first day has not begun where the contract counts days:
+    there is nothing to bill, and a stored invoice would stand in the way of every earlier
+    period."""
+
+    code = "period_not_begun"
+
+
+class PeriodNotEnded(InvalidPeriod):
+    """A run for a period whose last day has not ended where the contract counts days: its
+    lines may still change (a preview is allowed, and says it is provisional)."""
+
+    code = "period_not_ended"
+
+
+class ContractTimezoneChanged(BillingError):
+    """Every version of a creditor-agency contract counts days in one time zone, so which day
+    a payment falls on never depends on which version is in force."""
+
+    code = "contract_timezone_changed"
+
+
 class ContractCurrencyChanged(BillingError):
     """Every version of a creditor-agency contract bills in one currency."""
 

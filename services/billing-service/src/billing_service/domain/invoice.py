@@ -1,10 +1,17 @@
-"""Invoices: which ledger lines a billing run takes, the totals, and the content hash.
+"""Invoices and credit notes: which ledger lines a billing run takes, the totals, and the
+content hash.
 
 A run for (creditor, agency, period) takes every line of the agency's ledger not yet
 invoiced and dated on or before the period's last day (the period's own lines, plus lines
 reported late for earlier days, plus clawbacks of payments invoiced earlier). A reversal waits
-until its payment has been invoiced or is invoiced in the same run. The content (parties,
-period, lines, totals) is canonical JSON; its SHA-256 is printed on the invoice.
+until its payment has been invoiced or is invoiced in the same run. Days are days in the
+contract's time zone, which the document states.
+
+A run whose lines net to a credit (the sum of their commissions, before any minimum fee, is
+below zero) issues a credit note: numbered in a sequence of its own, and never topped up to
+the minimum fee (a minimum fee is owed on what an agency earns, not on what it gives back).
+Otherwise it issues an invoice, topped up to the minimum fee. The content (document type,
+parties, period and zone, lines, totals) is canonical JSON; its SHA-256 is printed on it.
 """
 
 from __future__ import annotations
@@ -13,10 +20,11 @@ import hashlib
 import json
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from casetrail.figures import Window
 from casetrail.money import round_minor
 
 from billing_service.domain.contracts import ContractVersion, percent, plain
@@ -30,15 +38,24 @@ from billing_service.domain.ledger import (
     payment_entry,
 )
 
-INVOICE_NUMBER = "INV-{creditor}-{agency}-{seq:05d}"
+INVOICE, CREDIT_NOTE = "invoice", "credit_note"
+NUMBER_FORMATS = {INVOICE: "INV-{creditor}-{agency}-{seq:05d}",
+                  CREDIT_NOTE: "CN-{creditor}-{agency}-{seq:05d}"}
+INVOICE_NUMBER = NUMBER_FORMATS[INVOICE]
 
 
 @dataclass(frozen=True)
 class Period:
-    """A billing period of whole UTC days; both `start` and `end` are included."""
+    """A billing period of whole days in a time zone (the contract's, for a run); both
+    `start` and `end` are included."""
 
     start: date
     end: date
+
+    def window(self, zone: tzinfo) -> Window:
+        """The instants of the period's days in `zone`: from the first day's midnight to the
+        midnight after the last day."""
+        return Window.of_days(self.start, self.end, zone)
 
     def check(self) -> Period:
         """Refuse a period that ends before it starts; returns self."""
@@ -60,9 +77,28 @@ class SelectedLine:
     earlier_credit: bool
 
 
-def invoice_number(creditor_id: str, agency_id: str, seq: int) -> str:
-    """The number of a pair's seq-th invoice: INV-{creditor}-{agency}-{seq:05d}."""
-    return INVOICE_NUMBER.format(creditor=creditor_id, agency=agency_id, seq=seq)
+def invoice_number(creditor_id: str, agency_id: str, seq: int,
+                   document_type: str = INVOICE) -> str:
+    """The number of a pair's seq-th document of a type: INV-{creditor}-{agency}-{seq:05d}
+    for invoices, CN-{creditor}-{agency}-{seq:05d} for credit notes (two sequences)."""
+    return NUMBER_FORMATS[document_type].format(creditor=creditor_id, agency=agency_id, seq=seq)
+
+
+def document_type_of(number: str) -> str:
+    """The type of a document from its number (credit notes are CN-..., invoices INV-...)."""
+    return CREDIT_NOTE if number.startswith("CN-") else INVOICE
+
+
+def net_of_lines(selected: Sequence[SelectedLine]) -> Decimal:
+    """What the run's lines net to, before any minimum fee: the sum of their commissions
+    (clawbacks of payments invoiced earlier included)."""
+    return sum((s.line.commission for s in selected), Decimal(0))
+
+
+def document_type(selected: Sequence[SelectedLine]) -> str:
+    """A credit note if the run's lines net to a credit (below zero before any minimum fee);
+    otherwise an invoice (a run with nothing, or netting to zero, is an invoice)."""
+    return CREDIT_NOTE if net_of_lines(selected) < 0 else INVOICE
 
 
 def select_lines(ledger: Sequence[LedgerLine], invoiced: Set[str], period: Period
@@ -86,13 +122,20 @@ def select_lines(ledger: Sequence[LedgerLine], invoiced: Set[str], period: Perio
 
 
 def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Period,
-                  terms: ContractVersion, selected: Sequence[SelectedLine]) -> dict[str, Any]:
-    """The invoice content: lines, the minimum-fee top-up, tax and totals.
+                  terms: ContractVersion, selected: Sequence[SelectedLine],
+                  legacy: bool = False) -> dict[str, Any]:
+    """The content of the run's document (an invoice, or a credit note if its lines net to a
+    credit): type, zone, lines, the minimum-fee top-up, tax and totals.
 
-    Totals are sums of the rounded lines. The minimum fee tops up what the run earned (its
-    lines except clawbacks of payments invoiced earlier), so an old clawback is still
-    deducted; tax is tax_rate x subtotal, rounded half-up once.
+    Totals are sums of the rounded lines. On an invoice, the minimum fee tops up what the run
+    earned (its lines except clawbacks of payments invoiced earlier), so an old clawback is
+    still deducted; a credit note has no minimum fee. Tax is tax_rate x subtotal, rounded
+    half-up once. `legacy` recomputes a document issued before documents stated their type
+    and zone (UTC days, always an invoice, always topped up), so its hash can be checked.
     """
+    kind = INVOICE if legacy else document_type(selected)
+    if document_type_of(number) != kind:
+        raise ValueError(f"{number} is not the number of a {kind.replace('_', ' ')}")
     currency = terms.terms.currency
     zero = Decimal(0)
     lines = [s.line for s in selected]
@@ -100,7 +143,8 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
     earlier_credits = sum((s.line.commission for s in selected if s.earlier_credit), zero)
     earned = lines_total - earlier_credits
     minimum_fee = terms.terms.minimum_fee
-    top_up = minimum_fee - earned if minimum_fee > 0 and earned < minimum_fee else zero
+    top_up = (minimum_fee - earned if kind == INVOICE and minimum_fee > 0
+              and earned < minimum_fee else zero)
     if top_up > 0:
         lines.append(LedgerLine(
             entry=f"{MINIMUM_FEE}:{number}", kind=MINIMUM_FEE, position=None, case_id=None,
@@ -116,7 +160,9 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
     tax = round_minor(tax_rate * subtotal, currency)
     payments = [line for line in lines if line.kind == PAYMENT]
     reversals = [line for line in lines if line.kind == REVERSAL]
+    stated = {} if legacy else {"document_type": kind, "timezone": terms.terms.timezone}
     return {
+        **stated,
         "invoice_number": number,
         "creditor_id": creditor_id,
         "agency_id": agency_id,

@@ -16,19 +16,30 @@ the pair's contract versions, so the same facts always give the same lines.
   earned, taking the amount from the payment's top slice first; the reversal that completes
   a payment's reversal claws back exactly what is left, so rounding never leaves a cent.
 - Commission is rounded half-up to the minor unit per line, never before.
+
+Days (the day a payment was received, the last day of a term or its tail, a recall's day,
+which version is in force) are days in the contract's time zone, the one every version of the
+pair states; instants stay UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from casetrail.money import format_amount, round_minor
 
-from billing_service.domain.contracts import ContractVersion, Portion, in_force, plain
+from billing_service.domain.contracts import (
+    ContractVersion,
+    Portion,
+    contract_timezone,
+    in_force,
+    plain,
+)
 
 PAYMENT, REVERSAL, MINIMUM_FEE = "payment", "reversal", "minimum_fee"
 CREDITOR_DIRECT = "creditor_direct"
@@ -163,9 +174,10 @@ def money(amount: Decimal, currency: str) -> str:
     return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
 
 
-def utc_day(at: datetime) -> date:
-    """The UTC calendar day of an instant: billing days are UTC days."""
-    return at.astimezone(UTC).date()
+def local_day(at: datetime, zone: tzinfo) -> date:
+    """The calendar day an instant falls on in a time zone (billing days are days in the
+    contract's zone)."""
+    return at.astimezone(zone).date()
 
 
 def payment_entry(case_id: str, reference: str) -> str:
@@ -217,17 +229,18 @@ def credited(assignments: Sequence[Assignment], fact: PaymentFact) -> PaymentFac
                    before_placement=fact.received_at < assignment.assigned_at)
 
 
-def placement_window(assignment: Assignment, at: datetime, tail_days: int
+def placement_window(assignment: Assignment, at: datetime, tail_days: int, zone: tzinfo
                      ) -> tuple[bool, str]:
     """Whether money received at `at` falls within the assignment's placement term or the
-    tail after it (term end, or recall/closure if earlier), and the words that say so."""
-    day = utc_day(at)
+    tail after it (term end, or recall/closure if earlier), and the words that say so; days
+    are days in `zone` (the contract's)."""
+    day = local_day(at, zone)
     if assignment.ended_at is None or at < assignment.ended_at:
         if day <= assignment.term_end:
             return True, f"within the placement term (ends {assignment.term_end})"
         base, what = assignment.term_end, "term end"
     else:
-        ended_on = utc_day(assignment.ended_at)
+        ended_on = local_day(assignment.ended_at, zone)
         if ended_on <= assignment.term_end:
             base, what = ended_on, END_WORDS.get(assignment.end_reason or "", "end")
         else:
@@ -253,11 +266,13 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
                 billed: Mapping[str, LedgerLine] | None = None) -> list[LedgerLine]:
     """The case's lines on an agency's ledger, in log order.
 
-    `contracts` are the versions of the (case's creditor, agency) pair. `billed` holds lines
-    already invoiced: they stand as billed (an invoice is never edited), and later lines
-    build on them (a clawback uses the rates the payment was billed at).
+    `contracts` are the versions of the (case's creditor, agency) pair; their zone sets the
+    days. `billed` holds lines already invoiced: they stand as billed (an invoice is never
+    edited), and later lines build on them (a clawback uses the rates the payment was billed
+    at).
     """
     billed = billed or {}
+    zone = ZoneInfo(contract_timezone(contracts))
     entries: list[PaymentFact | ReversalFact] = [*case.payments, *case.reversals]
     entries.sort(key=lambda e: e.position)
     recovered = Decimal(0)  # commissionable money this agency recovered on the case so far
@@ -271,7 +286,7 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
                 continue
             key = payment_entry(case.case_id, fact.reference)
             line = billed.get(key) or _payment_line(
-                case, fact, agency_id, assignment, contracts, recovered)
+                case, fact, agency_id, assignment, contracts, recovered, zone)
             if line.commissionable:
                 recovered += line.amount
             paid[fact.reference] = _PaymentState(line)
@@ -280,7 +295,7 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
             if state is None:
                 continue  # its payment is not on this agency's ledger
             key = reversal_entry(fact.event_id)
-            line = billed.get(key) or _reversal_line(case, fact, state)
+            line = billed.get(key) or _reversal_line(case, fact, state, zone)
             state.reversed += -line.amount
             state.clawed += -line.commission
             if state.line.commissionable:
@@ -291,8 +306,8 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
 
 def _payment_line(case: CaseFacts, fact: PaymentFact, agency_id: str,
                   assignment: Assignment | None, contracts: Sequence[ContractVersion],
-                  recovered: Decimal) -> LedgerLine:
-    day = utc_day(fact.received_at)
+                  recovered: Decimal, zone: tzinfo) -> LedgerLine:
+    day = local_day(fact.received_at, zone)
 
     def line(explanation: str, *, contract: ContractVersion | None = None,
              portions: tuple[Portion, ...] = ()) -> LedgerLine:
@@ -314,7 +329,7 @@ def _payment_line(case: CaseFacts, fact: PaymentFact, agency_id: str,
         return line(f"not this agency's case at the time: {holder} held it on {day}")
     if fact.received_at < assignment.assigned_at:
         return line(f"not this agency's case at the time: received {day}, before the case "
-                    f"was placed with {agency_id} on {utc_day(assignment.assigned_at)}")
+                    f"was placed with {agency_id} on {local_day(assignment.assigned_at, zone)}")
     contract = in_force(contracts, day)
     if contract is None:
         return line(f"no contract in force on {day}")
@@ -322,7 +337,7 @@ def _payment_line(case: CaseFacts, fact: PaymentFact, agency_id: str,
     if terms.currency != case.currency:
         return line(f"the case is in {case.currency}, contract v{contract.version} bills in "
                     f"{terms.currency}", contract=contract)
-    within, window = placement_window(assignment, fact.received_at, terms.tail_days)
+    within, window = placement_window(assignment, fact.received_at, terms.tail_days, zone)
     if not within:
         return line(window, contract=contract)
     if fact.source == CREDITOR_DIRECT and not terms.creditor_direct_commissionable:
@@ -340,9 +355,10 @@ def _portion_rule(portion: Portion, count: int, currency: str) -> str:
     return portion.rule if count == 1 else f"{portion.rule} on {money(portion.amount, currency)}"
 
 
-def _reversal_line(case: CaseFacts, fact: ReversalFact, state: _PaymentState) -> LedgerLine:
+def _reversal_line(case: CaseFacts, fact: ReversalFact, state: _PaymentState, zone: tzinfo
+                   ) -> LedgerLine:
     payment = state.line
-    day = utc_day(fact.reversed_at)
+    day = local_day(fact.reversed_at, zone)
     common: dict[str, Any] = dict(
         entry=reversal_entry(fact.event_id), kind=REVERSAL, position=fact.position,
         case_id=case.case_id, account_ref=case.account_ref, bucket=case.bucket,

@@ -19,6 +19,10 @@ on or before the `as_of` day; reversals of that money count against it.
 - liquidation curve of a vintage (month placed): cumulative recovered / placed at the end of
   each calendar month since placement (month 0 is the month of placement)
 
+Days (the period's, `as_of`, the month a vintage was placed in, the months of a liquidation
+curve) are days in the report's stated time zone; a day's money is the money of the instants
+from its midnight to the next there.
+
 Ratios are rounded half-up to 4 decimal places; money is summed exactly.
 """
 
@@ -27,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -43,8 +47,8 @@ from billing_service.domain.ledger import (
     CaseFacts,
     case_ledger,
     credited,
+    local_day,
     money,
-    utc_day,
 )
 
 PromiseFact = PromiseOutcome  # a promise as the billing ledger recorded it
@@ -106,26 +110,27 @@ def handed_over(case: CaseFacts, assignment: Assignment) -> Decimal:
     return figures.handed_over(case.placed_amount, paid, reversed_, assignment.assigned_at)
 
 
-def report_window(period: Period, as_of: date) -> Window | None:
-    """The instants a report counts: the period's days, up to the `as_of` day (None: the
-    period has not begun by then)."""
+def report_window(period: Period, as_of: date, zone: tzinfo) -> Window | None:
+    """The instants a report counts: the period's days in `zone`, up to the `as_of` day
+    (None: the period has not begun by then)."""
     last = min(period.end, as_of)
-    return Window.of_days(period.start, last) if last >= period.start else None
+    return Window.of_days(period.start, last, zone) if last >= period.start else None
 
 
 def agency_performance(*, agency_id: str, cases: Iterable[CaseFacts],
                        promises: Iterable[PromiseFact], period: Period, as_of: date,
-                       contracts: Mapping[str, Sequence[ContractVersion]], currency: str
-                       ) -> dict[str, Any]:
-    """One agency's figures over the placements it received in `period`, as of a day.
-    `cases` may hold other cases too (those it only held during the period count as
-    assigned, not as placements)."""
+                       zone: tzinfo, contracts: Mapping[str, Sequence[ContractVersion]],
+                       currency: str) -> dict[str, Any]:
+    """One agency's figures over the placements it received in `period`, as of a day; the
+    period's days and `as_of` are days in `zone`. `cases` may hold other cases too (those it
+    only held during the period count as assigned, not as placements)."""
     overall = Figures()
     by_bucket: dict[str, Figures] = defaultdict(Figures)
     by_vintage: dict[str, Figures] = defaultdict(Figures)
     commission = commissionable = Decimal(0)
-    window = Window.of_days(period.start, period.end)
-    counted = report_window(period, as_of)
+    window = period.window(zone)
+    counted = report_window(period, as_of, zone)
+    until = Window.of_days(as_of, as_of, zone).end  # money counts up to the end of as_of
     assigned: set[str] = set()
     for case in cases:
         held = stints(case)
@@ -137,19 +142,19 @@ def agency_performance(*, agency_id: str, cases: Iterable[CaseFacts],
         paid, _ = money_facts(case)
         owned: set[str] = set()
         for assignment in (a for a in case.assignments if a.seq in cohort):
-            vintage = utc_day(assignment.assigned_at)
+            vintage = local_day(assignment.assigned_at, zone)
             groups = (overall, by_bucket[case.bucket], by_vintage[vintage.strftime("%Y-%m")])
             placed = handed_over(case, assignment)
             for group in groups:
                 group.placements += 1
                 group.placed += placed
             refs = {p.reference for p in figures.credited(paid, agency_id, assignment.seq)
-                    if utc_day(p.received_at) <= as_of}
+                    if p.received_at < until}
             owned |= refs
-            flows = [(p.amount, utc_day(p.received_at)) for p in case.payments
+            flows = [(p.amount, local_day(p.received_at, zone)) for p in case.payments
                      if p.reference in refs]
-            flows += [(-r.amount, utc_day(r.reversed_at)) for r in case.reversals
-                      if r.reference in refs and utc_day(r.reversed_at) <= as_of]
+            flows += [(-r.amount, local_day(r.reversed_at, zone)) for r in case.reversals
+                      if r.reference in refs and r.reversed_at < until]
             for amount, day in flows:
                 months = month_index(day) - month_index(vintage)
                 for group in groups:
@@ -160,8 +165,8 @@ def agency_performance(*, agency_id: str, cases: Iterable[CaseFacts],
                     group.by_month[max(months, 0)] += amount
         for line in case_ledger(case, agency_id, contracts.get(case.creditor_id, ())):
             if (line.commissionable and line.kind in (PAYMENT, REVERSAL)
-                    and line.reference in owned and line.occurred_on is not None
-                    and line.occurred_on <= as_of):
+                    and line.reference in owned and line.occurred_at is not None
+                    and datetime.fromisoformat(line.occurred_at) < until):
                 commission += line.commission
                 commissionable += line.amount
     promises = list(promises)

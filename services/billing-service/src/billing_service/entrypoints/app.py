@@ -28,7 +28,7 @@ def create_app(settings: BillingSettings | None = None, common: CommonSettings |
     """Build the app; pass `service` to reuse one (tests), else it is built from settings."""
     common = common or CommonSettings()
     app = new_api(title="casetrail billing service", description=DESCRIPTION)
-    app.state.service = service or build(settings)
+    app.state.service = service or build(settings, common=common)
     app.state.keyring = common.keyring
     app.include_router(contracts.router)
     app.include_router(billing_runs.router)

@@ -4,10 +4,11 @@ models; the value rules themselves are the domain's (`billing_service.domain.con
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
+from casetrail.clock import check_zone
 from casetrail.money import PLAIN_DECIMAL_PATTERN, MoneyError, check_currency
 from casetrail.web import EARLIEST_DAY, IDENTIFIER_PATTERN, LATEST_DAY, Day, Identifier
 from pydantic import (
@@ -60,6 +61,15 @@ def _optional_amount(value: object) -> Decimal | None:
     return None if value is None else check_amount(value)
 
 
+def _optional_zone(value: str | None) -> str | None:
+    return None if value is None else check_zone(value)
+
+
+TimeZone = Annotated[str | None, AfterValidator(_optional_zone), Field(
+    max_length=64, examples=["Asia/Shanghai", "UTC"],
+    description="an IANA time zone name; default: the service's (CASETRAIL_DEFAULT_TIMEZONE)")]
+
+
 class Model(BaseModel):
     """Strict about unknown fields, so typos are reported rather than silently dropped."""
 
@@ -99,6 +109,11 @@ class ContractIn(Model):
                            WithJsonSchema(DECIMAL_TEXT)] = Field(
         default=Decimal(0), description="per invoice; a lower subtotal is topped up")
     tax_rate: Rate = Field(default=Decimal(0), description="e.g. \"0.06\" for 6% VAT")
+    timezone: TimeZone = Field(default=None, description=(
+        "the IANA time zone the contract's days are counted in (a payment's billing day, "
+        "invoice periods); every version of a pair states the same one. Omitted: the "
+        "service's default zone (CASETRAIL_DEFAULT_TIMEZONE), written into the version. "
+        "UTC days are a choice: \"UTC\""), examples=["Asia/Shanghai"])
 
     @field_validator("rates")
     @classmethod
@@ -126,33 +141,31 @@ class ContractIn(Model):
                         check_money(tier.up_to, info.data["currency"])
         return tiers
 
-    def to_terms(self) -> ContractTerms:
-        """The domain's terms."""
+    def to_terms(self, default_timezone: str) -> ContractTerms:
+        """The domain's terms (in `default_timezone` unless the body states a zone)."""
         return ContractTerms(
             effective_from=self.effective_from, currency=self.currency, rates=self.rates,
             tiers={b: tuple(RateTier(t.up_to, t.rate) for t in tiers)
                    for b, tiers in self.tiers.items()},
             tail_days=self.tail_days,
             creditor_direct_commissionable=self.creditor_direct_commissionable,
-            minimum_fee=self.minimum_fee, tax_rate=self.tax_rate)
+            minimum_fee=self.minimum_fee, tax_rate=self.tax_rate,
+            timezone=self.timezone or default_timezone)
 
 
 class BillingRunIn(Model):
-    """Bill a creditor-agency pair for a period of whole UTC days, both ends included. A
-    period that has not begun yet has nothing to bill and is refused: it would stand in the
-    way of every run of the periods before it."""
+    """Bill a creditor-agency pair for a period of whole days in the contract's time zone,
+    both ends included. Only a period that has ended there is billed (422
+    `period_not_ended` before; a preview is allowed). A period that has not begun yet has
+    nothing to bill and is refused (422 `period_not_begun`): it would stand in the way of
+    every run of the periods before it. Both are judged by the service's clock."""
 
     creditor_id: TenantId
     agency_id: TenantId
-    period_start: Day = Field(description="the first day (included); not after today (UTC)")
-    period_end: Day = Field(description="the last day of the period (included)")
-
-    @field_validator("period_start")
-    @classmethod
-    def _has_begun(cls, start: date) -> date:
-        if start > datetime.now(UTC).date():
-            raise ValueError("the period has not begun yet: there is nothing to bill")
-        return start
+    period_start: Day = Field(description="the first day (included); begun in the contract's "
+                              "zone")
+    period_end: Day = Field(description="the last day of the period (included); a run needs "
+                            "it to have ended in the contract's zone")
 
     @field_validator("period_end")
     @classmethod
@@ -210,6 +223,8 @@ class ContractVersionOut(Out):
     creditor_direct_commissionable: bool
     minimum_fee: str
     tax_rate: str
+    timezone: str = Field(description="the IANA zone the contract's days are counted in "
+                          "(\"UTC\" for versions recorded before contracts stated one)")
     recorded_at: str
     actor: str
 
@@ -276,8 +291,13 @@ class InvoiceTotalsOut(Out):
 
 
 class InvoiceContentOut(Out):
-    """What an invoice says (what its content hash covers)."""
+    """What an invoice or credit note says (what its content hash covers)."""
 
+    document_type: str | None = Field(default=None, description=(
+        "`invoice`, or `credit_note` when the period's lines net to a credit (absent only "
+        "from the recomputed content of a document issued before documents stated it)"))
+    timezone: str | None = Field(default=None, description=(
+        "the zone of the document's days (period, line days): the contract's"))
     invoice_number: str
     creditor_id: str
     agency_id: str
@@ -298,12 +318,16 @@ class DataAsOfOut(Out):
 
 
 class InvoiceOut(InvoiceContentOut):
-    """An issued invoice: its content, content hash and issue facts."""
+    """An issued invoice or credit note: its content, content hash and issue facts."""
 
+    document_type: str = Field(description="`invoice` or `credit_note` (a document issued "
+                               "before documents stated it is an invoice)")
+    timezone: str = Field(description="the zone of the document's days (\"UTC\" for a "
+                          "document issued before documents stated it)")
     invoice_id: str
     content_hash: str
     issued_at: str
-    issue_date: str
+    issue_date: str = Field(description="the day issued_at falls on in the document's zone")
     issued_by: str
     data_as_of: DataAsOfOut
 
@@ -313,6 +337,11 @@ class PreviewOut(Out):
 
     invoice_id: str
     stored: bool
+    timezone: str = Field(description="the zone of the period's days: the contract's")
+    period_ends_at: str = Field(description="the instant the period's last day ends there "
+                                "(UTC): a run is refused before it")
+    provisional: bool = Field(description="true while the period has not ended: what it "
+                              "shows may still change, and a run would be refused")
     content_hash: str
     stored_hash: str | None
     matches: bool | None = Field(description="null when the period was never invoiced")
@@ -321,9 +350,10 @@ class PreviewOut(Out):
 
 
 class InvoiceSummaryOut(Out):
-    """An invoice in the list."""
+    """An invoice or credit note in the list."""
 
     invoice_id: str
+    document_type: str
     creditor_id: str
     agency_id: str
     seq: int
@@ -359,6 +389,7 @@ class PerformanceOut(Out):
     creditor_id: str | None
     period: PeriodOut
     as_of: str
+    timezone: str = Field(description="the zone of the period's days and of as_of")
     currency: str | None = None
     by_bucket: list[dict[str, Any]] | None = None
     by_vintage: list[dict[str, Any]] | None = None
@@ -370,6 +401,7 @@ class ComparisonOut(Out):
     creditor_id: str
     period: PeriodOut
     as_of: str
+    timezone: str = Field(description="the zone of the period's days and of as_of")
     currency: str | None
     champion: str | None
     agencies: list[dict[str, Any]]

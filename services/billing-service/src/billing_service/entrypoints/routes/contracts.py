@@ -21,18 +21,23 @@ TenantPath = IdentifierPath
             summary="Record a new contract version", response_model=ContractVersionOut,
             responses={200: {"model": ContractVersionOut, "description": "the same terms as "
                              "the latest version: a retry, answered with that version"},
-                       **error_responses(403, 409, _409="`contract_period_invoiced` or "
-                                         "`contract_currency_changed`")})
+                       **error_responses(403, 409, 422,
+                                         _409="`contract_period_invoiced` or "
+                                         "`contract_currency_changed`",
+                                         _422="bad terms at their field; "
+                                         "`contract_timezone_changed` (body.timezone): every "
+                                         "version of a pair counts days in one zone")})
 def put_contract(creditor_id: TenantPath, agency_id: TenantPath, body: ContractIn,
                  service: ServiceDep, caller: PrincipalDep, response: Response
                  ) -> dict[str, Any]:
     """Append a version effective from `effective_from` (201). Versions are never edited;
     the same terms as the latest version are a retry and return it (200). A version may not
-    take effect inside a period already invoiced, nor change the pair's currency (409)."""
+    take effect inside a period already invoiced, nor change the pair's currency (409), nor
+    its time zone (422). Without `timezone`, the service's default zone is recorded."""
     contracts_access(caller, creditor_id, write=True)
     with billing_errors("body"):
-        version, created = service.contracts.record(creditor_id, agency_id, body.to_terms(),
-                                                    caller.actor)
+        version, created = service.contracts.record(
+            creditor_id, agency_id, body.to_terms(service.default_timezone), caller.actor)
     if not created:
         response.status_code = 200
     return version.to_json()

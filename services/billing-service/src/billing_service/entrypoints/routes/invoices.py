@@ -1,4 +1,4 @@
-"""Invoices: as JSON, the lines as CSV, or a PDF a person would accept."""
+"""Invoices and credit notes: as JSON, the lines as CSV, or a PDF a person would accept."""
 
 from __future__ import annotations
 
@@ -54,13 +54,14 @@ async def get_invoice(
         description="json (default), csv or pdf; else chosen by the Accept header")] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
-    """The stored invoice, exactly as issued."""
+    """The stored invoice or credit note (`document_type`), exactly as issued."""
     record = await run_in_threadpool(service.invoices.get, invoice_id)
     if record is None or not sees_invoice(caller, record):
         raise ApiError(404, "invoice_not_found", f"no invoice {invoice_id} visible to this key")
     invoice = invoice_view(record)
     chosen = format or _negotiate(accept or "")
-    headers = {"X-Content-Hash": invoice["content_hash"]}
+    headers = {"X-Content-Hash": invoice["content_hash"],
+               "X-Document-Type": invoice["document_type"]}
     if chosen == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{invoice_id}.csv"'
         return Response(invoice_csv(invoice), media_type="text/csv; charset=utf-8",
