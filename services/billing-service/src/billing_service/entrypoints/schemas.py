@@ -65,8 +65,9 @@ def _optional_zone(value: str | None) -> str | None:
     return None if value is None else check_zone(value)
 
 
-TimeZone = Annotated[str | None, AfterValidator(_optional_zone), Field(
-    max_length=64, examples=["Asia/Shanghai", "UTC"],
+TimeZone = Annotated[Annotated[str, Field(max_length=64)] | None,
+                     AfterValidator(_optional_zone), Field(
+    examples=["Asia/Shanghai", "UTC"],
     description="an IANA time zone name; default: the service's (CASETRAIL_DEFAULT_TIMEZONE)")]
 
 
