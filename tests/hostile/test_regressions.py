@@ -404,3 +404,11 @@ def test_nul_characters_in_a_body_are_422(world: World, seeded: dict[str, str],
     escaped = world.call("case", "POST", f"/v1/cases/{seeded['case_id']}/hardship", "agency",
                          json={"reason": "a backslash then u0000: \\u0000"})
     assert escaped.status_code == 201, escaped.text  # text that only looks like the escape
+
+
+def test_a_contract_with_an_explicit_null_timezone_takes_the_default(world: World) -> None:
+    """Found by the schemathesis run: `"timezone": null` was a 500 (TypeError)."""
+    r = world.call("billing", "PUT", "/v1/contracts/BANK/AG-Z", "bank", json={
+        "effective_from": "2020-01-01", "rates": {"M1": "0.12"}, "timezone": None})
+    assert r.status_code == 201, r.text
+    assert r.json()["timezone"]
