@@ -716,3 +716,74 @@ class EventFeed(Out):
 def now_or(value: datetime | None, clock: Clock) -> datetime:
     """The given time in UTC, or now by the service's clock."""
     return value.astimezone(UTC) if value is not None else clock.now()
+
+
+# ---------------------------------------------------------------------------------- audit
+
+
+class CheckpointOut(Out):
+    """A signed (tree size, root) of the log; bytes as lowercase hex (docs/audit.md)."""
+
+    tree_size: int
+    root: str
+    last_position: int = Field(description="the log position of the last event it covers")
+    issued_at: str
+    key_id: str
+    signature: str = Field(description="Ed25519 over the canonical checkpoint message")
+
+
+class CheckpointsOut(Out):
+    """Every stored checkpoint and what verifies them."""
+
+    public_key: str = Field(description="the Ed25519 public key, hex")
+    origin: str = Field(description="the log's name in its signed notes")
+    verifier_key: str = Field(description="the note verifier key: name+hash+key")
+    checkpoints: list[CheckpointOut]
+
+
+class CaseStatementOut(Out):
+    """A signed statement of how many events a case has under a checkpoint."""
+
+    case_id: str
+    tree_size: int
+    root: str
+    event_count: int
+    last_version: int
+    last_position: int
+    key_id: str
+    signature: str
+
+
+class ProvenEventOut(Out):
+    """A stored event with its inclusion proof (none for events after the checkpoint)."""
+
+    position: int
+    case_id: str
+    version: int
+    type: str = Field(description="the stored event's topic")
+    payload: str = Field(description="the stored bytes, base64")
+    leaf_index: int | None
+    proof: list[str] | None = Field(description="hex hashes, RFC 6962 audit path")
+
+
+class CaseAuditOut(Out):
+    """A case's stored events with inclusion proofs against the latest checkpoint."""
+
+    case_id: str
+    checkpoint: CheckpointOut
+    case_statement: CaseStatementOut
+    public_key: str
+    events: list[ProvenEventOut]
+
+
+class ConsistencyOut(Out):
+    """An RFC 6962 consistency proof between two tree sizes."""
+
+    old_size: int
+    new_size: int
+    old_root: str = Field(description="computed by the server: check against roots you kept")
+    new_root: str
+    old: CheckpointOut | None = Field(description="the stored checkpoint of old_size, if any")
+    new: CheckpointOut | None
+    proof: list[str]
+    public_key: str

@@ -16,13 +16,19 @@ from case_service.adapters.audit import SizeNotInLog
 from case_service.adapters.regulator_export import jsonl
 from case_service.adapters.timeline_pdf import timeline_pdf
 from case_service.entrypoints.deps import AppDep, PrincipalDep
+from case_service.entrypoints.schemas import (
+    CaseAuditOut,
+    CheckpointsOut,
+    ConsistencyOut,
+)
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 NO_CHECKPOINT = "no checkpoint has been signed yet: run `casetrail audit checkpoint`"
 
 
-@router.get("/checkpoints", summary="Signed checkpoints of the log")
+@router.get("/checkpoints", summary="Signed checkpoints of the log",
+            response_model=CheckpointsOut)
 async def checkpoints(app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every signed (tree size, root), the public key that verifies them, and the log's
     origin and note verifier key (for the signed notes of `GET /v1/audit/checkpoint`)."""
@@ -56,7 +62,8 @@ async def checkpoint_note(
     return PlainTextResponse(app.audit.note(found[-1]), media_type="text/plain; charset=utf-8")
 
 
-@router.get("/cases/{case_id}", summary="A case history with inclusion proofs")
+@router.get("/cases/{case_id}", summary="A case history with inclusion proofs",
+            response_model=CaseAuditOut)
 async def case_history(case_id: UUID, app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every stored event of the case (stored bytes, base64), with its leaf index and an
     inclusion proof against the latest signed checkpoint, and a signed statement of how many
@@ -114,7 +121,8 @@ async def case_export(
         "Content-Disposition": f'attachment; filename="{case_id}.pdf"'})
 
 
-@router.get("/consistency", summary="Proof that the log only grew between two tree sizes")
+@router.get("/consistency", summary="Proof that the log only grew between two tree sizes",
+            response_model=ConsistencyOut)
 async def consistency(
     app: AppDep, caller: PrincipalDep,
     old_size: Annotated[int, Query(ge=0)], new_size: Annotated[int, Query(ge=0)],
