@@ -131,12 +131,16 @@ def test_a_contract_keeps_one_time_zone_across_versions(world: World) -> None:
 
     assert first.status_code == 201
     assert first.json()["timezone"] == "Asia/Shanghai"
+    assert first.json()["recorded_at"] == "2026-12-01T00:00:00+00:00"  # the service's clock
     refused(other_zone, 422, "contract_timezone_changed", "body.timezone")
     assert "Asia/Shanghai" in other_zone.json()["error"]["message"]
     refused(unknown, 422, "validation_error", "body.timezone")
     assert same_zone_by_default.status_code == 201, same_zone_by_default.text
+    explicit_null = world.put("bank", "/v1/contracts/BANK/AG-A", world.contract_body(
+        effective_from="2026-04-01", timezone=None))  # null is "no zone": the default
+    assert explicit_null.status_code == 201, explicit_null.text
     assert [v["timezone"] for v in world.get(
-        "bank", "/v1/contracts/BANK/AG-A").json()["versions"]] == ["Asia/Shanghai"] * 2
+        "bank", "/v1/contracts/BANK/AG-A").json()["versions"]] == ["Asia/Shanghai"] * 3
 
 
 # ---------------------------------------------------------------------- one clock, ended periods
