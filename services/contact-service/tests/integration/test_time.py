@@ -19,6 +19,9 @@ entered in the log, is chosen here), except for the rebuild, which replays a rea
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +33,6 @@ import pytest
 from case_service.application import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
-from casetrail import cli
 from casetrail.clock import ManualClock
 from casetrail.crypto import MasterKey
 from casetrail.envelope import EventEnvelope, event_id_for
@@ -42,7 +44,6 @@ from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
 from contact_service.entrypoints.app import create_app
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 KEYS = {"bj": (Role.AGENCY, "AG-BJ"), "ny": (Role.AGENCY, "AG-NY"),
         "utc": (Role.AGENCY, "AG-UTC"), "bank": (Role.CREDITOR, "BANK"),
@@ -430,8 +431,7 @@ def test_who_may_set_and_read_an_agency_s_settings(world: World) -> None:
 
 # ---------------------------------------------------------------------- rebuilds
 
-def test_settings_survive_a_contact_log_rebuild_with_swap(
-        world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_survive_a_contact_log_rebuild_with_swap(world: World, tmp_path: Path) -> None:
     case_url = f"sqlite:///{tmp_path}/case.db"
     cases = build_application(CaseSettings(database_url=case_url), world.common)
     try:
@@ -460,15 +460,18 @@ def test_settings_survive_a_contact_log_rebuild_with_swap(
     settings = world.get("auditor", "/v1/agencies/AG-NY/settings")
     report = world.get("auditor", "/v1/sla", agency_id="AG-NY")
 
-    monkeypatch.setenv("CASE_DATABASE_URL", case_url)
-    monkeypatch.setenv("CONTACT_DATABASE_URL", world.url)
-    monkeypatch.setenv("CASETRAIL_VAR_DIR", str(world.common.var_dir))
+    # The command as an operator runs it, in a process of its own (it configures logging
+    # for itself, which must not outlive it in this test process).
     assert world.common.master_key is not None
-    monkeypatch.setenv("CASETRAIL_MASTER_KEY", world.common.master_key.get_secret_value())
-    swapped = CliRunner().invoke(cli.app, ["projections", "rebuild", "contact-log", "--swap",
-                                           "--transport", "log"])
-    assert swapped.exit_code == 0, swapped.output
-    assert "swapped" in swapped.output
+    env = {**os.environ, "CASE_DATABASE_URL": case_url, "CONTACT_DATABASE_URL": world.url,
+           "CASETRAIL_VAR_DIR": str(world.common.var_dir),
+           "CASETRAIL_MASTER_KEY": world.common.master_key.get_secret_value()}
+    swapped = subprocess.run(
+        [sys.executable, "-m", "casetrail.cli", "projections", "rebuild", "contact-log",
+         "--swap", "--transport", "log"], env=env, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert swapped.returncode == 0, swapped.stdout + swapped.stderr
+    assert "swapped: the live copy now holds the shadow's" in swapped.stdout + swapped.stderr
 
     assert world.get("auditor", "/v1/agencies/AG-NY/settings") == settings
     rebuilt = world.get("auditor", "/v1/sla", agency_id="AG-NY")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -457,3 +458,74 @@ def test_durations_read_as_words() -> None:
     assert duration(timedelta(minutes=45)) == "45 minutes"
     assert duration(timedelta(hours=1)) == "1 hour"
     assert duration(timedelta(0)) == "0 minutes"
+
+
+# --- progress entered the same day, in the agency's zone ------------------------------------
+
+SHANGHAI = ZoneHistory.constant("Asia/Shanghai")
+
+
+def entered(when: datetime, recorded: datetime, outcome: str = "no_answer") -> ContactFact:
+    """A call made at `when` and entered in the log at `recorded`."""
+    return replace(call(when, outcome), recorded_at=recorded)
+
+
+def test_a_contact_entered_before_the_agency_s_midnight_meets_progress_entry() -> None:
+    # 23:30 in Shanghai (15:30 UTC) entered at 23:50 there.
+    made = datetime(2026, 3, 3, 15, 30, tzinfo=UTC)
+    status = level(evaluate(at(days=5), entered(made, made + timedelta(minutes=20)),
+                            zones=SHANGHAI), "progress_entry")
+    assert (status.status, status.due_at) == ("met", datetime(2026, 3, 3, 16, tzinfo=UTC))
+    assert "every contact of this assignment so far (1) entered the same day" in \
+        status.explanation
+
+
+def test_a_contact_entered_after_the_agency_s_midnight_breaches_it_wherever_utc_is() -> None:
+    made = datetime(2026, 3, 3, 15, 30, tzinfo=UTC)
+    late = entered(made, made + timedelta(minutes=40))  # 00:10 in Shanghai, 16:10 UTC
+    in_shanghai = level(evaluate(at(days=5), late, zones=SHANGHAI), "progress_entry")
+    assert (in_shanghai.status, in_shanghai.outstanding) == ("breached", False)
+    assert in_shanghai.completed_at == made + timedelta(minutes=40)
+    assert "its entry came only at 2026-03-04 00:10 Asia/Shanghai, 10 minutes late" in \
+        in_shanghai.explanation
+    assert "[1 of 1 contact of this assignment entered late]" in in_shanghai.explanation
+    assert level(evaluate(at(days=5), late), "progress_entry").status == "met"  # UTC days
+
+
+def test_a_contact_not_yet_entered_is_pending_until_its_day_ends_then_breached() -> None:
+    made = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    contact = entered(made, made + timedelta(days=2))
+    during = level(evaluate(made + timedelta(hours=1), contact, zones=SHANGHAI),
+                   "progress_entry")
+    assert (during.status, during.outstanding) == ("pending", True)
+    after_midnight = level(evaluate(datetime(2026, 3, 3, 16, 30, tzinfo=UTC), contact,
+                                    zones=SHANGHAI), "progress_entry")
+    assert (after_midnight.status, after_midnight.outstanding) == ("breached", True)
+    assert "not entered yet, overdue by 30 minutes" in after_midnight.explanation
+
+
+def test_a_hold_does_not_waive_entering_the_work_done() -> None:
+    made = datetime(2026, 3, 3, 15, 30, tzinfo=UTC)
+    statuses = evaluate(at(days=5), entered(made, made + timedelta(hours=2)), zones=SHANGHAI,
+                        holds=(Hold("cease_contact", made + timedelta(minutes=5)),))
+    assert level(statuses, "progress_entry").status == "breached"
+    assert level(statuses, "initial_calls").status == "not_applicable"
+
+
+def test_contacts_whose_entry_time_is_unknown_are_not_judged() -> None:
+    assert level(evaluate(at(days=1), call(at(hours=1))), "progress_entry").status == \
+        "not_applicable"
+
+
+def test_deadlines_started_before_a_zone_change_keep_the_zone_they_started_in() -> None:
+    # A New York agency from before the assignment moves to Shanghai on 5 March.
+    zones = ZoneHistory.of("UTC", [(ASSIGNED - timedelta(days=30), "America/New_York"),
+                                   (datetime(2026, 3, 5, tzinfo=UTC), "Asia/Shanghai")])
+    before, after = (evaluate(at(days=2), zones=zones), evaluate(at(days=10), zones=zones))
+    # Assigned at 20:00 on 1 March in New York, due at 20:00 there 7 days later: New York
+    # moved to daylight time on 8 March, so 167 hours later, whatever the zone is now.
+    due = {level(s, "initial_calls").due_at for s in (before, after)}
+    assert due == {ASSIGNED + timedelta(days=7, hours=-1)}
+    # Explanations are written on the wall clock of the zone in force at as_of.
+    assert "(due 2026-03-08 20:00 America/New_York)" in level(before, "initial_calls").explanation
+    assert "(due 2026-03-09 08:00 Asia/Shanghai)" in level(after, "initial_calls").explanation

@@ -204,3 +204,37 @@ def test_a_new_case_nobody_has_called_is_first_in_line() -> None:
         ("C-new", "service_level_overdue", "first_action"),
         ("C-other", "promise_due", None)]
     assert "no outbound contact yet, overdue by 3 hours" in items[0].reason
+
+
+# --- the agency's day and the debtor's ---------------------------------------------------------
+
+def test_a_service_level_is_due_today_on_the_agency_s_calendar() -> None:
+    # Due at 00:30 UTC on 11 March: 08:30 on 11 March in Shanghai, 20:30 on 10 March in New
+    # York.
+    due = datetime(2026, 3, 11, 0, 30, tzinfo=UTC)
+    work = [case("C1", sl("first_action", "pending", due))]
+    assert utc_worklist(work, DAY) == []
+    assert build_worklist(work, DAY, zone="Asia/Shanghai") == []
+    items = build_worklist(work, date(2026, 3, 11), zone="Asia/Shanghai")
+    assert items[0].reason.startswith("Due today, by 2026-03-11 08:30 Asia/Shanghai")
+    items = build_worklist(work, DAY, zone="America/New_York")
+    assert items[0].reason.startswith("Due today, by 2026-03-10 20:30 America/New_York")
+
+
+def test_promise_days_are_the_debtor_s() -> None:
+    # 23:00 UTC on 9 March is already 10 March in Shanghai, still 9 March in New York.
+    judged = datetime(2026, 3, 9, 23, 0, tzinfo=UTC)
+    due = promise("P1", DAY)
+    shanghai = case("C1", promises=(due,), debtor_timezone="Asia/Shanghai")
+    new_york = case("C2", promises=(due,), debtor_timezone="America/New_York")
+    items = build_worklist([shanghai, new_york], DAY, zone="UTC", as_of=judged)
+    reasons = {i.case_id: i.reason for i in items}
+    assert "falls due today (2026-03-10)" in reasons["C1"]
+    assert "falls due tomorrow (2026-03-10)" in reasons["C2"]
+    # Due until the end of 10 March where the debtor lives: 16:00 UTC for Shanghai.
+    assert {i.case_id: i.due_at for i in items}["C1"] == datetime(2026, 3, 10, 16, tzinfo=UTC)
+    # At 17:00 UTC on 10 March the Shanghai debtor's promise is overdue, the other is not.
+    later = build_worklist([shanghai, new_york], DAY, zone="UTC",
+                           as_of=datetime(2026, 3, 10, 17, tzinfo=UTC))
+    assert {(i.case_id, i.kind) for i in later} == {("C1", "promise_follow_up"),
+                                                    ("C2", "promise_due")}

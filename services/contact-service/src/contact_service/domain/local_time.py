@@ -15,7 +15,8 @@ before and after it may overlap or leave a gap of a few hours: a day is never cu
 
 Day arithmetic: a span of whole days is counted on the local wall clock (7 days after 10:00
 is 10:00 seven days later, even across a daylight-saving change, when that is 167 or 169
-hours); any other span (2 hours) is elapsed time.
+hours); any other span (2 hours) is elapsed time. Spans are timedeltas, so 48 hours count as
+2 days: the tender's spans are hours (2) or days (1, 7, 15).
 
 Pure: no I/O.
 """
