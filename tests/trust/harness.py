@@ -53,12 +53,13 @@ class Services:
             api_keys=json.dumps([KeyEntry(n, hash_key(self.keys[n]), r, t).to_json()
                                  for n, (r, t) in KEYS.items()]),
             master_key=MasterKey.generate_b64(), var_dir=tmp / "var")
-        self.clock = clock or ManualClock(at("2026-01-01"))
+        self.clock = clock or ManualClock(datetime.now(UTC))
         self.case_settings = CaseSettings(database_url=case_url)
         self.cases: CaseApplication = build_application(self.case_settings, self.common)
         self.contact_service = build_contact(ContactSettings(database_url=contact_url),
                                      common=self.common, clock=self.clock)
-        self.billing_service = build_billing(BillingSettings(database_url=billing_url))
+        self.billing_service = build_billing(BillingSettings(database_url=billing_url),
+                                             common=self.common, clock=self.clock)
         self.case_asgi = case_app(self.case_settings, self.common, application=self.cases)
         self.clients = {
             "case": TestClient(self.case_asgi),
