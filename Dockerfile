@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 #
-# One image for every casetrail process: the three APIs, the relay and the consumers are the
-# same code (one uv workspace, one uv.lock) started with different `casetrail` arguments.
+# One image for every casetrail process: the three APIs, the console, the relay and the
+# consumers are the same code (one uv workspace, one uv.lock) started with different `casetrail`
+# arguments (the console: `python -m console_service`).
 #
 #   docker build -t casetrail:$(git rev-parse --short HEAD) .             # generic image
 #   docker run --rm casetrail:TAG serve case --host 0.0.0.0 --port 8000
@@ -40,6 +41,7 @@ COPY shared/pyproject.toml shared/
 COPY services/case-service/pyproject.toml services/case-service/
 COPY services/contact-service/pyproject.toml services/contact-service/
 COPY services/billing-service/pyproject.toml services/billing-service/
+COPY services/console/pyproject.toml services/console/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-install-workspace
 
@@ -49,11 +51,12 @@ COPY shared/src shared/src
 COPY services/case-service/src services/case-service/src
 COPY services/contact-service/src services/contact-service/src
 COPY services/billing-service/src services/billing-service/src
+COPY services/console/src services/console/src
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-editable \
  && /app/.venv/bin/casetrail --help >/dev/null
 # 3) the regulator PDF's embedded font: static instances of the packaged Noto Sans SC
-RUN CASETRAIL_FONT_DIR=/app/fonts /app/.venv/bin/python -m case_service.adapters.pdf_fonts
+RUN CASETRAIL_FONT_DIR=/app/fonts /app/.venv/bin/python -m casetrail.pdf_fonts
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the same Python base, the venv, a non-root user; no compilers, no uv, no source tree

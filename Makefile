@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix clean
+.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -22,7 +22,7 @@ $(UV):
 install: $(UV) ## install Python and every dependency from uv.lock, bytecode compiled
 	$(UV) sync --frozen --all-packages --compile-bytecode
 	.venv/bin/python -m compileall -q shared/src services/*/src > /dev/null
-	.venv/bin/python -m case_service.adapters.pdf_fonts > /dev/null
+	.venv/bin/python -m casetrail.pdf_fonts > /dev/null
 
 run: install ## start the system on SQLite and print where it listens
 	./scripts/run-dev.sh
@@ -37,13 +37,17 @@ lint: install ## ruff, mypy and the import-layer contracts
 
 unit: install ## unit tests only (no I/O, no servers)
 	$(UV) run pytest -q -m "not postgres and not kafka and not e2e" shared/tests \
-	  services/case-service/tests/unit services/contact-service/tests
+	  services/case-service/tests/unit services/contact-service/tests services/console/tests
 
 integration: install ## integration tiers on SQLite, PostgreSQL and Kafka (starts them)
 	./scripts/test.sh -m "not e2e" services tests/transport
 
 e2e: install ## end-to-end: every service as a process, both transports (starts PG and Kafka)
 	./scripts/test.sh -m e2e tests/e2e
+
+browser: install ## the console in headless Chromium against the real services (tests/browser)
+	./scripts/chromium.sh
+	CASETRAIL_REQUIRE_BROWSER=1 $(UV) run pytest -q -p no:cacheprovider tests/browser
 
 pg: ## start the project's PostgreSQL on 127.0.0.1:55432
 	./scripts/pg.sh start

@@ -8,8 +8,12 @@ UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 CASE_PORT=${CASE_PORT:-8000}
 CONTACT_PORT=${CONTACT_PORT:-8001}
 BILLING_PORT=${BILLING_PORT:-8002}
+CONSOLE_PORT=${CONSOLE_PORT:-8003}
 HOST=${HOST:-127.0.0.1}
 export CASE_EVENTS_URL="http://$HOST:$CASE_PORT"
+# the console calls the three services' APIs with each signed-in user's own key
+export CONSOLE_CASE_URL="http://$HOST:$CASE_PORT" CONSOLE_CONTACT_URL="http://$HOST:$CONTACT_PORT"
+export CONSOLE_BILLING_URL="http://$HOST:$BILLING_PORT"
 
 pids=()
 stop_all() { kill "${pids[@]}" 2>/dev/null || true; wait || true; }
@@ -29,6 +33,7 @@ mkdir -p var/log
 "$UV" run casetrail migrate case >/dev/null
 "$UV" run casetrail migrate contact >/dev/null
 "$UV" run casetrail migrate billing >/dev/null
+"$UV" run casetrail migrate console >/dev/null
 
 "$UV" run casetrail serve case --host "$HOST" --port "$CASE_PORT" >var/log/case.log 2>&1 &
 pids+=($!)
@@ -36,9 +41,12 @@ pids+=($!)
 pids+=($!)
 "$UV" run casetrail serve billing --host "$HOST" --port "$BILLING_PORT" >var/log/billing.log 2>&1 &
 pids+=($!)
+"$UV" run casetrail serve console --host "$HOST" --port "$CONSOLE_PORT" >var/log/console.log 2>&1 &
+pids+=($!)
 wait_http "http://$HOST:$CASE_PORT" case
 wait_http "http://$HOST:$CONTACT_PORT" contact
 wait_http "http://$HOST:$BILLING_PORT" billing
+wait_http "http://$HOST:$CONSOLE_PORT" console
 
 transport="embedded (consumers pull GET /v1/events)"
 if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
@@ -60,6 +68,7 @@ casetrail is running (SQLite under var/; transport: $transport)
   case service      http://$HOST:$CASE_PORT      API docs: http://$HOST:$CASE_PORT/docs
   contact service   http://$HOST:$CONTACT_PORT      API docs: http://$HOST:$CONTACT_PORT/docs
   billing service   http://$HOST:$BILLING_PORT      API docs: http://$HOST:$BILLING_PORT/docs
+  console           http://$HOST:$CONSOLE_PORT      sign in with one of the keys below (docs/console.md)
   deadlines worker  records broken promises and ended terms as they fall due
   logs              var/log/
   admin key         $(keys dev-admin)

@@ -14,6 +14,10 @@ echo "== Kubernetes manifests (kustomize build + offline schema validation)"
 ./scripts/validate-k8s.sh
 export CASETRAIL_REQUIRE_DEPLOY=1
 
+echo "== headless Chromium for the console's browser tests (tests/browser)"
+./scripts/chromium.sh
+export CASETRAIL_REQUIRE_BROWSER=1
+
 # Existing servers win: TEST_DATABASE_URL / TEST_KAFKA_BOOTSTRAP point at them and nothing is
 # started for them. Otherwise the project's own scripts start (or reuse) loopback servers.
 started=()
@@ -30,5 +34,5 @@ fi
 export TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP
 export CASETRAIL_REQUIRE_POSTGRES=1 CASETRAIL_REQUIRE_KAFKA=1
 
-echo "== tests (unit, integration on SQLite/PostgreSQL and feed/Kafka, end-to-end)"
+echo "== tests (unit, integration on SQLite/PostgreSQL and feed/Kafka, end-to-end, browser)"
 "$UV" run pytest -q -p no:cacheprovider "$@"

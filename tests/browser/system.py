@@ -16,7 +16,7 @@ import httpx
 from casetrail.crypto import MasterKey
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 
-from tests.e2e.harness import System
+from tests.e2e.harness import System, free_port
 
 CREDITOR, AGENCY_A, AGENCY_B = "BANK-WEB", "AG-WEB-A", "AG-WEB-B"
 ROLES = {"creditor": (Role.CREDITOR, CREDITOR), "agency": (Role.AGENCY, AGENCY_A),
@@ -50,35 +50,41 @@ class ConsoleSystem(System):
         self.case_ids: list[str] = []
 
     def start_all(self) -> None:
-        """Every service, the consumers and the console, ready to answer."""
-        for service in ("case", "contact", "billing", "console"):
-            self.cli("migrate", service)
-        for service in ("case", "contact", "billing"):
-            self.urls[service] = self.serve(service)
-        self.env["CASE_EVENTS_URL"] = self.urls["case"]
-        self.start_worker("contact-log", "consume", "contact-log")
-        self.start_worker("billing-ledger", "consume", "billing-ledger")
-        self.env.update({"CONSOLE_CASE_URL": self.urls["case"],
+        """Every service, the consumers and the console, started together (each creates
+        its own SQLite schema at start-up), then waited for until all are ready."""
+        ports = {name: free_port() for name in ("case", "contact", "billing", "console")}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        self.env.update({"CASE_EVENTS_URL": self.urls["case"],
+                         "CONSOLE_CASE_URL": self.urls["case"],
                          "CONSOLE_CONTACT_URL": self.urls["contact"],
                          "CONSOLE_BILLING_URL": self.urls["billing"]})
-        self.urls["console"] = self.serve("console")
+        for name, port in ports.items():
+            self.start(name, "serve", name, "--port", str(port))
+        for name in ports:
+            self.wait_ready(name)
+        self.start_worker("contact-log", "consume", "contact-log")
+        self.start_worker("billing-ledger", "consume", "billing-ledger")
+
+    def wait_ready(self, name: str) -> None:
+        """Until a started service answers /readyz."""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            self.assert_running()
+            try:
+                if httpx.get(f"{self.urls[name]}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"{name} did not become ready: {self.log(name)}")
 
     def serve_console(self, name: str, **env: str) -> str:
         """Another console process (other settings), on a port of its own."""
-        from tests.e2e.harness import free_port
-
         port = free_port()
         self.start(name, "serve", "console", "--port", str(port), **env)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(self.log(name))
+        self.urls[name] = f"http://127.0.0.1:{port}"
+        self.wait_ready(name)
+        return self.urls[name]
 
     def api(self, service: str, who: str) -> httpx.Client:
         """A client of a service with a role's key."""
@@ -124,6 +130,13 @@ class ConsoleSystem(System):
                 "reference": ref, "amount": amount, "currency": "CNY", "source": "agency",
                 "received_at": earlier, "method": "bank_transfer"})
             assert answer.status_code == 201, answer.text
+        # Money reported a day late: received before the placement, so it earns nothing,
+        # but it is a line of the last (ended) billing period, which the seed invoices.
+        answer = agency.post(f"/v1/cases/{self.case_ids[2]}/payments", json={
+            "reference": "SEED-PAY-0", "amount": "200.00", "currency": "CNY",
+            "source": "agency", "method": "cash",
+            "received_at": (datetime.now(UTC) - timedelta(hours=26)).isoformat()})
+        assert answer.status_code == 201, answer.text
         answer = agency.post(f"/v1/cases/{self.case_ids[3]}/disputes",
                              json={"reason": "债务人称已全额还清 / says it was paid in full"})
         assert answer.status_code == 201, answer.text
@@ -132,25 +145,26 @@ class ConsoleSystem(System):
         self.verifier_key = json.loads(signed.stdout)["verifier_key"]
 
     def seed_billing(self) -> None:
-        """Contracts for both agencies and an invoice for agency A (after the ledger has the
-        payments)."""
+        """Contracts for both agencies, and agency A's invoice for the last ended period
+        (up to yesterday: a period is invoiced once it has ended), once the ledger has its
+        line."""
         billing = self.api("billing", "creditor")
         for agency_id, rate in ((AGENCY_A, "0.18"), (AGENCY_B, "0.20")):
             answer = billing.put(f"/v1/contracts/{CREDITOR}/{agency_id}", json={
                 "effective_from": "2026-01-01", "currency": "CNY",
                 "rates": {"M1": "0.12", "M2": rate, "M3": "0.25", "M4+": "0.30"},
-                "tax_rate": "0.06"})
+                "minimum_fee": "300.00", "tax_rate": "0.06"})
             assert answer.status_code in (200, 201), answer.text
-        today = datetime.now(UTC).date()
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
         period = {"creditor_id": CREDITOR, "agency_id": AGENCY_A,
-                  "period_start": today.replace(day=1).isoformat(),
-                  "period_end": today.isoformat()}
+                  "period_start": yesterday.replace(day=1).isoformat(),
+                  "period_end": yesterday.isoformat()}
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             preview = billing.get("/v1/billing-runs/preview", params=period)
             lines = preview.json().get("content", {}).get("lines", []) \
                 if preview.status_code == 200 else []
-            if len(lines) >= 2:
+            if any(line.get("reference") == "SEED-PAY-0" for line in lines):
                 break
             time.sleep(0.3)
         else:

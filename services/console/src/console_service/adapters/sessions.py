@@ -94,8 +94,13 @@ class SessionStore:
         self.engine, self.policy, self.clock = engine, policy, clock
 
     def create_schema(self) -> None:
-        """Create the table if it is missing."""
-        metadata.create_all(self.engine)
+        """Create the table if it is missing. Several replicas starting at once may race to
+        create it: losing that race is fine once the table is there."""
+        try:
+            metadata.create_all(self.engine)
+        except sa.exc.SQLAlchemyError:
+            if not sa.inspect(self.engine).has_table(sessions_table.name):
+                raise
 
     def create(self, identity: Identity, api_key: str, language: str) -> tuple[str, Session]:
         """A new session for a verified key; returns the cookie token and the session."""

@@ -121,9 +121,14 @@ def account_of(values: dict[str, str]) -> dict[str, Any]:
     return account
 
 
-def column_of(path: str) -> str | None:
+def column_of(path: str, message: str = "") -> str | None:
     """The file column a field path of the service's errors refers to
-    (`balances.principal` -> principal, `debtor.phones.1` -> phones), if any."""
+    (`balances.principal` -> principal, `debtor.phones.1` -> phones), if any; an error about
+    the whole row (no path) is placed by the field its message names."""
+    if not path.strip("."):
+        named = [column for field, column in PATH_TO_COLUMN.items()
+                 if re.search(rf"(?<![\w.]){re.escape(field)}(?![\w])", message)]
+        return named[0] if len(named) == 1 else None
     parts = [p for p in path.split(".") if p]
     if parts and parts[0] == "body":
         parts = parts[1:]
@@ -145,7 +150,7 @@ def row_errors(rejected: Iterable[dict[str, Any]], rows: Sequence[int]) -> list[
         row = rows[index] if isinstance(index, int) and 0 <= index < len(rows) else 0
         for error in entry.get("errors") or [{"path": "", "message": entry.get("reason", "")}]:
             path = str(error.get("path", ""))
+            message = str(error.get("message", ""))
             found.append(RowError(row=row, account_ref=entry.get("account_ref"),
-                                  column=column_of(path), path=path,
-                                  message=str(error.get("message", ""))))
+                                  column=column_of(path, message), path=path, message=message))
     return found

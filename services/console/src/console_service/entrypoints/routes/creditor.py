@@ -96,8 +96,9 @@ async def upload_placement(request: Request, current: PlacementsUser) -> Respons
         return render(request, "placements.html", status=exc.status if exc.status < 500
                       else 502, page="placements", error="placements.refused",
                       error_values={"message": exc.message}, **context)
+    context["outcome"] = outcome
     return render(request, "placements.html", page="placements", error=None,
-                  outcome=outcome, filename=upload.filename, **context)
+                  filename=upload.filename, **context)
 
 
 # ------------------------------------------------------------------------------ allocation
