@@ -108,3 +108,28 @@ def test_an_invoice_of_another_tenant_is_not_found(world: World) -> None:
     assert world.get("bank2", path, format="pdf").status_code == 404
     assert world.get("bank", "/v1/invoices/INV-NOPE-00001").status_code == 404
     assert world.get("bank", path, format="xml").status_code == 422
+
+
+def test_every_glyph_of_the_pdf_comes_from_an_embedded_subset_font(world: World,
+                                                                    tmp_path: Path) -> None:
+    import re
+
+    issued = billed(world)
+    response = world.client.get(f"/v1/invoices/{issued['invoice_id']}",
+                                headers={**world.headers("bank"), "Accept": "application/pdf"})
+    pdf = response.content
+    objects = {int(n): body for n, body in
+               re.findall(rb"(\d+) 0 obj\s*(.*?)\s*endobj", pdf, re.DOTALL)}
+    fonts = []
+    for body in objects.values():
+        if re.search(rb"/Type\s*/Font\b", body) and b"/BaseFont" in body:
+            name = re.search(rb"/BaseFont\s*/([^\s/>]+)", body)
+            descriptor = re.search(rb"/FontDescriptor\s+(\d+) 0 R", body)
+            embedded = bool(descriptor and re.search(
+                rb"/FontFile[23]?\s+\d+ 0 R", objects.get(int(descriptor.group(1)), b"")))
+            fonts.append((name.group(1).decode() if name else "?", embedded))
+    assert fonts
+    assert all(embedded and re.match(r"[A-Z]{6}\+NotoSansSC", name) for name, embedded in fonts), fonts
+    # The Chinese title is text a reader can find, drawn in that font.
+    text = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
+    assert "发票 / Invoice" in text

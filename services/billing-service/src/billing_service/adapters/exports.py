@@ -3,9 +3,9 @@
 
 The PDF is reproducible: reportlab's invariant mode fixes the timestamps and document id, and
 everything printed comes from the stored invoice, so the same invoice renders to the same bytes.
-Its title is bilingual (发票 / Invoice, 贷项通知单 / Credit note); the Chinese words are set in
-the PDF standard Simplified Chinese font STSong-Light (Adobe-GB1, built into ReportLab and
-not embedded: every PDF reader supplies it), the rest in Helvetica.
+Its title is bilingual (发票 / Invoice, 贷项通知单 / Credit note). Every glyph, Latin and Chinese
+(a creditor's or agency's name may be Chinese), comes from one embedded, subset font, Noto Sans
+SC (`casetrail.pdf_fonts`, installed by the project), so every reader shows the same page.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from casetrail.money import MINOR_UNITS
+from casetrail.pdf_fonts import BOLD, FONT, register_fonts
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -43,7 +42,6 @@ CSV_COLUMNS = ("line_no", "kind", "occurred_on", "case_id", "account_ref", "buck
                "contract_version", "commission_unrounded", "commission", "explanation",
                "position", "entry", "document_type", "document_number", "timezone")
 KIND_WORDS = {"payment": "Payment", "reversal": "Reversal", "minimum_fee": "Minimum fee"}
-CJK_FONT = "STSong-Light"
 TITLES = {"invoice": ("发票", "Invoice"), "credit_note": ("贷项通知单", "Credit note")}
 
 
@@ -78,11 +76,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _cjk_font() -> str:
-    """The Chinese font of the titles, registered with ReportLab once per process."""
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    return CJK_FONT
+def _styles() -> dict[str, ParagraphStyle]:
+    """ReportLab's sample styles, set in the embedded font."""
+    register_fonts()
+    sample = getSampleStyleSheet()
+    return {name: ParagraphStyle(f"{name}-embedded", parent=sample[name],
+                                 fontName=BOLD if name in ("Title", "Heading3") else FONT)
+            for name in ("Title", "Normal", "BodyText", "Heading3")}
 
 
 def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
@@ -96,9 +96,9 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, invariant=1, leftMargin=16 * mm, rightMargin=16 * mm,
         topMargin=14 * mm, bottomMargin=18 * mm, title=f"{english} {number}",
-        author="casetrail billing", creator="casetrail billing",
+        author="casetrail billing", creator="casetrail billing", initialFontName=FONT,
         subject=f"Commission {english.lower()}")
-    styles = getSampleStyleSheet()
+    styles = _styles()
     small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=7.5, leading=9)
     right = ParagraphStyle("right", parent=small, alignment=TA_RIGHT)
     currency, totals = invoice["currency"], invoice["totals"]
@@ -108,8 +108,7 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
     purpose = ("credit of a collection agency's success fees: the period's clawbacks exceed "
                "its fees" if credit else "success fee of a collection agency")
     story: list[Any] = [
-        Paragraph(f"<font name='{_cjk_font()}'>{chinese}</font> / {english}",
-                  styles["Title"]),
+        Paragraph(f"{chinese} / {english}", styles["Title"]),
         Paragraph(f"<b>{escape(number)}</b> &nbsp; {purpose}", styles["Normal"]),
         Spacer(1, 4 * mm),
         _grid([
@@ -126,8 +125,7 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
             ["Total", f"{currency} {totals['total']}", "Lines", str(len(lines))],
         ], widths=[28 * mm, 62 * mm, 28 * mm, 60 * mm]),
         Spacer(1, 2 * mm),
-        Paragraph(f"Content hash (SHA-256): <font name='Courier'>{invoice['content_hash']}"
-                  "</font>", small),
+        Paragraph(f"Content hash (SHA-256): {invoice['content_hash']}", small),
         Spacer(1, 5 * mm),
         Paragraph(f"Lines ({len(lines)})", styles["Heading3"]),
     ]
@@ -177,7 +175,7 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
 
     def footer(canvas: Canvas, _: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(FONT, 7)
         canvas.drawString(16 * mm, 10 * mm, f"{number}  -  page {canvas.getPageNumber()}")
         canvas.restoreState()
 
@@ -198,10 +196,10 @@ def _rate(line: Mapping[str, Any]) -> str:
 def _grid(rows: list[list[str]], widths: list[float]) -> Table:
     table = Table(rows, colWidths=widths)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
-        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8.5),
-        ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 8.5),
-        ("FONT", (1, -1), (1, -1), "Helvetica-Bold", 10),
+        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+        ("FONT", (0, 0), (0, -1), BOLD, 8.5),
+        ("FONT", (2, 0), (2, -1), BOLD, 8.5),
+        ("FONT", (1, -1), (1, -1), BOLD, 10),
         ("LINEABOVE", (0, -2), (-1, -2), 0.5, colors.grey),
         ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eef2f7")),
@@ -213,8 +211,8 @@ def _grid(rows: list[list[str]], widths: list[float]) -> Table:
 
 def _table_style() -> TableStyle:
     return TableStyle([
-        ("FONT", (0, 0), (-1, -1), "Helvetica", 7.5),
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 7.5),
+        ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+        ("FONT", (0, 0), (-1, 0), BOLD, 7.5),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f3a5f")),
         ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f5f7fa")]),
@@ -261,8 +259,8 @@ def _totals(totals: Mapping[str, str], invoice: Mapping[str, Any], currency: str
              [f"Total ({currency})", f"{currency} {totals['total']}"]]
     table = Table(rows, colWidths=[70 * mm, 40 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-        ("FONT", (0, -1), (-1, -1), "Helvetica-Bold", 10.5),
+        ("FONT", (0, 0), (-1, -1), FONT, 9),
+        ("FONT", (0, -1), (-1, -1), BOLD, 10.5),
         ("ALIGN", (1, 0), (1, -1), "RIGHT"),
         ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
         ("LINEABOVE", (0, -3), (-1, -3), 0.4, colors.grey),

@@ -11,7 +11,7 @@ Three parts, Simplified Chinese first with English beside it:
 3. the verification statement: the checkpoint (tree size, root hash, time, key id, public key
    and its fingerprint) and how to check the JSON Lines file beside this one.
 
-Every glyph comes from one embedded, subset font (pdf_fonts.py: Noto Sans SC), Latin
+Every glyph comes from one embedded, subset font (casetrail.pdf_fonts: Noto Sans SC), Latin
 included, so no reader needs a font of its own. Reproducible: the same history and checkpoint
 give the same bytes (invariant mode; the checkpoint's time on the document, not the clock).
 """
@@ -23,19 +23,18 @@ import io
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache, partial
+from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casetrail.merkle import Checkpoint
+from casetrail.pdf_fonts import BOLD, FONT, register_fonts
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -46,22 +45,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from case_service.adapters.pdf_fonts import ensure_fonts
 from case_service.integration import OCCURRED_AT_FIELD
 
-FONT, BOLD = "NotoSansSC", "NotoSansSC-Bold"
 INK, MUTED, RULE, BAND, ALERT = (colors.HexColor(c) for c in (
     "#1a1a1a", "#5f6368", "#c8ccd0", "#eef1f4", "#a4262c"))
 
 
-@cache
-def register_fonts() -> str:
-    """Register the embedded font (Regular and Bold) with ReportLab once per process."""
-    paths = ensure_fonts()
-    pdfmetrics.registerFont(TTFont(FONT, str(paths["Regular"])))
-    pdfmetrics.registerFont(TTFont(BOLD, str(paths["Bold"])))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
-    return FONT
 
 
 # ------------------------------------------------------------------------------ plain words

@@ -1,12 +1,13 @@
-"""The font of the regulator's PDF: Noto Sans SC, embedded and subset, installed by the project.
+"""The font of every PDF casetrail writes (the regulator's timeline, invoices, credit notes):
+Noto Sans SC, embedded and subset, installed by the project.
 
 The font comes from a Python dependency (`justmytype-intl-cjk`, from PyPI: Google Fonts'
 Noto Sans SC, SIL Open Font License 1.1, which allows embedding it in documents), so `uv sync`
 installs it with no root and no system package. It is a variable font whose default instance
 is Thin, and ReportLab embeds only static TrueType outlines, so the Regular (400) and Bold
 (700) instances are made from it once with fontTools (about 30 s each) and kept in a cache
-folder: `make install` does it (`python -m case_service.adapters.pdf_fonts`), and the first
-export on a machine that skipped it does it then.
+folder: `make install` does it (`python -m casetrail.pdf_fonts`), and the first PDF on a
+machine that skipped it does it then.
 
 Where: `CASETRAIL_FONT_DIR`, else `$XDG_CACHE_HOME/casetrail/fonts`, else
 `~/.cache/casetrail/fonts`. The file names carry the source package's version and the recipe,
@@ -20,6 +21,7 @@ import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from importlib import metadata, resources
 from multiprocessing import get_context
 from pathlib import Path
@@ -111,8 +113,25 @@ def _instantiate(source: str, weight: int, style: str, target: str) -> None:
             os.remove(temporary)
 
 
+FONT, BOLD = "NotoSansSC", "NotoSansSC-Bold"  # the names registered with ReportLab
+
+
+@cache
+def register_fonts() -> str:
+    """Register the embedded font (Regular and Bold) with ReportLab once per process;
+    returns the regular font's name (bold: `BOLD`, or `<b>` in a paragraph)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    paths = ensure_fonts()
+    pdfmetrics.registerFont(TTFont(FONT, str(paths["Regular"])))
+    pdfmetrics.registerFont(TTFont(BOLD, str(paths["Bold"])))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=FONT, boldItalic=BOLD)
+    return FONT
+
+
 def main() -> int:
-    """`python -m case_service.adapters.pdf_fonts`: make the fonts, print where they are."""
+    """`python -m casetrail.pdf_fonts`: make the fonts, print where they are."""
     try:
         for style, path in ensure_fonts().items():
             print(f"{style}: {path}")
