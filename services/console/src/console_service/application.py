@@ -56,8 +56,10 @@ class ConsoleApplication:
         except ServiceError as exc:
             raise SignInRefused("unknown_key" if exc.status == 401
                                 else "services_unavailable") from None
-        return await to_thread.run_sync(self.sessions.create, identity, api_key,
-                                        self.language(language))
+        created = await to_thread.run_sync(self.sessions.create, identity, api_key,
+                                           self.language(language))
+        await to_thread.run_sync(self.sessions.purge_expired)  # rows nobody came back for
+        return created
 
     async def open_session(self, token: str) -> tuple[Session, UserApi] | None:
         """The session of a cookie token and an API client with its key; None if there is

@@ -13,6 +13,7 @@ class ConsoleSettings(BaseSettings):
     sign-in lasts."""
 
     model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore",
+                                      populate_by_name=True,
                                       hide_input_in_errors=True)  # URLs may hold secrets
 
     environment: Literal["development", "production"] = Field(

@@ -246,7 +246,10 @@ def error_page(request: Request, status: int, message: str, **values: Any) -> HT
 
 
 def service_error_page(request: Request, exc: ServiceError) -> Response:
-    """What a page shows when a service refused or failed a read."""
+    """What a page shows when a service refused or failed a read. A 401 means the services
+    no longer accept the user's key: raised on, so the app's handler ends the session."""
+    if exc.status == 401:
+        raise exc
     if exc.status == 404:
         return error_page(request, 404, "error.not_found")
     if exc.status == 403:
