@@ -75,6 +75,7 @@ def test_the_workspace_shows_the_permission_before_dialling_and_records_the_work
     tab.page.click("#payment-form button[type=submit]")
     tab.page.wait_for_load_state()
     assert tab.page.locator("#payment_amount-error").count() == 1
+    assert tab.axe() == []  # a form with a refused field too
     assert tab.page.input_value("#reference") == "WEB-PAY-9"  # what was typed is kept
     tab.page.fill("#payment_amount", "300.00")
     tab.page.click("#payment-form button[type=submit]")
@@ -108,6 +109,7 @@ def test_another_agency_cannot_open_the_case(tabs: Any, system: ConsoleSystem) -
     response = tab.open(f"/cases/{system.case_ids[0]}")
     assert response.status == 404
     assert tab.text("h1") == zh("error.not_found")
+    assert tab.axe() == []  # error pages too
 
 
 def test_service_levels_and_a_qa_sample_with_its_findings(tabs: Any,
@@ -134,3 +136,4 @@ def test_service_levels_and_a_qa_sample_with_its_findings(tabs: Any,
     assert "未核实身份即透露欠款信息" in row.inner_text()
     assert "严重" in row.inner_text()
     assert "UTC" in row.locator("td").nth(4).inner_text()  # escalate by, 24 h later
+    assert tab.axe() == []

@@ -139,6 +139,7 @@ def test_an_altered_event_fails_and_the_page_says_which(tabs: Any,
     assert "does not lead to the signed root" in problems.nth(0).inner_text()
     assert tab.page.get_attribute("[data-verify-version='2']", "data-state") == "not_included"
     assert tab.page.get_attribute("[data-verify-version='1']", "data-state") == "included"
+    assert tab.axe() == []  # the verdict as rendered
     tab.shot("auditor-case-tampered-en")
 
 

@@ -46,6 +46,7 @@ def test_a_placement_file_shows_each_refused_row_against_its_row_and_column(
     assert ("5", "principal") in found  # the service names it in a whole-row error
     assert {row for row, _ in found} == {"3", "4", "5"}  # the good row is not among them
     assert tab.page.locator("#accepted-rows tbody tr").count() == 1
+    assert tab.axe() == []  # the receipt page too
     tab.shot("creditor-placement-errors-zh")
     # The same file under the same reference places nothing twice.
     tab.open("/placements")
