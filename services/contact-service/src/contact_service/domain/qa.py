@@ -2,7 +2,9 @@
 
 The tender's quality-control rules, per agency and month: review at least 15 % of call
 recordings, check at least 30 % of field-visit records, call back at least 10 % of repaid
-debtors. Each rule samples one *population* of ids:
+debtors. A month is a calendar month in the agency's time zone (`check_month_samplable`,
+`month_bounds`), from its first midnight there to the next month's. Each rule samples one
+*population* of ids:
 
 - `recorded_calls`: phone contacts with a recording, identified by the contact's event id;
 - `visit_records`: field-visit contacts (channel `visit`), identified by the contact's event id;
