@@ -8,6 +8,20 @@ import sys
 import structlog
 
 
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written (a test runner may swap and close the
+    one that was there when logging was configured)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+STDERR = _CurrentStderr()
+
+
 def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
     """Route structlog and stdlib logging to stderr as JSON lines (or console for humans)."""
     renderer: structlog.types.Processor = (
@@ -21,10 +35,10 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=STDERR),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
+    logging.basicConfig(level=level.upper(), stream=STDERR, format="%(message)s")
     # One line per feed poll or broker round trip would drown the log; their errors still show.
     for chatty in ("httpx", "httpcore", "aiokafka"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(
