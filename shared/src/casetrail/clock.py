@@ -56,9 +56,15 @@ def _aware(at: datetime) -> datetime:
 SYSTEM_CLOCK = SystemClock()
 
 
+# Names the tz database has that are no place: the machine's own zone, and a placeholder.
+_NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def check_zone(name: str) -> str:
     """An IANA time zone name, checked (ValueError when unknown)."""
     try:
+        if name in _NOT_A_PLACE:
+            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as "
