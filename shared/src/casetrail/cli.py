@@ -1,11 +1,13 @@
-"""The `casetrail` command line."""
+"""The `casetrail` command line: what every service shares (serve, migrate, relay, consume,
+projections, keys, the auditor's witness), plus the commands each installed service
+contributes through its plugin (`casetrail.plugins`): the case service's audit, pii and
+deadlines commands, the billing service's runs. This module imports no service."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,10 +17,9 @@ from rich.console import Console
 from casetrail import plugins
 from casetrail.crypto import MasterKey
 from casetrail.logs import configure_logging
-from casetrail.ops import serve_ops
-from casetrail.plugins import Worker
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings, ensure_dev_secrets
+from casetrail.workers import run_worker
 
 app = typer.Typer(help="casetrail: event-sourced system of record for debt collection",
                   no_args_is_help=True)
@@ -26,8 +27,6 @@ keys_app = typer.Typer(help="API keys and the master key", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="the tamper-evident case log", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-pii_app = typer.Typer(help="debtors' personal data", no_args_is_help=True)
-app.add_typer(pii_app, name="pii")
 projections_app = typer.Typer(help="read models built from the log", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 console = Console(stderr=True)
@@ -71,26 +70,6 @@ def migrate(service: Annotated[str, typer.Argument(help="service whose schema to
     console.print(plugin.migrate())
 
 
-def _run_worker(worker: Worker, common: CommonSettings) -> None:
-    """Run a worker until SIGTERM/SIGINT (the work in hand finishes), with its ops endpoints
-    on CASETRAIL_METRICS_PORT when set."""
-
-    async def runner() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        tasks = [asyncio.create_task(worker.run(stop))]
-        if common.metrics_port:
-            tasks.append(asyncio.create_task(
-                serve_ops(common.metrics_port, worker.readiness, stop)))
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        stop.set()  # the worker ended (or failed): stop serving its ops endpoints too
-        await asyncio.gather(*tasks)
-
-    asyncio.run(runner())
-
-
 @app.command()
 def relay(service: Annotated[str, typer.Argument(help="whose log to relay")] = "case") -> None:
     """Publish a service's event log to Kafka, in order, keyed by case id (needs Kafka)."""
@@ -99,7 +78,7 @@ def relay(service: Annotated[str, typer.Argument(help="whose log to relay")] = "
         raise typer.BadParameter(f"{service} has no relay")
     common = CommonSettings()
     configure_logging(common.log_level, json_output=common.log_json)
-    _run_worker(plugin.relay(), common)
+    run_worker(plugin.relay(), common)
 
 
 @app.command()
@@ -117,117 +96,13 @@ def consume(
         runner = build_runner(projection, transport, common)
     except LookupError as exc:
         raise typer.BadParameter(str(exc)) from None
-    _run_worker(runner, common)
-
-
-@app.command()
-def deadlines(
-    once: Annotated[bool, typer.Option(
-        help="record everything due now, then exit (cron, scripts)")] = False,
-) -> None:
-    """Record what falls due on cases when nobody posts it: promises broken at the end of
-    their due day, placement terms ended as the creditor's rules say. Each fact is recorded
-    as of its deadline, once, however late the worker finds it; two workers may run."""
-    plugin = _plugin("case")
-    factory = plugin.workers.get("deadlines")
-    if factory is None:
-        raise typer.BadParameter("the case service contributes no deadlines worker")
-    common = CommonSettings()
-    configure_logging(common.log_level, json_output=common.log_json)
-    worker: Any = factory()
-    if once:
-        try:
-            recorded = worker.catch_up()
-        finally:
-            worker.app.close()
-        typer.echo(f"{recorded} fact(s) recorded")
-        return
-    _run_worker(worker, common)
+    run_worker(runner, common)
 
 
 def _case_application() -> Any:
     plugin = _plugin("case")
     assert plugin.application is not None
     return plugin.application()
-
-
-@audit_app.command("checkpoint")
-def audit_checkpoint(
-    output: Annotated[str, typer.Option(
-        "--format", help="json: the checkpoint, public key, verifier key and signed note as "
-                         "JSON; note: only the signed note (c2sp.org/tlog-checkpoint)")] = "json",
-    note: Annotated[Path | None, typer.Option(
-        help="also write the signed note to this file")] = None,
-) -> None:
-    """Sign the log's current size and Merkle root; prints the checkpoint to publish."""
-    if output not in ("json", "note"):
-        raise typer.BadParameter("--format is json or note")
-    application = _case_application()
-    try:
-        audit = application.audit
-        checkpoint = audit.checkpoint()
-        signed_note = audit.note(checkpoint)
-        if note is not None:
-            note.write_text(signed_note, encoding="utf-8")
-        if output == "note":
-            typer.echo(signed_note, nl=False)
-        else:
-            typer.echo(json.dumps({**checkpoint.to_json(), "public_key": audit.public_key.hex(),
-                                   "origin": audit.origin, "verifier_key": audit.verifier_key,
-                                   "note": signed_note}, indent=2))
-    finally:
-        application.close()
-
-
-@audit_app.command("verify")
-def audit_verify(
-    trusted: Annotated[list[Path] | None, typer.Option(
-        help="a checkpoint kept outside the database (signed note or JSON checkpoint); "
-             "repeat for several. The stored tree must extend each one")] = None,
-    public_key: Annotated[str | None, typer.Option(
-        help="check every signature with this key (64 hex digits or a note verifier key) "
-             "instead of the configured one")] = None,
-) -> None:
-    """Recompute every leaf and root; report the position of anything altered, deleted,
-    inserted, reordered or malformed, and any trusted checkpoint the stored log no longer
-    extends (cut back, rewritten, checkpoints deleted). Exits 1 when anything is wrong."""
-    from rich.progress import Progress
-
-    from casetrail.merkle import NoteError, parse_public_key
-
-    try:
-        key = None if public_key is None else parse_public_key(public_key)[1]
-    except NoteError as exc:
-        raise typer.BadParameter(f"--public-key: {exc}") from None
-    kept = []
-    for path in trusted or []:
-        try:
-            kept.append((str(path), path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise typer.BadParameter(f"--trusted {path}: {exc}") from None
-    application = _case_application()
-    try:
-        total = application.last_position()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("verifying the log", total=total or None)
-            report = application.audit.verify(lambda n: progress.advance(task, n),
-                                              public_key=key, trusted=kept)
-    finally:
-        application.close()
-    checkpoint = report.checkpoint
-    console.print(f"{report.events_checked:,} events checked; latest checkpoint: "
-                  + (f"size {checkpoint.tree_size} at {checkpoint.issued_at}" if checkpoint
-                     else "none (run `casetrail audit checkpoint`)")
-                  + (f"; {report.trusted_checked} of {len(kept)} trusted checkpoint(s) read"
-                     if kept else ""))
-    for problem in report.problems:
-        where = f"position {problem.position}" if problem.position is not None else "log"
-        typer.echo(f"{problem.kind.upper():10} {where}: {problem.detail}")
-    if not report.ok:
-        raise typer.Exit(1)
-    console.print("verified: no event altered, dropped, inserted or reordered"
-                  + (f", and the log extends all {len(kept)} trusted checkpoint(s)"
-                     if kept else ""))
 
 
 @audit_app.command("witness")
@@ -266,73 +141,6 @@ def audit_witness(
         typer.echo(f"verified: unchanged since {describe(result.checkpoint)}")
     else:
         typer.echo(f"kept: {describe(result.checkpoint)}")
-
-
-@audit_app.command("export")
-def audit_export(
-    out: Annotated[Path, typer.Option(help="folder to write into")],
-    case: Annotated[str | None, typer.Option(help="one case id")] = None,
-    creditor: Annotated[str | None, typer.Option(help="a creditor's cases placed in a range")
-                        ] = None,
-    since: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD (inclusive)")] = None,
-    until: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (exclusive)")] = None,
-    checkpoint_size: Annotated[int | None, typer.Option(
-        help="prove against this signed checkpoint (default: the latest)")] = None,
-) -> None:
-    """Regulator export: per case, the history as JSON Lines with inclusion proofs and the
-    checkpoint, and a PDF timeline. The same log and checkpoint give the same bytes."""
-    from case_service.adapters.regulator_export import export_case
-    from rich.progress import Progress
-
-    if (case is None) == (creditor is None):
-        raise typer.BadParameter("give --case, or --creditor with --from and --to")
-    if creditor is not None and (since is None or until is None):
-        raise typer.BadParameter("--creditor needs --from and --to")
-    application = _case_application()
-    try:
-        checkpoints = application.audit.checkpoints()
-        chosen = [c for c in checkpoints if checkpoint_size in (None, c.tree_size)]
-        if not chosen:
-            raise typer.BadParameter("no such checkpoint: run `casetrail audit checkpoint`")
-        checkpoint = chosen[-1]
-        case_ids = [case] if case is not None else application.case_ids_placed(
-            creditor, since, until)
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("exporting case histories", total=len(case_ids))
-            for case_id in case_ids:
-                export_case(application, case_id, checkpoint, out)
-                progress.advance(task)
-    finally:
-        application.close()
-    typer.echo(json.dumps({"cases": len(case_ids), "folder": str(out),
-                           "checkpoint": checkpoint.to_json(),
-                           "public_key": application.audit.public_key.hex()}, indent=2))
-
-
-@pii_app.command("erase")
-def pii_erase(debtor: Annotated[str, typer.Option(help="the debtor id (d-...)")]) -> None:
-    """Crypto-shred a debtor: destroy their data key and purge every copy of it from the
-    database files. Their PII becomes unreadable for good; amounts, dates and the audit chain
-    stay intact. Running services stop showing it within a second. Run again for a debtor
-    already erased, it purges again (e.g. after an interrupted purge)."""
-    from case_service.adapters.case_store import KeyPurgeIncomplete
-
-    application = _case_application()
-    try:
-        erased = application.vault.erase(debtor)
-        purge = application.vault.last_purge
-    except KeyPurgeIncomplete as exc:
-        console.print(f"[red]erasure not finished:[/] {exc}")
-        raise typer.Exit(1) from None
-    finally:
-        application.close()
-    if purge is None:
-        raise typer.BadParameter(f"no data key for {debtor!r} (unknown debtor id)")
-    purged = f"copies purged ({purge.rewritten} rewritten, {purge.checkpoint})"
-    if not erased:
-        typer.echo(f"already erased: {debtor}; {purged}")
-        return
-    typer.echo(f"erased: the data key of {debtor} is destroyed; {purged}")
 
 
 def sa_url(database_url: str) -> str:
@@ -473,58 +281,27 @@ def dev_keys() -> None:
     typer.echo(json.dumps(secrets_.plain_keys(), indent=2))
 
 
-billing_app = typer.Typer(help="Billing runs, in the billing service's database "
-                          "(BILLING_DATABASE_URL)", no_args_is_help=True)
-app.add_typer(billing_app, name="billing")
+def mount(target: typer.Typer) -> None:
+    """Add what each installed service contributes to the command line (`ServicePlugin.cli`):
+    commands into a group of the same name (e.g. `audit`), new groups, top-level commands."""
+    groups = {info.name: info.typer_instance for info in target.registered_groups
+              if info.name is not None and info.typer_instance is not None}
+    for name in plugins.installed():
+        contributed = plugins.load(name).cli
+        if contributed is None:
+            continue
+        commands = contributed()
+        for group, sub in commands.groups.items():
+            if group in groups:
+                groups[group].registered_commands += sub.registered_commands
+            else:
+                target.add_typer(sub, name=group)
+                groups[group] = sub
+        for command, function in commands.commands.items():
+            target.command(command)(function)
 
 
-@billing_app.command("run")
-def billing_run(
-    creditor: Annotated[str, typer.Option(help="creditor id")],
-    agency: Annotated[str, typer.Option(help="agency id")],
-    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
-    end: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD (included)")],
-) -> None:
-    """Bill a creditor-agency pair for a period (days in the contract's time zone) and print
-    the invoice or credit note number, totals and content hash; the same period again prints
-    the document already issued. A period that has not ended there yet is refused."""
-    from datetime import date
-
-    from billing_service.bootstrap import build
-    from billing_service.domain.errors import BillingError
-    from billing_service.domain.invoice import Period
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    try:
-        period = Period(date.fromisoformat(start), date.fromisoformat(end))
-    except ValueError as exc:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
-    service = build()
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console) as progress:
-            task = progress.add_task(f"billing {creditor} / {agency}: cases", total=None)
-            invoice, created = service.runs.run(
-                creditor, agency, period, actor="admin:*:cli",
-                progress=lambda done, total: progress.update(task, completed=done, total=total))
-    except BillingError as exc:
-        console.print(f"[red]{exc.code}[/red]: {exc.message}")
-        raise typer.Exit(2) from None
-    finally:
-        service.close()
-    totals, currency = invoice["totals"], invoice["currency"]
-    kind = invoice["document_type"].replace("_", " ")
-    for label, value in [
-        (kind, f"{invoice['invoice_id']} ({'issued now' if created else 'issued earlier'})"),
-        ("period", f"{invoice['period_start']} to {invoice['period_end']} (included; days in "
-                   f"{invoice['timezone']})"),
-        ("lines", str(len(invoice["lines"]))),
-        ("subtotal", f"{currency} {totals['subtotal']}"),
-        ("tax", f"{currency} {totals['tax']}"),
-        ("total", f"{currency} {totals['total']}"),
-        ("content hash", invoice["content_hash"]),
-    ]:
-        typer.echo(f"{label:<13}{value}")
+mount(app)
 
 
 def main() -> None:

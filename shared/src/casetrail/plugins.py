@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import typer
 
 
 class Worker(Protocol):
@@ -17,6 +20,17 @@ class Worker(Protocol):
 
     async def readiness(self) -> dict[str, Any]:
         """Details when ready; raises with the reason when not."""
+
+
+@dataclass(frozen=True)
+class Commands:
+    """What a service adds to the `casetrail` command line."""
+
+    # Command groups by name: merged into the shared group of that name (e.g. `audit`), or
+    # added as new groups (e.g. `billing`).
+    groups: dict[str, typer.Typer] = field(default_factory=dict)
+    # Top-level commands by name (e.g. `deadlines`).
+    commands: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,9 @@ class ServicePlugin:
     application: Callable[[], Any] | None = None  # the service's application (audit, pii)
     # Other long-running workers by name, e.g. "deadlines" (`casetrail deadlines`).
     workers: dict[str, Callable[[], Worker]] = field(default_factory=dict)
+    # The service's own commands, built when the CLI starts (their bodies import the
+    # service lazily, so a command line that does not use them stays quick).
+    cli: Callable[[], Commands] | None = None
 
 
 def installed() -> list[str]:

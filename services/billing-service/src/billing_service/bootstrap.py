@@ -45,8 +45,11 @@ class BillingService:
 
 
 def billing_ledger_projection() -> BillingLedger:
-    """The billing-ledger projection (the `casetrail consume billing-ledger` entry point)."""
-    return BillingLedger()
+    """The billing-ledger projection (the `casetrail consume billing-ledger` entry point),
+    in the billing service's own database."""
+    projection = BillingLedger()
+    projection.url = BillingSettings().database_url
+    return projection
 
 
 def build(settings: BillingSettings | None = None, *, migrate: bool | None = None,

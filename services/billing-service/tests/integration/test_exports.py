@@ -129,7 +129,8 @@ def test_every_glyph_of_the_pdf_comes_from_an_embedded_subset_font(world: World,
                 rb"/FontFile[23]?\s+\d+ 0 R", objects.get(int(descriptor.group(1)), b"")))
             fonts.append((name.group(1).decode() if name else "?", embedded))
     assert fonts
-    assert all(embedded and re.match(r"[A-Z]{6}\+NotoSansSC", name) for name, embedded in fonts), fonts
+    assert all(embedded and re.match(r"[A-Z]{6}\+NotoSansSC", name)
+               for name, embedded in fonts), fonts
     # The Chinese title is text a reader can find, drawn in that font.
     text = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
     assert "发票 / Invoice" in text

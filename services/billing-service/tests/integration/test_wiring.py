@@ -84,9 +84,10 @@ def test_the_service_and_its_projection_are_installed(
         "billing", 8002, "billing_service.entrypoints.app:create_app")
     projection = load("billing-ledger")
     assert isinstance(projection, BillingLedger)
-    assert (projection.name, projection.database_env) == ("billing-ledger",
-                                                          "BILLING_DATABASE_URL")
     monkeypatch.setenv("BILLING_DATABASE_URL", billing_db)
+    # Its database is the billing service's, from the service's settings.
+    assert (projection.name, load("billing-ledger").database_url()) == ("billing-ledger",
+                                                                        billing_db)
     migrated = CliRunner().invoke(cli.app, ["migrate", "billing"])
     assert migrated.exit_code == 0, migrated.output
     assert "billing-service schema is up to date" in migrated.output

@@ -50,7 +50,10 @@ def build_policies(settings: ContactSettings, clock: Clock = SYSTEM_CLOCK) -> Po
 def contact_log_projection(settings: ContactSettings | None = None) -> ContactLog:
     """The contact-log projection, judging each contact against the pack in force (the
     `casetrail consume contact-log` entry point)."""
-    return ContactLog(judge=build_policies(settings or ContactSettings()))
+    settings = settings or ContactSettings()
+    projection = ContactLog(judge=build_policies(settings))
+    projection.url = settings.database_url  # the contact service's own database
+    return projection
 
 
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,

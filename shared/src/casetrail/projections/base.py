@@ -23,7 +23,10 @@ class Projection(ABC):
 
     name: str  # consumer group suffix and tracking key, e.g. "contact-log"
     metadata: sa.MetaData  # the projection's tables
-    database_env: str = "DATABASE_URL"  # the env var naming this projection's database
+    # Where it lives: its service's factory sets `url` from that service's settings; a
+    # projection without a service (tests) reads DATABASE_URL.
+    url: str | None = None
+    database_env: str = "DATABASE_URL"
     default_database_url: str = "sqlite:///var/projections.db"
     event_types: frozenset[str] | None = None  # None: every type
     # Tables the handlers read but the projection does not own: created with it, never
@@ -39,8 +42,9 @@ class Projection(ABC):
     rebuilt_from_store: bool = False
 
     def database_url(self) -> str:
-        """This projection's database: the env var it names, or its default."""
-        return os.environ.get(self.database_env) or self.default_database_url
+        """This projection's database: its service's (`url`), else the env var it names, or
+        its default."""
+        return self.url or os.environ.get(self.database_env) or self.default_database_url
 
     def handles(self, event_type: str) -> bool:
         """Whether the handler wants events of this type (others are tracked, not handled)."""

@@ -100,8 +100,6 @@ class BillingLedger(Projection):
 
     name = "billing-ledger"
     metadata = metadata
-    database_env = "BILLING_DATABASE_URL"
-    default_database_url = "sqlite:///var/billing.db"
     event_types = frozenset({
         "Placed", "Reassigned", "Recalled", "Closed", "PaymentReceived", "PaymentReversed",
         "PromisedToPay", "PromiseKept", "PromiseBroken", "PromiseReopened",

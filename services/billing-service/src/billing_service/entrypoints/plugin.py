@@ -1,8 +1,9 @@
-"""How the `casetrail` CLI finds this service: `casetrail serve billing`."""
+"""How the `casetrail` CLI finds this service: `casetrail serve billing`, `casetrail migrate
+billing`, `casetrail billing run`."""
 
 from __future__ import annotations
 
-from casetrail.plugins import ServicePlugin
+from casetrail.plugins import Commands, ServicePlugin
 
 
 def _migrate() -> str:
@@ -12,9 +13,16 @@ def _migrate() -> str:
     return "billing-service schema is up to date"
 
 
+def _cli() -> Commands:
+    from billing_service.entrypoints.cli import commands
+
+    return commands()
+
+
 plugin = ServicePlugin(
     name="billing",
     app_factory="billing_service.entrypoints.app:create_app",
     default_port=8002,
     migrate=_migrate,
+    cli=_cli,
 )

@@ -1,11 +1,12 @@
-"""How the `casetrail` CLI finds this service: `casetrail serve case`, `casetrail migrate case`."""
+"""How the `casetrail` CLI finds this service: `casetrail serve case`, `casetrail migrate case`,
+`casetrail relay`, `casetrail deadlines` and its audit and pii commands."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from casetrail.plugins import ServicePlugin
+from casetrail.plugins import Commands, ServicePlugin
 
 
 def _migrate() -> str:
@@ -46,7 +47,7 @@ class RelayWorker:
         return await self.relay.readiness()
 
 
-def _deadlines() -> Any:
+def deadline_worker() -> Any:
     from casetrail.settings import CommonSettings
 
     from case_service.bootstrap import build_application
@@ -57,6 +58,12 @@ def _deadlines() -> Any:
     return DeadlineWorker(build_application(settings, migrate=False),
                           poll_seconds=settings.deadline_poll_seconds,
                           max_lag_seconds=CommonSettings().ready_max_lag)
+
+
+def _cli() -> Commands:
+    from case_service.entrypoints.cli import commands
+
+    return commands()
 
 
 def _application() -> Any:
@@ -72,5 +79,6 @@ plugin = ServicePlugin(
     migrate=_migrate,
     relay=RelayWorker,
     application=_application,
-    workers={"deadlines": _deadlines},
+    workers={"deadlines": deadline_worker},
+    cli=_cli,
 )

@@ -166,8 +166,6 @@ class ContactLog(Projection):
 
     name = "contact-log"
     metadata = metadata
-    database_env = "CONTACT_DATABASE_URL"
-    default_database_url = "sqlite:///var/contact.db"
     reads_metadata = (service_metadata,)
     replay_indexes = frozenset({"ix_contacts_debtor_id"})  # the judge's debtor history
 
