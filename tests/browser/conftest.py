@@ -56,7 +56,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Package-scoped, not session-scoped: Playwright's sync API keeps an event loop running in
+# the main thread while it is open, and every later test that calls asyncio.run() would fail;
+# closing it when this package's tests end keeps the rest of the suite free of it.
+@pytest.fixture(scope="package")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSystem]:
     """Every service, the consumers and the console, seeded once for the whole tier."""
     running = ConsoleSystem(tmp_path_factory.mktemp("console-system"))
@@ -68,7 +71,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSystem]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium, driven by Playwright."""
     if not Path(CHROMIUM).exists():
@@ -83,7 +86,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where screenshots are saved."""
     folder = tmp_path_factory.mktemp("screenshots")
