@@ -1,0 +1,390 @@
+--
+-- PostgreSQL database dump
+--
+
+\restrict fWagaaZKAMb0zNtOIWUfeZtZqJb3xpgbpzSE1Vnke7fn7gZ16WOzg0D19G0E7vz
+
+-- Dumped from database version 15.18 (Debian 15.18-0+deb12u1)
+-- Dumped by pg_dump version 15.18 (Debian 15.18-0+deb12u1)
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: oldmain_case; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA oldmain_case;
+
+
+--
+-- Name: stored_event_uuid; Type: TYPE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TYPE oldmain_case.stored_event_uuid AS (
+	originator_id uuid,
+	originator_version bigint,
+	topic text,
+	state bytea
+);
+
+
+--
+-- Name: es_insert_events_uuid(oldmain_case.stored_event_uuid[]); Type: FUNCTION; Schema: oldmain_case; Owner: -
+--
+
+CREATE FUNCTION oldmain_case.es_insert_events_uuid(events oldmain_case.stored_event_uuid[]) RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    AS $$BEGIN    SET LOCAL lock_timeout = '10s';    NOTIFY "cases_events";    RETURN QUERY    INSERT INTO "oldmain_case"."cases_events" AS t (    originator_id, originator_version, topic, state)    SELECT originator_id, originator_version, topic, state    FROM unnest(events)    RETURNING notification_id;END;$$;
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: allocation_rules; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.allocation_rules (
+    creditor_id text NOT NULL,
+    version integer NOT NULL,
+    rules text NOT NULL,
+    created_at text NOT NULL,
+    actor text NOT NULL
+);
+
+
+--
+-- Name: audit_checkpoints; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.audit_checkpoints (
+    tree_size bigint NOT NULL,
+    root bytea NOT NULL,
+    last_position bigint NOT NULL,
+    issued_at text NOT NULL,
+    key_id text NOT NULL,
+    signature bytea NOT NULL
+);
+
+
+--
+-- Name: audit_leaves; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.audit_leaves (
+    "position" bigint NOT NULL,
+    leaf_hash bytea NOT NULL
+);
+
+
+--
+-- Name: case_summaries; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.case_summaries (
+    case_id text NOT NULL,
+    creditor_id text NOT NULL,
+    account_ref text NOT NULL,
+    placement_ref text NOT NULL,
+    agency_id text NOT NULL,
+    assigned_agency_id text,
+    status text NOT NULL,
+    bucket text NOT NULL,
+    dpd integer NOT NULL,
+    currency text NOT NULL,
+    placed_amount text NOT NULL,
+    outstanding text NOT NULL,
+    version integer NOT NULL,
+    placed_at text NOT NULL,
+    term_end text NOT NULL,
+    updated_at text NOT NULL,
+    placed_position bigint NOT NULL
+);
+
+
+--
+-- Name: cases_events; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.cases_events (
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    topic text,
+    state bytea,
+    notification_id bigint NOT NULL
+)
+WITH (autovacuum_enabled='true', autovacuum_vacuum_threshold='100000000', autovacuum_vacuum_scale_factor='0.5', autovacuum_analyze_threshold='1000', autovacuum_analyze_scale_factor='0.01');
+
+
+--
+-- Name: cases_events_notification_id_seq; Type: SEQUENCE; Schema: oldmain_case; Owner: -
+--
+
+CREATE SEQUENCE oldmain_case.cases_events_notification_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
+-- Name: cases_events_notification_id_seq; Type: SEQUENCE OWNED BY; Schema: oldmain_case; Owner: -
+--
+
+ALTER SEQUENCE oldmain_case.cases_events_notification_id_seq OWNED BY oldmain_case.cases_events.notification_id;
+
+
+--
+-- Name: debtor_keys; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.debtor_keys (
+    debtor_id text NOT NULL,
+    master_key_id text NOT NULL,
+    wrapped_key bytea,
+    created_at text NOT NULL,
+    destroyed_at text
+);
+
+
+--
+-- Name: placement_receipts; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.placement_receipts (
+    creditor_id text NOT NULL,
+    placement_ref text NOT NULL,
+    request_sha256 text NOT NULL,
+    received_at text NOT NULL,
+    acknowledged_at text NOT NULL,
+    receipt text NOT NULL
+);
+
+
+--
+-- Name: relay_positions; Type: TABLE; Schema: oldmain_case; Owner: -
+--
+
+CREATE TABLE oldmain_case.relay_positions (
+    topic text NOT NULL,
+    "position" bigint NOT NULL,
+    updated_at text NOT NULL
+);
+
+
+--
+-- Name: cases_events notification_id; Type: DEFAULT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.cases_events ALTER COLUMN notification_id SET DEFAULT nextval('oldmain_case.cases_events_notification_id_seq'::regclass);
+
+
+--
+-- Data for Name: allocation_rules; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.allocation_rules (creditor_id, version, rules, created_at, actor) FROM stdin;
+BANK	1	{"version": 1, "buckets": {"M2": [{"agency_id": "AG-A", "weight": 1}]}, "bucket_scheme": [{"name": "M1", "min_dpd": 1, "max_dpd": 30}, {"name": "M2", "min_dpd": 31, "max_dpd": 60}, {"name": "M3", "min_dpd": 61, "max_dpd": 90}, {"name": "M4+", "min_dpd": 91, "max_dpd": null}], "default_term_days": 365}	2026-12-07T03:01:08.207384+00:00	admin
+\.
+
+
+--
+-- Data for Name: audit_checkpoints; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.audit_checkpoints (tree_size, root, last_position, issued_at, key_id, signature) FROM stdin;
+10	\\x956262c8bc2002ca47ca55bdc52951514d23dc55b4c10c46322acb834a5a80b6	10	2026-12-07T03:01:08.275831+00:00	audit-1	\\x062b7038b93494d2ea3a298505444b2ca9df2990de564086e41a67f5f79c848b4988e504761b0c96f4fc9b01ad569c7b2083a1d6f967f98b1773c52bd2e09a07
+\.
+
+
+--
+-- Data for Name: audit_leaves; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.audit_leaves ("position", leaf_hash) FROM stdin;
+1	\\xbc10aaf0675ab24f370c225e0d6cba3fc72fc182465d28fb1b7e0d7c85f27111
+2	\\x9bd5219a7651336845eb929e7b58cbebc0f3e768af4fa472b6b8c7653da3e544
+3	\\x00d3c48d006e7806258434e0d79eebddc1d37260c863efd83ea597eaa4642f7b
+4	\\x22f8ab1812b116d4c49c2c2e49ba9c0ef37ee8bd03557f4eb62c5330e1829e45
+5	\\xfbb4610e00fd4540887387955ff393a012492ae854afb3d6819853f10fd5c0e9
+6	\\x7d5191db106de153f008c5164ec4d637574fe90a4e4cffeba4133dc32dd31f25
+7	\\xd03a98d21bf506350011accb0e200d10bcf2d4378b11df98181e6b00a06b91c4
+8	\\x3192c8bff8fa2547ff732d17af296fa32fdf159ccdbee3b6ae990290d46bd2e9
+9	\\xa22219a3543fa35f457a41e739857d8cf2a25b6a49070c112eb31fc140ea8333
+10	\\x25ee974b9ec918ec6a1e14797d3a52558ce2af8218db0da86388372e63c89364
+\.
+
+
+--
+-- Data for Name: case_summaries; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.case_summaries (case_id, creditor_id, account_ref, placement_ref, agency_id, assigned_agency_id, status, bucket, dpd, currency, placed_amount, outstanding, version, placed_at, term_end, updated_at, placed_position) FROM stdin;
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	BANK	OLD-0	P-OLD	AG-A	AG-A	promised	M2	45	CNY	1000.00	1000.00	6	2026-10-05T02:00:00+00:00	2027-06-30	2026-12-07T03:01:08.253454+00:00	1
+69c7402d-d57b-5ae4-b81d-16e107977d32	BANK	OLD-1	P-OLD	AG-B	AG-B	placed	M2	45	CNY	1000.00	1000.00	2	2026-10-05T02:00:00+00:00	2027-06-30	2026-12-07T03:01:08.259886+00:00	2
+eb1bc20c-bf81-5443-a8cd-81f74262de3b	BANK	OLD-2	P-OLD	AG-A	\N	recalled	M2	45	CNY	1000.00	1000.00	2	2026-10-05T02:00:00+00:00	2027-06-30	2026-12-07T03:01:08.266171+00:00	3
+\.
+
+
+--
+-- Data for Name: cases_events; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.cases_events (originator_id, originator_version, topic, state, notification_id) FROM stdin;
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	1	case_service.domain.case:Case.Placed	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3232313536372b30303a3030227d2c226f726967696e61746f725f746f706963223a22636173655f736572766963652e646f6d61696e2e636173653a43617365222c226372656469746f725f6964223a2242414e4b222c226163636f756e745f726566223a224f4c442d30222c22706c6163656d656e745f726566223a22502d4f4c44222c226167656e63795f6964223a2241472d41222c22616c6c6f636174696f6e223a7b226d6574686f64223a2272756c6573222c2272756c65735f76657273696f6e223a317d2c22646562746f725f6964223a22642d3331363563656432346633313364336136333834646330303238633533353033222c22646562746f725f706969223a22706969313a70683579324d4244655152524e4463356255682b4959693130374d644e3358784b52376241526f7a6b4a7a444c4834586c69723374563948382f725a73353966344b4b573172486d3442486f645a554238755a4768734a37333832516a5473734550714a42445a4f77616f5152364454426855446c6e526742425a3464665a6259584a38587354684b6c33686968394245764e6b6d61696b38644e7566556648376f452f4b4b4250222c22646562746f725f74696d657a6f6e65223a22417369612f5368616e67686169222c22636f6e746163745f706f696e7473223a312c2263757272656e6379223a22434e59222c2262616c616e636573223a7b227072696e636970616c223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a22313030302e3030227d7d2c22647064223a34352c226275636b6574223a224d32222c2270726f64756374223a6e756c6c2c22706c616365645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30355430323a30303a30302b30303a3030227d2c227465726d5f656e64223a7b225f747970655f223a22646174655f69736f222c225f646174615f223a22323032372d30362d3330227d2c226163746f72223a226372656469746f723a42414e4b3a62616e6b227d	1
+69c7402d-d57b-5ae4-b81d-16e107977d32	1	case_service.domain.case:Case.Placed	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3232313536372b30303a3030227d2c226f726967696e61746f725f746f706963223a22636173655f736572766963652e646f6d61696e2e636173653a43617365222c226372656469746f725f6964223a2242414e4b222c226163636f756e745f726566223a224f4c442d31222c22706c6163656d656e745f726566223a22502d4f4c44222c226167656e63795f6964223a2241472d41222c22616c6c6f636174696f6e223a7b226d6574686f64223a2272756c6573222c2272756c65735f76657273696f6e223a317d2c22646562746f725f6964223a22642d3963363263633965326563646434363736623534653262653166383137636538222c22646562746f725f706969223a22706969313a4e5a653966695441367752573779414372334d55366c4d797242794a55657771376c4935456d6a4c6a4644786761667a336c6b416d4d56456455504932703578307771324e6f6978307867556e797579526a5572706d33487a576a43674577487458796c64447a5350313347576d4f2f562b49796a572f48526f374553592b736c6e5863523154574c46346f64384a777a363266504932627a4e51764371696b484e6e523654384d222c22646562746f725f74696d657a6f6e65223a22417369612f5368616e67686169222c22636f6e746163745f706f696e7473223a312c2263757272656e6379223a22434e59222c2262616c616e636573223a7b227072696e636970616c223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a22313030302e3030227d7d2c22647064223a34352c226275636b6574223a224d32222c2270726f64756374223a6e756c6c2c22706c616365645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30355430323a30303a30302b30303a3030227d2c227465726d5f656e64223a7b225f747970655f223a22646174655f69736f222c225f646174615f223a22323032372d30362d3330227d2c226163746f72223a226372656469746f723a42414e4b3a62616e6b227d	2
+eb1bc20c-bf81-5443-a8cd-81f74262de3b	1	case_service.domain.case:Case.Placed	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3232313536372b30303a3030227d2c226f726967696e61746f725f746f706963223a22636173655f736572766963652e646f6d61696e2e636173653a43617365222c226372656469746f725f6964223a2242414e4b222c226163636f756e745f726566223a224f4c442d32222c22706c6163656d656e745f726566223a22502d4f4c44222c226167656e63795f6964223a2241472d41222c22616c6c6f636174696f6e223a7b226d6574686f64223a2272756c6573222c2272756c65735f76657273696f6e223a317d2c22646562746f725f6964223a22642d6639646263366130386663323137366461653336396634643966373130626162222c22646562746f725f706969223a22706969313a484f4d3338762f303370745a484d564930595148516c683035704f37766547786661633268694c51365a4b55616563777a4644734749524a324c452f67305031556c776771496d685a45526b75574d673070342f6b73712f6b574a49544d667048464167356d47482f326748594a6b2b504d354677727945623449643961534f3851756f5347344e47647554635a5a455a756f4966374e65314a77416233726a6251667758586869222c22646562746f725f74696d657a6f6e65223a22417369612f5368616e67686169222c22636f6e746163745f706f696e7473223a312c2263757272656e6379223a22434e59222c2262616c616e636573223a7b227072696e636970616c223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a22313030302e3030227d7d2c22647064223a34352c226275636b6574223a224d32222c2270726f64756374223a6e756c6c2c22706c616365645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30355430323a30303a30302b30303a3030227d2c227465726d5f656e64223a7b225f747970655f223a22646174655f69736f222c225f646174615f223a22323032372d30362d3330227d2c226163746f72223a226372656469746f723a42414e4b3a62616e6b227d	3
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	2	case_service.domain.case:Case.Contacted	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3232393433302b30303a3030227d2c22636f6e746163745f6964223a224b31222c226368616e6e656c223a2270686f6e65222c22646972656374696f6e223a226f7574626f756e64222c227061727479223a22646562746f72222c226f7574636f6d65223a22636f6e766572736174696f6e222c22616374696f6e5f636f6465223a22505450222c226167656e745f6964223a226167656e742d31222c227265636f7264696e675f726566223a227231222c22636f6e746163745f706f696e745f726566223a2263702d346336316564346364316634343764663839356631396130222c22636f6e746163745f706f696e745f68696e74223a222a2a2a2a2a2a2a2a2a2a30303030222c22636f6e746163745f706f696e745f7365616c6564223a22706969313a51554b3946335a617364345151532f443538416457546168795750314e4841516e6b694e4344795353677432706b72425166745341503133436478745975635877794f626f646b4177513d3d222c226f636375727265645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30355430333a30303a30302b30303a3030227d2c226167656e63795f6964223a2241472d41222c226e6f7465223a6e756c6c2c22666c616773223a5b5d2c226163746f72223a226167656e63793a41472d413a6167656e6379227d	4
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	3	case_service.domain.case:Case.PromisedToPay	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3233373138342b30303a3030227d2c2270726f6d6973655f6964223a225031222c22616d6f756e74223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a223330302e3030227d2c226475655f64617465223a7b225f747970655f223a22646174655f69736f222c225f646174615f223a22323032362d31302d3039227d2c2270726f6d697365645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30355430343a30303a30302b30303a3030227d2c226167656e63795f6964223a2241472d41222c226163746f72223a226167656e6379227d	5
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	4	case_service.domain.case:Case.PaymentReceived	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3234343935322b30303a3030227d2c227265666572656e6365223a225041592d31222c22616d6f756e74223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a223330302e3030227d2c2263757272656e6379223a22434e59222c22736f75726365223a226167656e6379222c2272656365697665645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30365430323a30303a30302b30303a3030227d2c226d6574686f64223a6e756c6c2c226167656e63795f6964223a2241472d41222c22666c616773223a5b5d2c226163746f72223a226167656e6379227d	6
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	5	case_service.domain.case:Case.PromiseKept	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3234353035342b30303a3030227d2c2270726f6d6973655f6964223a225031222c226b6570745f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30365430323a30303a30302b30303a3030227d2c226163746f72223a226167656e6379227d	7
+184613c5-4c3a-57e4-b7ef-4dff22b6b506	6	case_service.domain.case:Case.PaymentReversed	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3235333435342b30303a3030227d2c227265666572656e6365223a225041592d31222c22616d6f756e74223a7b225f747970655f223a22646563696d616c5f737472222c225f646174615f223a223330302e3030227d2c22726561736f6e223a22626f756e636564222c2272657665727365645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30375430323a30303a30302b30303a3030227d2c226167656e63795f6964223a2241472d41222c22736f75726365223a226167656e6379222c226163746f72223a2262616e6b227d	8
+69c7402d-d57b-5ae4-b81d-16e107977d32	2	case_service.domain.case:Case.Reassigned	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3235393838362b30303a3030227d2c2266726f6d5f6167656e63795f6964223a2241472d41222c22746f5f6167656e63795f6964223a2241472d42222c22726561736f6e223a22726f746174696f6e222c227465726d5f656e64223a7b225f747970655f223a22646174655f69736f222c225f646174615f223a22323032372d30362d3330227d2c22726561737369676e65645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30385430323a30303a30302b30303a3030227d2c226163746f72223a2262616e6b227d	9
+eb1bc20c-bf81-5443-a8cd-81f74262de3b	2	case_service.domain.case:Case.Recalled	\\x7b2274696d657374616d70223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31322d30375430333a30313a30382e3236363137312b30303a3030227d2c22726561736f6e223a22726f746174696f6e222c22726563616c6c65645f6174223a7b225f747970655f223a226461746574696d655f69736f222c225f646174615f223a22323032362d31302d30395430323a30303a30302b30303a3030227d2c226167656e63795f6964223a2241472d41222c226163746f72223a2262616e6b227d	10
+\.
+
+
+--
+-- Data for Name: debtor_keys; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.debtor_keys (debtor_id, master_key_id, wrapped_key, created_at, destroyed_at) FROM stdin;
+d-3165ced24f313d3a6384dc0028c53503	mk-370d8ff6ed079dea	\\x53b35d83691d701b9e95f0c5783ac6612659f39544e89b50d099ecf6039a30c9cf132ce15850cf00f8dd57562bd445a08d0b1703adaaf636d58139c8	2026-12-07T03:01:08.219058+00:00	\N
+d-9c62cc9e2ecdd4676b54e2be1f817ce8	mk-370d8ff6ed079dea	\\xf18ba7786ba0a80df27142da67bd964a6a769a37927acd088378640464ea8f277dc1bda5665bb1191a80db4687445740c060340bb165bec4056959c3	2026-12-07T03:01:08.219058+00:00	\N
+d-f9dbc6a08fc2176dae369f4d9f710bab	mk-370d8ff6ed079dea	\\xa62c84ed9dddbb63104b4325a9b80fea088df112c7dd8c997a3694ba5f2899b74325d883a32493cf18e21cb6c87b73af62b9431ee5c234e81072f95c	2026-12-07T03:01:08.219058+00:00	\N
+\.
+
+
+--
+-- Data for Name: placement_receipts; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.placement_receipts (creditor_id, placement_ref, request_sha256, received_at, acknowledged_at, receipt) FROM stdin;
+BANK	P-OLD	old	2026-10-05T02:00:00+00:00	2026-12-07T03:01:08.221527+00:00	{"creditor_id": "BANK", "placement_ref": "P-OLD", "request_sha256": "old", "received_at": "2026-10-05T02:00:00+00:00", "acknowledged_at": "2026-12-07T03:01:08.221527+00:00", "acknowledge_by": "2026-10-05T03:00:00+00:00", "acknowledged_within_deadline": false, "counts": {"received": 3, "placed": 3, "already_placed": 0, "rejected": 0}, "accepted": [{"index": 0, "account_ref": "OLD-0", "case_id": "184613c5-4c3a-57e4-b7ef-4dff22b6b506", "outcome": "placed", "agency_id": "AG-A", "bucket": "M2"}, {"index": 1, "account_ref": "OLD-1", "case_id": "69c7402d-d57b-5ae4-b81d-16e107977d32", "outcome": "placed", "agency_id": "AG-A", "bucket": "M2"}, {"index": 2, "account_ref": "OLD-2", "case_id": "eb1bc20c-bf81-5443-a8cd-81f74262de3b", "outcome": "placed", "agency_id": "AG-A", "bucket": "M2"}], "rejected": []}
+\.
+
+
+--
+-- Data for Name: relay_positions; Type: TABLE DATA; Schema: oldmain_case; Owner: -
+--
+
+COPY oldmain_case.relay_positions (topic, "position", updated_at) FROM stdin;
+\.
+
+
+--
+-- Name: cases_events_notification_id_seq; Type: SEQUENCE SET; Schema: oldmain_case; Owner: -
+--
+
+SELECT pg_catalog.setval('oldmain_case.cases_events_notification_id_seq', 10, true);
+
+
+--
+-- Name: allocation_rules allocation_rules_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.allocation_rules
+    ADD CONSTRAINT allocation_rules_pkey PRIMARY KEY (creditor_id, version);
+
+
+--
+-- Name: audit_checkpoints audit_checkpoints_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.audit_checkpoints
+    ADD CONSTRAINT audit_checkpoints_pkey PRIMARY KEY (tree_size);
+
+
+--
+-- Name: audit_leaves audit_leaves_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.audit_leaves
+    ADD CONSTRAINT audit_leaves_pkey PRIMARY KEY ("position");
+
+
+--
+-- Name: case_summaries case_summaries_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.case_summaries
+    ADD CONSTRAINT case_summaries_pkey PRIMARY KEY (case_id);
+
+
+--
+-- Name: cases_events cases_events_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.cases_events
+    ADD CONSTRAINT cases_events_pkey PRIMARY KEY (originator_id, originator_version);
+
+
+--
+-- Name: debtor_keys debtor_keys_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.debtor_keys
+    ADD CONSTRAINT debtor_keys_pkey PRIMARY KEY (debtor_id);
+
+
+--
+-- Name: placement_receipts placement_receipts_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.placement_receipts
+    ADD CONSTRAINT placement_receipts_pkey PRIMARY KEY (creditor_id, placement_ref);
+
+
+--
+-- Name: relay_positions relay_positions_pkey; Type: CONSTRAINT; Schema: oldmain_case; Owner: -
+--
+
+ALTER TABLE ONLY oldmain_case.relay_positions
+    ADD CONSTRAINT relay_positions_pkey PRIMARY KEY (topic);
+
+
+--
+-- Name: case_summaries_agency; Type: INDEX; Schema: oldmain_case; Owner: -
+--
+
+CREATE INDEX case_summaries_agency ON oldmain_case.case_summaries USING btree (assigned_agency_id, placed_position);
+
+
+--
+-- Name: case_summaries_creditor; Type: INDEX; Schema: oldmain_case; Owner: -
+--
+
+CREATE INDEX case_summaries_creditor ON oldmain_case.case_summaries USING btree (creditor_id, placed_position);
+
+
+--
+-- Name: case_summaries_position; Type: INDEX; Schema: oldmain_case; Owner: -
+--
+
+CREATE INDEX case_summaries_position ON oldmain_case.case_summaries USING btree (placed_position);
+
+
+--
+-- Name: cases_events_notification_id_idx; Type: INDEX; Schema: oldmain_case; Owner: -
+--
+
+CREATE UNIQUE INDEX cases_events_notification_id_idx ON oldmain_case.cases_events USING btree (notification_id);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+\unrestrict fWagaaZKAMb0zNtOIWUfeZtZqJb3xpgbpzSE1Vnke7fn7gZ16WOzg0D19G0E7vz
+
