@@ -239,3 +239,25 @@ def test_a_contact_breaking_one_rule_for_two_reasons_is_one_violation_with_both(
     [held] = world.get("auditor", "/v1/compliance/violations").json()["violations"]
     assert held["kind"] == "case_hold"
     assert "; " in held["reason"]  # both the dispute and the recall are named
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_assignments_from_now_on_a_clock_that_did_not_move_are_both_kept(
+        backend: str, tmp_path: Path) -> None:
+    from casetrail.clock import ManualClock
+
+    clock = ManualClock(datetime(2026, 6, 1, tzinfo=UTC))
+    with fresh_database(backend, tmp_path, "contact") as url:
+        service = build(ContactSettings(database_url=url), clock=clock)
+        try:
+            first = service.policies.assign(service.engine, "BANK", "us-reg-f", None, "t")
+            second = service.policies.assign(service.engine, "BANK", "cn-gbt-45251-2025",
+                                             None, "t")
+            # The later one takes effect from the next microsecond (it used to recurse for
+            # ever, a 500): contacts at that instant are judged by the first, later by it.
+            assert (first["effective_from"], second["effective_from"]) == (
+                "2026-06-01T00:00:00+00:00", "2026-06-01T00:00:00.000001+00:00")
+            assert [a["pack_id"] for a in service.policies.assignments(
+                service.engine, "BANK")] == ["us-reg-f", "cn-gbt-45251-2025"]
+        finally:
+            service.close()

@@ -71,9 +71,19 @@ class Policies:
         if pack_id not in self.registry.pack_ids:
             raise LookupError(f"unknown policy pack {pack_id!r}; known: "
                               f"{list(self.registry.pack_ids)}")
-        row = {"creditor_id": creditor_id, "effective_from": start.isoformat(),
-               "pack_id": pack_id, "assigned_at": now.isoformat(), "actor": actor}
         with engine.begin() as conn:
+            if effective_from is None:
+                # "From now", when another assignment already starts at this very instant
+                # (a clock that has not moved): this one is the later, from the next
+                # microsecond. A stated instant taken twice is the caller's to resolve (409).
+                t = policy_assignments
+                taken = set(conn.execute(sa.select(t.c.effective_from).where(
+                    t.c.creditor_id == creditor_id,
+                    t.c.effective_from >= start.isoformat())).scalars())
+                while start.isoformat() in taken:
+                    start += timedelta(microseconds=1)
+            row = {"creditor_id": creditor_id, "effective_from": start.isoformat(),
+                   "pack_id": pack_id, "assigned_at": now.isoformat(), "actor": actor}
             conn.execute(policy_assignments.insert().values(**row))
         return row
 

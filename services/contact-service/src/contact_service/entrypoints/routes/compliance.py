@@ -254,7 +254,7 @@ def assign_policy(creditor_id: IdentifierPath, body: AssignmentIn, service: Serv
             {"path": "body.pack_id", "message": str(exc), "type": "value_error"}]) from None
     except sa.exc.IntegrityError:
         # (creditor, effective_from) is the key: an assignment from that instant exists.
-        if body.effective_from is None:  # two at the same microsecond: ours is just later
+        if body.effective_from is None:  # a concurrent "from now" took the very microsecond
             return assign_policy(creditor_id, body, service, caller, response)
         start = body.effective_from.isoformat()
         existing = next((a for a in service.policies.assignments(service.engine, creditor_id)
