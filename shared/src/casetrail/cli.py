@@ -54,9 +54,13 @@ def serve(
     configure_logging(common.log_level, json_output=common.log_json)
     if common.env == "development":
         ensure_dev_secrets(common.var_dir)
-    uvicorn.run(plugin.app_factory, factory=True, host=host, port=port or plugin.default_port,
-                workers=workers, loop="uvloop", http="httptools", access_log=False,
-                timeout_graceful_shutdown=20, log_config=None)
+    from casetrail.serving import FACTORY_ENV
+
+    os.environ[FACTORY_ENV] = plugin.app_factory  # every worker process builds it the same way
+    uvicorn.run("casetrail.serving:app", factory=True, host=host,
+                port=port or plugin.default_port, workers=workers, loop="uvloop",
+                http="httptools", access_log=False, timeout_graceful_shutdown=20,
+                log_config=None)
 
 
 @app.command()
