@@ -35,12 +35,13 @@ lint: install ## ruff, mypy and the import-layer contracts
 	$(UV) run mypy
 	$(UV) run lint-imports
 
-unit: install ## unit tests only (no I/O, no servers)
-	$(UV) run pytest -q -m "not postgres and not kafka and not e2e" shared/tests \
-	  services/case-service/tests/unit services/contact-service/tests services/console/tests
+unit: install ## unit tests only (no servers): the shared library's and every service's unit/
+	$(UV) run pytest -q -p no:cacheprovider -m "not postgres and not kafka and not e2e" \
+	  shared/tests services/*/tests/unit
 
 integration: install ## integration tiers on SQLite, PostgreSQL and Kafka (starts them)
-	./scripts/test.sh -m "not e2e" services tests/transport
+	./scripts/test.sh -m "not e2e and not browser" shared/tests services tests/transport \
+	  tests/trust tests/hostile tests/migrations tests/deploy
 
 e2e: install ## end-to-end: every service as a process, both transports (starts PG and Kafka)
 	./scripts/test.sh -m e2e tests/e2e
