@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix clean
+.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-rebuild-mix: install ## projection rebuilds over 1,000,000 events of reali
 
 bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000, 1 then 2 workers)
 	./scripts/with-pg.sh $(UV) run python bench/intake.py
+
+bench-commands: install ## single contacts and payments over HTTP (wrk) vs /healthz, PostgreSQL
+	./scripts/with-pg.sh $(UV) run python bench/commands.py
 
 bench-audit: install ## audit checkpoint + verify over 1,000,000 events on PostgreSQL
 	./scripts/with-pg.sh $(UV) run python bench/audit.py
