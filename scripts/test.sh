@@ -33,6 +33,7 @@ if [ -z "${TEST_KAFKA_BOOTSTRAP:-}" ]; then
 fi
 export TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP
 export CASETRAIL_REQUIRE_POSTGRES=1 CASETRAIL_REQUIRE_KAFKA=1
+export CASETRAIL_REQUIRE_GO=1  # the independent verifier of checkpoints (tests/interop)
 
 echo "== tests (unit, integration on SQLite/PostgreSQL and feed/Kafka, end-to-end, browser)"
 "$UV" run pytest -q -p no:cacheprovider "$@"
