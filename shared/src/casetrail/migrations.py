@@ -28,7 +28,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from casetrail.projections.store import make_engine
+from casetrail.projections.store import add_missing_columns, make_engine
 
 
 def _config(script_location: str, version_table: str, metadata: sa.MetaData) -> Config:
@@ -87,6 +87,30 @@ def differences(database_url: str, metadata: sa.MetaData, version_table: str) ->
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
+
+
+def adopt(connection: sa.Connection, metadata: sa.MetaData) -> list[str]:
+    """What a service's baseline revision does: make the tables of `metadata` (the revision's
+    own copy of them) exist, in an empty database or in one written before migrations. Missing
+    tables are created with their indexes; tables already there keep every row and get the
+    columns added since (nullable, or with a server default) and the indexes they lack.
+    Returns what it did ("create t", "add t.c", "index i")."""
+    inspector = sa.inspect(connection)
+    existing = [t for t in metadata.sorted_tables
+                if inspector.has_table(t.name, schema=t.schema)]
+    done = []
+    for table in metadata.sorted_tables:
+        if table not in existing:
+            table.create(connection)
+            done.append(f"create {table.name}")
+    done += [f"add {column}" for column in add_missing_columns(connection, metadata)]
+    for table in existing:
+        present = {i["name"] for i in inspector.get_indexes(table.name, schema=table.schema)}
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            if index.name not in present:
+                index.create(connection)
+                done.append(f"index {index.name}")
+    return done
 
 
 def configure_context(context: Any, config: Config,
