@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from billing_service.adapters.records import invoice_lines, invoices
-from billing_service.domain.contracts import LEGACY_TIMEZONE
 from billing_service.domain.invoice import (
     CREDIT_NOTE,
-    INVOICE,
+    InvoiceDraft,
     Period,
     document_type_of,
     invoice_number,
@@ -30,59 +27,38 @@ SUMMARY_COLUMNS = ("invoice_id", "creditor_id", "agency_id", "seq", "period_star
                    "issued_at", "issued_by")
 
 
-@dataclass(frozen=True)
-class InvoiceDraft:
-    """A computed invoice, before (or instead of) being stored."""
-
-    invoice_id: str
-    creditor_id: str
-    agency_id: str
-    seq: int
-    period: Period
-    content: dict[str, Any]
-    content_hash: str
-    as_of_position: int
-    as_of_contract_version: int
-
-
 class InvoiceBook:
-    """Stores and reads invoices."""
+    """Stores and reads the rows of `invoices` and `invoice_lines`."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-
-    def store(self, draft: InvoiceDraft, issued_at: str, issued_by: str) -> None:
-        """Store an invoice and index its lines, in one transaction. A unique-key violation
-        (IntegrityError) means another run stored this period, this number, or one of these
-        entries first: nothing is stored."""
+    def store(self, conn: Connection, draft: InvoiceDraft, issued_at: str, issued_by: str
+              ) -> None:
+        """Store an invoice and index its lines (in the caller's transaction). A unique-key
+        violation (IntegrityError, WriteConflict at `Database.writing`) means another run
+        stored this period, this number, or one of these entries first."""
         content, currency = draft.content, draft.content["currency"]
         totals = content["totals"]
-        with self.engine.begin() as conn:
-            conn.execute(invoices.insert().values(
-                invoice_id=draft.invoice_id, creditor_id=draft.creditor_id,
-                agency_id=draft.agency_id, seq=draft.seq,
-                period_start=draft.period.start.isoformat(),
-                period_end=draft.period.end.isoformat(), currency=currency,
-                subtotal=totals["subtotal"], tax=totals["tax"], total=totals["total"],
-                content=json.dumps(content, sort_keys=True, ensure_ascii=False),
-                content_hash=draft.content_hash, as_of_position=draft.as_of_position,
-                as_of_contract_version=draft.as_of_contract_version, issued_at=issued_at,
-                issued_by=issued_by))
-            rows = [{"invoice_id": draft.invoice_id, "line_no": line["line_no"],
-                     "creditor_id": draft.creditor_id, "agency_id": draft.agency_id,
-                     "seq": draft.seq, "entry": line["entry"], "kind": line["kind"],
-                     "case_id": line["case_id"], "reference": line["reference"],
-                     "position": line["position"], "commission": line["commission"],
-                     "line": json.dumps(line, sort_keys=True, ensure_ascii=False)}
-                    for line in content["lines"]]
-            if rows:
-                conn.execute(invoice_lines.insert(), rows)
+        conn.execute(invoices.insert().values(
+            invoice_id=draft.invoice_id, creditor_id=draft.creditor_id,
+            agency_id=draft.agency_id, seq=draft.seq,
+            period_start=draft.period.start.isoformat(),
+            period_end=draft.period.end.isoformat(), currency=currency,
+            subtotal=totals["subtotal"], tax=totals["tax"], total=totals["total"],
+            content=json.dumps(content, sort_keys=True, ensure_ascii=False),
+            content_hash=draft.content_hash, as_of_position=draft.as_of_position,
+            as_of_contract_version=draft.as_of_contract_version, issued_at=issued_at,
+            issued_by=issued_by))
+        rows = [{"invoice_id": draft.invoice_id, "line_no": line["line_no"],
+                 "creditor_id": draft.creditor_id, "agency_id": draft.agency_id,
+                 "seq": draft.seq, "entry": line["entry"], "kind": line["kind"],
+                 "case_id": line["case_id"], "reference": line["reference"],
+                 "position": line["position"], "commission": line["commission"],
+                 "line": json.dumps(line, sort_keys=True, ensure_ascii=False)}
+                for line in content["lines"]]
+        if rows:
+            conn.execute(invoice_lines.insert(), rows)
 
-    def get(self, invoice_id: str, conn: Connection | None = None) -> dict[str, Any] | None:
+    def get(self, conn: Connection, invoice_id: str) -> dict[str, Any] | None:
         """One invoice with its content, or None."""
-        if conn is None:
-            with self.engine.connect() as own:
-                return self.get(invoice_id, own)
         row = conn.execute(sa.select(invoices).where(
             invoices.c.invoice_id == invoice_id)).mappings().first()
         return None if row is None else _record(row)
@@ -105,6 +81,14 @@ class InvoiceBook:
             t.c.creditor_id == creditor_id, t.c.agency_id == agency_id)
             .order_by(t.c.seq.desc()).limit(1)).mappings().first()
         return None if row is None else dict(row)
+
+    def last_invoiced_day(self, conn: Connection, creditor_id: str, agency_id: str
+                          ) -> date | None:
+        """The last day of the latest period invoiced for a pair, if any."""
+        t = invoices
+        value = conn.execute(sa.select(sa.func.max(t.c.period_end)).where(
+            t.c.creditor_id == creditor_id, t.c.agency_id == agency_id)).scalar()
+        return None if value is None else date.fromisoformat(value)
 
     def next_seq(self, conn: Connection, creditor_id: str, agency_id: str) -> int:
         """The sequence number the pair's next document (invoice or credit note) gets."""
@@ -135,16 +119,15 @@ class InvoiceBook:
             t.c.seq < before_seq, t.c.case_id.is_not(None)))
         return {entry: LedgerLine.from_json(json.loads(line)) for entry, line in rows}
 
-    def list(self, *, filters: Mapping[str, str | None], limit: int, after: str | None
-             ) -> list[dict[str, Any]]:
+    def summaries(self, conn: Connection, *, filters: Mapping[str, str | None], limit: int,
+                  after: str | None) -> list[dict[str, Any]]:
         """Invoice summaries matching column filters, in number order."""
         t = invoices
         query = sa.select(*(t.c[c] for c in SUMMARY_COLUMNS)).where(
             *(t.c[c] == v for c, v in filters.items() if v is not None))
         if after is not None:
             query = query.where(t.c.invoice_id > after)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(t.c.invoice_id).limit(limit)).mappings().all()
+        rows = conn.execute(query.order_by(t.c.invoice_id).limit(limit)).mappings().all()
         return [{**r, "document_type": document_type_of(r["invoice_id"])} for r in rows]
 
 
@@ -152,20 +135,3 @@ def _record(row: Any) -> dict[str, Any]:
     record = dict(row)
     record["content"] = json.loads(record["content"])
     return record
-
-
-def invoice_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The API form of a stored document: its content, hash, issue facts and data cut-off.
-    A document issued before documents stated their type and zone was an invoice in UTC days:
-    the view says so (outside its hash)."""
-    content = record["content"]
-    stated = {"document_type": content.get("document_type", INVOICE),
-              "timezone": content.get("timezone", LEGACY_TIMEZONE)}
-    issued_on = datetime.fromisoformat(record["issued_at"]).astimezone(
-        ZoneInfo(stated["timezone"])).date()
-    return {"invoice_id": record["invoice_id"], **stated, **content,
-            "content_hash": record["content_hash"], "issued_at": record["issued_at"],
-            "issue_date": issued_on.isoformat(),
-            "issued_by": record["issued_by"],
-            "data_as_of": {"position": record["as_of_position"],
-                           "contract_version": record["as_of_contract_version"]}}

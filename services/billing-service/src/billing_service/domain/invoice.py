@@ -70,6 +70,21 @@ class Period:
 
 
 @dataclass(frozen=True)
+class InvoiceDraft:
+    """A computed invoice or credit note, before (or instead of) being stored."""
+
+    invoice_id: str
+    creditor_id: str
+    agency_id: str
+    seq: int
+    period: Period
+    content: dict[str, Any]
+    content_hash: str
+    as_of_position: int
+    as_of_contract_version: int
+
+
+@dataclass(frozen=True)
 class SelectedLine:
     """A ledger line a run bills, and whether it claws back a payment invoiced earlier."""
 

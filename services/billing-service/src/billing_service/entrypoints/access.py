@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from casetrail.security import Principal, Role
 from casetrail.web import ApiError, require_roles
 
@@ -25,11 +22,6 @@ def pair_access(caller: Principal, creditor_id: str, agency_id: str, *, write: b
         raise ApiError(403, "forbidden", "a creditor key bills only its own contracts")
     if caller.role is Role.AGENCY and caller.tenant != agency_id:
         raise ApiError(403, "forbidden", "an agency key bills only its own contracts")
-
-
-def sees_invoice(caller: Principal, invoice: Mapping[str, Any]) -> bool:
-    """Creditors and agencies see their own invoices; auditors and admins all."""
-    return all(invoice[column] == value for column, value in caller.tenant_scope().items())
 
 
 def performance_scope(caller: Principal, agency_id: str, creditor_id: str | None) -> str | None:

@@ -7,10 +7,9 @@ from casetrail.plugins import Commands, ServicePlugin
 
 
 def _migrate() -> str:
-    from billing_service.bootstrap import build
+    from billing_service.bootstrap import migrate
 
-    build(migrate=True).close()
-    return "billing-service schema is up to date"
+    return f"billing-service schema is up to date (revision {migrate()})"
 
 
 def _cli() -> Commands:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from casetrail.web import IDENTIFIER_PATTERN, ApiError, error_responses
-from fastapi import APIRouter, Header, Query, Request, Response
+from casetrail.web import IDENTIFIER_PATTERN, error_responses
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from billing_service.adapters.exports import invoice_csv, invoice_pdf
-from billing_service.adapters.invoices import invoice_view
-from billing_service.entrypoints.access import sees_invoice
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
+from billing_service.entrypoints.errors import billing_errors
 from billing_service.entrypoints.schemas import InvoiceOut, InvoicePage
 
 router = APIRouter(prefix="/v1", tags=["invoices"])
@@ -29,15 +27,8 @@ def list_invoices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Summaries in number order; creditors see their own, agencies theirs."""
-    filters = {"creditor_id": creditor_id, "agency_id": agency_id}
-    for column, value in caller.tenant_scope().items():
-        if filters[column] not in (None, value):
-            return {"invoices": [], "next_after": None}
-        filters[column] = value
-    rows = service.invoices.list(filters=filters, limit=limit + 1, after=after)
-    page = rows[:limit]
-    return {"invoices": page,
-            "next_after": page[-1]["invoice_id"] if len(rows) > limit else None}
+    return service.invoices.page(caller.tenant_scope(), creditor_id=creditor_id,
+                                 agency_id=agency_id, after=after, limit=limit)
 
 
 @router.get("/invoices/{invoice_id}", summary="An invoice (JSON, CSV of the lines, or PDF)",
@@ -49,26 +40,24 @@ def list_invoices(
                 **error_responses(404, _404="`invoice_not_found`: no such invoice visible "
                                   "to this key")})
 async def get_invoice(
-    invoice_id: str, request: Request, service: ServiceDep, caller: PrincipalDep,
+    invoice_id: str, service: ServiceDep, caller: PrincipalDep,
     format: Annotated[Format | None, Query(
         description="json (default), csv or pdf; else chosen by the Accept header")] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """The stored invoice or credit note (`document_type`), exactly as issued."""
-    record = await run_in_threadpool(service.invoices.get, invoice_id)
-    if record is None or not sees_invoice(caller, record):
-        raise ApiError(404, "invoice_not_found", f"no invoice {invoice_id} visible to this key")
-    invoice = invoice_view(record)
+    with billing_errors():
+        invoice = await run_in_threadpool(service.invoices.open, invoice_id,
+                                          caller.tenant_scope())
     chosen = format or _negotiate(accept or "")
     headers = {"X-Content-Hash": invoice["content_hash"],
                "X-Document-Type": invoice["document_type"]}
     if chosen == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{invoice_id}.csv"'
-        return Response(invoice_csv(invoice), media_type="text/csv; charset=utf-8",
+        return Response(service.invoices.csv(invoice), media_type="text/csv; charset=utf-8",
                         headers=headers)
     if chosen == "pdf":
-        pdf = await run_in_threadpool(invoice_pdf, invoice,
-                                      service.settings.pdf_lines_shown)
+        pdf = await run_in_threadpool(service.invoices.pdf, invoice)
         headers["Content-Disposition"] = f'inline; filename="{invoice_id}.pdf"'
         return Response(pdf, media_type="application/pdf", headers=headers)
     return invoice

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from casetrail.web import IDENTIFIER_PATTERN, Day, IdentifierPath, error_responses
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator
 
-from billing_service.bootstrap import BillingService
 from billing_service.entrypoints.access import comparison_access, performance_scope
 from billing_service.entrypoints.deps import PrincipalDep, ServiceDep
 from billing_service.entrypoints.errors import billing_errors
@@ -54,11 +51,10 @@ def agency_performance(
     rate, promise-kept rate and reversal rate. Creditors see their own cases only. Days are
     days in `timezone`, which the answer states."""
     scope = performance_scope(caller, agency_id, creditor_id)
-    zone = timezone or service.default_timezone
     with billing_errors("query"):
         return service.performance.agency(
             agency_id, creditor_id=scope, period=month_period(period, start, end),
-            as_of=as_of or today(service, zone), timezone=zone, currency=currency)
+            as_of=as_of, timezone=timezone, currency=currency)
 
 
 @router.get("/creditors/{creditor_id}/agency-comparison",
@@ -74,13 +70,7 @@ def agency_comparison(
     figures; the best recovery rate is the champion. Days are days in `timezone`, which the
     answer states."""
     comparison_access(caller, creditor_id)
-    zone = timezone or service.default_timezone
     with billing_errors("query"):
         return service.performance.comparison(
-            creditor_id, period=month_period(period, start, end),
-            as_of=as_of or today(service, zone), timezone=zone, currency=currency)
-
-
-def today(service: BillingService, timezone: str) -> date:
-    """Today in a zone, by the service's clock."""
-    return service.clock.now().astimezone(ZoneInfo(timezone)).date()
+            creditor_id, period=month_period(period, start, end), as_of=as_of,
+            timezone=timezone, currency=currency)

@@ -1,5 +1,7 @@
 """Performance reports: agency figures and a creditor's side-by-side agency comparison, over
-days in a stated time zone (the report says which)."""
+days in a stated time zone (the report says which: the one asked for, else the service's
+default zone), with money counted up to the end of `as_of` (default: today there, by the
+service's clock)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Connection, Engine
+from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
 
 from billing_service.adapters.contracts import ContractBook
+from billing_service.adapters.database import Connection, Database
 from billing_service.adapters.facts import LedgerFacts
 from billing_service.domain.contracts import ContractVersion
 from billing_service.domain.errors import MixedCurrencies
@@ -26,18 +29,24 @@ DEFAULT_CURRENCY = "CNY"
 
 
 class PerformanceReports:
-    """Builds performance figures from the read model and the contracts."""
+    """Builds performance figures from the read model and the contracts ("today" from
+    `clock`; days in `default_timezone` unless a report asks for another zone)."""
 
-    def __init__(self, engine: Engine, contracts: ContractBook, facts: LedgerFacts):
-        self.engine, self.contracts, self.facts = engine, contracts, facts
+    def __init__(self, database: Database, contracts: ContractBook, facts: LedgerFacts,
+                 clock: Clock = SYSTEM_CLOCK, default_timezone: str = DEFAULT_TIMEZONE):
+        self.database, self.contracts, self.facts = database, contracts, facts
+        self.clock, self.default_timezone = clock, default_timezone
 
     def agency(self, agency_id: str, *, creditor_id: str | None, period: Period,
-               as_of: date, timezone: str, currency: str | None) -> dict[str, Any]:
+               as_of: date | None = None, timezone: str | None = None,
+               currency: str | None = None) -> dict[str, Any]:
         """An agency's figures over the placements it received in the period (one creditor's,
         or all); the period and `as_of` are days in `timezone`."""
         period.check()
+        timezone = timezone or self.default_timezone
         zone = ZoneInfo(timezone)
-        with self.engine.connect() as conn:
+        as_of = as_of or self.today(zone)
+        with self.database.reading() as conn:
             cases = self.facts.cases(conn, creditor_id=creditor_id, agency_id=agency_id,
                                      assigned_in=period.window(zone), currency=currency)
             currency = _one_currency(cases, currency)
@@ -49,15 +58,18 @@ class PerformanceReports:
         return {"creditor_id": creditor_id, "period": _period(period),
                 "as_of": as_of.isoformat(), "timezone": timezone, **report}
 
-    def comparison(self, creditor_id: str, *, period: Period, as_of: date, timezone: str,
-                   currency: str | None) -> dict[str, Any]:
+    def comparison(self, creditor_id: str, *, period: Period, as_of: date | None = None,
+                   timezone: str | None = None, currency: str | None = None
+                   ) -> dict[str, Any]:
         """Every agency that received the creditor's placements in the period, side by side;
         the best recovery rate is the champion, the others challengers. The period and
         `as_of` are days in `timezone`."""
         period.check()
+        timezone = timezone or self.default_timezone
         zone = ZoneInfo(timezone)
+        as_of = as_of or self.today(zone)
         window = period.window(zone)
-        with self.engine.connect() as conn:
+        with self.database.reading() as conn:
             cases = self.facts.cases(conn, creditor_id=creditor_id, assigned_in=window,
                                      currency=currency)
             currency = _one_currency(cases, currency)
@@ -82,6 +94,10 @@ class PerformanceReports:
         return {"creditor_id": creditor_id, "period": _period(period),
                 "as_of": as_of.isoformat(), "timezone": timezone, "currency": currency,
                 "champion": best, "agencies": reports}
+
+    def today(self, zone: ZoneInfo) -> date:
+        """Today in a zone, by the service's clock."""
+        return self.clock.now().astimezone(zone).date()
 
     def _promises(self, conn: Connection, agency_id: str, creditor_id: str | None,
                   period: Period, as_of: date, zone: ZoneInfo) -> list[PromiseFact]:

@@ -21,12 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from casetrail.retry import retrying
 
 from billing_service.adapters.contracts import ContractBook
+from billing_service.adapters.database import Connection, Database, WriteConflict
 from billing_service.adapters.facts import LedgerFacts
-from billing_service.adapters.invoices import InvoiceBook, InvoiceDraft, invoice_view
+from billing_service.adapters.invoices import InvoiceBook
+from billing_service.application.invoices import invoice_view
 from billing_service.domain.contracts import LEGACY_TIMEZONE, contract_timezone, in_force
 from billing_service.domain.errors import (
     NoContract,
@@ -36,6 +37,7 @@ from billing_service.domain.errors import (
 )
 from billing_service.domain.invoice import (
     INVOICE,
+    InvoiceDraft,
     Period,
     build_invoice,
     content_hash,
@@ -45,7 +47,7 @@ from billing_service.domain.invoice import (
 from billing_service.domain.ledger import LedgerLine, case_ledger
 
 Progress = Callable[[int, int], None]
-RETRIES = 3
+ATTEMPTS = 3  # a concurrent run that stored the period (or an entry) first: look again
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,11 @@ class BillingRuns:
     """Runs billing for creditor-agency pairs ("now" from `clock`; a pair without a contract
     counts days in `default_timezone`)."""
 
-    def __init__(self, engine: Engine, contracts: ContractBook, invoices: InvoiceBook,
+    def __init__(self, database: Database, contracts: ContractBook, invoices: InvoiceBook,
                  facts: LedgerFacts, clock: Clock = SYSTEM_CLOCK,
                  default_timezone: str = DEFAULT_TIMEZONE):
-        self.engine, self.contracts, self.invoices, self.facts = (
-            engine, contracts, invoices, facts)
+        self.database, self.contracts, self.invoices, self.facts = (
+            database, contracts, invoices, facts)
         self.clock, self.default_timezone = clock, default_timezone
 
     def run(self, creditor_id: str, agency_id: str, period: Period, actor: str,
@@ -73,24 +75,26 @@ class BillingRuns:
         the one stored by an earlier run of the same period (created=False). A period that
         has not begun, or not ended, in the contract's zone is refused (nothing stored)."""
         period.check()
-        for attempt in range(RETRIES):
-            with self.engine.connect() as conn:
-                stored = self.invoices.by_period(conn, creditor_id, agency_id, period)
-                if stored is not None:
-                    return invoice_view(stored), False
-                self._check_happened(period, self._zone(conn, creditor_id, agency_id))
-                self._check_order(conn, creditor_id, agency_id, period)
-                draft = self._draft(conn, creditor_id, agency_id, period, progress=progress)
-            try:
-                self.invoices.store(draft, self.clock.now().astimezone(UTC).isoformat(), actor)
-            except IntegrityError:  # a concurrent run stored first: look again
-                if attempt == RETRIES - 1:
-                    raise
-                continue
-            record = self.invoices.get(draft.invoice_id)
-            assert record is not None
-            return invoice_view(record), True
-        raise AssertionError("unreachable")
+        for attempt in retrying(ATTEMPTS, on=WriteConflict):
+            with attempt:
+                return self._run_once(creditor_id, agency_id, period, actor, progress)
+        raise AssertionError("unreachable: retrying returns or raises")
+
+    def _run_once(self, creditor_id: str, agency_id: str, period: Period, actor: str,
+                  progress: Progress | None) -> tuple[dict[str, Any], bool]:
+        with self.database.reading() as conn:
+            stored = self.invoices.by_period(conn, creditor_id, agency_id, period)
+            if stored is not None:
+                return invoice_view(stored), False
+            self._check_happened(period, self._zone(conn, creditor_id, agency_id))
+            self._check_order(conn, creditor_id, agency_id, period)
+            draft = self._draft(conn, creditor_id, agency_id, period, progress=progress)
+        with self.database.writing() as conn:
+            self.invoices.store(conn, draft, self.clock.now().astimezone(UTC).isoformat(),
+                                actor)
+            record = self.invoices.get(conn, draft.invoice_id)
+        assert record is not None
+        return invoice_view(record), True
 
     def preview(self, creditor_id: str, agency_id: str, period: Period) -> dict[str, Any]:
         """Recompute without storing. For a period already invoiced: the document recomputed
@@ -98,7 +102,7 @@ class BillingRuns:
         would produce now (`provisional` while the period has not ended in the contract's
         zone: a run is refused until `period_ends_at`)."""
         period.check()
-        with self.engine.connect() as conn:
+        with self.database.reading() as conn:
             stored = self.invoices.by_period(conn, creditor_id, agency_id, period)
             if stored is None:
                 timezone = self._zone(conn, creditor_id, agency_id)

@@ -1,0 +1,1 @@
+"""The billing service's revisions, oldest first."""
