@@ -121,7 +121,7 @@ def test_a_key_revoked_by_the_services_ends_the_session(client: TestClient,
     answer = client.get("/cases", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/signin?reason=revoked"
-    assert client.app.state.console.sessions.count() == 0  # type: ignore[attr-defined]
+    assert client.app.state.console.sessions.store.count() == 0  # type: ignore[attr-defined]
 
 
 def test_sign_out_deletes_the_session(client: TestClient) -> None:
@@ -129,7 +129,7 @@ def test_sign_out_deletes_the_session(client: TestClient) -> None:
     page = client.get("/cases")
     answer = client.post("/signout", data={"csrf_token": csrf(page)}, follow_redirects=False)
     assert answer.headers["location"] == "/signin?reason=signed_out"
-    assert client.app.state.console.sessions.count() == 0  # type: ignore[attr-defined]
+    assert client.app.state.console.sessions.store.count() == 0  # type: ignore[attr-defined]
     assert client.get("/cases", follow_redirects=False).status_code == 303
 
 

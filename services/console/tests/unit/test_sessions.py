@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from casetrail.clock import ManualClock
 from casetrail.projections.store import make_engine
 from casetrail.security import Role
+from console_service.adapters.schema import migrate
 from console_service.adapters.sessions import (
     SessionExpired,
     SessionStore,
@@ -32,11 +33,11 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: ManualClock) -> SessionStore:
-    found = SessionStore(make_engine(f"sqlite:///{tmp_path}/console.db"),
-                         SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
-                         clock)
-    found.create_schema()
-    return found
+    url = f"sqlite:///{tmp_path}/console.db"
+    migrate(url)
+    return SessionStore(make_engine(url),
+                        SessionPolicy(idle=timedelta(minutes=30), absolute=timedelta(hours=12)),
+                        clock)
 
 
 def signed_in(store: SessionStore) -> str:

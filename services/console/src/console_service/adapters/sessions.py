@@ -93,14 +93,10 @@ class SessionStore:
     def __init__(self, engine: Engine, policy: SessionPolicy, clock: Clock):
         self.engine, self.policy, self.clock = engine, policy, clock
 
-    def create_schema(self) -> None:
-        """Create the table if it is missing. Several replicas starting at once may race to
-        create it: losing that race is fine once the table is there."""
-        try:
-            metadata.create_all(self.engine)
-        except sa.exc.SQLAlchemyError:
-            if not sa.inspect(self.engine).has_table(sessions_table.name):
-                raise
+    def check(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     def create(self, identity: Identity, api_key: str, language: str) -> tuple[str, Session]:
         """A new session for a verified key; returns the cookie token and the session."""

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from casetrail.ops import install_ops
 from casetrail.web import RequestContextMiddleware
@@ -54,7 +53,7 @@ def create_app(settings: ConsoleSettings | None = None,
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await application.clients.close()
+        await application.close()
 
     app = FastAPI(title="casetrail console", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
@@ -81,8 +80,7 @@ def create_app(settings: ConsoleSettings | None = None,
         return response
 
     def ready() -> dict[str, Any]:
-        with application.sessions.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        application.sessions.check()
         return {}
 
     install_ops(app, ready)
@@ -117,7 +115,7 @@ def _install_error_pages(app: FastAPI) -> None:
         if exc.status == 401:  # the services no longer accept the key: the session ends
             current = getattr(request.state, "current", None)
             if current is not None:
-                await console(request).sign_out(current.session)
+                await console(request).sessions.sign_out(current.session)
             request.state.current = None
             response = redirect("/signin", reason="revoked")
             clear_cookie(response, request, SESSION_COOKIE)

@@ -1,4 +1,5 @@
-"""How the `casetrail` CLI finds the console: `casetrail serve console`."""
+"""How the `casetrail` CLI finds the console: `casetrail serve console`, `casetrail migrate
+console`."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from casetrail.plugins import ServicePlugin
 
 
 def _migrate() -> str:
-    from console_service.bootstrap import build
+    from console_service.bootstrap import migrate
 
-    build(migrate=True)
-    return "console schema (sessions) is up to date"
+    return f"console schema (sessions) is up to date (revision {migrate()})"
 
 
 plugin = ServicePlugin(

@@ -82,7 +82,7 @@ async def current_user(request: Request) -> Current:
     if not token:
         raise SignInRequired()
     try:
-        found = await console(request).open_session(token)
+        found = await console(request).sessions.open(token)
     except SessionExpired as exc:
         raise SignInRequired(exc.reason) from None
     if found is None:
@@ -168,7 +168,7 @@ def language_of(request: Request) -> str:
     current: Current | None = getattr(request.state, "current", None)
     if current is not None:
         return current.session.language
-    return console(request).language(request.cookies.get(LANGUAGE_COOKIE))
+    return console(request).sessions.language(request.cookies.get(LANGUAGE_COOKIE))
 
 
 # ------------------------------------------------------------------------------- rendering

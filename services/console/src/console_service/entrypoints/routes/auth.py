@@ -52,9 +52,9 @@ async def signin(request: Request) -> Response:
     form = await checked_presession_form(request)
     app = console(request)
     key = form.get("api_key")
-    language = app.language(request.cookies.get(LANGUAGE_COOKIE))
+    language = app.sessions.language(request.cookies.get(LANGUAGE_COOKIE))
     try:
-        token, session = await app.sign_in(key if isinstance(key, str) else "", language)
+        token, session = await app.sessions.sign_in(key if isinstance(key, str) else "", language)
     except SignInRefused as exc:
         return render(request, "signin.html", status=401 if exc.reason == "unknown_key"
                       else 502, page="signin", reason=None,
@@ -70,7 +70,7 @@ async def signout(request: Request) -> Response:
     """End the session and forget the cookie."""
     current = await current_user(request)
     await checked_form(request, current)
-    await console(request).sign_out(current.session)
+    await console(request).sessions.sign_out(current.session)
     response = redirect("/signin", reason="signed_out")
     clear_cookie(response, request, SESSION_COOKIE)
     return response
@@ -88,9 +88,9 @@ async def language(request: Request) -> Response:
     form = await (checked_form(request, current) if current
                   else checked_presession_form(request))
     wanted = form.get("language")
-    chosen = app.language(wanted if isinstance(wanted, str) else None)
+    chosen = app.sessions.language(wanted if isinstance(wanted, str) else None)
     response = redirect(safe_next(form.get("next")) or "/")
     if current is not None:
-        await app.set_language(current.session, chosen)
+        await app.sessions.set_language(current.session, chosen)
     set_cookie(response, request, LANGUAGE_COOKIE, chosen, max_age=365 * 24 * 3600)
     return response

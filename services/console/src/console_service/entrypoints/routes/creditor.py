@@ -85,7 +85,7 @@ async def upload_placement(request: Request, current: PlacementsUser) -> Respons
                       error="placements.no_file", error_values={}, **context)
     content = await upload.read()
     try:
-        outcome: PlacementOutcome = await console(request).place_file(
+        outcome: PlacementOutcome = await console(request).placements.send_file(
             current.api, placement_ref=ref, filename=upload.filename, content=content,
             creditor_id=creditor_id if current.role is Role.ADMIN else None)
     except PlacementFileError as exc:
