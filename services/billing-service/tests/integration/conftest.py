@@ -22,7 +22,13 @@ import pytest
 from billing_service.bootstrap import BillingService, build
 from billing_service.config import BillingSettings
 from billing_service.entrypoints.app import create_app
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import (
+    AccountInput,
+    CaseApplication,
+    DebtorInput,
+    PlacementBatch,
+    placement,
+)
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.clock import ManualClock
@@ -75,7 +81,7 @@ class World:
               creditor: str = "BANK", currency: str = "CNY", hour: int = 9) -> UUID:
         """Place one account (at 09:00 UTC unless told); returns its case id."""
         self.n += 1
-        receipt, _ = self.cases.place(PlacementBatch(
+        receipt, _ = placement.place(self.cases, PlacementBatch(
             creditor_id=creditor, placement_ref=f"P{self.n}", received_at=at(placed, hour),
             request_sha256=f"s{self.n}",
             accounts=[AccountInput(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from case_service.application.views import history as case_history
 from casetrail.projections.rebuild import rebuild_from_log
 
 if TYPE_CHECKING:
@@ -407,6 +408,6 @@ def test_money_received_while_another_agency_held_the_case_is_that_agency_s(
     # AG-B: FEB 1000 x 0.18 = 180.00 only.
     assert [(line["reference"], line["commission"], line["commissionable"])
             for line in for_b["lines"]] == [("FEB", "180.00", True)]
-    history = world.cases.history(case, unmask=False)
+    history = case_history(world.cases, case, unmask=False)
     late = next(e for e in history if e["data"].get("reference") == "LATE-JAN")
     assert (late["data"]["agency_id"], late["data"]["assignment"]) == ("AG-A", 1)
