@@ -18,7 +18,9 @@ class ContactSettings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///var/contact.db",
                               description="the contact service's own database")
-    create_schema: bool = True
+    create_schema: bool = Field(default=True, description=(
+        "bring the database to the newest migration at start-up (the embedded default); "
+        "false where `casetrail migrate contact` runs first (a migration Job)"))
     policy_packs_dir: Path = PACKS_DIR
     default_policy_pack: str = Field(default="tender-0800-2100",
                                      description="pack for creditors without an assignment")

@@ -245,19 +245,21 @@ def test_a_contact_breaking_one_rule_for_two_reasons_is_one_violation_with_both(
 def test_two_assignments_from_now_on_a_clock_that_did_not_move_are_both_kept(
         backend: str, tmp_path: Path) -> None:
     from casetrail.clock import ManualClock
+    from casetrail.security import Principal
 
     clock = ManualClock(datetime(2026, 6, 1, tzinfo=UTC))
+    admin = Principal("t", Role.ADMIN)
     with fresh_database(backend, tmp_path, "contact") as url:
         service = build(ContactSettings(database_url=url), clock=clock)
         try:
-            first = service.policies.assign(service.engine, "BANK", "us-reg-f", None, "t")
-            second = service.policies.assign(service.engine, "BANK", "cn-gbt-45251-2025",
-                                             None, "t")
+            first, _ = service.compliance.assign_policy(admin, "BANK", "us-reg-f", None)
+            second, _ = service.compliance.assign_policy(admin, "BANK", "cn-gbt-45251-2025",
+                                                         None)
             # The later one takes effect from the next microsecond (it used to recurse for
             # ever, a 500): contacts at that instant are judged by the first, later by it.
             assert (first["effective_from"], second["effective_from"]) == (
                 "2026-06-01T00:00:00+00:00", "2026-06-01T00:00:00.000001+00:00")
-            assert [a["pack_id"] for a in service.policies.assignments(
-                service.engine, "BANK")] == ["us-reg-f", "cn-gbt-45251-2025"]
+            assert [a["pack_id"] for a in service.compliance.creditor_policy(
+                admin, "BANK")["assignments"]] == ["us-reg-f", "cn-gbt-45251-2025"]
         finally:
             service.close()

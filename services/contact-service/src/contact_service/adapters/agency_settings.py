@@ -16,16 +16,18 @@ setting does. Before an agency's first version, the service's default zone appli
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from casetrail.clock import SYSTEM_CLOCK, Clock, check_zone
-from casetrail.projections.store import add_missing_columns, among
+from casetrail.clock import check_zone
+from casetrail.projections.store import among
+from casetrail.retry import retrying
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from contact_service.domain.local_time import ZoneHistory
+from contact_service.domain.records import SettingConflict
 
 settings_metadata = sa.MetaData()
 
@@ -38,50 +40,31 @@ agency_settings = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
 )
 
-RETROACTIVE_GRACE = timedelta(seconds=5)  # clock skew between the caller and this service
+# Attempts of a setting whose instant another setting of the agency, made concurrently,
+# took between its read and its insert (the second attempt judges against that one).
+ATTEMPTS = 2
 
 
-class RetroactiveSetting(ValueError):
-    """A setting may not take effect before it was made."""
-
-
-class SettingConflict(ValueError):
-    """Another zone is set from that very instant."""
-
-
-def create_settings_schema(engine: Engine) -> None:
-    """Create the settings tables if missing (and add columns later releases added)."""
-    with engine.begin() as conn:
-        settings_metadata.create_all(conn)
-        add_missing_columns(conn, settings_metadata)
-
-
-class AgencySettings:
+class AgencySettingsStore:
     """Each agency's time zone over time, and the service's default for those without one."""
 
-    def __init__(self, engine: Engine, default_timezone: str, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, engine: Engine, default_timezone: str):
         self.engine = engine
         self.default_timezone = check_zone(default_timezone)
-        self.clock = clock
 
-    def set_timezone(self, agency_id: str, timezone: str, effective_from: datetime | None,
-                     actor: str) -> tuple[dict[str, Any], bool]:
-        """Append a version: `timezone` from `effective_from` (default now) on. A time a few
-        seconds in the past (clock skew) is taken as now. Setting again what is already
-        set (the same zone, with no later version pending; or the same zone from the same
-        instant) records nothing: the flag says whether a version was recorded now."""
+    def set_timezone(self, agency_id: str, timezone: str, start: datetime, now: datetime,
+                     actor: str, *, replay_latest: bool) -> tuple[dict[str, Any], bool]:
+        """Append a version: `timezone` from `start` on (made `now` by `actor`). Setting
+        again what is already set (with `replay_latest`: the same zone is the latest
+        version, in force now; or the same zone from the same instant) records nothing; the
+        same instant with another zone is a SettingConflict. The flag says whether a
+        version was recorded now."""
         check_zone(timezone)
-        now = self.clock.now()
-        start = (effective_from or now).astimezone(UTC)
-        if start < now - RETROACTIVE_GRACE:
-            raise RetroactiveSetting("an agency setting cannot take effect in the past")
-        start = max(start, now)
-        try:
-            return self._append(agency_id, timezone, start, now, actor,
-                                replay_latest=effective_from is None)
-        except IntegrityError:  # set concurrently from the same instant: judge against that
-            return self._append(agency_id, timezone, start, now, actor,
-                                replay_latest=effective_from is None)
+        for attempt in retrying(ATTEMPTS, on=IntegrityError):
+            with attempt:
+                return self._append(agency_id, timezone, start, now, actor,
+                                    replay_latest=replay_latest)
+        raise AssertionError("unreachable: the last attempt's error propagates")
 
     def _append(self, agency_id: str, timezone: str, start: datetime, now: datetime,
                 actor: str, *, replay_latest: bool) -> tuple[dict[str, Any], bool]:

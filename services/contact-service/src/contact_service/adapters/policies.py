@@ -9,14 +9,16 @@ live and on a rebuild from the log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.projections.store import among, batch_scratch
+from casetrail.retry import retrying
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from contact_service.adapters.contact_log import (
     contact_cases,
@@ -36,64 +38,25 @@ from contact_service.domain.policy import (
     evaluate,
     violations,
 )
+from contact_service.domain.records import AssignmentConflict
 
 # How far back contacts matter to any shipped rule (7-day caps and quiet periods, and the
 # "3 failed attempts in a row" third-party condition), with margin.
 HISTORY_DAYS = 31
-RETROACTIVE_GRACE = timedelta(seconds=5)  # clock skew between the caller and this service
-
-class RetroactiveAssignment(ValueError):
-    """An assignment may not take effect before it was made."""
+# Attempts of an assignment "from now" whose microsecond other assignments of the creditor,
+# made concurrently, keep taking between its read and its insert.
+FROM_NOW_ATTEMPTS = 5
 
 
 class Policies:
-    """Pack versions (files) and creditor assignments (records), and judgements under them."""
+    """Pack versions (files) and the pack in force for a creditor, and judgements under them
+    (the contact-log projection's judge: it reads through the connection it is given)."""
 
-    def __init__(self, registry: PackRegistry, default_pack: str, clock: Clock = SYSTEM_CLOCK):
+    def __init__(self, registry: PackRegistry, default_pack: str):
         if default_pack not in registry.pack_ids:
             raise ValueError(f"default policy pack {default_pack!r} is not among "
                              f"{registry.pack_ids}")
-        self.registry, self.default_pack, self.clock = registry, default_pack, clock
-
-    # ------------------------------------------------------------------ assignments
-
-    def assign(self, engine: Engine, creditor_id: str, pack_id: str,
-               effective_from: datetime | None, actor: str) -> dict[str, Any]:
-        """Assign a pack to a creditor from `effective_from` (default: now) onwards. A time
-        a few seconds in the past (clock skew) is taken as now: an assignment never takes
-        effect before it was made, so every contact judged before it was made (live, or in
-        a rebuild that reads it later) was judged without it."""
-        now = self.clock.now()
-        start = (effective_from or now).astimezone(UTC)
-        if start < now - RETROACTIVE_GRACE:
-            raise RetroactiveAssignment("a policy assignment cannot take effect in the past")
-        start = max(start, now)
-        if pack_id not in self.registry.pack_ids:
-            raise LookupError(f"unknown policy pack {pack_id!r}; known: "
-                              f"{list(self.registry.pack_ids)}")
-        with engine.begin() as conn:
-            if effective_from is None:
-                # "From now", when another assignment already starts at this very instant
-                # (a clock that has not moved): this one is the later, from the next
-                # microsecond. A stated instant taken twice is the caller's to resolve (409).
-                t = policy_assignments
-                taken = set(conn.execute(sa.select(t.c.effective_from).where(
-                    t.c.creditor_id == creditor_id,
-                    t.c.effective_from >= start.isoformat())).scalars())
-                while start.isoformat() in taken:
-                    start += timedelta(microseconds=1)
-            row = {"creditor_id": creditor_id, "effective_from": start.isoformat(),
-                   "pack_id": pack_id, "assigned_at": now.isoformat(), "actor": actor}
-            conn.execute(policy_assignments.insert().values(**row))
-        return row
-
-    def assignments(self, engine: Engine, creditor_id: str) -> list[dict[str, Any]]:
-        """A creditor's assignments, oldest first."""
-        t = policy_assignments
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(
-                sa.select(t).where(t.c.creditor_id == creditor_id)
-                .order_by(t.c.effective_from)).mappings()]
+        self.registry, self.default_pack = registry, default_pack
 
     def pack_for(self, conn: Connection, creditor_id: str, at: datetime) -> PolicyPack:
         """The pack version in force for a creditor at an instant."""
@@ -238,3 +201,88 @@ def load_case(conn: Connection, case_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(contact_cases).where(
         contact_cases.c.case_id == case_id)).mappings().first()
     return dict(row) if row else None
+
+
+class ComplianceStore:
+    """What contact permission and policy assignments read and write outside the projection's
+    transactions: the creditors' assignments (records, appended with an effective time and
+    never edited), and the contact log as permission reads it."""
+
+    def __init__(self, engine: Engine, policies: Policies):
+        self.engine, self.policies = engine, policies
+
+    def assign(self, creditor_id: str, pack_id: str, start: datetime, now: datetime,
+               actor: str, *, from_now: bool) -> tuple[dict[str, Any], bool]:
+        """Record that `pack_id` applies to the creditor from `start` (made `now` by `actor`);
+        the flag says whether it was recorded now.
+
+        From now (`from_now`): when another assignment already starts at that very instant (a
+        clock that has not moved, or one made concurrently), this one is the later, from the
+        next free microsecond. From a stated instant that is taken: the same pack is a replay
+        (the recorded one is returned), another pack is an AssignmentConflict."""
+        if not from_now:
+            try:
+                return self._insert(creditor_id, pack_id, start, now, actor,
+                                    next_free=False), True
+            except IntegrityError:  # (creditor, effective_from) is the key: it is taken
+                existing = next((a for a in self.assignments(creditor_id)
+                                 if a["effective_from"] == start.isoformat()), None)
+                if existing is None or existing["pack_id"] != pack_id:
+                    raise AssignmentConflict(
+                        f"another policy pack is assigned to {creditor_id} from "
+                        f"{start.isoformat()}") from None
+                return existing, False
+        for attempt in retrying(FROM_NOW_ATTEMPTS, on=IntegrityError):
+            with attempt:  # another took the very microsecond meanwhile: look again
+                return self._insert(creditor_id, pack_id, start, now, actor,
+                                    next_free=True), True
+        raise AssertionError("unreachable: the last attempt's error propagates")
+
+    def _insert(self, creditor_id: str, pack_id: str, start: datetime, now: datetime,
+                actor: str, *, next_free: bool) -> dict[str, Any]:
+        t = policy_assignments
+        with self.engine.begin() as conn:
+            if next_free:
+                taken = set(conn.execute(sa.select(t.c.effective_from).where(
+                    t.c.creditor_id == creditor_id,
+                    t.c.effective_from >= start.isoformat())).scalars())
+                while start.isoformat() in taken:
+                    start += timedelta(microseconds=1)
+            row = {"creditor_id": creditor_id, "effective_from": start.isoformat(),
+                   "pack_id": pack_id, "assigned_at": now.isoformat(), "actor": actor}
+            conn.execute(t.insert().values(**row))
+        return row
+
+    def assignments(self, creditor_id: str) -> list[dict[str, Any]]:
+        """A creditor's assignments, oldest first."""
+        t = policy_assignments
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(
+                sa.select(t).where(t.c.creditor_id == creditor_id)
+                .order_by(t.c.effective_from)).mappings()]
+
+    def pack_in_force(self, creditor_id: str, at: datetime) -> PolicyPack:
+        """The pack version in force for a creditor at an instant (PackNotInForce: none)."""
+        with self.engine.connect() as conn:
+            return self.policies.pack_for(conn, creditor_id, at)
+
+    @contextmanager
+    def reading(self) -> Iterator[PermissionReader]:
+        """One connection to answer a permission question on."""
+        with self.engine.connect() as conn:
+            yield PermissionReader(conn, self.policies)
+
+
+class PermissionReader:
+    """A case of the contact log and the rules it is judged by, read on one connection."""
+
+    def __init__(self, conn: Connection, policies: Policies):
+        self.conn, self.policies = conn, policies
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        """The case's contact_cases row, or None."""
+        return load_case(self.conn, case_id)
+
+    def permission(self, case: dict[str, Any], request: ContactRequest) -> Decision:
+        """May this contact be made at `request.at`?"""
+        return self.policies.permission(self.conn, case, request)

@@ -2,7 +2,8 @@
 
 The tables live in `qa_metadata`, not in the contact-log projection's metadata: samples and
 reviews are records people made, not facts rebuilt from case events, so a projection rebuild
-(which empties the projection's tables) must keep them. `create_qa_schema` creates them.
+(which empties the projection's tables) must keep them. The service's migrations
+(`adapters/migrations`) create them.
 
 Populations and KPI facts are read from the contact-log tables for one agency and period,
 optionally confined to one creditor's cases. Timestamps there are ISO-8601 UTC strings with a
@@ -21,7 +22,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from casetrail.figures import BEFORE_PLACEMENT
-from casetrail.projections.store import add_missing_columns
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -99,13 +99,6 @@ qa_reviews = sa.Table(
 QA_NAMESPACE = uuid.UUID("6f1d7c2a-93e4-4b8e-a5d0-2c7b9e41f8a3")
 
 
-def create_qa_schema(engine: Engine) -> None:
-    """Create the QA tables if missing (and add the columns later releases added)."""
-    with engine.begin() as conn:
-        qa_metadata.create_all(conn)
-        add_missing_columns(conn, qa_metadata)
-
-
 def sample_id_for(agency_id: str, month: str, seed: str, creditor_id: str | None) -> str:
     """The deterministic id of a sample: the same request always names the same sample."""
     return str(uuid.uuid5(QA_NAMESPACE, json.dumps([agency_id, month, seed, creditor_id])))
@@ -159,18 +152,6 @@ def gather_populations(conn: Connection, agency_id: str, start: datetime, end: d
         VISIT_RECORDS: {str(e): str(c) for e, c in visits},
         REPAID_CASES: {case_id: case_id for case_id, value in net.items() if value > 0},
     }
-
-
-def creditor_works_with_agency(conn: Connection, creditor_id: str, agency_id: str) -> bool:
-    """Whether the agency holds, or has contacted on, any of the creditor's cases."""
-    holds = conn.execute(sa.select(contact_cases.c.case_id).where(
-        contact_cases.c.creditor_id == creditor_id,
-        contact_cases.c.agency_id == agency_id).limit(1)).first()
-    if holds is not None:
-        return True
-    worked = conn.execute(sa.select(contacts.c.event_id).where(
-        contacts.c.creditor_id == creditor_id, contacts.c.agency_id == agency_id).limit(1)).first()
-    return worked is not None
 
 
 class QaStore:
@@ -339,6 +320,15 @@ class QaStore:
                 qa_reviews.c.sample_id == sample_id).order_by(
                 qa_reviews.c.reviewed_at, qa_reviews.c.review_id)).mappings().all()
         return [dict(r) for r in rows]
+
+
+    # ------------------------------------------------------------------ contact KPIs
+
+    def kpi_facts(self, agency_id: str, start: datetime, end: datetime,
+                  creditor_id: str | None = None) -> KpiFacts:
+        """The agency's assignments, contacts, promises and violations touching [start, end),
+        of `creditor_id`'s cases only when given."""
+        return load_kpi_facts(self.engine, agency_id, start, end, creditor_id)
 
 
 # ---------------------------------------------------------------------- contact KPIs

@@ -67,3 +67,21 @@ class ContactQueries:
             row = conn.execute(sa.select(contact_cases).where(
                 contact_cases.c.case_id == case_id)).mappings().first()
         return dict(row) if row else None
+
+    def creditor_works_with_agency(self, creditor_id: str, agency_id: str) -> bool:
+        """Whether the agency holds, or has contacted on, any of the creditor's cases."""
+        with self.engine.connect() as conn:
+            holds = conn.execute(sa.select(contact_cases.c.case_id).where(
+                contact_cases.c.creditor_id == creditor_id,
+                contact_cases.c.agency_id == agency_id).limit(1)).first()
+            if holds is not None:
+                return True
+            worked = conn.execute(sa.select(contacts.c.event_id).where(
+                contacts.c.creditor_id == creditor_id,
+                contacts.c.agency_id == agency_id).limit(1)).first()
+        return worked is not None
+
+    def ping(self) -> None:
+        """Raise when the database does not answer (readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))

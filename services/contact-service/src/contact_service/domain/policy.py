@@ -87,6 +87,10 @@ class PackNotInForce(LookupError):
     """No version of the requested policy pack is in force at the given instant."""
 
 
+class UnknownPolicyPack(LookupError):
+    """A policy pack this service does not have."""
+
+
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

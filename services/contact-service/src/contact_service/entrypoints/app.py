@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
 from casetrail.web import install_api, new_api
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 
 from contact_service.bootstrap import ContactService, build
 from contact_service.config import ContactSettings
+from contact_service.entrypoints import errors
 from contact_service.entrypoints.routes import (
     agencies,
     compliance,
@@ -44,10 +44,10 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.include_router(agencies.router)
 
     def ready() -> dict[str, Any]:
-        with app.state.service.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        app.state.service.ready()
         return {}
 
     install_ops(app, ready)
     install_api(app, service="contact", max_body_bytes=common.max_body_bytes)
+    errors.install(app)
     return app

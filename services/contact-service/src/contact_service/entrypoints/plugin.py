@@ -1,4 +1,5 @@
-"""How the `casetrail` CLI finds this service: `casetrail serve contact`."""
+"""How the `casetrail` CLI finds this service: `casetrail serve contact`, `casetrail migrate
+contact`."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from casetrail.plugins import ServicePlugin
 
 
 def _migrate() -> str:
-    from contact_service.bootstrap import build
+    from contact_service.bootstrap import migrate
 
-    build(migrate=True).close()
-    return "contact-service schema is up to date"
+    revision = migrate()
+    return f"contact-service schema is up to date (revision {revision})"
 
 
 plugin = ServicePlugin(

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
-from casetrail.crypto import contact_point_ref
-from casetrail.security import Principal, Role
-from casetrail.web import (
-    ApiError,
-    IdentifierPath,
-    Instant,
-    Position,
-    error_responses,
-    require_roles,
-)
+from casetrail.web import IdentifierPath, Instant, Position, error_responses
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from contact_service.adapters.policies import RetroactiveAssignment, load_case
-from contact_service.domain.policy import ContactRequest, PackNotInForce, PolicyPack
+from contact_service.application.compliance import MAX_VERSIONS_AHEAD
+from contact_service.domain.policy import PolicyPack
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
 router = APIRouter(prefix="/v1", tags=["compliance"])
 
 Channel = Literal["phone", "sms", "email", "letter", "visit"]
 Party = Literal["debtor", "third_party"]
-
-# A projection trails the case log by a few events, never by this many versions of one case:
-# a `min_version` further ahead than this was not read from the case service, and waiting
-# for it would never end.
-MAX_VERSIONS_AHEAD = 1000
-
-
-def visible(caller: Principal, case: dict[str, Any] | None) -> bool:
-    """Whether the caller may see this case: its creditor, its current agency, or an auditor."""
-    if case is None:
-        return False
-    scope = caller.tenant_scope()
-    return all(case[column] == value for column, value in scope.items())
 
 
 class DenialOut(BaseModel):
@@ -91,39 +68,9 @@ async def contact_permission(
     """Every rule of the creditor's policy pack in force at `at`, judged against the debtor's
     recorded contacts. The data is the contact log projection: it trails the case log by the
     consumer lag (typically well under a second); `data_as_of` says how far it has got."""
-    when = (at or service.now()).astimezone(UTC)
-
-    def decide() -> dict[str, Any]:
-        with service.engine.connect() as conn:
-            case = load_case(conn, case_id)
-            if not visible(caller, case):
-                raise ApiError(404, "case_not_found", f"no case {case_id} visible to this key")
-            assert case is not None
-            if min_version is not None and min_version > case["version"] + MAX_VERSIONS_AHEAD:
-                raise ApiError(422, "validation_error", f"min_version {min_version} is more "
-                               f"than {MAX_VERSIONS_AHEAD} versions ahead of the case's "
-                               f"version {case['version']}: it cannot come from the case "
-                               "service", current_version=case["version"], fields=[
-                                   {"path": "query.min_version", "type": "value_error",
-                                    "message": "too far ahead of the case's version"}])
-            if min_version is not None and case["version"] < min_version:
-                raise ApiError(503, "projection_behind",
-                               f"the contact log has case version {case['version']}, not yet "
-                               f"{min_version}; retry shortly", current_version=case["version"],
-                               headers={"Retry-After": "1"})
-            point = None if contact_point is None else contact_point_ref(
-                service.master, case["debtor_id"], contact_point)
-            try:
-                decision = service.policies.permission(conn, case, ContactRequest(
-                    channel=channel, party=party, at=when, contact_point=point))
-            except PackNotInForce as exc:
-                raise ApiError(422, "pack_not_in_force", str(exc), fields=[
-                    {"path": "query.at", "message": str(exc), "type": "value_error"}]) from None
-        return {"case_id": case_id, "channel": channel, "party": party, "at": when,
-                **decision.model_dump(),
-                "data_as_of": {"case_version": case["version"], "position": case["position"]}}
-
-    return await run_in_threadpool(decide)
+    return await run_in_threadpool(
+        service.compliance.contact_permission, caller, case_id, channel=channel, party=party,
+        at=at, contact_point=contact_point, min_version=min_version)
 
 
 class ViolationOut(BaseModel):
@@ -162,12 +109,11 @@ async def list_violations(
     after: Position = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Flagged contacts by agency, period and rule, each with the pack version that flagged it."""
-    rows, next_after = await run_in_threadpool(
-        service.queries.list_violations, tenant=caller.tenant_scope(),
+    return await run_in_threadpool(
+        service.compliance.violations, caller,
         filters={"agency_id": agency_id, "creditor_id": creditor_id, "rule_id": rule_id,
                  "kind": kind, "case_id": case_id},
         since=since, until=until, after=after, limit=limit)
-    return {"violations": rows, "next_after": next_after}
 
 
 class PolicyPacksOut(BaseModel):
@@ -209,10 +155,7 @@ class CreditorPolicyOut(BaseModel):
             response_model=PolicyPacksOut)
 def policy_packs(service: ServiceDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every version of every pack, with its rules (packs are data files, not code)."""
-    registry = service.policies.registry
-    return {"default_pack": service.policies.default_pack, "packs": [
-        pack.model_dump(mode="json") for pack_id in registry.pack_ids
-        for pack in registry.versions(pack_id)]}
+    return service.compliance.policy_packs()
 
 
 class AssignmentIn(BaseModel):
@@ -225,13 +168,6 @@ class AssignmentIn(BaseModel):
         default=None, description="default now; never in the past (never retroactive)")
 
 
-def _creditor(caller: Principal, creditor_id: str, *, write: bool) -> None:
-    allowed = (Role.CREDITOR, Role.ADMIN) if write else (Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
-    require_roles(caller, *allowed)
-    if caller.role is Role.CREDITOR and caller.tenant != creditor_id:
-        raise ApiError(403, "forbidden", "a creditor key manages only its own policy")
-
-
 @router.post("/creditors/{creditor_id}/policy", status_code=201,
              summary="Assign a policy pack to a creditor", response_model=AssignmentOut,
              responses={200: {"model": AssignmentOut, "description": (
@@ -242,29 +178,11 @@ def assign_policy(creditor_id: IdentifierPath, body: AssignmentIn, service: Serv
                   caller: PrincipalDep, response: Response) -> dict[str, Any]:
     """Append an assignment; earlier contacts stay judged by what was in force then. Posting
     the same pack from the same `effective_from` again is a replay (200)."""
-    _creditor(caller, creditor_id, write=True)
-    try:
-        return service.policies.assign(service.engine, creditor_id, body.pack_id,
-                                       body.effective_from, caller.actor)
-    except RetroactiveAssignment as exc:
-        raise ApiError(422, "retroactive_assignment", str(exc), fields=[
-            {"path": "body.effective_from", "message": str(exc), "type": "value_error"}]) from None
-    except LookupError as exc:
-        raise ApiError(422, "unknown_policy_pack", str(exc), fields=[
-            {"path": "body.pack_id", "message": str(exc), "type": "value_error"}]) from None
-    except sa.exc.IntegrityError:
-        # (creditor, effective_from) is the key: an assignment from that instant exists.
-        if body.effective_from is None:  # a concurrent "from now" took the very microsecond
-            return assign_policy(creditor_id, body, service, caller, response)
-        start = body.effective_from.isoformat()
-        existing = next((a for a in service.policies.assignments(service.engine, creditor_id)
-                         if a["effective_from"] == start), None)
-        if existing is None or existing["pack_id"] != body.pack_id:
-            raise ApiError(409, "assignment_conflict",
-                           f"another policy pack is assigned to {creditor_id} from {start}"
-                           ) from None
+    assignment, recorded = service.compliance.assign_policy(
+        caller, creditor_id, body.pack_id, body.effective_from)
+    if not recorded:
         response.status_code = 200
-        return existing
+    return assignment
 
 
 @router.get("/creditors/{creditor_id}/policy", summary="A creditor's policy assignments",
@@ -272,12 +190,4 @@ def assign_policy(creditor_id: IdentifierPath, body: AssignmentIn, service: Serv
 def creditor_policy(creditor_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep
                     ) -> dict[str, Any]:
     """Every assignment, oldest first, and the pack in force now."""
-    _creditor(caller, creditor_id, write=False)
-    with service.engine.connect() as conn:
-        try:
-            pack = service.policies.pack_for(conn, creditor_id, service.now())
-        except PackNotInForce:
-            pack = None
-    return {"creditor_id": creditor_id,
-            "assignments": service.policies.assignments(service.engine, creditor_id),
-            "in_force": None if pack is None else {"pack_id": pack.id, "version": pack.version}}
+    return service.compliance.creditor_policy(caller, creditor_id)

@@ -62,9 +62,6 @@ async def list_contacts(
     filters = {"case_id": case_id, "debtor_id": debtor_id, "agency_id": agency_id,
                "agent_id": agent_id, "channel": channel, "action_code": action_code,
                "party": party, "outcome": outcome, "contact_point": contact_point}
-    rows, next_after = await run_in_threadpool(
-        service.queries.list_contacts, tenant=caller.tenant_scope(), filters=filters,
-        since=since, until=until, after=after, limit=limit)
-    for row in rows:
-        row["flags"] = [f for f in row["flags"].split(",") if f]
-    return {"contacts": rows, "next_after": next_after}
+    return await run_in_threadpool(
+        service.contacts.contact_log, caller, filters=filters, since=since, until=until,
+        after=after, limit=limit)

@@ -1,32 +1,16 @@
-"""Service levels per case (met, breached, pending) and the agents' worklist, scoped to the caller.
-
-Both are computed on request from the contact log (no stored state), with the tender's terms
-(`DEFAULT_TERMS`); both read in batches of cases, a few queries per batch. Days are each
-agency's (its time-zone setting, else the service's default zone), and both answers say
-which zone they used; "now" is the service's clock.
-"""
+"""Service levels per case (met, breached, pending) and the agents' worklist, scoped to the
+caller (computed on request: `application/service_levels.py`)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from casetrail.security import Role
-from casetrail.web import ApiError, Day, Instant
+from casetrail.web import Day, Instant
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from contact_service.adapters.service_levels import CaseRecord, ServiceLevelReader
-from contact_service.domain.local_time import local_day
-from contact_service.domain.service_levels import (
-    SERVICE_LEVELS,
-    STATUSES,
-    ServiceLevelStatus,
-    evaluate_service_levels,
-)
-from contact_service.domain.worklist import build_worklist, in_priority_order
 from contact_service.entrypoints.deps import PrincipalDep, ServiceDep
 
 router = APIRouter(prefix="/v1", tags=["service-levels"])
@@ -98,19 +82,6 @@ class ServiceLevelReportOut(BaseModel):
     next_after: str | None
 
 
-def _case_out(record: CaseRecord, statuses: list[ServiceLevelStatus], zone: str
-              ) -> dict[str, Any]:
-    return {"case_id": record.case_id, "creditor_id": record.creditor_id,
-            "agency_id": record.agency_id, "timezone": zone, "assigned_at": record.assigned_at,
-            "holds": [{"kind": h.kind, "since": h.since} for h in record.holds],
-            "service_levels": [{
-                "service_level": s.service_level, "status": s.status, "due_at": s.due_at,
-                "met_at": s.met_at, "completed_at": s.completed_at,
-                "triggered_at": s.triggered_at, "outstanding": s.outstanding,
-                "requirement": s.requirement, "explanation": s.explanation}
-                for s in statuses]}
-
-
 @router.get("/sla", response_model=ServiceLevelReportOut, summary="Service levels per case")
 async def service_level_report(
     service: ServiceDep, caller: PrincipalDep,
@@ -131,34 +102,9 @@ async def service_level_report(
     then; each case says its zone. Only cases assigned by `as_of` are judged, in case-id
     order, `limit` per page; `breaches` and `totals` cover the page (follow `next_after` for
     the rest). Creditors see their cases, agencies theirs, auditors and admins all."""
-    when = (as_of or service.now()).astimezone(UTC)
-    if since is not None and until is not None and since >= until:
-        raise ApiError(422, "invalid_period", "`from` must be before `to`", fields=[
-            {"path": "query.to", "message": "must be after `from`", "type": "value_error"}])
-
-    def report() -> dict[str, Any]:
-        records, next_after = ServiceLevelReader(service.engine).page(
-            tenant=caller.tenant_scope(), agency_id=agency_id, assigned_from=since,
-            assigned_to=until, assigned_by=when, after=after, limit=limit)
-        zones = service.agencies.histories(r.agency_id for r in records)
-        cases, breaches = [], []
-        counts: Counter[tuple[str, str]] = Counter()
-        for record in records:
-            agency_zones = zones[record.agency_id]
-            statuses = evaluate_service_levels(record.facts, when, zones=agency_zones)
-            cases.append(_case_out(record, statuses, agency_zones.at(when)))
-            for s in statuses:
-                counts[(s.service_level, s.status)] += 1
-                if s.status == "breached":
-                    breaches.append({"case_id": record.case_id, "service_level": s.service_level,
-                                     "due_at": s.due_at, "explanation": s.explanation})
-        totals = {level: {status: counts[(level, status)] for status in STATUSES}
-                  for level in SERVICE_LEVELS}
-        return {"as_of": when, "timezones": {a: z.at(when) for a, z in sorted(zones.items())},
-                "cases": cases, "breaches": breaches, "totals": totals,
-                "next_after": next_after}
-
-    return await run_in_threadpool(report)
+    return await run_in_threadpool(
+        service.service_levels.report, caller, agency_id=agency_id, as_of=as_of,
+        assigned_from=since, assigned_to=until, after=after, limit=limit)
 
 
 class WorkItemOut(BaseModel):
@@ -208,32 +154,6 @@ async def worklist(
     zone (its setting, else the service's default; the answer says which): today is the
     agency's date now. For today, service levels are judged as of now; for another date, as
     of the start of that day there."""
-    agency = agency_id or (caller.tenant if caller.role is Role.AGENCY else None)
-    if agency is None:
-        raise ApiError(422, "agency_id_required",
-                       "a worklist is one agency's: give agency_id", fields=[{
-                           "path": "query.agency_id", "message": "required for this key",
-                           "type": "missing"}])
-    now = service.now()
-
-    def build() -> dict[str, Any]:
-        zones = service.agencies.history(agency)
-        today = local_day(now, zones.at(now))
-        window = zones.day(day or today)
-        when = now if window.first == today else window.start
-        reader = ServiceLevelReader(service.engine)
-        items = []
-        for batch in reader.workable(tenant=caller.tenant_scope(), agency_id=agency,
-                                     assigned_by=when):
-            chosen = [r for r in batch if agent_id is None or r.last_agent_id == agent_id]
-            items += build_worklist(
-                (r.work(evaluate_service_levels(r.facts, when, zones=zones)) for r in chosen),
-                window.first, zone=window.timezone, as_of=when)
-        ordered = in_priority_order(items)  # batches are each in order; merge them
-        return {"agency_id": agency, "agent_id": agent_id, "date": window.first,
-                "timezone": window.timezone, "day_starts_at": window.start,
-                "day_ends_at": window.stop, "as_of": when,
-                "items": [vars(i) for i in ordered[:limit]], "total": len(ordered),
-                "truncated": len(ordered) > limit}
-
-    return await run_in_threadpool(build)
+    return await run_in_threadpool(
+        service.service_levels.worklist, caller, agency_id=agency_id, agent_id=agent_id,
+        day=day, limit=limit)

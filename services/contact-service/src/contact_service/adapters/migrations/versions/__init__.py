@@ -1,0 +1,1 @@
+"""The contact service's revisions, oldest first."""
