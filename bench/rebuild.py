@@ -35,9 +35,9 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from case_service.adapters.case_list import CaseSummaries, case_summaries
-from case_service.application import AccountInput, DebtorInput, PlacementBatch
-from case_service.bootstrap import build_application
+from case_service.adapters.tables import case_summaries
+from case_service.application import AccountInput, DebtorInput, PlacementBatch, placement
+from case_service.bootstrap import build_application, case_summaries_projection
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.projections.rebuild import StoreSource, rebuild
@@ -100,7 +100,7 @@ def rebuild_case_list(base: str, schemas: list[str], master_key: str, events: in
     # What each worker process opens again (pickled: fresh, unused settings).
     opener = partial(build_application, CaseSettings(database_url=log_url, create_schema=False),
                      CommonSettings(master_key=master_key))
-    summaries = ProjectionStore(make_engine(log_url), CaseSummaries())
+    summaries = ProjectionStore(make_engine(log_url), case_summaries_projection())
     seconds = {}
     for workers in sorted({1, os.cpu_count() or 1}):
         checkpoint(base)
@@ -144,7 +144,7 @@ def main() -> None:
     store = ProjectionStore(engine, contact_log_projection())
     store.create_schema()
     try:
-        app.place(PlacementBatch(
+        placement.place(app, PlacementBatch(
             creditor_id="BENCH", placement_ref="P0", received_at=datetime.now(UTC),
             request_sha256="x", accounts=[AccountInput(
                 index=0, account_ref="A0", currency="CNY", dpd=45, agency_id="AG",

@@ -37,9 +37,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from billing_service.bootstrap import billing_ledger_projection
-from case_service.adapters.case_list import CaseSummaries, case_summaries
-from case_service.application import AccountInput, DebtorInput, PlacementBatch
-from case_service.bootstrap import build_application
+from case_service.adapters.tables import case_summaries
+from case_service.application import AccountInput, DebtorInput, PlacementBatch, pii, placement
+from case_service.bootstrap import build_application, case_summaries_projection
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.projections.rebuild import StoreSource, rebuild
@@ -72,7 +72,7 @@ def record(app: Any, case_ids: list[uuid.UUID], progress: Progress) -> None:
             return case.record_contact(
                 contact_id=f"c{k}", channel="phone", direction="outbound", party="none",
                 outcome="no_answer", action_code="NOANS", agent_id="agent-1",
-                recording_ref=f"rec-{k}", contact_point=app.contact_point(case, PHONE),
+                recording_ref=f"rec-{k}", contact_point=pii.contact_point(app, case, PHONE),
                 occurred_at=at, note=None, actor="bench")
 
         for case_id in case_ids:
@@ -124,7 +124,7 @@ def main() -> None:
                      CommonSettings(master_key=master_key))
     figures = []
     try:
-        receipt, _ = app.place(PlacementBatch(
+        receipt, _ = placement.place(app, PlacementBatch(
             creditor_id="BENCH", placement_ref="MIX", received_at=START - timedelta(days=1),
             request_sha256="mix", accounts=[AccountInput(
                 index=i, account_ref=f"A{i}", currency="CNY", dpd=45, agency_id="AG",
@@ -162,7 +162,7 @@ def main() -> None:
             store.engine.dispose()
             figures.append((f"rebuild {name}", events, seconds))
 
-        summaries = ProjectionStore(make_engine(log_url), CaseSummaries())
+        summaries = ProjectionStore(make_engine(log_url), case_summaries_projection())
         schemas.append(f"{schemas[0]}_shadow")
         for workers in sorted({1, os.cpu_count() or 1}):
             started = time.perf_counter()

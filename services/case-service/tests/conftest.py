@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -72,6 +73,51 @@ def client(settings: CaseSettings, common: CommonSettings,
            application: CaseApplication) -> TestClient:
     """An HTTP client for the API, sharing `application`."""
     return TestClient(create_app(settings, common, application))
+
+
+class InsiderCursor:
+    """A DB-API cursor of the service's database: rows as dicts, `%s` placeholders."""
+
+    def __init__(self, conn: Any, sqlite: bool):
+        self.conn, self.sqlite = conn, sqlite
+        self.result: Any = None
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> InsiderCursor:
+        """Run one statement as the driver takes it."""
+        if self.sqlite:
+            statement = statement.replace("%s", "?")
+        self.result = self.conn.exec_driver_sql(statement, tuple(params))
+        return self
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.result.mappings()]
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self.result.mappings().first()
+        return None if row is None else dict(row)
+
+
+class Insider:
+    """SQL on the service's database behind the application's back, as an insider with SQL
+    access would write it: the tampering the audit must find, the rows a test inspects."""
+
+    def __init__(self, application: CaseApplication):
+        self.engine = application.store.engine
+        self.postgres = self.engine.dialect.name == "postgresql"
+        self.events_table = application.case_log.events.table.name
+        self.position = "notification_id" if self.postgres else "rowid"
+
+    @contextmanager
+    def transaction(self) -> Iterator[InsiderCursor]:
+        """A cursor inside one committed transaction."""
+        with self.engine.begin() as conn:
+            yield InsiderCursor(conn, sqlite=not self.postgres)
+
+
+@pytest.fixture
+def insider(application: CaseApplication) -> Insider:
+    """Raw SQL on the database of `application` (see Insider)."""
+    return Insider(application)
 
 
 class Caller:

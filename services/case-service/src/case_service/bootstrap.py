@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from casetrail import migrations
 from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
+from casetrail.kafka import KafkaSettings
+from casetrail.projections.store import make_engine
 from casetrail.settings import CommonSettings
 
+from case_service.adapters import tables
 from case_service.adapters.audit import AuditLog
+from case_service.adapters.case_list import CaseSummaries
 from case_service.adapters.case_store import CaseStore
+from case_service.adapters.debtor_keys import DebtorKeys
+from case_service.adapters.eventstore import EventsTable
 from case_service.adapters.pii_vault import PiiVault
-from case_service.adapters.sql import SqlDatabase
-from case_service.application import CaseApplication
+from case_service.adapters.relay import Relay
+from case_service.application import replay
+from case_service.application.cases import CaseApplication
 from case_service.config import CaseSettings
 
 RECORDERS = {
-    "sqlite": "case_service.adapters.recorders:SQLiteCaseRecorder",
-    "postgres": "case_service.adapters.recorders:PostgresCaseRecorder",
+    "sqlite": "case_service.adapters.eventstore.recorders:SQLiteCaseRecorder",
+    "postgres": "case_service.adapters.eventstore.recorders:PostgresCaseRecorder",
 }
+MIGRATIONS = "case_service:adapters/migrations"  # the alembic history of tables.metadata
+VERSION_TABLE = "alembic_version_case"
 
 
 def eventsourcing_env(settings: CaseSettings, *, create_tables: bool) -> dict[str, str]:
@@ -32,13 +42,12 @@ def eventsourcing_env(settings: CaseSettings, *, create_tables: bool) -> dict[st
     }
 
 
-def create_pg_schema(url: DatabaseURL) -> None:
-    """The eventsourcing recorder expects its schema to exist already."""
-    import psycopg
-
-    with psycopg.connect(host=url.host, port=url.port, user=url.user, password=url.password,
-                         dbname=url.dbname, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+def upgrade_tables(database_url: str) -> str:
+    """Bring the case service's tables to the newest revision (alembic); returns it. The
+    event store's tables are the library's, made when the application starts with
+    CREATE_TABLE (`build_application(migrate=True)`)."""
+    return migrations.upgrade(database_url, script_location=MIGRATIONS,
+                              version_table=VERSION_TABLE, metadata=tables.metadata)
 
 
 def build_application(settings: CaseSettings | None = None,
@@ -46,26 +55,46 @@ def build_application(settings: CaseSettings | None = None,
                       *, master_key: MasterKey | None = None,
                       migrate: bool | None = None,
                       clock: Clock = SYSTEM_CLOCK) -> CaseApplication:
-    """The case application wired to its database and key vault ("now" from `clock`)."""
+    """The case application wired to its database and key vault ("now" from `clock`). With
+    `migrate` (default: CASE_CREATE_SCHEMA) the event store's tables are made and the
+    service's own tables migrated to head first."""
     settings = settings or CaseSettings()
     common = common or CommonSettings()
     create = settings.create_schema if migrate is None else migrate
     master = master_key or common.master
-    url = DatabaseURL.parse(settings.database_url)
-    if create and url.backend == "postgres":
-        create_pg_schema(url)
+    engine = make_engine(settings.database_url)  # (on PostgreSQL, makes the schema)
+    if create:
+        upgrade_tables(settings.database_url)
 
-    def store_factory(recorder: Any) -> CaseStore:
-        store = CaseStore(SqlDatabase(recorder))
-        if create:
-            store.create_schema()
-        return store
+    def audit(events: EventsTable) -> AuditLog:
+        return AuditLog(engine, events, common.audit_signing_key_bytes,
+                        origin=settings.audit_origin)
 
     return CaseApplication(
         env=eventsourcing_env(settings, create_tables=create),
-        store_factory=store_factory,
-        vault_factory=lambda store: PiiVault(store, master),
-        audit_factory=lambda store: AuditLog(store, common.audit_signing_key_bytes,
-                                             origin=settings.audit_origin),
-        clock=clock, default_timezone=common.default_timezone,
+        store=CaseStore(engine), vault=PiiVault(DebtorKeys(engine), master),
+        audit_factory=audit, clock=clock, default_timezone=common.default_timezone,
     )
+
+
+def migrate_database(settings: CaseSettings | None = None) -> str:
+    """`casetrail migrate case`: the event store's tables (made by the library when the
+    application starts with CREATE_TABLE) and the service's own, at the newest revision;
+    returns that revision."""
+    settings = settings or CaseSettings()
+    build_application(settings, migrate=True).close()
+    return upgrade_tables(settings.database_url)  # at head already: says which
+
+
+def case_summaries_projection(settings: CaseSettings | None = None) -> CaseSummaries:
+    """The case list as a projection, rebuilt by replaying every case (the
+    `casetrail projections rebuild case-summaries` entry point), in the service's database."""
+    settings = settings or CaseSettings()
+    return CaseSummaries(replay.summaries_from_log, url=settings.database_url)
+
+
+def build_relay(application: CaseApplication, settings: KafkaSettings, **options: Any
+                ) -> Relay:
+    """The outbox relay of the application's log onto Kafka (`casetrail relay`)."""
+    return Relay(application.events_after, application.last_position, application.store,
+                 settings, **options)

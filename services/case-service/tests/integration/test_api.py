@@ -247,10 +247,10 @@ def test_national_id_is_masked_for_everyone_but_auditors(as_: Any, placed: str) 
     assert debtor["national_id"].startswith("110101")
 
 
-def test_pii_is_encrypted_at_rest(as_: Any, placed: str, application: Any) -> None:
-    with application.store.db.transaction() as cur:
-        table = application.store.db.table(application.store.db.events_table)
-        states = [bytes(r["state"]) for r in cur.execute(f"SELECT state FROM {table}").fetchall()]
+def test_pii_is_encrypted_at_rest(as_: Any, placed: str, insider: Any) -> None:
+    with insider.transaction() as cur:
+        states = [bytes(r["state"]) for r in cur.execute(
+            f"SELECT state FROM {insider.events_table}").fetchall()]
     blob = b"".join(states)
     assert "张三".encode() not in blob
     assert b"1101011990" not in blob

@@ -33,15 +33,13 @@ def log(as_: Any, row: Any, application: CaseApplication) -> list[int]:
     return [e.position for e in application.events_after(0, 100)]
 
 
-def sql(application: CaseApplication, statement: str, params: list[Any]) -> None:
-    with application.store.db.transaction() as cur:
+def sql(insider: Any, statement: str, params: list[Any]) -> None:
+    with insider.transaction() as cur:
         cur.execute(statement, params)
 
 
-def events_table(application: CaseApplication) -> tuple[str, str]:
-    db = application.store.db
-    return db.table(db.events_table), ("notification_id" if db.dialect == "postgres"
-                                      else "rowid")
+def events_table(insider: Any) -> tuple[str, str]:
+    return insider.events_table, insider.position
 
 
 def findings(application: CaseApplication) -> list[tuple[str, int | None]]:
@@ -57,25 +55,25 @@ def test_an_untouched_log_verifies(application: CaseApplication, log: list[int])
 
 
 def test_an_altered_payload_is_found_at_its_position(application: CaseApplication,
-                                                     log: list[int]) -> None:
-    table, position = events_table(application)
-    sql(application, f"UPDATE {table} SET state = %s WHERE {position} = %s",
+                                                     log: list[int], insider: Any) -> None:
+    table, position = events_table(insider)
+    sql(insider, f"UPDATE {table} SET state = %s WHERE {position} = %s",
         [b'{"amount": "1.00"}', log[4]])
     assert findings(application) == [("altered", log[4])]
 
 
 def test_a_deleted_row_is_found_at_its_position(application: CaseApplication,
-                                                log: list[int]) -> None:
-    table, position = events_table(application)
-    sql(application, f"DELETE FROM {table} WHERE {position} = %s", [log[2]])
+                                                log: list[int], insider: Any) -> None:
+    table, position = events_table(insider)
+    sql(insider, f"DELETE FROM {table} WHERE {position} = %s", [log[2]])
     assert findings(application) == [("deleted", log[2])]
 
 
 def test_two_swapped_rows_are_found_as_reordered(application: CaseApplication,
-                                                 log: list[int]) -> None:
-    table, position = events_table(application)
+                                                 log: list[int], insider: Any) -> None:
+    table, position = events_table(insider)
     a, b = log[3], log[4]
-    with application.store.db.transaction() as cur:
+    with insider.transaction() as cur:
         rows = {r["p"]: r for r in cur.execute(
             f"SELECT {position} AS p, originator_id, originator_version, topic, state "
             f"FROM {table} WHERE {position} IN (%s, %s)", [a, b]).fetchall()}
@@ -93,9 +91,9 @@ def test_two_swapped_rows_are_found_as_reordered(application: CaseApplication,
 
 
 def test_an_inserted_row_is_found_at_its_position(application: CaseApplication,
-                                                  log: list[int]) -> None:
-    table, position = events_table(application)
-    with application.store.db.transaction() as cur:
+                                                  log: list[int], insider: Any) -> None:
+    table, position = events_table(insider)
+    with insider.transaction() as cur:
         source = cur.execute(f"SELECT originator_id, topic, state FROM {table} "
                              f"WHERE {position} = %s", [log[0]]).fetchone()
         assert source is not None
@@ -108,10 +106,10 @@ def test_an_inserted_row_is_found_at_its_position(application: CaseApplication,
 
 
 def test_rewriting_events_and_leaves_together_breaks_the_signed_root(
-        application: CaseApplication, log: list[int]) -> None:
-    table, position = events_table(application)
+        application: CaseApplication, log: list[int], insider: Any) -> None:
+    table, position = events_table(insider)
     forged = b'{"forged": true}'
-    with application.store.db.transaction() as cur:
+    with insider.transaction() as cur:
         r = cur.execute(f"SELECT originator_id, originator_version, topic FROM {table} "
                         f"WHERE {position} = %s", [log[1]]).fetchone()
         assert r is not None
@@ -120,7 +118,7 @@ def test_rewriting_events_and_leaves_together_breaks_the_signed_root(
         if len(case_id) == 32:
             case_id = f"{case_id[:8]}-{case_id[8:12]}-{case_id[12:16]}-{case_id[16:20]}-" \
                       f"{case_id[20:]}"
-        cur.execute(f"UPDATE {application.store.db.table('audit_leaves')} SET leaf_hash = %s "
+        cur.execute("UPDATE audit_leaves SET leaf_hash = %s "
                     "WHERE position = %s",
                     [merkle.leaf_hash(log[1], case_id, int(r["originator_version"]),
                                       str(r["topic"]), forged), log[1]])
@@ -173,7 +171,7 @@ def test_shredding_a_debtor_keeps_the_chain_verified_and_their_pii_unreadable(
 def test_the_regulator_export_verifies_offline_reads_as_a_pdf_and_is_reproducible(
         application: CaseApplication, log: list[int], tmp_path: Any) -> None:
     import pypdfium2
-    from case_service.adapters.regulator_export import export_case
+    from case_service.application.audit import export_case
 
     case_id = str(application.events_after(0, 1)[0].case_id)
     checkpoint = application.audit.latest_checkpoint()
@@ -260,27 +258,26 @@ def test_the_origin_of_the_notes_is_a_setting(database_url: str, common: Any) ->
 # ------------------------------------------------------------- trusted checkpoints
 
 
-def delete_tail_and_checkpoints(application: CaseApplication, first_deleted: int) -> None:
+def delete_tail_and_checkpoints(insider: Any, first_deleted: int) -> None:
     """What an insider does to hide the last events: rows, leaves and every checkpoint."""
-    table, position = events_table(application)
-    db = application.store.db
-    with db.transaction() as cur:
+    table, position = events_table(insider)
+    with insider.transaction() as cur:
         cur.execute(f"DELETE FROM {table} WHERE {position} >= %s", [first_deleted])
-        cur.execute(f"DELETE FROM {db.table('audit_leaves')} WHERE position >= %s",
+        cur.execute("DELETE FROM audit_leaves WHERE position >= %s",
                     [first_deleted])
-        cur.execute(f"DELETE FROM {db.table('audit_checkpoints')}")
+        cur.execute("DELETE FROM audit_checkpoints")
 
 
-def rewrite_event_and_leaf(application: CaseApplication, at: int) -> None:
+def rewrite_event_and_leaf(insider: Any, at: int) -> None:
     """An insider's consistent rewrite of one event: the row and its leaf together."""
-    table, position = events_table(application)
+    table, position = events_table(insider)
     forged = b'{"forged": true}'
-    with application.store.db.transaction() as cur:
+    with insider.transaction() as cur:
         r = cur.execute(f"SELECT originator_id, originator_version, topic FROM {table} "
                         f"WHERE {position} = %s", [at]).fetchone()
         assert r is not None
         cur.execute(f"UPDATE {table} SET state = %s WHERE {position} = %s", [forged, at])
-        cur.execute(f"UPDATE {application.store.db.table('audit_leaves')} SET leaf_hash = %s "
+        cur.execute("UPDATE audit_leaves SET leaf_hash = %s "
                     "WHERE position = %s",
                     [merkle.leaf_hash(at, str(UUID(str(r["originator_id"]))),
                                       int(r["originator_version"]), str(r["topic"]), forged),
@@ -304,9 +301,9 @@ def test_an_untouched_log_extends_every_trusted_checkpoint(application: CaseAppl
 
 
 def test_a_log_cut_back_with_its_checkpoints_deleted_fails_against_a_trusted_checkpoint(
-        application: CaseApplication, log: list[int]) -> None:
+        application: CaseApplication, log: list[int], insider: Any) -> None:
     trusted = kept_outside(application)
-    delete_tail_and_checkpoints(application, log[4])
+    delete_tail_and_checkpoints(insider, log[4])
     assert application.audit.verify().ok  # nothing inside the database shows it
     problems = application.audit.verify(trusted=trusted).problems
     assert [(p.kind, p.position) for p in problems] == [("trusted", None)] * 2
@@ -315,10 +312,10 @@ def test_a_log_cut_back_with_its_checkpoints_deleted_fails_against_a_trusted_che
 
 
 def test_a_log_rewritten_and_signed_again_fails_against_a_trusted_checkpoint(
-        as_: Any, row: Any, application: CaseApplication, log: list[int]) -> None:
+        as_: Any, row: Any, application: CaseApplication, log: list[int], insider: Any) -> None:
     trusted = kept_outside(application)
-    rewrite_event_and_leaf(application, log[1])
-    delete_tail_and_checkpoints(application, log[-1] + 1)  # only the checkpoints
+    rewrite_event_and_leaf(insider, log[1])
+    delete_tail_and_checkpoints(insider, log[-1] + 1)  # only the checkpoints
     as_("bank1").post("/v1/placements", json={"placement_ref": "P-LATER",
                                               "accounts": [row("ACC-L")]})
     application.audit.checkpoint()  # the insider holds the signing key too
@@ -330,9 +327,9 @@ def test_a_log_rewritten_and_signed_again_fails_against_a_trusted_checkpoint(
 
 
 def test_deleted_checkpoint_rows_are_found_with_a_trusted_checkpoint(
-        application: CaseApplication, log: list[int]) -> None:
+        application: CaseApplication, log: list[int], insider: Any) -> None:
     trusted = kept_outside(application)[:1]
-    delete_tail_and_checkpoints(application, log[-1] + 1)
+    delete_tail_and_checkpoints(insider, log[-1] + 1)
     problems = application.audit.verify(trusted=trusted).problems
     assert [p.kind for p in problems] == ["trusted"]
     assert "keeps no checkpoint of this size: checkpoint rows were deleted" in (
@@ -365,7 +362,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, common: Any) -> 
 
 def test_audit_verify_trusted_on_the_command_line_names_why_it_fails(
         application: CaseApplication, log: list[int], database_url: str, common: Any,
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, insider: Any) -> None:
     from casetrail import cli
     from typer.testing import CliRunner
 
@@ -379,7 +376,7 @@ def test_audit_verify_trusted_on_the_command_line_names_why_it_fails(
                                         "--public-key", application.audit.verifier_key])
     assert good.exit_code == 0, good.output
 
-    delete_tail_and_checkpoints(application, log[3])
+    delete_tail_and_checkpoints(insider, log[3])
     assert CliRunner().invoke(cli.app, ["audit", "verify"]).exit_code == 0
     bad = CliRunner().invoke(cli.app, ["audit", "verify", "--trusted", str(note_file)])
     assert bad.exit_code == 1, bad.output
@@ -394,9 +391,9 @@ def test_audit_verify_trusted_on_the_command_line_names_why_it_fails(
 
 
 def test_consistency_is_served_between_any_sizes_even_without_stored_checkpoints(
-        as_: Any, application: CaseApplication, log: list[int]) -> None:
+        as_: Any, application: CaseApplication, log: list[int], insider: Any) -> None:
     leaves = application.audit.leaf_hashes()
-    delete_tail_and_checkpoints(application, log[-1] + 1)
+    delete_tail_and_checkpoints(insider, log[-1] + 1)
     for old, new in [(0, 6), (1, 6), (2, 5), (3, 3), (6, 6), (4, 6), (5, 6)]:
         response = as_("auditor").get("/v1/audit/consistency",
                                        params={"old_size": old, "new_size": new})
@@ -429,13 +426,13 @@ def test_a_consistency_request_the_log_cannot_answer_is_a_4xx_with_the_envelope(
 @pytest.mark.parametrize("kind", ["text_state", "null_state", "non_uuid_originator"])
 def test_a_malformed_row_is_a_finding_at_its_position_and_the_scan_goes_on(
         application: CaseApplication, log: list[int], kind: str, database_url: str,
-        common: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        common: Any, monkeypatch: pytest.MonkeyPatch, insider: Any) -> None:
     from casetrail import cli
     from typer.testing import CliRunner
 
-    table, position = events_table(application)
-    pg = application.store.db.dialect == "postgres"
-    with application.store.db.transaction() as cur:
+    table, position = events_table(insider)
+    pg = insider.postgres
+    with insider.transaction() as cur:
         if kind == "null_state":
             cur.execute(f"UPDATE {table} SET state = NULL WHERE {position} = %s", [log[1]])
         elif kind == "text_state" and pg:  # the column itself must change type on PostgreSQL
@@ -470,16 +467,16 @@ def test_a_malformed_row_is_a_finding_at_its_position_and_the_scan_goes_on(
 
 
 def test_text_that_is_not_utf8_in_any_column_is_a_finding_on_sqlite(
-        application: CaseApplication, log: list[int]) -> None:
-    if application.store.db.dialect == "postgres":
+        application: CaseApplication, log: list[int], insider: Any) -> None:
+    if insider.postgres:
         pytest.skip("PostgreSQL refuses text that is not valid in its encoding")
-    table, position = events_table(application)
-    with application.store.db.transaction() as cur:
+    table, position = events_table(insider)
+    with insider.transaction() as cur:
         cur.execute(f"UPDATE {table} SET state = CAST(X'FF00FE' AS TEXT) WHERE {position} = %s",
                     [log[0]])
         cur.execute(f"UPDATE {table} SET topic = CAST(X'C3' AS TEXT) WHERE {position} = %s",
                     [log[2]])
-        cur.execute(f"UPDATE {application.store.db.table('audit_leaves')} "
+        cur.execute("UPDATE audit_leaves "
                     "SET leaf_hash = CAST(X'FF' AS TEXT) WHERE position = %s", [log[3]])
     assert findings(application) == [("malformed", log[0]), ("malformed", log[2]),
                                      ("malformed", log[3]), ("checkpoint", None)]
@@ -491,7 +488,7 @@ def test_text_that_is_not_utf8_in_any_column_is_a_finding_on_sqlite(
 def test_a_regulator_export_cut_short_fails_and_one_past_its_checkpoint_is_partial(
         as_: Any, application: CaseApplication, log: list[int], tmp_path: Any,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from case_service.adapters.regulator_export import export_case
+    from case_service.application.audit import export_case
 
     case_id = str(application.events_after(0, 1)[0].case_id)
     checkpoint = application.audit.latest_checkpoint()
@@ -522,7 +519,7 @@ def test_a_regulator_export_cut_short_fails_and_one_past_its_checkpoint_is_parti
 
 def test_the_witness_keeps_a_growing_log_and_refuses_a_rewritten_one(
         client: Any, api_keys: dict[str, str], as_: Any, row: Any,
-        application: CaseApplication, log: list[int], tmp_path: Any) -> None:
+        application: CaseApplication, log: list[int], tmp_path: Any, insider: Any) -> None:
     from casetrail.witness import Witness, WitnessError
 
     client.headers["Authorization"] = f"Bearer {api_keys['auditor']}"
@@ -535,8 +532,8 @@ def test_the_witness_keeps_a_growing_log_and_refuses_a_rewritten_one(
     grown = Witness(client, state).run()
     assert (grown.outcome, grown.checkpoint.tree_size) == ("grew", 7)
 
-    rewrite_event_and_leaf(application, log[2])
-    delete_tail_and_checkpoints(application, log[-1] + 100)
+    rewrite_event_and_leaf(insider, log[2])
+    delete_tail_and_checkpoints(insider, log[-1] + 100)
     as_("bank1").post("/v1/placements", json={"placement_ref": "P-W2",
                                               "accounts": [row("ACC-W2")]})
     application.audit.checkpoint()

@@ -11,15 +11,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from case_service.adapters.stored_events import PLACED_TOPIC, placed_event
-from case_service.application import (
-    AccountInput,
-    CaseApplication,
-    DebtorInput,
-    PlacementBatch,
-    summarize,
-    summarize_opening,
-)
+from case_service.adapters.case_list import summarize, summarize_opening
+from case_service.adapters.eventstore.stored_events import PLACED_TOPIC, placed_event
+from case_service.application import CaseApplication
+from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch, place
 from case_service.domain.case import Case, case_id_for
 
 OPENED = datetime(2026, 4, 1, 2, 3, 4, 567890, tzinfo=UTC)
@@ -78,7 +73,7 @@ def test_opening_summaries_are_what_summarize_gives(facts: dict[str, Any]) -> No
 
 
 def test_placed_cases_load_take_commands_and_list(application: CaseApplication) -> None:
-    receipt, _ = application.place(PlacementBatch(
+    receipt, _ = place(application, PlacementBatch(
         creditor_id="BANK1", placement_ref="P-9", received_at=OPENED, request_sha256="h",
         accounts=[AccountInput(
             index=i, account_ref=f"R-{i}", currency="CNY", dpd=40, agency_id="AG-A",

@@ -14,10 +14,11 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from case_service import application as case_application
-from case_service.adapters.case_list import CaseSummaries, case_summaries
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
-from case_service.bootstrap import build_application
+from case_service.adapters.case_list import CaseSummaries
+from case_service.adapters.tables import case_summaries
+from case_service.application import CaseApplication, listing, pii, placement, replay
+from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch
+from case_service.bootstrap import build_application, case_summaries_projection
 from case_service.config import CaseSettings
 from casetrail.projections import rebuild as rebuilding
 from casetrail.projections.base import Projection
@@ -29,7 +30,7 @@ AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def place(app: CaseApplication, refs: list[str]) -> list[UUID]:
-    receipt, _ = app.place(PlacementBatch(
+    receipt, _ = placement.place(app, PlacementBatch(
         creditor_id="BANK1", placement_ref=f"P-{refs[0]}", received_at=AT,
         request_sha256=refs[0], accounts=[AccountInput(
             index=i, account_ref=ref, currency="CNY", dpd=75, agency_id="AG-A",
@@ -54,7 +55,7 @@ def workload(app: CaseApplication) -> list[UUID]:
         act(app, worked, lambda c, n=n: c.record_contact(
             contact_id=f"c{n}", channel="phone", direction="outbound", party="debtor",
             outcome="conversation", action_code="PTP", agent_id="ag-1", recording_ref=None,
-            contact_point=app.contact_point(c, "+8613800000000"), occurred_at=t[n],
+            contact_point=pii.contact_point(app, c, "+8613800000000"), occurred_at=t[n],
             note=None, actor="agent"))
     act(app, worked, lambda c: c.dispute(reason="amount wrong", disputed_at=t[8], actor="a"))
     act(app, recalled, lambda c: c.recall(reason="rotation", recalled_at=t[9], actor="cr"))
@@ -86,13 +87,14 @@ def workload(app: CaseApplication) -> list[UUID]:
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replay pages of three events: cases cut across pages, one longer than a page."""
-    monkeypatch.setattr(case_application, "REPLAY_PAGE", 3)
+    monkeypatch.setattr(replay, "REPLAY_PAGE", 3)
 
 
 def rebuilt(settings: CaseSettings, common: CommonSettings, workers: int = 1
             ) -> tuple[ProjectionStore, ProjectionStore, int]:
     """Rebuild the case list as the CLI does: each worker opens the case application anew."""
-    live = ProjectionStore(make_engine(settings.database_url), CaseSummaries())
+    live = ProjectionStore(make_engine(settings.database_url),
+                           case_summaries_projection(settings))
     seen: list[int] = []
     # A fresh copy of the settings: worker processes get the opener pickled, and settings
     # that have been used hold derived keys, which do not pickle.
@@ -148,7 +150,7 @@ def test_a_tampered_case_list_is_caught_and_swapping_repairs_it(
         assert compare(live, shadow) == []
         assert rows(live)[str(ids[2])]["status"] == "closed"
         # The service still pages its list (and finds the restored case) after the swap.
-        listed, _, _ = application.list_cases(filters={"creditor_id": "BANK1"}, after=0,
+        listed, _, _ = listing.list_cases(application, filters={"creditor_id": "BANK1"}, after=0,
                                            limit=100)
         assert {r["case_id"] for r in listed} == {str(i) for i in ids}
     finally:
@@ -162,9 +164,9 @@ def test_a_replay_stops_at_the_position_it_was_asked_for(
     [case_id] = place(application, ["B1"])
     through = application.last_position()
     act(application, case_id, lambda c: c.recall(reason="rotation", recalled_at=AT, actor="c"))
-    [(read, [(case, opened)])] = list(application.replay_cases(through=through))
+    [(read, [(case, opened)])] = list(replay.replay_cases(application, through=through))
     assert (read, case.version, case.status.value, opened) == (1, 1, "placed", through)
-    [(_, [(case, _)])] = list(application.replay_cases())
+    [(_, [(case, _)])] = list(replay.replay_cases(application))
     assert (case.version, case.status.value) == (2, "recalled")
     assert case.__dict__ == application.get_case(case_id).__dict__
 
@@ -172,15 +174,15 @@ def test_a_replay_stops_at_the_position_it_was_asked_for(
 def test_parts_of_the_replay_hold_every_case_once(application: CaseApplication,
                                                   small_pages: None) -> None:
     ids = workload(application) + place(application, [f"C{i}" for i in range(40)])
-    whole = [case.id for _, cases in application.replay_cases() for case, _ in cases]
+    whole = [case.id for _, cases in replay.replay_cases(application) for case, _ in cases]
     assert sorted(whole) == sorted(ids)
     for parts in (2, 3, 7):
-        split = [[case.id for _, cases in application.replay_cases(part=(i, parts))
+        split = [[case.id for _, cases in replay.replay_cases(application, part=(i, parts))
                   for case, _ in cases] for i in range(parts)]
         assert [i for part in split for i in part] == whole  # disjoint, in case id order
         assert all(split)  # 46 random ids: each range holds some
     with pytest.raises(ValueError, match="part 2 of 2"):
-        next(application.replay_cases(part=(2, 2)))
+        next(replay.replay_cases(application, part=(2, 2)))
 
 
 # PostgreSQL only: SQLite takes one writer at a time, so one process loads its shadow.
@@ -209,7 +211,7 @@ def test_a_failing_worker_process_fails_the_rebuild_with_its_traceback(
     monkeypatch.setattr(rebuilding, "PARALLEL_FROM", 0)
     place(application, [f"C{i}" for i in range(20)])
     shadow = ProjectionStore(make_engine(rebuilding.shadow_url(settings.database_url)),
-                             CaseSummaries())
+                             case_summaries_projection(settings))
     rebuilding.prepare_bulk_load(shadow)
     source = StoreSource(partial(build_application, settings,
                                  CommonSettings(**common.model_dump())), 2)

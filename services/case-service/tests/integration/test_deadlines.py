@@ -14,7 +14,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import CaseApplication, allocation, deadlines, placement, views
+from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints.deadlines import DeadlineWorker
@@ -44,7 +45,7 @@ def app(settings: CaseSettings, common: CommonSettings, clock: ManualClock
 
 
 def place(app: CaseApplication, ref: str = "A1") -> UUID:
-    receipt, _ = app.place(PlacementBatch(
+    receipt, _ = placement.place(app, PlacementBatch(
         creditor_id="BANK", placement_ref=f"P-{ref}", received_at=PLACED, request_sha256=ref,
         accounts=[AccountInput(
             index=0, account_ref=ref, currency="CNY", balances={"principal": Decimal("1000")},
@@ -55,7 +56,7 @@ def place(app: CaseApplication, ref: str = "A1") -> UUID:
 
 
 def rules(app: CaseApplication, on_term_end: str = "recall") -> None:
-    app.set_allocation_rules("BANK", {
+    allocation.set_allocation_rules(app, "BANK", {
         "buckets": {"M2": [{"agency_id": "AG-A", "weight": 1}, {"agency_id": "AG-B", "weight": 1}]},
         "default_term_days": 30, "timezone": "Asia/Shanghai", "on_term_end": on_term_end},
         actor="creditor")
@@ -69,7 +70,7 @@ def promise(app: CaseApplication, case_id: UUID, promise_id: str, due: date) -> 
 
 
 def tail(app: CaseApplication, case_id: UUID, n: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e["type"], e["data"]) for e in app.history(case_id, unmask=False)[-n:]]
+    return [(e["type"], e["data"]) for e in views.history(app, case_id, unmask=False)[-n:]]
 
 
 def test_a_promise_breaks_at_the_end_of_its_due_day_where_the_debtor_lives(
@@ -88,7 +89,7 @@ def test_a_promise_breaks_at_the_end_of_its_due_day_where_the_debtor_lives(
     # Recorded as of the deadline, by the deadlines worker, not as of when it noticed.
     assert (data["promise_id"], data["broken_at"], data["shortfall"]) == (
         "P1", "2026-06-02T16:00:00+00:00", "100")
-    assert app.history(case_id, unmask=False)[-1]["actor"] == "system:*:deadlines"
+    assert views.history(app, case_id, unmask=False)[-1]["actor"] == "system:*:deadlines"
     assert worker.round() == 0  # nothing more is due
 
 
@@ -136,7 +137,7 @@ def test_after_downtime_everything_that_fell_due_is_recorded_in_deadline_order(
         ("PromiseBroken", "P1", "2026-06-03T16:00:00+00:00"),
         ("PromiseBroken", "P2", "2026-06-05T16:00:00+00:00"),
         ("Recalled", None, "2026-06-10T16:00:00+00:00")]
-    assert app.due_cases() == []
+    assert deadlines.due_cases(app) == []
 
 
 def test_two_workers_at_once_record_each_fact_once(app: CaseApplication, clock: ManualClock,

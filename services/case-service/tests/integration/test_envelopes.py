@@ -10,15 +10,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
-from case_service.integration import (
-    OCCURRED_AT_FIELD,
+from case_service.adapters.eventstore.decoding import (
     _handler,
     apply_stored_event,
     domain_event_from_row,
     envelope_from_stored,
-    to_envelope,
 )
+from case_service.adapters.integration import OCCURRED_AT_FIELD, to_envelope
+from case_service.application import CaseApplication, pii, placement
+from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import StoredEvent
 
@@ -26,7 +26,7 @@ AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def place(app: CaseApplication, ref: str) -> UUID:
-    receipt, _ = app.place(PlacementBatch(
+    receipt, _ = placement.place(app, PlacementBatch(
         creditor_id="BANK1", placement_ref=f"P-{ref}", received_at=AT, request_sha256=ref,
         accounts=[AccountInput(
             index=0, account_ref=ref, currency="CNY", dpd=75, agency_id="AG-A",
@@ -48,7 +48,7 @@ def every_event_type(app: CaseApplication) -> None:
     act(app, first, lambda c: c.record_contact(
         contact_id="c1", channel="phone", direction="outbound", party="debtor",
         outcome="conversation", action_code="PTP", agent_id="ag-1", recording_ref="rec-1",
-        contact_point=app.contact_point(c, "+8613800000000"), occurred_at=t[0],
+        contact_point=pii.contact_point(app, c, "+8613800000000"), occurred_at=t[0],
         note="\"quoted\" \\ note", actor="agent"))
     act(app, first, lambda c: c.promise_to_pay(promise_id="p1", amount=Decimal("100.00"),
                                                due_date=t[1].date(), promised_at=t[1],

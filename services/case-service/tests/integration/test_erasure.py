@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from case_service.adapters.case_store import CaseStore
+from case_service.adapters.debtor_keys import DebtorKeys
 from case_service.application import CaseApplication
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
@@ -30,30 +30,29 @@ def debtor_of(as_: Any, case_id: str) -> str:
     return debtor_id
 
 
-def wrapped_key(store: CaseStore, debtor_id: str) -> bytes | None:
+def wrapped_key(store: DebtorKeys, debtor_id: str) -> bytes | None:
     key: bytes | None = store.wrapped_keys([debtor_id])[debtor_id]["wrapped_key"]
     return key
 
 
-def database_files(application: CaseApplication, database_url: str) -> list[Path]:
+def database_files(insider: Any, database_url: str) -> list[Path]:
     """Every file the database keeps its data in: case.db, -wal and -shm on SQLite; the
     whole directory of this database in the PostgreSQL server's data directory, after a
     CHECKPOINT (so nothing still in shared buffers is missed). Skips, saying why, only when
     the test server's data directory cannot be read by this process."""
-    db = application.store.db
-    if db.dialect == "sqlite":
+    if not insider.postgres:
         path = Path(DatabaseURL.parse(database_url).eventsourcing_env()["SQLITE_DBNAME"])
         return [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm")
                 if Path(f"{path}{suffix}").exists()]
-    with db.transaction() as cur:
+    with insider.transaction() as cur:
         try:
             data_dir = cur.execute("SHOW data_directory").fetchone()
         except Exception as exc:  # not superuser nor pg_read_all_settings
             pytest.skip(f"the test server's data directory is not known to this role: {exc}")
         oid = cur.execute("SELECT oid FROM pg_database WHERE datname = current_database()"
                           ).fetchone()
-    with db.recorder.datastore.get_connection() as conn:
-        conn.execute("CHECKPOINT")
+    with insider.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CHECKPOINT")
     folder = Path(str(data_dir["data_directory"])) / "base" / str(oid["oid"])
     try:
         files = [p for p in folder.iterdir() if p.is_file()]
@@ -79,11 +78,11 @@ def copies_in(files: list[Path], secret: bytes) -> list[str]:
 
 def test_after_pii_erase_no_copy_of_the_wrapped_key_is_left_in_the_database_files(
         as_: Any, placed: str, application: CaseApplication, database_url: str,
-        common: CommonSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+        common: CommonSettings, monkeypatch: pytest.MonkeyPatch, insider: Any) -> None:
     from casetrail import cli
     from typer.testing import CliRunner
 
-    store, master = application.store, application.vault.master
+    store, master = application.vault.store, application.vault.master
     debtor_id = debtor_of(as_, placed)
     before_rewrap = wrapped_key(store, debtor_id)
     assert before_rewrap is not None
@@ -95,7 +94,7 @@ def test_after_pii_erase_no_copy_of_the_wrapped_key_is_left_in_the_database_file
     current = wrapped_key(store, debtor_id)
     assert current is not None
     assert current != before_rewrap
-    files = database_files(application, database_url)
+    files = database_files(insider, database_url)
     assert copies_in(files, current), "the scan must see the live key before the erasure"
 
     monkeypatch.setenv("CASE_DATABASE_URL", database_url)
@@ -106,10 +105,10 @@ def test_after_pii_erase_no_copy_of_the_wrapped_key_is_left_in_the_database_file
     assert erased.exit_code == 0, erased.output
     assert f"erased: the data key of {debtor_id} is destroyed" in erased.stdout
 
-    files = database_files(application, database_url)
+    files = database_files(insider, database_url)
     assert copies_in(files, current) == []
     assert copies_in(files, before_rewrap) == []
-    if application.store.db.dialect == "sqlite":
+    if not insider.postgres:
         assert [p.stat().st_size for p in files if p.name.endswith("-wal")] in ([], [0])
     assert "copies purged" in erased.stdout
     # Erasing again is no error: it says so, and purges again.
@@ -121,10 +120,10 @@ def test_after_pii_erase_no_copy_of_the_wrapped_key_is_left_in_the_database_file
 
 
 def test_on_sqlite_remnants_left_by_page_splits_of_other_writers_are_purged_too(
-        application: CaseApplication, database_url: str) -> None:
+        application: CaseApplication, database_url: str, insider: Any) -> None:
     """Connections without secure_delete (SQLite builds default it off) leave copies of
     key cells in free space when a page splits; the erasure must not depend on them."""
-    if application.store.db.dialect != "sqlite":
+    if insider.postgres:
         pytest.skip("SQLite page layout")
     path = DatabaseURL.parse(database_url).eventsourcing_env()["SQLITE_DBNAME"]
     rng = random.Random(16)
@@ -136,19 +135,19 @@ def test_on_sqlite_remnants_left_by_page_splits_of_other_writers_are_purged_too(
                        "created_at) VALUES (?, 'mk-test', ?, '2026-01-01')", (debtor_id, key))
     writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     writer.close()
-    files = database_files(application, database_url)
+    files = database_files(insider, database_url)
     blob = b"".join(p.read_bytes() for p in files)
     with_remnants = [d for d, key in keys.items() if blob.count(key) > 1]
     assert with_remnants, "page splits left no remnant: the precondition of this test"
     victims = with_remnants[:3]
     for debtor_id in victims:
         assert application.vault.erase(debtor_id) is True
-    files = database_files(application, database_url)
+    files = database_files(insider, database_url)
     for debtor_id in victims:
         assert copies_in(files, keys[debtor_id]) == []
     survivor = next(d for d in keys if d not in victims)
     assert copies_in(files, keys[survivor])  # live keys are all still there
-    assert len(application.store.wrapped_keys(list(keys))) == len(keys)
+    assert len(application.vault.store.wrapped_keys(list(keys))) == len(keys)
 
 
 def test_every_running_service_stops_showing_an_erased_debtor_within_a_second(
@@ -216,7 +215,7 @@ def test_a_contact_with_a_number_on_an_erased_debtor_is_a_409_and_no_key_is_made
     assert refused.status_code == 409, refused.text
     assert refused.headers["content-type"].startswith("application/json")
     assert refused.json()["error"]["code"] == "debtor_erased"
-    assert wrapped_key(application.store, debtor_id) is None  # never re-created
+    assert wrapped_key(application.vault.store, debtor_id) is None  # never re-created
 
     # The fact is still recorded, without the number; a retry of a contact recorded before
     # the erasure answers as any retry does.
@@ -228,7 +227,7 @@ def test_a_contact_with_a_number_on_an_erased_debtor_is_a_409_and_no_key_is_made
                               "contact_point": "+86 139-1234-5678"})
     assert retry.status_code == 200, retry.text
     assert retry.json()["recorded"] is False
-    assert wrapped_key(application.store, debtor_id) is None
+    assert wrapped_key(application.vault.store, debtor_id) is None
 
 
 def test_a_new_account_for_an_erased_debtor_is_rejected_row_by_row(
@@ -249,12 +248,12 @@ def test_a_new_account_for_an_erased_debtor_is_rejected_row_by_row(
     assert rejected["errors"][0]["path"] == "debtor"
     assert "erased" in rejected["errors"][0]["message"]
     assert [a["account_ref"] for a in receipt["accepted"]] == ["ACC-OTHER", "ACC-1"]
-    assert wrapped_key(application.store, debtor_id) is None
+    assert wrapped_key(application.vault.store, debtor_id) is None
 
 
 def test_every_read_of_an_erased_debtors_case_answers_without_their_data(
         as_: Any, placed: str, application: CaseApplication, tmp_path: Any) -> None:
-    from case_service.adapters.regulator_export import export_case
+    from case_service.application.audit import export_case
 
     as_("agency_a").post(f"/v1/cases/{placed}/contacts",
                          json={**CONTACT, "contact_id": "c1", "contact_point": "+8613912345678"})
@@ -302,16 +301,16 @@ def test_a_key_table_made_before_partitioning_is_converted_with_every_key(
                             rows)
     application = build_application(settings, common)
     try:
-        store = application.store
+        store = application.vault.store
         assert store.keys_partitioned()
         stored = store.wrapped_keys([r[0] for r in rows])  # > 64 ids: partition by partition
         assert {d: r["wrapped_key"] for d, r in stored.items()} == {r[0]: r[2] for r in rows}
         assert stored["legacy-id"]["destroyed_at"] == "2026-02-01"
-        with store.db.transaction() as cur:
-            spread = cur.execute(f"SELECT count(DISTINCT tableoid) AS n FROM {store.keys}"
-                                 ).fetchone()
+        with store.engine.connect() as conn:
+            spread = conn.exec_driver_sql("SELECT count(DISTINCT tableoid) FROM debtor_keys"
+                                          ).scalar()
         assert spread is not None
-        assert spread["n"] > 32
+        assert spread > 32
         build_application(settings, common).close()  # converting is done once
     finally:
         application.close()

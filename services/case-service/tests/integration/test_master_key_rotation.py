@@ -11,7 +11,8 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import CaseApplication, pii, placement
+from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import CryptoError, MasterKey
@@ -34,7 +35,7 @@ def app(url: str, tmp_path: Path, **keys: str) -> CaseApplication:
 
 
 def place(application: CaseApplication, ref: str, national_ids: list[str]) -> list[UUID]:
-    receipt, _ = application.place(PlacementBatch(
+    receipt, _ = placement.place(application, PlacementBatch(
         creditor_id="BANK1", placement_ref=ref, received_at=AT, request_sha256=ref,
         accounts=[AccountInput(
             index=i, account_ref=f"{ref}-{i}", currency="CNY", dpd=40, agency_id="AG-A",
@@ -60,7 +61,7 @@ def test_rotation_rewraps_every_key_and_keeps_ids(url: str, tmp_path: Path) -> N
     debtor_ids = [before.get_case(c).debtor_id for c in first]
     erased = debtor_ids[3]
     assert before.vault.erase(erased)
-    point = before.contact_point(before.get_case(first[0]), "+8613800000000").ref
+    point = pii.contact_point(before, before.get_case(first[0]), "+8613800000000").ref
     before.audit.checkpoint()
     before.close()
 
@@ -71,7 +72,7 @@ def test_rotation_rewraps_every_key_and_keeps_ids(url: str, tmp_path: Path) -> N
     assert names(during, first) == expected
     second = place(during, "P2", ["N0", "N99"])  # N0 is a known debtor: same id
     assert during.get_case(second[0]).debtor_id == debtor_ids[0]
-    assert during.contact_point(during.get_case(first[0]), "+8613800000000").ref == point
+    assert pii.contact_point(during, during.get_case(first[0]), "+8613800000000").ref == point
 
     # Step 2: re-wrap. Only the 24 live keys wrapped under the old key move (N99 was wrapped
     # under the new one; the erased key stays erased); a second run has nothing to do.

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from case_service.adapters.regulator_export import export_case
 from case_service.application import CaseApplication
+from case_service.application.audit import export_case
+from case_service.application.views import case_view
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -27,7 +28,12 @@ def place_earlier(application: CaseApplication, days: int = 12) -> str:
     """The README's example account, placed `days` ago (as a batch received then)."""
     from decimal import Decimal
 
-    from case_service.application import AccountInput, DebtorInput, PlacementBatch
+    from case_service.application.placement import (
+        AccountInput,
+        DebtorInput,
+        PlacementBatch,
+        place,
+    )
 
     debtor = DebtorInput(name="张三", national_id="110101199001011234",
                          phones=("+86 138 0000 0000",), address="北京市朝阳区某路 1 号",
@@ -39,7 +45,7 @@ def place_earlier(application: CaseApplication, days: int = 12) -> str:
     batch = PlacementBatch(creditor_id="BANK1", placement_ref="P-2026-11-001",
                            received_at=NOW - timedelta(days=days, hours=3),
                            request_sha256="0" * 64, accounts=[account])
-    receipt, _ = application.place(batch, actor="creditor:BANK1:bank1")
+    receipt, _ = place(application, batch, actor="creditor:BANK1:bank1")
     case_id: str = receipt["accepted"][0]["case_id"]
     return case_id
 
@@ -191,8 +197,8 @@ def test_the_timeline_reads_as_a_document_with_header_events_and_verification(
         assert words in flat, words
     from uuid import UUID
 
-    placed_at = application.case_view(application.get_case(UUID(placed)),
-                                      unmask=True)["placed_at"]
+    placed_at = case_view(application, application.get_case(UUID(placed)),
+                          unmask=True)["placed_at"]
     instant = datetime.fromisoformat(placed_at)
     assert instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M") in flat
     assert (instant + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in flat  # Asia/Shanghai

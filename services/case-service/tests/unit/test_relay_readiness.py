@@ -11,8 +11,9 @@ from casetrail.kafka import KafkaSettings
 
 
 def relay(**state: Any) -> Relay:
-    r = Relay(app=None, settings=KafkaSettings(bootstrap_servers="unused:9092"),  # type: ignore[arg-type]
-              max_lag=100)
+    r = Relay(read_log=lambda after, limit: [], last_position=lambda: 0,
+              positions=None,  # type: ignore[arg-type]
+              settings=KafkaSettings(bootstrap_servers="unused:9092"), max_lag=100)
     for name, value in state.items():
         setattr(r, name, value)
     return r

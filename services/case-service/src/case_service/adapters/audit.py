@@ -26,10 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from casetrail import merkle
 from casetrail.merkle import CaseStatement, Checkpoint
+from sqlalchemy.engine import Engine
 
-from case_service.adapters.case_store import CaseStore
+from case_service.adapters.eventstore import EventsTable
+from case_service.adapters.tables import audit_checkpoints, audit_leaves
 
 CHUNK = 20_000
 Progress = Callable[[int], None]
@@ -157,14 +160,12 @@ def _decode(position: int, originator: Any, version: Any, topic: Any, state: Any
 class AuditLog:
     """Checkpoints, verification and inclusion proofs over the case log."""
 
-    def __init__(self, store: CaseStore, signing_key: bytes, key_id: str = "audit-1", *,
-                 origin: str):
-        self.store, self.db = store, store.db
+    def __init__(self, engine: Engine, events: EventsTable, signing_key: bytes,
+                 key_id: str = "audit-1", *, origin: str):
+        self.engine, self.events = engine, events
         self.signing_key, self.key_id = signing_key, key_id
         self.origin = merkle.check_note_name(origin)
         self.public_key = merkle.public_key_of(signing_key)
-        self.leaves_table = self.db.table("audit_leaves")
-        self.checkpoints_table = self.db.table("audit_checkpoints")
 
     @property
     def verifier_key(self) -> str:
@@ -173,47 +174,46 @@ class AuditLog:
 
     # ------------------------------------------------------------------ reading
 
-    def _position_column(self) -> str:
-        return "notification_id" if self.db.dialect == "postgres" else "rowid"
-
     def _events(self, after: int = -1) -> Iterator[_Row | _Malformed]:
-        column = self._position_column()
-        table = self.db.table(self.db.events_table)
-        fields = {"o": "originator_id", "v": "originator_version", "t": "topic", "s": "state"}
-        if self.db.dialect == "sqlite":  # SQLite stores any type in any column: read bytes
-            selected = ", ".join(f"typeof({c}) AS {a}_type, CAST({c} AS BLOB) AS {a}"
-                                 for a, c in fields.items())
+        table, position = self.events.table, self.events.position
+        columns = {"o": table.c.originator_id, "v": table.c.originator_version,
+                   "t": table.c.topic, "s": table.c.state}
+        if self.events.sqlite:  # SQLite stores any type in any column: read bytes
+            selected = [x for a, c in columns.items() for x in (
+                sa.func.typeof(c).label(f"{a}_type"), sa.cast(c, sa.LargeBinary).label(a))]
         else:
-            selected = ", ".join(f"{c} AS {a}" for a, c in fields.items())
+            selected = [c.label(a) for a, c in columns.items()]
         while True:
-            with self.db.transaction() as cur:
-                rows = cur.execute(
-                    f"SELECT {column} AS p, {selected} FROM {table} WHERE {column} > %s "
-                    f"ORDER BY {column} LIMIT %s", [after, CHUNK]).fetchall()
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(position.label("p"), *selected)
+                                    .where(position > after).order_by(position)
+                                    .limit(CHUNK)).mappings().all()
             if not rows:
                 return
-            for r in rows:
-                if self.db.dialect == "sqlite":
-                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in fields} | {"p": r["p"]}
+            for row in rows:
+                r: Any = row
+                if self.events.sqlite:
+                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns} | {"p": r["p"]}
                 yield _decode(int(r["p"]), r["o"], r["v"], r["t"], r["s"])
             after = int(rows[-1]["p"])
 
     def _leaves(self, after: int = -1) -> Iterator[tuple[int, bytes]]:
         """(position, leaf hash) in position order; a leaf that is not 32 bytes comes as it
         is (bytes) or as b"" (anything else), for `verify` to report."""
-        leaf_hash = "CAST(leaf_hash AS BLOB)" if self.db.dialect == "sqlite" else "leaf_hash"
+        t = audit_leaves
+        leaf_hash = (sa.cast(t.c.leaf_hash, sa.LargeBinary) if self.events.sqlite
+                     else t.c.leaf_hash)  # SQLite: whatever type was stored, as bytes
         while True:
-            with self.db.transaction() as cur:
-                rows = cur.execute(
-                    f"SELECT position, {leaf_hash} AS leaf_hash FROM {self.leaves_table} "
-                    "WHERE position > %s ORDER BY position LIMIT %s", [after, CHUNK]).fetchall()
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(t.c.position, leaf_hash.label("leaf_hash"))
+                                    .where(t.c.position > after).order_by(t.c.position)
+                                    .limit(CHUNK)).all()
             if not rows:
                 return
-            for r in rows:
-                leaf = r["leaf_hash"]
-                yield int(r["position"]), (bytes(leaf) if isinstance(
+            for position, leaf in rows:
+                yield int(position), (bytes(leaf) if isinstance(
                     leaf, bytes | bytearray | memoryview) else b"")
-            after = int(rows[-1]["position"])
+            after = int(rows[-1][0])
 
     def leaf_hashes(self, limit: int | None = None) -> list[bytes]:
         """The stored leaves in position order (the first `limit`)."""
@@ -226,9 +226,9 @@ class AuditLog:
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every stored checkpoint, oldest first."""
-        with self.db.transaction() as cur:
-            rows = cur.execute(f"SELECT * FROM {self.checkpoints_table} ORDER BY tree_size"
-                               ).fetchall()
+        t = audit_checkpoints
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).order_by(t.c.tree_size)).mappings().all()
         return [Checkpoint(tree_size=int(r["tree_size"]), root=bytes(r["root"]),
                            last_position=int(r["last_position"]), issued_at=r["issued_at"],
                            key_id=r["key_id"], signature=bytes(r["signature"])) for r in rows]
@@ -253,12 +253,11 @@ class AuditLog:
         checkpoint = merkle.sign_checkpoint(
             self.signing_key, self.key_id, len(leaves), merkle.root(leaves),
             positions[-1] if positions else 0, datetime.now(UTC).isoformat())
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"INSERT INTO {self.checkpoints_table} (tree_size, root, last_position, "
-                "issued_at, key_id, signature) VALUES (%s, %s, %s, %s, %s, %s)",
-                [checkpoint.tree_size, checkpoint.root, checkpoint.last_position,
-                 checkpoint.issued_at, checkpoint.key_id, checkpoint.signature])
+        with self.engine.begin() as conn:
+            conn.execute(audit_checkpoints.insert().values(
+                tree_size=checkpoint.tree_size, root=checkpoint.root,
+                last_position=checkpoint.last_position, issued_at=checkpoint.issued_at,
+                key_id=checkpoint.key_id, signature=checkpoint.signature))
         return checkpoint
 
     def note(self, checkpoint: Checkpoint) -> str:
@@ -400,14 +399,13 @@ class AuditLog:
                 break
             index_of[position] = len(leaves)
             leaves.append(leaf)
-        pg = self.db.dialect == "postgres"
-        column = self._position_column()
-        ident = case_id if pg else case_id.replace("-", "")
-        with self.db.transaction() as cur:
-            rows = cur.execute(
-                f"SELECT {column} AS p, originator_version AS v, topic AS t, state AS s FROM "
-                f"{self.db.table(self.db.events_table)} WHERE originator_id = %s "
-                "ORDER BY originator_version", [ident]).fetchall()
+        table = self.events.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.events.position.label("p"), table.c.originator_version.label("v"),
+                          table.c.topic.label("t"), table.c.state.label("s"))
+                .where(table.c.originator_id == self.events.case_key(case_id))
+                .order_by(table.c.originator_version)).mappings().all()
         entries = []
         for r in rows:
             position = int(r["p"])

@@ -13,7 +13,7 @@ import orjson
 from casetrail import crypto
 from casetrail.crypto import MasterKey
 
-from case_service.adapters.case_store import CaseStore, KeyPurge
+from case_service.adapters.debtor_keys import DebtorKeys, KeyPurge
 
 
 class PiiVault:
@@ -21,11 +21,11 @@ class PiiVault:
 
     Unwrapped keys are cached for `cache_seconds`, but never trusted for longer than
     `erasure_check_seconds` without a look at the erasure generation, a counter every erasure
-    moves on in the transaction that destroys the key (`CaseStore.destroy_key`). When it has
+    moves on in the transaction that destroys the key (`DebtorKeys.destroy_key`). When it has
     moved, the whole cache is dropped, so a debtor erased through any process stops being
     shown by every other one within that time plus one query."""
 
-    def __init__(self, store: CaseStore, master: MasterKey, *, cache_seconds: float = 30.0,
+    def __init__(self, store: DebtorKeys, master: MasterKey, *, cache_seconds: float = 30.0,
                  cache_size: int = 50_000, erasure_check_seconds: float = 0.5):
         self.store = store
         self.master = master
@@ -61,7 +61,7 @@ class PiiVault:
                 stored = self.store.insert_keys([
                     (d, self.master.key_id, self.master.wrap(fresh[d], d), now)
                     for d in to_create])
-                ours = {d: k for d, k in fresh.items() if stored is not None and d in stored}
+                ours = {d: k for d, k in fresh.items() if d in stored}
                 self._remember(ours, generation)
                 keys.update(ours)
                 lost = [d for d in to_create if d not in ours]
@@ -104,7 +104,7 @@ class PiiVault:
     def erase(self, debtor_id: str) -> bool:
         """Destroy a debtor's data key: their PII becomes unreadable everywhere, for good.
         Then purge every stored copy of the wrapped key from the database files (see
-        `CaseStore.purge_key_copies`; also run for a debtor erased before, to finish an
+        `DebtorKeys.purge_key_copies`; also run for a debtor erased before, to finish an
         interrupted purge). Returns False when the debtor had no live key."""
         self.last_purge = None
         with self._lock:

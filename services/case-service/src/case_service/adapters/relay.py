@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from casetrail.envelope import EventEnvelope
 from casetrail.kafka import KafkaSettings, ensure_topics, idempotent_producer
+from casetrail.retry import retrying_async
 from prometheus_client import Counter, Gauge
-
-from case_service.application import CaseApplication
 
 log = structlog.get_logger("casetrail.relay")
 
@@ -29,15 +32,36 @@ RELAY_LAG = Gauge("casetrail_relay_lag", "Events in the log not yet acknowledged
 RELAY_POSITION = Gauge("casetrail_relay_position", "Last log position acknowledged by Kafka")
 
 AfterPublish = Callable[[int], Awaitable[None]]
+ReadLog = Callable[[int, int], list[EventEnvelope]]  # (after, limit) -> envelopes, in order
+# The relay never gives up on the broker while it runs: readiness reports the outage.
+RESTARTS = sys.maxsize
+
+
+class RelayPositions(Protocol):
+    """Where the relay keeps its position per topic, and its lock among instances."""
+
+    def relay_position(self, topic: str) -> int:
+        """The last position acknowledged on `topic` (0: none)."""
+
+    def save_relay_position(self, topic: str, position: int, saved_at: str) -> None:
+        """Everything up to `position` is acknowledged on `topic`."""
+
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
+        """A lock held by one instance at a time; yields whether this one got it."""
 
 
 class Relay:
-    """Publishes the case log to Kafka; one active instance (others wait as standbys)."""
+    """Publishes the case log to Kafka; one active instance (others wait as standbys).
 
-    def __init__(self, app: CaseApplication, settings: KafkaSettings, *, batch_size: int = 1000,
+    It reads the log with `read_log` (after, limit), learns the newest position with
+    `last_position`, and keeps its own position in `positions`."""
+
+    def __init__(self, read_log: ReadLog, last_position: Callable[[], int],
+                 positions: RelayPositions, settings: KafkaSettings, *, batch_size: int = 1000,
                  poll_seconds: float = 0.1, after_publish: AfterPublish | None = None,
                  max_lag: int = 10_000):
-        self.app, self.settings = app, settings
+        self.read_log, self.last_position, self.positions = read_log, last_position, positions
+        self.settings = settings
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
         self.after_publish = after_publish  # a fault-injection point for tests
         self.position = 0
@@ -62,7 +86,7 @@ class Relay:
         """Relay until `stop` is set; the batch in hand is acknowledged and saved first."""
         await ensure_topics(self.settings)
         while not stop.is_set():
-            with self.app.store.exclusive(f"relay:{self.settings.topic}") as active:
+            with self.positions.exclusive(f"relay:{self.settings.topic}") as active:
                 if active:
                     self.active = True
                     try:
@@ -76,31 +100,35 @@ class Relay:
     async def _relay_with_restarts(self, stop: asyncio.Event) -> None:
         # A broker outage fails the batch in hand before its position is saved; a fresh
         # producer then resumes from the saved position (the same batch again: duplicates,
-        # which consumers absorb; never a gap).
-        backoff = 0.5
-        while not stop.is_set():
-            producer = idempotent_producer(self.settings)
-            try:
-                await producer.start()  # connects: the broker is reachable again
-                self.broker_error = None
-                await self._relay(producer, stop)
-                return
-            except KafkaError as exc:
-                self.broker_error = type(exc).__name__
-                log.warning("Kafka unavailable; restarting from the saved position",
-                            error=repr(exc)[:300], position=self.position)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                await producer.stop()
+        # which consumers absorb; never a gap). Waits between restarts end early on `stop`.
+        async for attempt in retrying_async(
+                RESTARTS, on=KafkaError, backoff=(0.5, 10.0),
+                sleep=lambda seconds: _sleep_or_stop(stop, seconds)):
+            with attempt:
+                if stop.is_set():
+                    return
+                await self._relay_with_a_producer(stop)
+
+    async def _relay_with_a_producer(self, stop: asyncio.Event) -> None:
+        producer = idempotent_producer(self.settings)
+        try:
+            await producer.start()  # connects: the broker is reachable again
+            self.broker_error = None
+            await self._relay(producer, stop)
+        except KafkaError as exc:
+            self.broker_error = type(exc).__name__
+            log.warning("Kafka unavailable; restarting from the saved position",
+                        error=repr(exc)[:300], position=self.position)
+            raise
+        finally:
+            await producer.stop()
 
     async def _relay(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
         topic = self.settings.topic
-        self.position = await asyncio.to_thread(self.app.store.relay_position, topic)
+        self.position = await asyncio.to_thread(self.positions.relay_position, topic)
         log.info("relaying", topic=topic, from_position=self.position)
         while not stop.is_set():
-            batch = await asyncio.to_thread(self.app.events_after, self.position,
-                                            self.batch_size)
+            batch = await asyncio.to_thread(self.read_log, self.position, self.batch_size)
             if not batch:
                 self.lag = 0
                 RELAY_LAG.set(0)
@@ -117,13 +145,13 @@ class Relay:
             last = batch[-1].position
             if self.after_publish is not None:
                 await self.after_publish(last)
-            await asyncio.to_thread(self.app.store.save_relay_position, topic, last,
+            await asyncio.to_thread(self.positions.save_relay_position, topic, last,
                                     datetime.now(UTC).isoformat())
             self.position = last
             self.broker_error = None
             RELAY_PUBLISHED.inc(len(batch))
             RELAY_POSITION.set(last)
-            head = await asyncio.to_thread(self.app.last_position)
+            head = await asyncio.to_thread(self.last_position)
             self.lag = max(0, head - last)
             RELAY_LAG.set(self.lag)
 

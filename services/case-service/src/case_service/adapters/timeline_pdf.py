@@ -45,7 +45,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from case_service.integration import OCCURRED_AT_FIELD
+from case_service.adapters.integration import OCCURRED_AT_FIELD
 
 INK, MUTED, RULE, BAND, ALERT = (colors.HexColor(c) for c in (
     "#1a1a1a", "#5f6368", "#c8ccd0", "#eef1f4", "#a4262c"))

@@ -1,6 +1,7 @@
 """The case service's commands on the `casetrail` command line: `casetrail audit checkpoint
 | verify | export` (the shared `audit` group also has `witness`, which needs no service),
-`casetrail pii erase` and `casetrail deadlines`. Command bodies import the service lazily."""
+`casetrail pii erase`, `casetrail keys rotate-master` and `casetrail deadlines`. Each calls a
+use case of application/ (audit.py, pii.py); command bodies import the service lazily."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.console import Console
 console = Console(stderr=True)
 audit = typer.Typer(help="the tamper-evident case log", no_args_is_help=True)
 pii = typer.Typer(help="debtors' personal data", no_args_is_help=True)
+keys = typer.Typer(help="make keys for the environment", no_args_is_help=True)
 
 
 def _application() -> Any:
@@ -58,23 +60,21 @@ def audit_checkpoint(
         help="also write the signed note to this file")] = None,
 ) -> None:
     """Sign the log's current size and Merkle root; prints the checkpoint to publish."""
+    from case_service.application import audit as use_cases
+
     if output not in ("json", "note"):
         raise typer.BadParameter("--format is json or note")
     application = _application()
     try:
-        audit = application.audit
-        checkpoint = audit.checkpoint()
-        signed_note = audit.note(checkpoint)
-        if note is not None:
-            note.write_text(signed_note, encoding="utf-8")
-        if output == "note":
-            typer.echo(signed_note, nl=False)
-        else:
-            typer.echo(json.dumps({**checkpoint.to_json(), "public_key": audit.public_key.hex(),
-                                   "origin": audit.origin, "verifier_key": audit.verifier_key,
-                                   "note": signed_note}, indent=2))
+        signed = use_cases.sign_checkpoint(application)
     finally:
         application.close()
+    if note is not None:
+        note.write_text(signed["note"], encoding="utf-8")
+    if output == "note":
+        typer.echo(signed["note"], nl=False)
+    else:
+        typer.echo(json.dumps(signed, indent=2))
 
 
 @audit.command("verify")
@@ -92,6 +92,8 @@ def audit_verify(
     from casetrail.merkle import NoteError, parse_public_key
     from rich.progress import Progress
 
+    from case_service.application import audit as use_cases
+
     try:
         key = None if public_key is None else parse_public_key(public_key)[1]
     except NoteError as exc:
@@ -107,8 +109,8 @@ def audit_verify(
         total = application.last_position()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("verifying the log", total=total or None)
-            report = application.audit.verify(lambda n: progress.advance(task, n),
-                                              public_key=key, trusted=kept)
+            report = use_cases.verify(application, lambda n: progress.advance(task, n),
+                                  public_key=key, trusted=kept)
     finally:
         application.close()
     checkpoint = report.checkpoint
@@ -142,7 +144,8 @@ def audit_export(
     checkpoint, and a PDF timeline. The same log and checkpoint give the same bytes."""
     from rich.progress import Progress
 
-    from case_service.adapters.regulator_export import export_case
+    from case_service.application import audit as use_cases
+    from case_service.application.errors import CheckpointNotFound
 
     if (case is None) == (creditor is None):
         raise typer.BadParameter("give --case, or --creditor with --from and --to")
@@ -150,23 +153,18 @@ def audit_export(
         raise typer.BadParameter("--creditor needs --from and --to")
     application = _application()
     try:
-        checkpoints = application.audit.checkpoints()
-        chosen = [c for c in checkpoints if checkpoint_size in (None, c.tree_size)]
-        if not chosen:
-            raise typer.BadParameter("no such checkpoint: run `casetrail audit checkpoint`")
-        checkpoint = chosen[-1]
-        case_ids = [case] if case is not None else application.case_ids_placed(
-            creditor, since, until)
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("exporting case histories", total=len(case_ids))
-            for case_id in case_ids:
-                export_case(application, case_id, checkpoint, out)
-                progress.advance(task)
+            task = progress.add_task("exporting case histories", total=None)
+            exported = use_cases.export_cases(
+                application, out, case_id=case, creditor_id=creditor, since=since,
+                until=until, checkpoint_size=checkpoint_size,
+                started=lambda n: progress.update(task, total=n),
+                progress=lambda: progress.advance(task))
+    except CheckpointNotFound as exc:
+        raise typer.BadParameter(str(exc)) from None
     finally:
         application.close()
-    typer.echo(json.dumps({"cases": len(case_ids), "folder": str(out),
-                           "checkpoint": checkpoint.to_json(),
-                           "public_key": application.audit.public_key.hex()}, indent=2))
+    typer.echo(json.dumps(exported, indent=2))
 
 
 @pii.command("erase")
@@ -175,26 +173,54 @@ def pii_erase(debtor: Annotated[str, typer.Option(help="the debtor id (d-...)")]
     database files. Their PII becomes unreadable for good; amounts, dates and the audit chain
     stay intact. Running services stop showing it within a second. Run again for a debtor
     already erased, it purges again (e.g. after an interrupted purge)."""
-    from case_service.adapters.case_store import KeyPurgeIncomplete
+    from case_service.application import pii as use_cases
+    from case_service.application.errors import UnknownDebtor
 
     application = _application()
     try:
-        erased = application.vault.erase(debtor)
-        purge = application.vault.last_purge
-    except KeyPurgeIncomplete as exc:
+        erasure = use_cases.erase_debtor(application, debtor)
+    except use_cases.KeyPurgeIncomplete as exc:
         console.print(f"[red]erasure not finished:[/] {exc}")
         raise typer.Exit(1) from None
+    except UnknownDebtor as exc:
+        raise typer.BadParameter(str(exc)) from None
     finally:
         application.close()
-    if purge is None:
-        raise typer.BadParameter(f"no data key for {debtor!r} (unknown debtor id)")
-    purged = f"copies purged ({purge.rewritten} rewritten, {purge.checkpoint})"
-    if not erased:
+    purged = f"copies purged ({erasure.purge.rewritten} rewritten, {erasure.purge.checkpoint})"
+    if not erasure.destroyed:
         typer.echo(f"already erased: {debtor}; {purged}")
         return
     typer.echo(f"erased: the data key of {debtor} is destroyed; {purged}")
 
 
+@keys.command("rotate-master")
+def rotate_master() -> None:
+    """Re-wrap every debtor data key under the current master key (CASETRAIL_MASTER_KEY),
+    opening them with the retired ones (CASETRAIL_PREVIOUS_MASTER_KEYS). Needs
+    CASETRAIL_BLIND_INDEX_KEY once rotated; see docs/operations.md. Safe to re-run."""
+    from casetrail.settings import CommonSettings
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from case_service.application import pii as use_cases
+
+    common = CommonSettings()
+    if not common.previous_master_keys:
+        raise typer.BadParameter("set CASETRAIL_PREVIOUS_MASTER_KEYS to the retired master "
+                                 "key(s) and CASETRAIL_MASTER_KEY to the new one")
+    application = _application()
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(),
+                      TextColumn("{task.completed:,} keys"), console=console) as progress:
+            task = progress.add_task("re-wrapping data keys", total=None)
+            count = use_cases.rotate_master_key(application,
+                                                lambda n: progress.advance(task, n))
+    finally:
+        application.close()
+    typer.echo(f"re-wrapped {count:,} data keys under {common.master.key_id}; once every "
+               "service runs with this key, CASETRAIL_PREVIOUS_MASTER_KEYS can be removed")
+
+
 def commands() -> Commands:
     """What the case service adds to the command line (`ServicePlugin.cli`)."""
-    return Commands(groups={"audit": audit, "pii": pii}, commands={"deadlines": deadlines})
+    return Commands(groups={"audit": audit, "pii": pii, "keys": keys},
+                    commands={"deadlines": deadlines})

@@ -4,7 +4,7 @@ A promise past the end of its due day (the debtor's day) is broken; a placement 
 last day (the creditor's day) ends as the creditor's rules say. The case list holds each
 case's next deadline (`case_summaries.next_deadline_at`, written with its events), so a round
 reads the cases whose deadline has passed, earliest first, and records each due fact as of its
-deadline (`CaseApplication.record_due_facts`). Nothing is lost while the worker is down: the
+deadline (`application/deadlines.py`). Nothing is lost while the worker is down: the
 next round finds every deadline that passed meanwhile. Two workers may run at once: the case
 refuses to record a fact twice, so the loser of a race records nothing.
 """
@@ -19,7 +19,8 @@ from typing import Any
 import structlog
 from prometheus_client import Counter, Gauge
 
-from case_service.application import CaseApplication
+from case_service.application import deadlines
+from case_service.application.cases import CaseApplication
 from case_service.domain.errors import DomainError
 
 log = structlog.get_logger("casetrail.deadlines")
@@ -57,12 +58,12 @@ class DeadlineWorker:
         """One pass: record every due fact of up to `batch` cases; returns the facts
         recorded (0: nothing was due, or it was recorded by someone else first)."""
         now = self.app.clock.now()
-        due = self.app.due_cases(now, self.batch)
+        due = deadlines.due_cases(self.app, now, self.batch)
         DEADLINES_DUE.set(len(due))
         recorded = 0
         for case_id in due:
             try:
-                result = self.app.record_due_facts(case_id, now)
+                result = deadlines.record_due_facts(self.app, case_id, now)
             except DomainError as exc:  # the case refused: report it, go on with the others
                 log.warning("deadline_refused", case_id=str(case_id), error=str(exc))
                 continue
@@ -71,8 +72,8 @@ class DeadlineWorker:
             recorded += len(result.events)
         self.last_round, self.last_due = now, len(due)
         DEADLINE_ROUNDS.inc()
-        left = self.app.due_cases(now, 1)
-        self.oldest_due = self.app.store.deadline_of(left[0]) if left else None
+        left = deadlines.due_cases(self.app, now, 1)
+        self.oldest_due = deadlines.next_deadline(self.app, left[0]) if left else None
         if recorded:
             log.info("deadlines_recorded", facts=recorded, cases=len(due))
         return recorded

@@ -1,16 +1,28 @@
-"""The one error map of the case API: application and domain errors → HTTP answers."""
+"""The one error map of the case API: what the use cases and the domain refuse → HTTP answers.
+Routes raise nothing of their own for these: the exception reaches the handler installed
+here, which answers with the status and code of its class in ERRORS (the nearest class in
+its MRO) and the error's message, in the one error shape of every casetrail API."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from casetrail.money import MoneyError
 from casetrail.web import error_body
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from case_service.application import (
+from case_service.application.audit import SizeNotInLog
+from case_service.application.errors import (
     CaseNotFound,
+    CheckpointNotFound,
     DebtorErased,
+    InvalidCurrentBucket,
+    NoCheckpoint,
     PlacementConflict,
+    PlacementNotFound,
     VersionConflict,
 )
 from case_service.domain.errors import (
@@ -21,36 +33,58 @@ from case_service.domain.errors import (
     PaymentReferenceConflict,
 )
 
-# State conflicts are 409; values that can never be right are 422.
-CONFLICTS = (CaseClosed, CaseRecalled, InvalidTransition, PaymentReferenceConflict)
+
+@dataclass(frozen=True)
+class Answer:
+    """How one kind of error is answered: status, code (None: the error's own `code`), and
+    what else the body says beside the message (`details`)."""
+
+    status: int
+    code: str | None = None
+    details: Callable[[Any], dict[str, Any]] = field(default=lambda _: {})
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", None) or exc)
+
+
+# Not found (or not visible) is 404; what clashes with what is recorded, 409; values that can
+# never be right, 422.
+ERRORS: dict[type[Exception], Answer] = {
+    CaseNotFound: Answer(404, "case_not_found"),
+    PlacementNotFound: Answer(404, "not_found"),
+    CheckpointNotFound: Answer(404, "checkpoint_not_found"),
+    SizeNotInLog: Answer(404, "size_not_in_log", lambda e: {"tree_size": e.tree_size}),
+    VersionConflict: Answer(409, "version_conflict",
+                            lambda e: {"current_version": e.current_version}),
+    PlacementConflict: Answer(409, "placement_conflict"),
+    DebtorErased: Answer(409, "debtor_erased"),
+    NoCheckpoint: Answer(409, "no_checkpoint"),
+    CaseClosed: Answer(409),
+    CaseRecalled: Answer(409),
+    InvalidTransition: Answer(409),
+    PaymentReferenceConflict: Answer(409),
+    DomainError: Answer(422),
+    MoneyError: Answer(422, "invalid_amount"),
+    InvalidCurrentBucket: Answer(422, "invalid_current_bucket", lambda e: {"fields": [{
+        "path": "query.current_bucket", "message": str(e), "type": "value_error"}]}),
+}
+
+
+def answer(exc: Exception) -> JSONResponse:
+    """The HTTP answer to an error of ERRORS."""
+    found = next(ERRORS[kind] for kind in type(exc).__mro__ if kind in ERRORS)
+    code = found.code or str(getattr(exc, "code", "error"))
+    details = found.details(exc)
+    return JSONResponse(status_code=found.status,
+                        content=error_body(code, _message(exc), **details))
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers."""
+    """Answer every error of ERRORS through `answer`."""
 
-    @app.exception_handler(CaseNotFound)
-    async def _not_found(_: Request, exc: CaseNotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content=error_body(
-            "case_not_found", f"no case {exc} visible to this key"))
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return answer(exc)
 
-    @app.exception_handler(VersionConflict)
-    async def _version(_: Request, exc: VersionConflict) -> JSONResponse:
-        return JSONResponse(status_code=409, content=error_body(
-            "version_conflict", str(exc), current_version=exc.current_version))
-
-    @app.exception_handler(PlacementConflict)
-    async def _placement(_: Request, exc: PlacementConflict) -> JSONResponse:
-        return JSONResponse(status_code=409, content=error_body("placement_conflict", str(exc)))
-
-    @app.exception_handler(DebtorErased)
-    async def _erased(_: Request, exc: DebtorErased) -> JSONResponse:
-        return JSONResponse(status_code=409, content=error_body("debtor_erased", str(exc)))
-
-    @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        status = 409 if isinstance(exc, CONFLICTS) else 422
-        return JSONResponse(status_code=status, content=error_body(exc.code, exc.message))
-
-    @app.exception_handler(MoneyError)
-    async def _money(_: Request, exc: MoneyError) -> JSONResponse:
-        return JSONResponse(status_code=422, content=error_body("invalid_amount", str(exc)))
+    for kind in ERRORS:
+        app.add_exception_handler(kind, handle)

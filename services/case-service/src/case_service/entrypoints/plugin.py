@@ -10,11 +10,11 @@ from casetrail.plugins import Commands, ServicePlugin
 
 
 def _migrate() -> str:
-    from case_service.bootstrap import build_application
+    """`casetrail migrate case`: the event store's tables (the library's) and the service's
+    own tables, upgraded to the newest revision of its alembic history."""
+    from case_service.bootstrap import migrate_database
 
-    app = build_application(migrate=True)
-    app.close()
-    return "case-service schema is up to date"
+    return f"case-service schema is up to date (revision {migrate_database()})"
 
 
 class RelayWorker:
@@ -24,15 +24,14 @@ class RelayWorker:
         from casetrail.kafka import KafkaSettings
         from casetrail.settings import CommonSettings
 
-        from case_service.adapters.relay import Relay
-        from case_service.bootstrap import build_application
+        from case_service.bootstrap import build_application, build_relay
 
         settings = KafkaSettings()
         if not settings.enabled:
             raise SystemExit("the relay publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS "
                              "(without Kafka, consumers pull GET /v1/events instead)")
         self.app = build_application()
-        self.relay = Relay(self.app, settings, max_lag=CommonSettings().ready_max_lag)
+        self.relay = build_relay(self.app, settings, max_lag=CommonSettings().ready_max_lag)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until stopped."""

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from casetrail.clock import Clock, check_zone
+from casetrail.clock import check_zone
 from casetrail.envelope import EventEnvelope
 from casetrail.money import (
     MAX_AMOUNT,
@@ -711,11 +711,6 @@ class EventFeed(Out):
     events: list[EventEnvelope]
     last_position: int = Field(description="continue from here")
     head_position: int = Field(description="the newest position in the log now")
-
-
-def now_or(value: datetime | None, clock: Clock) -> datetime:
-    """The given time in UTC, or now by the service's clock."""
-    return value.astimezone(UTC) if value is not None else clock.now()
 
 
 # ---------------------------------------------------------------------------------- audit

@@ -12,9 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
-from case_service.adapters.audit import SizeNotInLog
-from case_service.adapters.regulator_export import jsonl
-from case_service.adapters.timeline_pdf import timeline_pdf
+from case_service.application import audit
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.schemas import (
     CaseAuditOut,
@@ -24,8 +22,6 @@ from case_service.entrypoints.schemas import (
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
-NO_CHECKPOINT = "no checkpoint has been signed yet: run `casetrail audit checkpoint`"
-
 
 @router.get("/checkpoints", summary="Signed checkpoints of the log",
             response_model=CheckpointsOut)
@@ -33,10 +29,7 @@ async def checkpoints(app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every signed (tree size, root), the public key that verifies them, and the log's
     origin and note verifier key (for the signed notes of `GET /v1/audit/checkpoint`)."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
-    found = await run_in_threadpool(app.audit.checkpoints)
-    return {"public_key": app.audit.public_key.hex(), "origin": app.audit.origin,
-            "verifier_key": app.audit.verifier_key,
-            "checkpoints": [c.to_json() for c in found]}
+    return await run_in_threadpool(audit.checkpoints, app)
 
 
 @router.get("/checkpoint", summary="The newest checkpoint as a signed note",
@@ -52,14 +45,8 @@ async def checkpoint_note(
     signature line. Verify it with the verifier key of `GET /v1/audit/checkpoints`, e.g. with
     Go's golang.org/x/mod/sumdb/note (docs/audit.md)."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
-    found = await run_in_threadpool(app.audit.checkpoints)
-    if size is not None:
-        found = [c for c in found if c.tree_size == size]
-        if not found:
-            raise ApiError(404, "checkpoint_not_found", f"no stored checkpoint of size {size}")
-    if not found:
-        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
-    return PlainTextResponse(app.audit.note(found[-1]), media_type="text/plain; charset=utf-8")
+    note = await run_in_threadpool(audit.checkpoint_note, app, size)
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/cases/{case_id}", summary="A case history with inclusion proofs",
@@ -70,16 +57,7 @@ async def case_history(case_id: UUID, app: AppDep, caller: PrincipalDep) -> dict
     events the case has under that checkpoint. Verify offline with `python -m
     casetrail.merkle verify-export`. Events newer than the checkpoint have no proof yet."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
-    checkpoint = await run_in_threadpool(app.audit.latest_checkpoint)
-    if checkpoint is None:
-        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
-    entries = await run_in_threadpool(app.audit.case_proofs, str(case_id), checkpoint)
-    if not entries:
-        raise ApiError(404, "case_not_found", f"no case {case_id}")
-    statement = app.audit.case_statement(str(case_id), checkpoint, entries)
-    return {"case_id": str(case_id), "checkpoint": checkpoint.to_json(),
-            "case_statement": statement.to_json(),
-            "public_key": app.audit.public_key.hex(), "events": entries}
+    return await run_in_threadpool(audit.case_audit, app, case_id)
 
 
 @router.get("/cases/{case_id}/export", summary="The regulator export of a case",
@@ -99,26 +77,11 @@ async def case_export(
     bytes the command writes for the same log and checkpoint (the PDF shows the national id
     as the caller's role may see it: in clear for auditors)."""
     require_roles(caller, Role.AUDITOR, Role.ADMIN)
-    checkpoint = await run_in_threadpool(app.audit.latest_checkpoint)
-    if checkpoint is None:
-        raise ApiError(409, "no_checkpoint", NO_CHECKPOINT)
-    entries = await run_in_threadpool(app.audit.case_proofs, str(case_id), checkpoint)
-    if not entries:
-        raise ApiError(404, "case_not_found", f"no case {case_id}")
-    if format == "jsonl":
-        statement = app.audit.case_statement(str(case_id), checkpoint, entries)
-        return Response(jsonl(entries, checkpoint, app.audit.public_key, statement),
-                        media_type="application/x-ndjson", headers={
-                            "Content-Disposition": f'attachment; filename="{case_id}.jsonl"'})
-
-    def pdf() -> bytes:
-        unmask = caller.sees_pii_unmasked
-        view = app.case_view(app.get_case(case_id), unmask=unmask)
-        return timeline_pdf(str(case_id), view, app.history(case_id, unmask=unmask), entries,
-                            checkpoint, app.audit.public_key)
-
-    return Response(await run_in_threadpool(pdf), media_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{case_id}.pdf"'})
+    content = await run_in_threadpool(audit.case_export, app, case_id, format,
+                                      unmask=caller.sees_pii_unmasked)
+    media_type = "application/x-ndjson" if format == "jsonl" else "application/pdf"
+    return Response(content, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{case_id}.{format}"'})
 
 
 @router.get("/consistency", summary="Proof that the log only grew between two tree sizes",
@@ -136,12 +99,4 @@ async def consistency(
         raise ApiError(422, "validation_error", "old_size must not exceed new_size", fields=[
             {"path": "query.old_size", "message": "must not exceed new_size",
              "type": "value_error"}])
-    try:
-        found = await run_in_threadpool(app.audit.consistency_proof, old_size, new_size)
-    except SizeNotInLog as e:
-        raise ApiError(404, "size_not_in_log", str(e), tree_size=e.tree_size) from None
-    stored = {c.tree_size: c.to_json() for c in await run_in_threadpool(app.audit.checkpoints)}
-    return {"old_size": found.old_size, "new_size": found.new_size,
-            "old_root": found.old_root.hex(), "new_root": found.new_root.hex(),
-            "old": stored.get(old_size), "new": stored.get(new_size),
-            "proof": [h.hex() for h in found.proof], "public_key": app.audit.public_key.hex()}
+    return await run_in_threadpool(audit.consistency, app, old_size, new_size)

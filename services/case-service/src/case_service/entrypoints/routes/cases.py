@@ -17,7 +17,9 @@ from casetrail.web import (
 )
 from fastapi import APIRouter, Query, Response
 
-from case_service.application import CaseApplication, CaseNotFound, CommandResult
+from case_service.application import commands, listing, views
+from case_service.application.cases import CaseApplication, CommandResult
+from case_service.application.commands import now_or
 from case_service.domain.case import Case
 from case_service.domain.values import CaseStatus, PaymentSource
 from case_service.entrypoints.deps import AppDep, PrincipalDep
@@ -41,7 +43,6 @@ from case_service.entrypoints.schemas import (
     ReassignIn,
     RecallIn,
     ReversalIn,
-    now_or,
 )
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -76,38 +77,20 @@ COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def visible(caller: Principal, case: Case, *, write: bool) -> bool:
-    """Tenant scoping: creditors see their cases, agencies the cases assigned to them now."""
-    if caller.role in (Role.ADMIN, Role.AUDITOR):
-        return True
-    if caller.role is Role.CREDITOR:
-        return case.creditor_id == caller.tenant
-    if case.assigned_agency_id == caller.tenant:
-        return True
-    # The agency that held a case when it closed can still read it, never write it.
-    return not write and case.closed and case.agency_id == caller.tenant
-
-
-def authorizer(caller: Principal) -> Callable[[Case], None]:
-    """The authorize callback for a write: unknown to this caller reads as 404."""
-
-    def authorize(case: Case) -> None:
-        if not visible(caller, case, write=True):
-            raise CaseNotFound(str(case.id))
-
-    return authorize
-
-
-def run(app: CaseApplication, case_id: UUID, caller: Principal, body: CommandIn,
-        response: Response, command: Callable[[Case], Any], *roles: Role) -> CommandOut:
-    """Execute a command for a caller and shape the answer (201 if recorded, 200 if repeated)."""
-    require_roles(caller, *roles)
-    result: CommandResult = app.execute(case_id, command, expected_version=body.expected_version,
-                                        authorize=authorizer(caller))
+def answer(result: CommandResult, response: Response) -> CommandOut:
+    """A command's answer: 201 if it recorded something, 200 if it repeated one recorded."""
     response.status_code = 201 if result.recorded else 200
     return CommandOut(case_id=str(result.case_id), version=result.version, status=result.status,
                       outstanding=result.outstanding, recorded=result.recorded,
                       events=result.events)
+
+
+def run(app: CaseApplication, case_id: UUID, caller: Principal, body: CommandIn,
+        response: Response, command: Callable[[Case], Any], *roles: Role) -> CommandOut:
+    """Record a fact (an aggregate command) for a caller of one of `roles`."""
+    require_roles(caller, *roles)
+    return answer(commands.record(app, caller, case_id, command,
+                                  expected_version=body.expected_version), response)
 
 
 # ------------------------------------------------------------------------------------- queries
@@ -134,15 +117,10 @@ def list_cases(
         if agency_id not in (None, caller.tenant):
             raise ApiError(403, "forbidden", "an agency key lists only its own cases")
         agency_id = caller.tenant
-    try:
-        rows, next_cursor, judged = app.list_cases(
-            filters={"creditor_id": creditor_id, "assigned_agency_id": agency_id,
-                     "status": status.value if status else None, "bucket": bucket},
-            after=cursor, limit=limit, current_bucket=current_bucket)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_current_bucket", str(exc), fields=[{
-            "path": "query.current_bucket", "message": str(exc), "type": "value_error"}]
-        ) from None
+    rows, next_cursor, judged = listing.list_cases(
+        app, filters={"creditor_id": creditor_id, "assigned_agency_id": agency_id,
+                      "status": status.value if status else None, "bucket": bucket},
+        after=cursor, limit=limit, current_bucket=current_bucket)
     items = [{k: v for k, v in row.items() if k != "placed_position"} for row in rows]
     return {"items": items, "next_cursor": next_cursor, "current_bucket": judged}
 
@@ -152,15 +130,7 @@ def list_cases(
 def get_case(case_id: UUID, app: AppDep, caller: PrincipalDep,
              as_of: Annotated[Instant | None, Query()] = None) -> dict[str, Any]:
     """The current state, or with `as_of` the state at that past instant."""
-    case = app.get_case(case_id)
-    if not visible(caller, case, write=False):
-        raise CaseNotFound(str(case_id))
-    if as_of is not None:
-        version = app.version_as_of(case_id, as_of)
-        if version == 0:
-            raise ApiError(404, "case_not_found", f"case {case_id} did not exist at {as_of}")
-        case = app.get_case(case_id, version=version)
-    return app.case_view(case, unmask=caller.sees_pii_unmasked)
+    return views.read_case(app, caller, case_id, as_of)
 
 
 @router.get("/{case_id}/history", summary="Every event of a case", response_model=HistoryOut,
@@ -169,18 +139,7 @@ def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
                 as_of: Annotated[Instant | None, Query()] = None) -> dict[str, Any]:
     """Events with position, version, type, data, recorded time and actor; with `as_of`, also
     the state at that instant and only the events recorded by then."""
-    case = app.get_case(case_id)
-    if not visible(caller, case, write=False):
-        raise CaseNotFound(str(case_id))
-    events = app.history(case_id, unmask=caller.sees_pii_unmasked)
-    result: dict[str, Any] = {"case_id": str(case_id), "events": events}
-    if as_of is not None:
-        version = app.version_as_of(case_id, as_of)
-        result["events"] = [e for e in events if e["version"] <= version]
-        result["as_of"] = as_of.isoformat()
-        result["state"] = (app.case_view(app.get_case(case_id, version=version),
-                                         unmask=caller.sees_pii_unmasked) if version else None)
-    return result
+    return views.read_history(app, caller, case_id, as_of)
 
 
 # ------------------------------------------------------------------------------------ commands
@@ -197,13 +156,14 @@ def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: Principa
                    response: Response) -> CommandOut:
     """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule. For a
     debtor erased on request, a `contact_point` is refused (409 `debtor_erased`)."""
-    return run(app, case_id, caller, body, response, lambda case: case.record_contact(
-        contact_id=body.contact_id, channel=body.channel.value, direction=body.direction.value,
-        party=body.party.value, outcome=body.outcome.value, action_code=body.action_code,
-        agent_id=body.agent_id, recording_ref=body.recording_ref,
-        contact_point=app.contact_point(case, body.contact_point, body.contact_id),
-        occurred_at=body.occurred_at, note=body.note,
-        actor=caller.actor), A, D)
+    require_roles(caller, A, D)
+    return answer(commands.record_contact(
+        app, caller, case_id, expected_version=body.expected_version,
+        contact_id=body.contact_id, number=body.contact_point, channel=body.channel.value,
+        direction=body.direction.value, party=body.party.value, outcome=body.outcome.value,
+        action_code=body.action_code, agent_id=body.agent_id,
+        recording_ref=body.recording_ref, occurred_at=body.occurred_at, note=body.note),
+        response)
 
 
 @router.post("/{case_id}/promises", response_model=CommandOut, status_code=201,
@@ -216,7 +176,7 @@ def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: Principa
     """Record a promise to pay (PTP)."""
     return run(app, case_id, caller, body, response, lambda case: case.promise_to_pay(
         promise_id=body.promise_id, amount=body.amount, due_date=body.due_date,
-        promised_at=now_or(body.promised_at, app.clock), actor=caller.actor), A, D)
+        promised_at=now_or(app, body.promised_at), actor=caller.actor), A, D)
 
 
 @router.post("/{case_id}/promises/{promise_id}/broken", response_model=CommandOut,
@@ -225,7 +185,7 @@ def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseI
                   caller: PrincipalDep, response: Response) -> CommandOut:
     """Mark a promise broken once its due date has passed unpaid."""
     return run(app, case_id, caller, body, response, lambda case: case.break_promise(
-        promise_id=promise_id, as_of=now_or(body.as_of, app.clock), actor=caller.actor), A, C, D)
+        promise_id=promise_id, as_of=now_or(app, body.as_of), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/payments", response_model=CommandOut, status_code=201,
@@ -254,7 +214,7 @@ def reverse_payment(case_id: UUID, reference: IdentifierPath, body: ReversalIn, 
     """Reverse a bounced or charged-back payment (its commission is clawed back)."""
     return run(app, case_id, caller, body, response, lambda case: case.reverse_payment(
         reference=reference, amount=body.amount, reason=body.reason,
-        reversed_at=now_or(body.reversed_at, app.clock), actor=caller.actor), A, C, D)
+        reversed_at=now_or(app, body.reversed_at), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/repayment-plans", response_model=CommandOut, status_code=201,
@@ -264,7 +224,7 @@ def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
     """Record an agreed repayment plan."""
     return run(app, case_id, caller, body, response, lambda case: case.agree_repayment_plan(
         plan_id=body.plan_id, installments=[(i.due_date, i.amount) for i in body.installments],
-        agreed_at=now_or(body.agreed_at, app.clock), actor=caller.actor), A, C, D)
+        agreed_at=now_or(app, body.agreed_at), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/disputes", response_model=CommandOut, status_code=201,
@@ -273,7 +233,7 @@ def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
             response: Response) -> CommandOut:
     """Record the debtor's dispute; collection holds."""
     return run(app, case_id, caller, body, response, lambda case: case.dispute(
-        reason=body.reason, disputed_at=now_or(body.disputed_at, app.clock),
+        reason=body.reason, disputed_at=now_or(app, body.disputed_at),
         actor=caller.actor), A, C, D)
 
 
@@ -283,7 +243,7 @@ def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
                     caller: PrincipalDep, response: Response) -> CommandOut:
     """Resolve the open dispute."""
     return run(app, case_id, caller, body, response, lambda case: case.resolve_dispute(
-        outcome=body.outcome.value, note=body.note, resolved_at=now_or(body.resolved_at, app.clock),
+        outcome=body.outcome.value, note=body.note, resolved_at=now_or(app, body.resolved_at),
         actor=caller.actor), C, D)
 
 
@@ -293,7 +253,7 @@ def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: Principa
                   response: Response) -> CommandOut:
     """Flag a hardship claim."""
     return run(app, case_id, caller, body, response, lambda case: case.flag_hardship(
-        reason=body.reason, flagged_at=now_or(body.flagged_at, app.clock),
+        reason=body.reason, flagged_at=now_or(app, body.flagged_at),
         actor=caller.actor), A, C, D)
 
 
@@ -303,7 +263,7 @@ def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: Prin
                   response: Response) -> CommandOut:
     """Record the debtor's request to cease contact."""
     return run(app, case_id, caller, body, response, lambda case: case.request_cease_contact(
-        requested_at=now_or(body.requested_at, app.clock), channel=body.channel, note=body.note,
+        requested_at=now_or(app, body.requested_at), channel=body.channel, note=body.note,
         actor=caller.actor), A, C, D)
 
 
@@ -313,7 +273,7 @@ def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDe
              response: Response) -> CommandOut:
     """Escalate to a field visit, legal action or a supervisor."""
     return run(app, case_id, caller, body, response, lambda case: case.escalate(
-        kind=body.kind.value, reason=body.reason, escalated_at=now_or(body.escalated_at, app.clock),
+        kind=body.kind.value, reason=body.reason, escalated_at=now_or(app, body.escalated_at),
         actor=caller.actor), A, C, D)
 
 
@@ -323,7 +283,7 @@ def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
            response: Response) -> CommandOut:
     """The creditor recalls the case."""
     return run(app, case_id, caller, body, response, lambda case: case.recall(
-        reason=body.reason.value, recalled_at=now_or(body.recalled_at, app.clock),
+        reason=body.reason.value, recalled_at=now_or(app, body.recalled_at),
         actor=caller.actor), C, D)
 
 
@@ -334,7 +294,7 @@ def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
     """Move the case to another agency."""
     return run(app, case_id, caller, body, response, lambda case: case.reassign(
         to_agency_id=body.to_agency_id, reason=body.reason, term_end=body.term_end,
-        reassigned_at=now_or(body.reassigned_at, app.clock), actor=caller.actor), C, D)
+        reassigned_at=now_or(app, body.reassigned_at), actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/closure", response_model=CommandOut, status_code=201,
@@ -343,5 +303,5 @@ def close(case_id: UUID, body: CloseIn, app: AppDep, caller: PrincipalDep,
           response: Response) -> CommandOut:
     """Close the case with a reason."""
     return run(app, case_id, caller, body, response, lambda case: case.close(
-        reason=body.reason.value, closed_at=now_or(body.closed_at, app.clock), note=body.note,
+        reason=body.reason.value, closed_at=now_or(app, body.closed_at), note=body.note,
         actor=caller.actor), A, C, D)

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
-from case_service.application import (
+from case_service.application import aging, allocation, placement
+from case_service.application.placement import (
     AccountInput,
     DebtorInput,
     PlacementBatch,
@@ -106,7 +107,7 @@ def post_placement(body: PlacementIn, app: AppDep, caller: PrincipalDep) -> Resp
         creditor_id=creditor_id, placement_ref=body.placement_ref, received_at=received_at,
         request_sha256=request_digest(canonical_json(placement_content(body))),
         accounts=accounts, rejected=rejected)
-    receipt, replayed = app.place(batch, caller.actor)
+    receipt, replayed = placement.place(app, batch, caller.actor)
     # Serialized directly: FastAPI's generic encoder costs more than the write for 10,000 rows.
     return Response(orjson.dumps(receipt), status_code=200 if replayed else 201,
                     media_type="application/json",
@@ -125,10 +126,7 @@ def get_placement(placement_ref: IdentifierPath, app: AppDep, caller: PrincipalD
         raise ApiError(422, "validation_error", "creditor_id query parameter is required",
                        fields=[{"path": "query.creditor_id", "message": "Field required",
                                 "type": "missing"}])
-    receipt = app.store.receipt(creditor, placement_ref)
-    if receipt is None or (caller.role is Role.CREDITOR and creditor != caller.tenant):
-        raise ApiError(404, "not_found", f"no placement {placement_ref!r}")
-    return receipt
+    return placement.receipt(app, creditor, placement_ref)
 
 
 @router.put("/creditors/{creditor_id}/allocation-rules", summary="Set allocation rules",
@@ -139,8 +137,8 @@ def put_rules(creditor_id: IdentifierPath, body: AllocationRulesIn, app: AppDep,
     """Store a new version of the creditor's bucket → agency split."""
     require_roles(caller, Role.CREDITOR, Role.ADMIN)
     creditor_for(caller, creditor_id)
-    rules = app.set_allocation_rules(creditor_id, body.model_dump(), caller.actor)
-    return rules.to_json()
+    return allocation.set_allocation_rules(app, creditor_id, body.model_dump(),
+                                           caller.actor).to_json()
 
 
 @router.get("/creditors/{creditor_id}/allocation-rules", summary="Current allocation rules",
@@ -150,7 +148,7 @@ def get_rules(creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep) ->
     require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
     if caller.role is Role.CREDITOR:
         creditor_for(caller, creditor_id)
-    return app.allocation_rules(creditor_id).to_json()
+    return allocation.allocation_rules(app, creditor_id).to_json()
 
 
 @router.get("/creditors/{creditor_id}/roll-rates", summary="Roll rates (bucket migration)",
@@ -171,4 +169,4 @@ def roll_rates(
     if last < first:
         raise ApiError(422, "invalid_period", "the period ends before it starts", fields=[{
             "path": "query.to", "message": "must not be before `from`", "type": "value_error"}])
-    return app.roll_rates(creditor_id, first, last)
+    return aging.roll_rates(app, creditor_id, first, last)

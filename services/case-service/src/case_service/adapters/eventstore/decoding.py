@@ -1,4 +1,10 @@
-"""Maps stored case events onto the public envelope in casetrail.envelope."""
+"""Stored case events decoded without the library's general path: straight into public
+envelopes (the feed, the relay, rebuilds), into domain events, or applied to an aggregate
+(the replay of every case). Each decoder builds what the library would (`object.__new__`,
+`decorated_funcs`) and falls back to the library for anything it does not know; each is
+tested equal to the library's path on every event type (tests/integration/test_envelopes.py).
+Only events stored as plain JSON (no cipher, no compression) take these paths.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,6 @@ from casetrail.envelope import (
     CURRENT_SCHEMA_VERSIONS,
     EventEnvelope,
     event_id_for,
-    to_jsonable,
     trusted_envelope,
 )
 from eventsourcing.domain import (
@@ -29,49 +34,7 @@ from eventsourcing.domain import (
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
-# The business time of each event type; everything else falls back to the recorded time.
-OCCURRED_AT_FIELD = {
-    "Placed": "placed_at", "Contacted": "occurred_at", "PaymentReceived": "received_at",
-    "PaymentReversed": "reversed_at", "PromisedToPay": "promised_at", "PromiseKept": "kept_at",
-    "PromiseBroken": "broken_at", "PromiseReopened": "reopened_at",
-    "RepaymentPlanAgreed": "agreed_at",
-    "Disputed": "disputed_at", "DisputeResolved": "resolved_at",
-    "HardshipFlagged": "flagged_at", "CeaseContactRequested": "requested_at",
-    "Escalated": "escalated_at", "Recalled": "recalled_at", "Reassigned": "reassigned_at",
-    "Closed": "closed_at",
-}
-INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
-                   "debtor_pii", "contact_point_sealed"}
-
-
-def event_type(domain_event: Any) -> str:
-    """The public type name of a stored event: its class name."""
-    return type(domain_event).__name__
-
-
-def event_data(domain_event: Any) -> dict[str, Any]:
-    """The event's own attributes, as JSON primitives, without library internals or PII."""
-    return {k: to_jsonable(v) for k, v in domain_event.__dict__.items()
-            if k not in INTERNAL_FIELDS}
-
-
-def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
-    """The public envelope of one stored event at its global position."""
-    kind = event_type(domain_event)
-    recorded_at: datetime = domain_event.timestamp
-    occurred = getattr(domain_event, OCCURRED_AT_FIELD.get(kind, "timestamp"), recorded_at)
-    return EventEnvelope(
-        event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),
-        type=kind,
-        schema_version=CURRENT_SCHEMA_VERSIONS.get(kind, 1),
-        case_id=domain_event.originator_id,
-        version=domain_event.originator_version,
-        position=position,
-        occurred_at=occurred,
-        recorded_at=recorded_at,
-        payload=event_data(domain_event),
-    )
-
+from case_service.adapters.integration import INTERNAL_FIELDS, OCCURRED_AT_FIELD, to_envelope
 
 # ---------------------------------------------------------------------- stored bytes -> envelope
 # Rebuilds, the relay and the feed turn millions of stored events into envelopes. Going through
@@ -185,7 +148,7 @@ def lean_envelope(kind: str, case_id: Any, version: int, position: int,
 
 
 # ---------------------------------------------------------------------- stored bytes -> event
-# Replaying every case (`CaseApplication.replay_cases`) decodes each stored event into the
+# Replaying every case (`application/replay.py`) decodes each stored event into the
 # library's domain event. The library's JSON decoder calls a Python hook for every object; the
 # same typed values come from orjson and a walk that replaces each transcoding wrapper by what
 # the library's transcoding decodes it to (`_plain` with these decoders). Anything else takes

@@ -13,19 +13,20 @@ the transaction that stores it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
 from casetrail.merkle import leaf_hash
+from casetrail.retry import retrying
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 
-InTransactionWriter = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
+from case_service.adapters.eventstore.statements import InTransactionStatements
 
-AUDIT_LEAVES = "audit_leaves"
+InTransactionWriter = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
 
 
 def audit_leaves(stored_events: Sequence[StoredEvent], positions: Sequence[int]
@@ -45,17 +46,27 @@ INSERT_CHUNK = 1_000
 class SQLiteCaseRecorder(SQLiteApplicationRecorder):
     """The native SQLite recorder, plus same-transaction writers."""
 
+    @cached_property
+    def statements(self) -> InTransactionStatements:
+        """The writes that join the event transaction, for this database."""
+        return InTransactionStatements("sqlite")
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = list(super()._insert_events(c, stored_events, **kwargs) or [])
-        positions, leaves = audit_leaves(stored_events, ids)
-        c.executemany(f"INSERT INTO {AUDIT_LEAVES} (position, leaf_hash) VALUES (?, ?)",
-                      list(zip(positions, leaves, strict=True)))
+        self.statements.insert_leaves(c, *audit_leaves(stored_events, ids))
         writer: InTransactionWriter | None = kwargs.get("in_transaction")
         if writer is not None:
             writer(c, stored_events, ids)
         return ids
+
+    def select_positions(self, case_id: UUID) -> list[tuple[int, int]]:
+        """(version, position) of a case's events."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_version, rowid FROM {self.events_table_name} "
+                      "WHERE originator_id = ?", [case_id.hex])
+            return [(int(row[0]), int(row[1])) for row in c.fetchall()]
 
     def select_case_rows(self, after: tuple[UUID, int], before: UUID | None, through: int,
                          limit: int) -> list[tuple[Any, ...]]:
@@ -63,7 +74,7 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
         below position `through`, in case order (case id, then version), after the event
         `after` = (case id, version) and before the case id `before` (None: to the end):
         every case's history in one run, for a rebuild of what is derived case by case (see
-        `CaseApplication.replay_cases`). Ids are compared as the library stores them here:
+        `application/replay.py`). Ids are compared as the library stores them here:
         UUID hex, whose text order is the ids' order."""
         where = "rowid <= ? AND (originator_id, originator_version) > (?, ?)"
         params: list[Any] = [through, after[0].hex, after[1]]
@@ -86,11 +97,25 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
     a position). The in-transaction writer runs under the same lock, before the commit.
     """
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    @cached_property
+    def statements(self) -> InTransactionStatements:
+        """The writes that join the event transaction, for this database and schema."""
+        return InTransactionStatements("postgres", self.datastore.schema or None)
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert events (and run the in-transaction writer) atomically; returns positions."""
+        """Insert events (and run the in-transaction writer) atomically; returns positions.
+        A dropped connection or a server going away is retried as the library retries its
+        own insert (10 attempts, 0.2 s apart)."""
+        for attempt in retrying(10, on=(InterfaceError, OperationalError), backoff=(0.2, 0.2)):
+            with attempt:
+                return self._insert_in_one_transaction(stored_events, **kwargs)
+        raise AssertionError("unreachable")
+
+    def _insert_in_one_transaction(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         table = f'"{self.datastore.schema}"."{self.events_table_name}"'
         id_type = self.datastore.originator_id_type
         # Column arrays travel in binary (%b): no per-element quoting, unlike text arrays or an
@@ -114,15 +139,19 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                 for params in chunks:
                     curs.execute(statement, params, binary=True)
                     ids.extend(row["notification_id"] for row in curs.fetchall())
-                positions, leaves = audit_leaves(stored_events, ids)
-                curs.execute(
-                    f'INSERT INTO "{self.datastore.schema}".{AUDIT_LEAVES} (position, leaf_hash) '
-                    "SELECT * FROM unnest(%b::bigint[], %b::bytea[])", (positions, leaves),
-                    binary=True)
+                self.statements.insert_leaves(curs, *audit_leaves(stored_events, ids))
             writer: InTransactionWriter | None = kwargs.get("in_transaction")
             if writer is not None:
                 writer(curs, stored_events, ids)
         return ids
+
+    def select_positions(self, case_id: UUID) -> list[tuple[int, int]]:
+        """(version, position) of a case's events."""
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(f"SELECT originator_version, notification_id FROM {table} "
+                         "WHERE originator_id = %s", (case_id,))
+            return [(int(v), int(p)) for v, p in curs.fetchall()]
 
     def select_event_rows(self, after: int, limit: int) -> list[tuple[Any, ...]]:
         """(position, case id, version, topic, stored state) of the events after a position,

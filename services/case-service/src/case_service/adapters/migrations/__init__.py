@@ -1,0 +1,1 @@
+"""The case service's alembic history (`casetrail migrate case`; see adapters/tables.py)."""

@@ -1,0 +1,1 @@
+"""Revisions of the case service's tables, oldest first."""

@@ -1,0 +1,40 @@
+"""Use cases: record a fact on a case for a caller, under the application's concurrency rule
+(`CaseApplication.execute`): the caller's tenant decides which cases they may change, and the
+fact is the aggregate's own command (domain/case.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from casetrail.security import Principal
+
+from case_service.application.access import authorizer
+from case_service.application.cases import CaseApplication, CommandResult
+from case_service.application.pii import contact_point
+from case_service.domain.case import Case
+
+
+def record(app: CaseApplication, caller: Principal, case_id: UUID, fact: Callable[[Case], Any],
+           *, expected_version: int | None) -> CommandResult:
+    """Run `fact` (an aggregate command) on a case the caller may change, and save what it
+    recorded."""
+    return app.execute(case_id, fact, expected_version=expected_version,
+                       authorize=authorizer(caller))
+
+
+def record_contact(app: CaseApplication, caller: Principal, case_id: UUID, *,
+                   expected_version: int | None, contact_id: str, number: str | None,
+                   **facts: Any) -> CommandResult:
+    """Record a contact; the number or address it used is sealed under the debtor's key
+    (refused for a debtor erased on request, see `pii.contact_point`)."""
+    return record(app, caller, case_id, lambda case: case.record_contact(
+        contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
+        actor=caller.actor, **facts), expected_version=expected_version)
+
+
+def now_or(app: CaseApplication, value: datetime | None) -> datetime:
+    """The given time in UTC, or now by the application's clock."""
+    return value.astimezone(UTC) if value is not None else app.clock.now()

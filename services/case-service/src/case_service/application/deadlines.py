@@ -1,0 +1,62 @@
+"""Use cases: what falls due on cases when nobody posts it. A promise past the end of its due
+day (the debtor's day) is broken; a placement term past its last day (the creditor's day) ends
+as the creditor's rules say (recalled, or reallocated for a new term). Each fact is recorded
+as of its deadline, not as of when it is found (`casetrail deadlines`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from case_service.application.allocation import allocation_rules
+from case_service.application.cases import CaseApplication, CommandResult
+from case_service.domain.case import PROMISE_DUE, Case
+
+DEADLINES_ACTOR = "system:*:deadlines"  # who records what falls due (`casetrail deadlines`)
+
+
+def record_due_facts(app: CaseApplication, case_id: UUID, now: datetime | None = None
+                     ) -> CommandResult:
+    """Record what fell due on a case by `now` (default: the clock's) and was not done:
+    each open promise past the end of its due day is broken, and a placement term past
+    its last day ends as the creditor's rules say. Each fact is recorded as of its
+    deadline, not as of now. Safe to run twice or from two workers at once: a fact already
+    recorded is never recorded again (the case refuses it), so the second run records
+    nothing."""
+    now = now or app.clock.now()
+
+    def command(case: Case) -> bool:
+        recorded = False
+        for deadline in case.deadlines():
+            if deadline.due_at > now:
+                break
+            if deadline.kind == PROMISE_DUE:
+                case.break_promise(promise_id=deadline.ref, as_of=deadline.due_at,
+                                   actor=DEADLINES_ACTOR)
+            else:
+                recorded |= _expire_term(app, case, int(deadline.ref), deadline.due_at)
+                continue
+            recorded = True
+        return recorded
+
+    return app.execute(case_id, command, expected_version=None, authorize=lambda _: None)
+
+
+def _expire_term(app: CaseApplication, case: Case, seq: int, at: datetime) -> bool:
+    rules = allocation_rules(app, case.creditor_id)
+    share = rules.reallocate(case.id, case.bucket, case.agency_id)
+    to_agency = None if share is None else share.agency_id
+    new_term_end = case.creditor_day(at) + timedelta(days=rules.default_term_days - 1)
+    return case.expire_term(seq=seq, as_of=at, to_agency_id=to_agency,
+                            new_term_end=new_term_end, actor=DEADLINES_ACTOR)
+
+
+def due_cases(app: CaseApplication, now: datetime | None = None, limit: int = 500
+              ) -> list[UUID]:
+    """Cases with something due by `now` (default: the clock's), earliest first."""
+    return [UUID(c) for c in app.store.due_cases(now or app.clock.now(), limit)]
+
+
+def next_deadline(app: CaseApplication, case_id: UUID) -> datetime | None:
+    """A case's next deadline, as the case list holds it."""
+    return app.store.deadline_of(case_id)
