@@ -19,8 +19,14 @@ from uuid import UUID
 import httpx
 import sqlalchemy as sa
 from case_service.adapters.relay import Relay
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
-from case_service.bootstrap import build_application
+from case_service.application import (
+    AccountInput,
+    CaseApplication,
+    DebtorInput,
+    PlacementBatch,
+    placement,
+)
+from case_service.bootstrap import build_application, build_relay
 from case_service.config import CaseSettings
 from case_service.entrypoints.app import create_app
 from casetrail.crypto import MasterKey
@@ -98,8 +104,8 @@ class Harness:
     def relay(self, after_publish: Callable[[int], Awaitable[None]] | None = None,
               batch_size: int = 500) -> Relay:
         """The outbox relay (Kafka only)."""
-        return Relay(self.app, self.kafka, batch_size=batch_size, poll_seconds=0.05,
-                     after_publish=after_publish)
+        return build_relay(self.app, self.kafka, batch_size=batch_size, poll_seconds=0.05,
+                           after_publish=after_publish)
 
     # ------------------------------------------------------------------ workload
 
@@ -114,7 +120,7 @@ class Harness:
                                phones=("+8613800000000",), address=None, email=None,
                                timezone="Asia/Shanghai"),
             agency_id=agency) for i in range(count)]
-        receipt, _ = self.app.place(PlacementBatch(
+        receipt, _ = placement.place(self.app, PlacementBatch(
             creditor_id="BANK", placement_ref=f"PL-{n}", received_at=datetime.now(UTC),
             request_sha256=f"sha-{n}", accounts=accounts), actor="test")
         return [UUID(row["case_id"]) for row in receipt["accepted"]]

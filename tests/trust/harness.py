@@ -18,7 +18,13 @@ from uuid import UUID
 from billing_service.bootstrap import build as build_billing
 from billing_service.config import BillingSettings
 from billing_service.entrypoints.app import create_app as billing_app
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import (
+    AccountInput,
+    CaseApplication,
+    DebtorInput,
+    PlacementBatch,
+    placement,
+)
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints.app import create_app as case_app
@@ -96,7 +102,7 @@ class Services:
               term_end: str = "2026-12-31", national_id: str | None = None) -> UUID:
         """Place one account; returns its case id."""
         self.n += 1
-        receipt, _ = self.cases.place(PlacementBatch(
+        receipt, _ = placement.place(self.cases, PlacementBatch(
             creditor_id=creditor, placement_ref=f"P{self.n}", received_at=at(placed, 9),
             request_sha256=f"s{self.n}",
             accounts=[AccountInput(

@@ -43,10 +43,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from billing_service.domain.invoice import Period
-from case_service.adapters.case_list import CaseSummaries
-from case_service.adapters.relay import Relay
-from case_service.application import AccountInput, DebtorInput, PlacementBatch
-from case_service.bootstrap import build_application
+from case_service.application import AccountInput, DebtorInput, PlacementBatch, pii, placement
+from case_service.bootstrap import build_application, build_relay, case_summaries_projection
 from case_service.domain.errors import DomainError
 from casetrail.clock import ManualClock
 from casetrail.kafka import KafkaSettings, ensure_topics
@@ -154,7 +152,7 @@ def check_history(tmp: Path, history: list[Any], page: int, kafka_bootstrap: str
             again = s.billing_service.runs.preview(creditor, agency, Period(start, end))
             assert again["matches"] is True, (creditor, agency, start, end)
             assert again["content_hash"] == issued
-        written = ProjectionStore(make_engine(urls["case"]), CaseSummaries())
+        written = ProjectionStore(make_engine(urls["case"]), case_summaries_projection())
         replayed = asyncio.run(rebuild(written, urls["case"], store=StoreSource(partial(
             build_application, s.case_settings, s.common))))
         try:
@@ -187,7 +185,7 @@ async def follow_live(s: Services, world: World, history: list[Any], page: int,
         kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, partitions=3,
                               topic=f"trust-{uuid.uuid4().hex[:12]}")
         await ensure_topics(kafka)
-        relay = Relay(s.cases, kafka, batch_size=page, poll_seconds=0.05)
+        relay = build_relay(s.cases, kafka, batch_size=page, poll_seconds=0.05)
         tasks.append(asyncio.create_task(relay.run(stop)))
         for store in s.projections:
             runner = KafkaProjectionRunner(store, kafka, max_records=page,
@@ -252,7 +250,7 @@ class World:
         """Place the cases, assign each creditor a pack, sign a contract per pair."""
         for i in range(CASES):
             creditor = CREDITORS[i % 2]
-            receipt, _ = self.s.cases.place(PlacementBatch(
+            receipt, _ = placement.place(self.s.cases, PlacementBatch(
                 creditor_id=creditor, placement_ref=f"P{i}", received_at=START,
                 request_sha256=f"s{i}", accounts=[AccountInput(
                     index=0, account_ref=f"A{i}", currency="CNY",
@@ -313,7 +311,8 @@ class World:
                         "debtor_not_found", "none")
                 point = None
                 if kind != "visit" and not erased and variant % 3:
-                    point = self.s.cases.contact_point(case, f"+86138000000{variant % 4:02d}")
+                    point = pii.contact_point(self.s.cases, case,
+                                              f"+86138000000{variant % 4:02d}")
                 return case.record_contact(
                     contact_id=f"c{n}", channel={"call": "phone"}.get(kind, kind),
                     direction="inbound" if variant % 11 == 0 else "outbound", party=party,

@@ -103,12 +103,6 @@ def consume(
     run_worker(runner, common)
 
 
-def _case_application() -> Any:
-    plugin = _plugin("case")
-    assert plugin.application is not None
-    return plugin.application()
-
-
 @audit_app.command("witness")
 def audit_witness(
     url: Annotated[str, typer.Option(help="the case service, e.g. https://case.example")],
@@ -253,29 +247,6 @@ def new_key(
 def new_master() -> None:
     """Make a new random master key for CASETRAIL_MASTER_KEY."""
     typer.echo(MasterKey.generate_b64())
-
-
-@keys_app.command("rotate-master")
-def rotate_master() -> None:
-    """Re-wrap every debtor data key under the current master key (CASETRAIL_MASTER_KEY),
-    opening them with the retired ones (CASETRAIL_PREVIOUS_MASTER_KEYS). Needs
-    CASETRAIL_BLIND_INDEX_KEY once rotated; see docs/operations.md. Safe to re-run."""
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    common = CommonSettings()
-    if not common.previous_master_keys:
-        raise typer.BadParameter("set CASETRAIL_PREVIOUS_MASTER_KEYS to the retired master "
-                                 "key(s) and CASETRAIL_MASTER_KEY to the new one")
-    application = _case_application()
-    try:
-        with Progress(TextColumn("{task.description}"), BarColumn(),
-                      TextColumn("{task.completed:,} keys"), console=console) as progress:
-            task = progress.add_task("re-wrapping data keys", total=None)
-            count = application.vault.rotate_master(lambda n: progress.advance(task, n))
-    finally:
-        application.close()
-    typer.echo(f"re-wrapped {count:,} data keys under {common.master.key_id}; once every "
-               "service runs with this key, CASETRAIL_PREVIOUS_MASTER_KEYS can be removed")
 
 
 @keys_app.command("dev")

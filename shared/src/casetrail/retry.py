@@ -15,7 +15,7 @@ last exception is raised as it was (tenacity underneath).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tenacity import (
@@ -48,7 +48,10 @@ def retrying(times: int, *, on: RetryOn, backoff: tuple[float, float] | None = N
     return Retrying(**_policy(times, on, backoff))
 
 
-def retrying_async(times: int, *, on: RetryOn, backoff: tuple[float, float] | None = None
-                   ) -> AsyncRetrying:
-    """`retrying` for `async for`: waits without blocking the event loop."""
-    return AsyncRetrying(**_policy(times, on, backoff))
+def retrying_async(times: int, *, on: RetryOn, backoff: tuple[float, float] | None = None,
+                   sleep: Callable[[float], Awaitable[Any]] | None = None) -> AsyncRetrying:
+    """`retrying` for `async for`: waits without blocking the event loop (with `sleep`, e.g.
+    one that ends early when the worker is asked to stop; default asyncio.sleep)."""
+    if sleep is None:
+        return AsyncRetrying(**_policy(times, on, backoff))
+    return AsyncRetrying(sleep=sleep, **_policy(times, on, backoff))

@@ -16,7 +16,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import (
+    AccountInput,
+    CaseApplication,
+    DebtorInput,
+    PlacementBatch,
+    pii,
+    placement,
+)
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
@@ -61,7 +68,7 @@ class World:
 
     def place(self, timezone: str = "Asia/Shanghai", agency: str = "AG-A") -> UUID:
         self.n += 1
-        receipt, _ = self.cases.place(PlacementBatch(
+        receipt, _ = placement.place(self.cases, PlacementBatch(
             creditor_id="BANK", placement_ref=f"P{self.n}",
             received_at=SHANGHAI_2300 - timedelta(days=5), request_sha256=f"s{self.n}",
             accounts=[AccountInput(
@@ -78,7 +85,7 @@ class World:
         self.cases.execute(case_id, lambda c: c.record_contact(
             contact_id=f"call-{self.n}", channel="phone", direction="outbound", party=party,
             outcome=outcome, action_code="TALK", agent_id="agent-9", recording_ref=None,
-            contact_point=self.cases.contact_point(c, "+8613911112222"), occurred_at=at,
+            contact_point=pii.contact_point(self.cases, c, "+8613911112222"), occurred_at=at,
             note=None, actor="test"),
             expected_version=None, authorize=lambda _: None)
 

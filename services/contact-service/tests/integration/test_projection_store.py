@@ -25,7 +25,14 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from case_service.application import AccountInput, CaseApplication, DebtorInput, PlacementBatch
+from case_service.application import (
+    AccountInput,
+    CaseApplication,
+    DebtorInput,
+    PlacementBatch,
+    pii,
+    placement,
+)
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
@@ -65,7 +72,7 @@ def store(url: str) -> Iterator[ProjectionStore]:
 
 
 def place(cases: CaseApplication, n: int, ref: str = "P") -> list[EventEnvelope]:
-    cases.place(PlacementBatch(
+    placement.place(cases, PlacementBatch(
         creditor_id="BANK", placement_ref=ref, received_at=AT, request_sha256=ref,
         accounts=[AccountInput(index=i, account_ref=f"{ref}-{i}", currency="CNY", dpd=40,
                                agency_id="AG", balances={"principal": Decimal("100.00")},
@@ -153,7 +160,7 @@ def test_judging_in_one_batch_equals_judging_event_by_event(
         cases: CaseApplication, url: str, tmp_path: Path) -> None:
     projection = contact_log_projection(ContactSettings(default_policy_pack="cn-gbt-45251-2025"))
     day = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-    receipt, _ = cases.place(PlacementBatch(
+    receipt, _ = placement.place(cases, PlacementBatch(
         creditor_id="BANK", placement_ref="J", received_at=day - timedelta(days=1),
         request_sha256="J", accounts=[AccountInput(
             index=i, account_ref=f"J-{i}", currency="CNY", dpd=40, agency_id="AG",
@@ -168,7 +175,7 @@ def test_judging_in_one_batch_equals_judging_event_by_event(
             return case.record_contact(
                 contact_id=f"c{n}", channel="phone", direction="outbound", party="debtor",
                 outcome="conversation", action_code="PTP", agent_id="a", recording_ref=None,
-                contact_point=cases.contact_point(case, "+8613800000000"),
+                contact_point=pii.contact_point(cases, case, "+8613800000000"),
                 occurred_at=day + timedelta(hours=hour), note=None, actor="t")
         cases.execute(ids[n % 2], call, expected_version=None, authorize=lambda _: None)
         if n == 5:  # a recall between contacts: a case row changed inside the batch

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from case_service.application import AccountInput, DebtorInput, PlacementBatch
+from case_service.application import AccountInput, DebtorInput, PlacementBatch, placement
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.clock import ManualClock
@@ -435,7 +435,7 @@ def test_settings_survive_a_contact_log_rebuild_with_swap(world: World, tmp_path
     case_url = f"sqlite:///{tmp_path}/case.db"
     cases = build_application(CaseSettings(database_url=case_url), world.common)
     try:
-        receipt, _ = cases.place(PlacementBatch(
+        receipt, _ = placement.place(cases, PlacementBatch(
             creditor_id="BANK", placement_ref="P-R", request_sha256="r",
             received_at=datetime(2026, 12, 3, 1, 0, tzinfo=UTC),
             accounts=[AccountInput(
