@@ -13,6 +13,7 @@ from console_service.adapters.catalogs import Catalogs
 from console_service.domain import portfolio
 from console_service.domain.navigation import home, may_open, navigation
 from console_service.domain.times import local_input_to_instant, show_instant
+from contact_service.domain.service_levels import SERVICE_LEVELS
 
 
 def test_each_role_has_its_own_navigation() -> None:
@@ -70,6 +71,31 @@ def catalogs() -> Catalogs:
     return Catalogs.load()
 
 
+def test_roll_rates_are_bars_per_starting_bucket_and_agency_in_the_reports_order() -> None:
+    report = {  # the shape of the case service's GET /v1/creditors/{id}/roll-rates
+        "creditor_id": "BANK", "from": "2026-11-01", "to": "2026-11-30",
+        "timezone": "Asia/Shanghai", "bucket_order": ["paid", "current", "M1", "M2", "M3"],
+        "agencies": [
+            {"agency_id": "A", "buckets": [
+                {"bucket": "M1", "cases": 4, "balance": "4000.00",
+                 "to": {"paid": 1, "M1": 1, "M2": 2}, "roll_forward_rate": "0.5000",
+                 "cure_rate": "0.2500"},
+                {"bucket": "M3", "cases": 1, "balance": "900.00", "to": {"M3": 1},
+                 "roll_forward_rate": "0.0000", "cure_rate": "0.0000"}]},
+            {"agency_id": "B", "buckets": [
+                {"bucket": "M2", "cases": 2, "balance": "1500.50", "to": {"current": 2},
+                 "roll_forward_rate": "0.0000", "cure_rate": "1.0000"}]}]}
+    chart = portfolio.roll_rates(report)
+    assert chart["buckets"] == ["M1", "M2", "M3"]
+    assert chart["series"] == [
+        {"name": "A", "roll_forward": [50.0, None, 0.0], "cure": [25.0, None, 0.0]},
+        {"name": "B", "roll_forward": [None, 0.0, None], "cure": [None, 100.0, None]}]
+    assert [(r["agency_id"], r["bucket"], r["cases"]) for r in chart["rows"]] == [
+        ("A", "M1", 4), ("A", "M3", 1), ("B", "M2", 2)]
+    assert chart["timezone"] == "Asia/Shanghai"
+    assert portfolio.roll_rates({"bucket_order": ["M1"], "agencies": []})["rows"] == []
+
+
 def test_both_languages_have_every_message_with_the_same_placeholders(
         catalogs: Catalogs) -> None:
     assert catalogs.missing() == {}
@@ -96,6 +122,8 @@ def test_every_message_a_template_names_is_in_the_catalogs(catalogs: Catalogs) -
                 "Disputed", "DisputeResolved", "HardshipFlagged", "CeaseContactRequested",
                 "Escalated", "Recalled", "Reassigned", "Closed"]),
     ("sla.status.", ["met", "breached", "pending", "not_applicable"]),
+    # every service level the contact service reports, named from its own list
+    ("sla.", list(SERVICE_LEVELS)),
     ("work.", ["service_level_overdue", "service_level_due", "promise_due",
                "promise_follow_up", "visit_due"]),
     ("qa.population.", ["recorded_calls", "visit_records", "repaid_cases"]),

@@ -75,6 +75,38 @@ def liquidation_curves(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {"months": list(range(longest)), "series": series}
 
 
+def roll_rates(report: dict[str, Any]) -> dict[str, Any]:
+    """The case service's roll-rate report (`GET /v1/creditors/{id}/roll-rates`) as a chart:
+    per starting bucket (in the report's order, best to worst), one bar per agency for the
+    share of its cases that rolled forward to a worse bucket and one for the share cured
+    (paid or current), in %; plus the report's rows for the table beside it."""
+    order = [str(b) for b in report.get("bucket_order") or []]
+    agencies = report.get("agencies") or []
+    present = {str(row.get("bucket")) for a in agencies for row in a.get("buckets") or []}
+    buckets = [b for b in order if b in present] + sorted(present - set(order),
+                                                          key=bucket_order)
+    series = []
+    rows = []
+    for agency in agencies:
+        name = str(agency.get("agency_id"))
+        by_bucket = {str(row.get("bucket")): row for row in agency.get("buckets") or []}
+        series.append({
+            "name": name,
+            "roll_forward": [percent(by_bucket[b].get("roll_forward_rate"))
+                             if b in by_bucket else None for b in buckets],
+            "cure": [percent(by_bucket[b].get("cure_rate")) if b in by_bucket else None
+                     for b in buckets]})
+        for b in buckets:
+            if b in by_bucket:
+                row = by_bucket[b]
+                rows.append({"agency_id": name, "bucket": b, "cases": row.get("cases"),
+                             "balance": row.get("balance"), "to": row.get("to") or {},
+                             "roll_forward_rate": percent(row.get("roll_forward_rate")),
+                             "cure_rate": percent(row.get("cure_rate"))})
+    return {"buckets": buckets, "series": series, "rows": rows,
+            "timezone": report.get("timezone")}
+
+
 def totals(agencies: Sequence[dict[str, Any]]) -> dict[str, Decimal | None]:
     """Placed, collected and the recovery rate over every agency."""
     placed = sum((Decimal(str(a.get("placed_amount") or 0)) for a in agencies), Decimal(0))

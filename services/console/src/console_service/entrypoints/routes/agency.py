@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+from casetrail.clock import DEFAULT_TIMEZONE
 from casetrail.security import Role
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -84,10 +86,17 @@ async def qa(request: Request, current: QaUser, sample_id: str | None = None) ->
     """Open a QA sample by id, or draw this month's sample for an agency."""
     if sample_id and sample_id.strip():
         return redirect(f"/qa/{sample_id.strip()}")
+    agency = current.session.tenant if current.role is Role.AGENCY else ""
+    zone = DEFAULT_TIMEZONE
+    if agency:  # this month is the agency's month: its zone, as the contact service states it
+        try:
+            zone = (await current.api.get("contact", f"/v1/agencies/{agency}/settings"))[
+                "timezone"]
+        except ServiceError:
+            zone = DEFAULT_TIMEZONE
     return render(request, "qa.html", page="qa", sample=None, error=None,
-                  month=datetime.now(UTC).strftime("%Y-%m"),
-                  agency_id=current.session.tenant if current.role is Role.AGENCY else "",
-                  can_draw=current.role is not Role.AUDITOR)
+                  month=datetime.now(UTC).astimezone(ZoneInfo(zone)).strftime("%Y-%m"),
+                  agency_id=agency, can_draw=current.role is not Role.AUDITOR)
 
 
 @router.post("/qa/samples")

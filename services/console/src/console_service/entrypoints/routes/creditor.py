@@ -194,7 +194,7 @@ def _period(start: str | None, end: str | None) -> tuple[date, date]:
 async def portfolio(request: Request, current: PortfolioUser, creditor_id: str | None = None,
                     start: str | None = None, end: str | None = None) -> Response:
     """Placed, collected and recovery rate by bucket and by agency, liquidation curves by
-    vintage, and (when the services offer them) roll rates, for the placements of a period."""
+    vintage, and roll rates between buckets (the case service's), for a period."""
     creditor = _creditor(current, creditor_id)
     first, last = _period(start, end)
     context: dict[str, Any] = {"creditor_id": creditor, "start": first.isoformat(),
@@ -215,11 +215,19 @@ async def portfolio(request: Request, current: PortfolioUser, creditor_id: str |
                           comparison=None, error=exc.message, **context)
         return service_error_page(request, exc)
     agencies = comparison["agencies"]
-    charts = {"bucket": figures.by_bucket(agencies), "agency": figures.by_agency(agencies),
-              "liquidation": figures.liquidation_curves(reports)}
+    charts: dict[str, Any] = {
+        "bucket": figures.by_bucket(agencies), "agency": figures.by_agency(agencies),
+        "liquidation": figures.liquidation_curves(reports)}
+    roll_error = None
+    try:  # the case service's bucket migration over the same days (the creditor's calendar)
+        charts["roll"] = figures.roll_rates(await current.api.get(
+            "case", f"/v1/creditors/{creditor}/roll-rates", period))
+    except ServiceError as exc:  # the rest of the page stands; the panel says what failed
+        charts["roll"] = None
+        roll_error = exc.message
     return render(request, "portfolio.html", page="portfolio", comparison=comparison,
                   totals=figures.totals(agencies), charts=charts,
-                  reports=reports,
+                  reports=reports, roll_error=roll_error,
                   error=None, **context)
 
 

@@ -50,4 +50,19 @@
                                                      symbolSize: 7 })),
     });
   }
+  if (data.roll && data.roll.rows && data.roll.rows.length) {
+    const series = [];
+    data.roll.series.forEach((agency) => {
+      series.push({ name: `${agency.name} ${labels.roll_forward}`, type: "bar",
+                    data: agency.roll_forward });
+      series.push({ name: `${agency.name} ${labels.cure}`, type: "bar", data: agency.cure });
+    });
+    draw("chart-roll", {
+      tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "—" : `${v} %`) },
+      xAxis: { type: "category", name: labels.roll_from, nameLocation: "middle", nameGap: 28,
+               data: data.roll.buckets },
+      yAxis: { type: "value", name: "%", min: 0, max: 100 },
+      series,
+    });
+  }
 })();
