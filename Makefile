@@ -27,7 +27,7 @@ install: $(UV) ## install Python and every dependency from uv.lock, bytecode com
 run: install ## start the system on SQLite and print where it listens
 	./scripts/run-dev.sh
 
-test: install ## lint + unit + integration (SQLite/PostgreSQL, feed/Kafka) + end-to-end
+test: install ## lint, k8s manifests, then every tier: unit, integration, e2e, browser (starts PG, Kafka)
 	./scripts/test.sh
 
 lint: install ## ruff, mypy and the import-layer contracts
