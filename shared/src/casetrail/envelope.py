@@ -4,6 +4,10 @@ Consumers see this envelope, never the case service's stored form. `event_id` is
 (case id, version), so a redelivered or re-published event has the same id everywhere.
 Consumers decode with `decode_envelope`, which upgrades payloads written under older schema
 versions through registered upcasters, so events stored years ago still decode.
+
+`shard` names the case log an event comes from when creditors are spread over several
+(docs/scaling.md): positions count within one log, so consumers compare them per shard. It
+is absent from the JSON of the single default log (None), which keeps those bytes as they were.
 """
 
 from __future__ import annotations
@@ -55,10 +59,14 @@ class EventEnvelope(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
     payload: dict[str, Any]
+    shard: str | None = None  # the log's shard (None: the single default log)
 
     def to_json_bytes(self) -> bytes:
-        """Canonical JSON bytes (sorted keys) for transport."""
-        return orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        """Canonical JSON bytes (sorted keys) for transport; `shard` only when set."""
+        data = self.model_dump(mode="json")
+        if data["shard"] is None:
+            del data["shard"]
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def from_json_bytes(cls, data: bytes) -> EventEnvelope:
@@ -83,12 +91,21 @@ def trusted_envelope(**fields: Any) -> EventEnvelope:
     no validation (pydantic's `model_construct` does the same, several times slower). Only
     for the case service's own stored events; anything from a transport is validated by
     `decode_envelope`."""
+    if "shard" not in fields:
+        fields["shard"] = None
     envelope = _new(EventEnvelope)
     _set(envelope, "__dict__", fields)
     _set(envelope, "__pydantic_fields_set__", _FIELDS_SET)
     _set(envelope, "__pydantic_extra__", None)
     _set(envelope, "__pydantic_private__", None)
     return envelope
+
+
+def in_shard(envelope: EventEnvelope, shard: str | None) -> EventEnvelope:
+    """The envelope marked as coming from the case log of `shard` (None: the default log)."""
+    if envelope.shard == shard:
+        return envelope
+    return trusted_envelope(**{**envelope.__dict__, "shard": shard})
 
 
 def to_jsonable(value: Any) -> Any:

@@ -8,6 +8,7 @@ from casetrail import migrations
 from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
+from casetrail.envelope import EventEnvelope, in_shard
 from casetrail.kafka import KafkaSettings
 from casetrail.projections.store import make_engine
 from casetrail.settings import CommonSettings
@@ -93,8 +94,13 @@ def case_summaries_projection(settings: CaseSettings | None = None) -> CaseSumma
     return CaseSummaries(replay.summaries_from_log, url=settings.database_url)
 
 
-def build_relay(application: CaseApplication, settings: KafkaSettings, **options: Any
-                ) -> Relay:
-    """The outbox relay of the application's log onto Kafka (`casetrail relay`)."""
-    return Relay(application.events_after, application.last_position, application.store,
-                 settings, **options)
+def build_relay(application: CaseApplication, settings: KafkaSettings, *,
+                shard: str | None = None, **options: Any) -> Relay:
+    """The outbox relay of the application's log onto Kafka (`casetrail relay`); with a
+    `shard` (CASE_SHARD), every published event names it."""
+    read_log = application.events_after
+    if shard is not None:
+        def read_log(after: int, limit: int) -> list[EventEnvelope]:
+            return [in_shard(e, shard) for e in application.events_after(after, limit)]
+    return Relay(read_log, application.last_position, application.store, settings,
+                 **options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,10 +23,29 @@ class CaseSettings(BaseSettings):
         default="casetrail.example/case-log", pattern=r"^[^\s+\x00-\x1f]+$",
         description="the log's name in its signed checkpoint notes (origin line and key "
         "name; no spaces or '+'): set a name of your own, e.g. "
-        "collections.bank.example/case-log, and never change it afterwards")
+        "collections.bank.example/case-log, and never change it afterwards; with "
+        "CASE_SHARD it defaults to casetrail.example/case-log/<shard>")
+    shard: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+        description="the name of this case log among several (creditors split into shards, "
+        "docs/scaling.md), e.g. shard-1: carried in every published event so consumers keep "
+        "positions per log, and the last segment of the audit origin; unset: the single log")
     deadline_poll_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="how often `casetrail deadlines` looks for "
         "what fell due (a deadline is recorded as of when it fell due, whenever it is found)")
     max_body_bytes: int | None = Field(
         default=None, description="overrides CASETRAIL_MAX_BODY_BYTES for this service only "
         "(kept for deployments that set it; every service has the same limit by default)")
+
+    @model_validator(mode="after")
+    def _origin_names_the_shard(self) -> CaseSettings:
+        """A shard's checkpoints name it: the default origin gains `/<shard>`, and an origin
+        set by hand must end with it (two shards never sign under one name)."""
+        if self.shard is None:
+            return self
+        suffix = f"/{self.shard}"
+        if "audit_origin" not in self.model_fields_set:
+            self.audit_origin += suffix
+        elif not self.audit_origin.endswith(suffix):
+            raise ValueError(f"audit_origin must end with {suffix!r} on shard {self.shard!r}")
+        return self

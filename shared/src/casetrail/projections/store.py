@@ -10,6 +10,9 @@ harmless:
   order, keyed by case id), so an event at or below it is a re-published copy (the relay may
   publish twice after a crash) and is skipped. One number per partition, where tracking a
   version per case cost a read and a write per event (rebuilds replay millions).
+  With several case logs (shards of creditors, docs/scaling.md) on one topic, positions
+  count within each log, so an envelope naming its `shard` is compared with that shard's
+  log position in the partition (kept in a row of its own); the default log's stays here.
 A partition seen for the first time starts from the log position the projection already holds
 from the feed (the log itself): a projection built from the feed (or rebuilt from the log) can
 move to Kafka without re-applying anything.
@@ -19,8 +22,9 @@ rebalance and the one that gained it never apply the same batch twice.
 
 from __future__ import annotations
 
+import heapq
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -450,28 +454,40 @@ class ProjectionStore:
         """(transport position, log position applied through) of a partition, locked for
         the transaction; a partition seen for the first time starts at the log position the
         feed brought the projection to."""
-        t = positions_table
-        key = (t.c.projection == self.name, t.c.source == source, t.c.partition == partition)
-        query = sa.select(t.c.position, t.c.log_position).where(*key)
-        row = conn.execute(query.with_for_update() if self.is_postgres else query).first()
-        if row is None:
-            floor = NO_POSITION
-            if source != LOG_SOURCE:
-                floor = conn.execute(sa.select(t.c.log_position).where(
-                    t.c.projection == self.name, t.c.source == LOG_SOURCE)).scalar() \
-                    or NO_POSITION
-            values = {"projection": self.name, "source": source, "partition": partition,
-                      "position": NO_POSITION, "log_position": floor, "updated_at": _now()}
-            if self.is_postgres:  # two consumers may meet a new partition at once
-                from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return self._locked_positions(conn, source, [partition])[partition]
 
-                conn.execute(pg_insert(t).values(**values).on_conflict_do_nothing())
-                row = conn.execute(query.with_for_update()).first()
-            else:  # SQLite: BEGIN IMMEDIATE already serializes writers
-                conn.execute(t.insert().values(**values))
-                return NO_POSITION, floor
-        assert row is not None
-        return int(row[0]), int(row[1])
+    def _locked_positions(self, conn: Connection, source: str, partitions: Sequence[int]
+                          ) -> dict[int, tuple[int, int]]:
+        """`_locked_position` of several partitions in one query, locked in partition order
+        (two consumers that briefly share partitions in a rebalance never deadlock)."""
+        t = positions_table
+        wanted = sorted(set(partitions))
+        query = sa.select(t.c.partition, t.c.position, t.c.log_position).where(
+            t.c.projection == self.name, t.c.source == source,
+            among(conn, t.c.partition, wanted)).order_by(t.c.partition)
+        if self.is_postgres:
+            query = query.with_for_update()
+        found = {int(p): (int(v), int(lp)) for p, v, lp in conn.execute(query)}
+        missing = [p for p in wanted if p not in found]
+        if not missing:
+            return found
+        floor = NO_POSITION
+        if source != LOG_SOURCE:
+            floor = conn.execute(sa.select(t.c.log_position).where(
+                t.c.projection == self.name, t.c.source == LOG_SOURCE)).scalar() \
+                or NO_POSITION
+        rows = [{"projection": self.name, "source": source, "partition": p,
+                 "position": NO_POSITION, "log_position": floor, "updated_at": _now()}
+                for p in missing]
+        if self.is_postgres:  # two consumers may meet a new partition at once
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(t).on_conflict_do_nothing(), rows)
+            found = {int(p): (int(v), int(lp)) for p, v, lp in conn.execute(query)}
+        else:  # SQLite: BEGIN IMMEDIATE already serializes writers
+            conn.execute(t.insert(), rows)
+            found.update((p, (NO_POSITION, floor)) for p in missing)
+        return found
 
     # ------------------------------------------------------------------ applying
 
@@ -489,20 +505,52 @@ class ProjectionStore:
             raise ValueError("only the log source can skip events by position")
         if not deliveries and through is None:
             return BatchResult(0, 0, NO_POSITION)
+        return self._apply(source, {partition: deliveries}, through)[partition]
+
+    def apply_partitions(self, source: str, batches: Mapping[int, Sequence[Delivery]]
+                         ) -> dict[int, BatchResult]:
+        """Apply the batches of several partitions (one poll of a consumer) in one
+        transaction, with every partition's position: one commit for all of them instead of
+        one per partition. Each partition's events are applied in their order, and all of
+        them in log order; the read model and positions end as applying each partition's
+        batch with `apply`, one after the other, would leave them. A handler error rolls
+        everything back and propagates (the caller falls back to partition by partition)."""
+        batches = {p: d for p, d in batches.items() if d}
+        if not batches:
+            return {}
+        return self._apply(source, batches, None)
+
+    def _apply(self, source: str, batches: Mapping[int, Sequence[Delivery]],
+               through: int | None) -> dict[int, BatchResult]:
         with self.engine.begin() as conn:
-            stored, applied_through = self._locked_position(conn, source, partition)
-            applied = duplicates = 0
+            positions = self._locked_positions(conn, source, list(batches))
             handles = self.projection.handles
-            events = []
-            for delivery in deliveries:
-                event = delivery.event
-                if delivery.position <= stored or event.position <= applied_through:
-                    duplicates += 1  # redelivered, or a re-published copy of an applied event
-                    continue
-                if handles(event.type):
-                    events.append(event)
-                applied_through = event.position
-                applied += 1
+            runs: list[list[EventEnvelope]] = []
+            saved: list[tuple[int, int, int]] = []
+            results = {}
+            for partition, deliveries in batches.items():
+                stored, applied_through = positions[partition]
+                applied = duplicates = 0
+                events = []
+                for delivery in deliveries:
+                    event = delivery.event
+                    if delivery.position <= stored or event.position <= applied_through:
+                        duplicates += 1  # redelivered, or a re-published copy of an applied event
+                        continue
+                    if handles(event.type):
+                        events.append(event)
+                    applied_through = event.position
+                    applied += 1
+                runs.append(events)
+                last = max(stored, deliveries[-1].position if deliveries else NO_POSITION)
+                if through is not None:
+                    last, applied_through = max(last, through), max(applied_through, through)
+                saved.append((partition, last, applied_through))
+                results[partition] = BatchResult(applied, duplicates, last)
+            # Each partition's run rises in log position (what it already applied is left
+            # out above); merged, the batch is in log order and every case in its own order.
+            events = runs[0] if len(runs) == 1 else list(
+                heapq.merge(*runs, key=lambda e: e.position))
             if events:
                 batched = _BatchedInserts(conn)
                 self.projection.prepare_batch(batched, events)  # type: ignore[arg-type]
@@ -510,11 +558,8 @@ class ProjectionStore:
                 for event in events:
                     handle(batched, event)  # type: ignore[arg-type]
                 batched.finish()
-            last = max(stored, deliveries[-1].position if deliveries else NO_POSITION)
-            if through is not None:
-                last, applied_through = max(last, through), max(applied_through, through)
-            self._save_position(conn, source, partition, last, applied_through)
-        return BatchResult(applied, duplicates, last)
+            self._save_positions(conn, source, saved)
+        return results
 
     def skip(self, source: str, partition: int, position: int) -> None:
         """Move past a message that cannot be applied (it went to the dead-letter topic)."""
@@ -539,12 +584,46 @@ class ProjectionStore:
                                 .order_by(t.c.id)).mappings().all()
         return [dict(r) for r in rows]
 
+    # A named shard's log position applied through, per source partition, is kept in a row of
+    # its own beside the partition's (source "<source>#<shard>", transport position unused):
+    # read and written only while the partition's row is locked.
+
+    def _shard_log_position(self, conn: Connection, source: str, partition: int, shard: str
+                            ) -> int:
+        t = positions_table
+        value = conn.execute(sa.select(t.c.log_position).where(
+            t.c.projection == self.name, t.c.source == shard_source(source, shard),
+            t.c.partition == partition)).scalar()
+        return NO_POSITION if value is None else int(value)
+
+    def _save_shard_log_position(self, conn: Connection, source: str, partition: int,
+                                 shard: str, log_position: int) -> None:
+        if self.is_postgres:
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        statement = upsert(positions_table).values(
+            projection=self.name, source=shard_source(source, shard), partition=partition,
+            position=NO_POSITION, log_position=log_position, updated_at=_now())
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=["projection", "source", "partition"],
+            set_={"log_position": statement.excluded.log_position,
+                  "updated_at": statement.excluded.updated_at}))
+
     def _save_position(self, conn: Connection, source: str, partition: int,
                        position: int, log_position: int) -> None:
-        t = positions_table
-        conn.execute(t.update().where(t.c.projection == self.name, t.c.source == source,
-                                      t.c.partition == partition)
-                     .values(position=position, log_position=log_position, updated_at=_now()))
+        self._save_positions(conn, source, [(partition, position, log_position)])
+
+    def _save_positions(self, conn: Connection, source: str,
+                        saved: Sequence[tuple[int, int, int]]) -> None:
+        """Set (partition, position, log position) of each partition: one statement."""
+        now = _now()
+        rows = [{"k_projection": self.name, "k_source": source, "k_partition": partition,
+                 "v_position": position, "v_log_position": log_position, "v_updated_at": now}
+                for partition, position, log_position in saved]
+        statement = _update_statement(positions_table,
+                                      ("position", "log_position", "updated_at"))
+        conn.execute(statement, rows[0] if len(rows) == 1 else rows)  # 1: no executemany
 
     def analyze(self) -> None:
         """Refresh the planner's statistics of the projection's tables (PostgreSQL; SQLite
@@ -561,6 +640,11 @@ class ProjectionStore:
                 conn.execute(table.delete())
             conn.execute(positions_table.delete().where(
                 positions_table.c.projection == self.name))
+
+
+def shard_source(source: str, shard: str) -> str:
+    """The positions row holding a named shard's log position for a source's partitions."""
+    return f"{source}#{shard}"
 
 
 def _now() -> str:

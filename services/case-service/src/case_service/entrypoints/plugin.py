@@ -25,13 +25,16 @@ class RelayWorker:
         from casetrail.settings import CommonSettings
 
         from case_service.bootstrap import build_application, build_relay
+        from case_service.config import CaseSettings
 
         settings = KafkaSettings()
         if not settings.enabled:
             raise SystemExit("the relay publishes to Kafka: set KAFKA_BOOTSTRAP_SERVERS "
                              "(without Kafka, consumers pull GET /v1/events instead)")
-        self.app = build_application()
-        self.relay = build_relay(self.app, settings, max_lag=CommonSettings().ready_max_lag)
+        case_settings = CaseSettings()
+        self.app = build_application(case_settings)
+        self.relay = build_relay(self.app, settings, shard=case_settings.shard,
+                                 max_lag=CommonSettings().ready_max_lag)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until stopped."""
