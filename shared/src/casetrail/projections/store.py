@@ -532,15 +532,28 @@ class ProjectionStore:
                 stored, applied_through = positions[partition]
                 applied = duplicates = 0
                 events = []
+                shards: dict[str, int] = {}  # per named shard: its log position applied through
                 for delivery in deliveries:
                     event = delivery.event
-                    if delivery.position <= stored or event.position <= applied_through:
-                        duplicates += 1  # redelivered, or a re-published copy of an applied event
-                        continue
+                    shard = event.shard
+                    if shard is None:
+                        if delivery.position <= stored or event.position <= applied_through:
+                            duplicates += 1  # redelivered, or a re-published copy of one applied
+                            continue
+                        applied_through = event.position
+                    else:  # positions count within a shard's own log
+                        if shard not in shards:
+                            shards[shard] = self._shard_log_position(conn, source, partition,
+                                                                     shard)
+                        if delivery.position <= stored or event.position <= shards[shard]:
+                            duplicates += 1
+                            continue
+                        shards[shard] = event.position
                     if handles(event.type):
                         events.append(event)
-                    applied_through = event.position
                     applied += 1
+                for shard, shard_through in shards.items():
+                    self._save_shard_log_position(conn, source, partition, shard, shard_through)
                 runs.append(events)
                 last = max(stored, deliveries[-1].position if deliveries else NO_POSITION)
                 if through is not None:
@@ -549,6 +562,8 @@ class ProjectionStore:
                 results[partition] = BatchResult(applied, duplicates, last)
             # Each partition's run rises in log position (what it already applied is left
             # out above); merged, the batch is in log order and every case in its own order.
+            # (With several shards a run rises per shard only; the merge still keeps each
+            # run's order, so every case stays in its own order.)
             events = runs[0] if len(runs) == 1 else list(
                 heapq.merge(*runs, key=lambda e: e.position))
             if events:
