@@ -71,11 +71,14 @@ def build_application(settings: CaseSettings | None = None,
         return AuditLog(engine, events, common.audit_signing_key_bytes,
                         origin=settings.audit_origin)
 
-    return CaseApplication(
+    application = CaseApplication(
         env=eventsourcing_env(settings, create_tables=create),
         store=CaseStore(engine), vault=PiiVault(DebtorKeys(engine), master),
         audit_factory=audit, clock=clock, default_timezone=common.default_timezone,
     )
+    # Group commit (eventstore/recorders.py) unless CASE_GROUP_COMMIT=false.
+    application.recorder.group_commit = settings.group_commit  # type: ignore[attr-defined]
+    return application
 
 
 def migrate_database(settings: CaseSettings | None = None) -> str:

@@ -30,6 +30,10 @@ class CaseSettings(BaseSettings):
         description="the name of this case log among several (creditors split into shards, "
         "docs/scaling.md), e.g. shard-1: carried in every published event so consumers keep "
         "positions per log, and the last segment of the audit origin; unset: the single log")
+    group_commit: bool = Field(
+        default=True, description="concurrent commands of one process share one transaction "
+        "(one table lock, one fsync; each keeps its own answer); false: one transaction per "
+        "command (docs/case-service.md)")
     deadline_poll_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="how often `casetrail deadlines` looks for "
         "what fell due (a deadline is recorded as of when it fell due, whenever it is found)")

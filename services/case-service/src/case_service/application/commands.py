@@ -25,14 +25,40 @@ def record(app: CaseApplication, caller: Principal, case_id: UUID, fact: Callabl
                        authorize=authorizer(caller))
 
 
+async def record_async(app: CaseApplication, caller: Principal, case_id: UUID,
+                       fact: Callable[[Case], Any], *, expected_version: int | None
+                       ) -> CommandResult:
+    """`record` for the event loop (`CaseApplication.execute_async`): the same answers."""
+    return await app.execute_async(case_id, fact, expected_version=expected_version,
+                                   authorize=authorizer(caller))
+
+
+def contact_fact(app: CaseApplication, caller: Principal, *, contact_id: str,
+                 number: str | None, **facts: Any) -> Callable[[Case], Any]:
+    """The aggregate command recording a contact; the number or address it used is sealed
+    under the debtor's key (refused for a debtor erased on request, see
+    `pii.contact_point`)."""
+    return lambda case: case.record_contact(
+        contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
+        actor=caller.actor, **facts)
+
+
 def record_contact(app: CaseApplication, caller: Principal, case_id: UUID, *,
                    expected_version: int | None, contact_id: str, number: str | None,
                    **facts: Any) -> CommandResult:
-    """Record a contact; the number or address it used is sealed under the debtor's key
-    (refused for a debtor erased on request, see `pii.contact_point`)."""
-    return record(app, caller, case_id, lambda case: case.record_contact(
-        contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
-        actor=caller.actor, **facts), expected_version=expected_version)
+    """Record a contact (`contact_fact`)."""
+    return record(app, caller, case_id, contact_fact(
+        app, caller, contact_id=contact_id, number=number, **facts),
+        expected_version=expected_version)
+
+
+async def record_contact_async(app: CaseApplication, caller: Principal, case_id: UUID, *,
+                               expected_version: int | None, contact_id: str,
+                               number: str | None, **facts: Any) -> CommandResult:
+    """`record_contact` for the event loop."""
+    return await record_async(app, caller, case_id, contact_fact(
+        app, caller, contact_id=contact_id, number=number, **facts),
+        expected_version=expected_version)
 
 
 def now_or(app: CaseApplication, value: datetime | None) -> datetime:

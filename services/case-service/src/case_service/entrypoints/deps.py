@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from case_service.application import CaseApplication
 
 
-def application(request: Request) -> CaseApplication:
-    """The application built at start-up."""
+async def application(request: Request) -> CaseApplication:
+    """The application built at start-up (async: FastAPI runs a sync dependency on the
+    thread pool, a hop this lookup does not need)."""
     app: CaseApplication = request.app.state.application
     return app
 

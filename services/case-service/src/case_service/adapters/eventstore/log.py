@@ -12,7 +12,8 @@ library's path otherwise.
 - `case_rows` and `apply`: every case's stored events in case order, applied to the aggregate
   by its own @event methods without building each event object (decoding.py), for the replay
   of every case.
-- `writer`: what the case list and a receipt write inside the transaction storing events.
+- `writer`: what the case list and a receipt write inside the transaction storing events
+  (`CaseListWrite`, which a group transaction merges with other saves').
 - `events`: the library's events table described for SQLAlchemy Core, for readers that
   check the stored rows themselves (the audit).
 """
@@ -45,7 +46,6 @@ from case_service.adapters.eventstore.decoding import (
     stored_as_plain_json,
     topic_type,
 )
-from case_service.adapters.eventstore.recorders import InTransactionWriter
 from case_service.adapters.eventstore.stored_events import placed_event
 from case_service.domain.case import Case
 
@@ -70,6 +70,31 @@ class EventsTable:
         return ident.hex if self.sqlite else ident
 
 
+class CaseListWrite:
+    """What a save writes in its transaction besides its events: the case list rows of its
+    cases (with the position of each case's opening event, if the save opens it) and a
+    placement's receipt."""
+
+    def __init__(self, statements: Any, summaries: Sequence[CaseSummary],
+                 receipt: dict[str, Any] | None = None):
+        self.statements = statements
+        self.summaries = summaries
+        self.receipt = receipt
+
+    def summary_rows(self, stored: Sequence[StoredEvent], ids: Sequence[int]
+                     ) -> list[tuple[Any, ...]]:
+        """The case list rows (ROW_COLUMNS values) of these events at these positions."""
+        opened_at = {str(e.originator_id): position
+                     for e, position in zip(stored, ids, strict=False)
+                     if e.originator_version == 1}
+        return [(*summary_values(s), opened_at.get(s.case_id, 0)) for s in self.summaries]
+
+    def __call__(self, cursor: Any, stored: Sequence[StoredEvent], ids: Sequence[int]) -> None:
+        self.statements.upsert_summaries(cursor, ROW_COLUMNS, self.summary_rows(stored, ids))
+        if self.receipt is not None:
+            self.statements.insert_receipt(cursor, self.receipt)
+
+
 class CaseLog:
     """The case event store's reads and bulk writes (see the module docstring)."""
 
@@ -92,21 +117,11 @@ class CaseLog:
     # ------------------------------------------------------------------ writes
 
     def writer(self, summaries: Sequence[CaseSummary], receipt: dict[str, Any] | None = None
-               ) -> InTransactionWriter:
+               ) -> CaseListWrite:
         """A callback that upserts case list rows (and inserts a receipt) inside the
-        transaction storing the events (`Application.save(..., in_transaction=...)`)."""
-        statements = self.recorder.statements
-
-        def write(cursor: Any, stored: Sequence[StoredEvent], ids: Sequence[int]) -> None:
-            opened_at = {str(e.originator_id): position
-                         for e, position in zip(stored, ids, strict=False)
-                         if e.originator_version == 1}
-            statements.upsert_summaries(cursor, ROW_COLUMNS, [
-                (*summary_values(s), opened_at.get(s.case_id, 0)) for s in summaries])
-            if receipt is not None:
-                statements.insert_receipt(cursor, receipt)
-
-        return write
+        transaction storing the events (`Application.save(..., in_transaction=...)`); a
+        group transaction merges its rows with other saves' (recorders.CaseListWrites)."""
+        return CaseListWrite(self.recorder.statements, summaries, receipt)
 
     def open_cases(self, openings: Sequence[Opening], receipt: dict[str, Any],
                    save: Callable[..., Any]) -> None:

@@ -85,12 +85,14 @@ def answer(result: CommandResult, response: Response) -> CommandOut:
                       events=result.events)
 
 
-def run(app: CaseApplication, case_id: UUID, caller: Principal, body: CommandIn,
-        response: Response, command: Callable[[Case], Any], *roles: Role) -> CommandOut:
-    """Record a fact (an aggregate command) for a caller of one of `roles`."""
+async def run(app: CaseApplication, case_id: UUID, caller: Principal, body: CommandIn,
+              response: Response, command: Callable[[Case], Any], *roles: Role) -> CommandOut:
+    """Record a fact (an aggregate command) for a caller of one of `roles`: the load and
+    the command on a worker thread, the commit awaited on the loop (`execute_async`)."""
     require_roles(caller, *roles)
-    return answer(commands.record(app, caller, case_id, command,
-                                  expected_version=body.expected_version), response)
+    return answer(await commands.record_async(app, caller, case_id, command,
+                                              expected_version=body.expected_version),
+                  response)
 
 
 # ------------------------------------------------------------------------------------- queries
@@ -152,12 +154,12 @@ def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
                       "`case_recalled`, `invalid_transition`, or `debtor_erased`: a "
                       "`contact_point` for a debtor whose personal data was erased (send "
                       "the contact without it)")})
-def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: PrincipalDep,
-                   response: Response) -> CommandOut:
+async def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: PrincipalDep,
+                         response: Response) -> CommandOut:
     """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule. For a
     debtor erased on request, a `contact_point` is refused (409 `debtor_erased`)."""
     require_roles(caller, A, D)
-    return answer(commands.record_contact(
+    return answer(await commands.record_contact_async(
         app, caller, case_id, expected_version=body.expected_version,
         contact_id=body.contact_id, number=body.contact_point, channel=body.channel.value,
         direction=body.direction.value, party=body.party.value, outcome=body.outcome.value,
@@ -171,20 +173,22 @@ def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: Principa
                  **CASE_LINKS, "BreakPromise": link(
                      "/v1/cases/{case_id}/promises/{promise_id}/broken", case_id=CASE,
                      promise_id="$request.body#/promise_id")}}})
-def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: PrincipalDep,
-                   response: Response) -> CommandOut:
+async def promise_to_pay(case_id: UUID, body: PromiseIn, app: AppDep, caller: PrincipalDep,
+                         response: Response) -> CommandOut:
     """Record a promise to pay (PTP)."""
-    return run(app, case_id, caller, body, response, lambda case: case.promise_to_pay(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.promise_to_pay(
         promise_id=body.promise_id, amount=body.amount, due_date=body.due_date,
         promised_at=now_or(app, body.promised_at), actor=caller.actor), A, D)
 
 
 @router.post("/{case_id}/promises/{promise_id}/broken", response_model=CommandOut,
              status_code=201, responses=COMMAND_RESPONSES)
-def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseIn, app: AppDep,
-                  caller: PrincipalDep, response: Response) -> CommandOut:
+async def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseIn,
+                        app: AppDep, caller: PrincipalDep, response: Response) -> CommandOut:
     """Mark a promise broken once its due date has passed unpaid."""
-    return run(app, case_id, caller, body, response, lambda case: case.break_promise(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.break_promise(
         promise_id=promise_id, as_of=now_or(app, body.as_of), actor=caller.actor), A, C, D)
 
 
@@ -193,15 +197,16 @@ def break_promise(case_id: UUID, promise_id: IdentifierPath, body: BreakPromiseI
                  **CASE_LINKS, "ReversePayment": link(
                      "/v1/cases/{case_id}/payments/{reference}/reversal", case_id=CASE,
                      reference="$request.body#/reference")}}})
-def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: PrincipalDep,
-                    response: Response) -> CommandOut:
+async def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: PrincipalDep,
+                          response: Response) -> CommandOut:
     """Record a payment; idempotent by reference. Agencies record what they collected,
     creditors what they received directly."""
     if caller.role is Role.AGENCY and body.source is not PaymentSource.AGENCY:
         raise ApiError(403, "forbidden", "agencies record agency-collected payments only")
     if caller.role is Role.CREDITOR and body.source is not PaymentSource.CREDITOR_DIRECT:
         raise ApiError(403, "forbidden", "creditors record creditor_direct payments only")
-    return run(app, case_id, caller, body, response, lambda case: case.receive_payment(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.receive_payment(
         reference=body.reference, amount=body.amount, currency=body.currency,
         source=body.source.value, received_at=body.received_at, method=body.method,
         actor=caller.actor), A, C, D)
@@ -209,99 +214,109 @@ def receive_payment(case_id: UUID, body: PaymentIn, app: AppDep, caller: Princip
 
 @router.post("/{case_id}/payments/{reference}/reversal", response_model=CommandOut,
              status_code=201, responses=COMMAND_RESPONSES)
-def reverse_payment(case_id: UUID, reference: IdentifierPath, body: ReversalIn, app: AppDep,
-                    caller: PrincipalDep, response: Response) -> CommandOut:
+async def reverse_payment(case_id: UUID, reference: IdentifierPath, body: ReversalIn, app: AppDep,
+                          caller: PrincipalDep, response: Response) -> CommandOut:
     """Reverse a bounced or charged-back payment (its commission is clawed back)."""
-    return run(app, case_id, caller, body, response, lambda case: case.reverse_payment(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.reverse_payment(
         reference=reference, amount=body.amount, reason=body.reason,
         reversed_at=now_or(app, body.reversed_at), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/repayment-plans", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
-               response: Response) -> CommandOut:
+async def agree_plan(case_id: UUID, body: PlanIn, app: AppDep, caller: PrincipalDep,
+                     response: Response) -> CommandOut:
     """Record an agreed repayment plan."""
-    return run(app, case_id, caller, body, response, lambda case: case.agree_repayment_plan(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.agree_repayment_plan(
         plan_id=body.plan_id, installments=[(i.due_date, i.amount) for i in body.installments],
         agreed_at=now_or(app, body.agreed_at), actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/disputes", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
-            response: Response) -> CommandOut:
+async def dispute(case_id: UUID, body: DisputeIn, app: AppDep, caller: PrincipalDep,
+                  response: Response) -> CommandOut:
     """Record the debtor's dispute; collection holds."""
-    return run(app, case_id, caller, body, response, lambda case: case.dispute(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.dispute(
         reason=body.reason, disputed_at=now_or(app, body.disputed_at),
         actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/disputes/resolution", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
-                    caller: PrincipalDep, response: Response) -> CommandOut:
+async def resolve_dispute(case_id: UUID, body: DisputeResolutionIn, app: AppDep,
+                          caller: PrincipalDep, response: Response) -> CommandOut:
     """Resolve the open dispute."""
-    return run(app, case_id, caller, body, response, lambda case: case.resolve_dispute(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.resolve_dispute(
         outcome=body.outcome.value, note=body.note, resolved_at=now_or(app, body.resolved_at),
         actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/hardship", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: PrincipalDep,
-                  response: Response) -> CommandOut:
+async def flag_hardship(case_id: UUID, body: HardshipIn, app: AppDep, caller: PrincipalDep,
+                        response: Response) -> CommandOut:
     """Flag a hardship claim."""
-    return run(app, case_id, caller, body, response, lambda case: case.flag_hardship(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.flag_hardship(
         reason=body.reason, flagged_at=now_or(app, body.flagged_at),
         actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/cease-contact", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: PrincipalDep,
-                  response: Response) -> CommandOut:
+async def cease_contact(case_id: UUID, body: CeaseContactIn, app: AppDep, caller: PrincipalDep,
+                        response: Response) -> CommandOut:
     """Record the debtor's request to cease contact."""
-    return run(app, case_id, caller, body, response, lambda case: case.request_cease_contact(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.request_cease_contact(
         requested_at=now_or(app, body.requested_at), channel=body.channel, note=body.note,
         actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/escalations", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDep,
-             response: Response) -> CommandOut:
+async def escalate(case_id: UUID, body: EscalationIn, app: AppDep, caller: PrincipalDep,
+                   response: Response) -> CommandOut:
     """Escalate to a field visit, legal action or a supervisor."""
-    return run(app, case_id, caller, body, response, lambda case: case.escalate(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.escalate(
         kind=body.kind.value, reason=body.reason, escalated_at=now_or(app, body.escalated_at),
         actor=caller.actor), A, C, D)
 
 
 @router.post("/{case_id}/recall", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
-           response: Response) -> CommandOut:
+async def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDep,
+                 response: Response) -> CommandOut:
     """The creditor recalls the case."""
-    return run(app, case_id, caller, body, response, lambda case: case.recall(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.recall(
         reason=body.reason.value, recalled_at=now_or(app, body.recalled_at),
         actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/reassignment", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
-             response: Response) -> CommandOut:
+async def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
+                   response: Response) -> CommandOut:
     """Move the case to another agency."""
-    return run(app, case_id, caller, body, response, lambda case: case.reassign(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.reassign(
         to_agency_id=body.to_agency_id, reason=body.reason, term_end=body.term_end,
         reassigned_at=now_or(app, body.reassigned_at), actor=caller.actor), C, D)
 
 
 @router.post("/{case_id}/closure", response_model=CommandOut, status_code=201,
              responses=COMMAND_RESPONSES)
-def close(case_id: UUID, body: CloseIn, app: AppDep, caller: PrincipalDep,
-          response: Response) -> CommandOut:
+async def close(case_id: UUID, body: CloseIn, app: AppDep, caller: PrincipalDep,
+                response: Response) -> CommandOut:
     """Close the case with a reason."""
-    return run(app, case_id, caller, body, response, lambda case: case.close(
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.close(
         reason=body.reason.value, closed_at=now_or(app, body.closed_at), note=body.note,
         actor=caller.actor), A, C, D)
