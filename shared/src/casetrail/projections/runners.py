@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -40,6 +40,7 @@ DeadLetterSink = Callable[[int, int, Raw, str], Awaitable[None]]
 AfterBatch = Callable[[int, BatchResult], Awaitable[None]]
 
 TRANSIENT_RETRIES = 20
+_Result = TypeVar("_Result", BatchResult, dict[int, BatchResult])
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -70,11 +71,51 @@ class Applier:
         last = messages[-1][0] if messages else NO_POSITION
         return BatchResult(applied + a, duplicates + d, last)
 
+    async def apply_partitions(self, batches: Mapping[int, Sequence[tuple[int, Raw]]]
+                               ) -> dict[int, BatchResult]:
+        """Apply one poll's messages of several partitions, each in order, in one transaction
+        with every partition's position. A partition with a message that does not decode,
+        and every partition of a poll that a handler refuses, is applied partition by
+        partition instead (`apply`), which isolates the poison message."""
+        results: dict[int, BatchResult] = {}
+        clean: dict[int, list[Delivery]] = {}
+        for partition, messages in batches.items():
+            if not messages:
+                continue
+            try:
+                clean[partition] = [Delivery(position, decode_envelope(raw))
+                                    for position, raw in messages]
+            except EnvelopeError:
+                results[partition] = await self.apply(partition, messages)
+        if len(clean) == 1:  # the plain path: one partition, one transaction
+            [(partition, deliveries)] = clean.items()
+            applied, duplicates = await self._apply_good(partition, deliveries)
+            results[partition] = BatchResult(applied, duplicates, deliveries[-1].position)
+            return results
+        if not clean:
+            return results
+        try:
+            done = await self._with_retries(self.store.apply_partitions, self.source, clean)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("poll failed; applying it partition by partition", error=repr(exc))
+            done = {}
+            for partition, deliveries in clean.items():
+                applied, duplicates = await self._apply_good(partition, deliveries)
+                done[partition] = BatchResult(applied, duplicates, NO_POSITION)
+        for partition, result in done.items():
+            # As `apply` reports it: the last position delivered.
+            results[partition] = BatchResult(result.applied, result.duplicates,
+                                             clean[partition][-1].position)
+        return results
+
     async def _apply_good(self, partition: int, deliveries: list[Delivery]) -> tuple[int, int]:
         if not deliveries:
             return 0, 0
         try:
-            result = await self._with_retries(partition, deliveries)
+            result = await self._with_retries(self.store.apply, self.source, partition,
+                                              deliveries)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -83,7 +124,8 @@ class Applier:
             applied = duplicates = 0
             for delivery in deliveries:
                 try:
-                    single = await self._with_retries(partition, [delivery])
+                    single = await self._with_retries(self.store.apply, self.source, partition,
+                                                      [delivery])
                 except Exception as one_exc:
                     if is_transient(one_exc):
                         raise
@@ -95,19 +137,20 @@ class Applier:
             return applied, duplicates
         return result.applied, result.duplicates
 
-    async def _with_retries(self, partition: int, deliveries: list[Delivery]) -> BatchResult:
+    async def _with_retries(self, apply: Callable[..., _Result], *args: Any) -> _Result:
+        """`apply(*args)` on a worker thread, retried while the database is unavailable."""
         for attempt in range(TRANSIENT_RETRIES):
             try:
-                result = await asyncio.to_thread(self.store.apply, self.source, partition,
-                                                 deliveries)
+                result = await asyncio.to_thread(apply, *args)
             except Exception as exc:
                 if not is_transient(exc) or attempt == TRANSIENT_RETRIES - 1:
                     raise
                 log.warning("database unavailable; retrying", error=type(exc).__name__)
                 await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
                 continue
-            EVENTS_APPLIED.labels(self.projection).inc(result.applied)
-            DUPLICATES.labels(self.projection).inc(result.duplicates)
+            for one in result.values() if isinstance(result, dict) else (result,):
+                EVENTS_APPLIED.labels(self.projection).inc(one.applied)
+                DUPLICATES.labels(self.projection).inc(one.duplicates)
             return result
         raise AssertionError("unreachable")
 
@@ -181,18 +224,29 @@ class KafkaProjectionRunner(_Readiness):
                  group=self.group_id)
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
-                for tp, messages in batches.items():
-                    async with self._busy:  # a rebalance waits for the batch in hand
-                        if tp not in consumer.assignment():
-                            continue  # revoked meanwhile: its new owner reads it from the DB
-                        result = await self.applier.apply(
-                            tp.partition, [(m.offset, m.value) for m in messages])
-                        if self.after_batch is not None:
-                            await self.after_batch(tp.partition, result)
-                        with contextlib.suppress(CommitFailedError, KafkaError):
-                            # Informational (lag tools); the DB position is the truth.
-                            await consumer.commit({tp: messages[-1].offset + 1})
+                polled = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
+                if not polled:
+                    continue
+                async with self._busy:  # a rebalance waits for the poll in hand
+                    assigned = consumer.assignment()
+                    # A partition revoked meanwhile is left out: its new owner reads it from
+                    # the positions in the DB.
+                    batches = {tp: messages for tp, messages in polled.items()
+                               if messages and tp in assigned}
+                    if not batches:
+                        continue
+                    # Every partition of the poll in one transaction, with its position.
+                    results = await self.applier.apply_partitions(
+                        {tp.partition: [(m.offset, m.value) for m in messages]
+                         for tp, messages in batches.items()})
+                    if self.after_batch is not None:
+                        for tp in batches:
+                            await self.after_batch(tp.partition, results[tp.partition])
+                    with contextlib.suppress(CommitFailedError, KafkaError):
+                        # Informational (lag tools); the DB position is the truth.
+                        await consumer.commit({tp: messages[-1].offset + 1
+                                               for tp, messages in batches.items()})
+                    for tp, messages in batches.items():
                         self._record_lag(consumer, tp, messages[-1].offset)
         finally:
             async with self._busy:
