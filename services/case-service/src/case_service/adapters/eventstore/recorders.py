@@ -125,7 +125,8 @@ class GroupCommit:
         in-transaction writer that writes no receipt (placements are written on their own)."""
         writer = kwargs.get("in_transaction")
         return (self.group_commit and 0 < len(stored_events) <= GROUP_MAX_EVENTS
-                and set(kwargs) <= {"in_transaction"}
+                and set(kwargs) <= {"in_transaction", "tracking"}
+                and kwargs.get("tracking") is None  # (the library passes tracking=None)
                 and (writer is None or (isinstance(writer, CaseListWrites)
                                         and writer.receipt is None)))
 
