@@ -20,7 +20,7 @@ from case_service.adapters.case_store import CaseStore
 from case_service.adapters.debtor_keys import DebtorKeys
 from case_service.adapters.eventstore import EventsTable
 from case_service.adapters.pii_vault import PiiVault
-from case_service.adapters.relay import Relay
+from case_service.adapters.relay import Relay, log_notifications
 from case_service.application import replay
 from case_service.application.cases import CaseApplication
 from case_service.config import CaseSettings
@@ -105,5 +105,6 @@ def build_relay(application: CaseApplication, settings: KafkaSettings, *,
     if shard is not None:
         def read_log(after: int, limit: int) -> list[EventEnvelope]:
             return [in_shard(e, shard) for e in application.events_after(after, limit)]
+    options.setdefault("notifications", log_notifications(application.recorder))
     return Relay(read_log, application.last_position, application.store, settings,
                  **options)

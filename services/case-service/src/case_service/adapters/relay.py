@@ -5,6 +5,13 @@ envelope keyed by case id (so one case's events stay in one partition, in order)
 idempotent producer and `acks=all`, and saves the position only after the broker acknowledged
 the whole batch. A crash anywhere therefore republishes at most one batch (duplicates, which
 consumers absorb by case version) and never skips an event (no gaps).
+
+It wakes on new events instead of sleeping a fixed interval: on PostgreSQL the event store
+NOTIFYs a channel in every insert transaction (delivered at commit) and the relay LISTENs on
+it (`LogNotifications`), still reading the log at least every `poll_seconds` should a
+notification be lost (a lost NOTIFY must never stall it); without notifications (SQLite, or
+while the listening connection is down) it polls adaptively, MIN_POLL_SECONDS after a round
+that published, doubling up to `poll_seconds` while the log stays idle.
 """
 
 from __future__ import annotations
@@ -15,15 +22,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import psycopg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from casetrail.envelope import EventEnvelope
 from casetrail.kafka import KafkaSettings, ensure_topics, idempotent_producer
 from casetrail.retry import retrying_async
+from eventsourcing.postgres import PostgresApplicationRecorder
 from prometheus_client import Counter, Gauge
+from psycopg import sql
 
 log = structlog.get_logger("casetrail.relay")
 
@@ -35,6 +45,10 @@ AfterPublish = Callable[[int], Awaitable[None]]
 ReadLog = Callable[[int, int], list[EventEnvelope]]  # (after, limit) -> envelopes, in order
 # The relay never gives up on the broker while it runs: readiness reports the outage.
 RESTARTS = sys.maxsize
+# Without notifications, the first wait after a round that published: events committed while
+# it published are read 5 ms later, not after a whole poll interval.
+MIN_POLL_SECONDS = 0.005
+LISTENER_NAME = "casetrail-relay-listener"  # its application_name in pg_stat_activity
 
 
 class RelayPositions(Protocol):
@@ -50,19 +64,72 @@ class RelayPositions(Protocol):
         """A lock held by one instance at a time; yields whether this one got it."""
 
 
+class LogNotifications:
+    """Wakes the relay when the event store commits: PostgreSQL LISTEN on the channel the
+    library's recorder NOTIFYs in every transaction that inserts events (the notification is
+    delivered at commit, so the events are visible when it arrives). Its own connection,
+    reopened with a backoff when lost; `listening` is set while LISTEN is in place."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], channel: str, *,
+                 check_seconds: float = 1.0):
+        self.connect_kwargs, self.channel = connect_kwargs, channel
+        self.check_seconds = check_seconds  # how often a quiet listener looks at `stop`
+        self.arrived = asyncio.Event()  # set by a notification; the relay clears it
+        self.listening = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen until `stop` is set (or the task is cancelled)."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    autocommit=True, **{"application_name": LISTENER_NAME,
+                                        **self.connect_kwargs})
+                async with conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(
+                        sql.Identifier(self.channel)))
+                    self.listening.set()
+                    self.arrived.set()  # whatever committed before LISTEN: read once more
+                    backoff = 0.5
+                    while not stop.is_set():
+                        async for _ in conn.notifies(timeout=self.check_seconds):
+                            self.arrived.set()
+            except psycopg.Error as exc:
+                log.warning("listening for new events failed; polling meanwhile",
+                            error=repr(exc)[:300])
+            finally:
+                self.listening.clear()
+                self.arrived.set()  # a relay waiting for a notification polls meanwhile
+            await _sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
+def log_notifications(recorder: object) -> LogNotifications | None:
+    """The notifications of an event store that sends them (the library's PostgreSQL
+    recorder), else None (SQLite: the relay polls)."""
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return None
+    pool_kwargs = recorder.datastore.pool.kwargs  # what its connection pool connects with
+    given = pool_kwargs() if callable(pool_kwargs) else dict(pool_kwargs or {})
+    kwargs = {k: v for k, v in given.items() if k != "row_factory" and v is not None}
+    return LogNotifications(kwargs, recorder.channel_name)
+
+
 class Relay:
     """Publishes the case log to Kafka; one active instance (others wait as standbys).
 
     It reads the log with `read_log` (after, limit), learns the newest position with
-    `last_position`, and keeps its own position in `positions`."""
+    `last_position`, keeps its own position in `positions`, and wakes on `notifications`
+    when it has them (else it polls; `poll_seconds`: the longest it waits either way)."""
 
     def __init__(self, read_log: ReadLog, last_position: Callable[[], int],
                  positions: RelayPositions, settings: KafkaSettings, *, batch_size: int = 1000,
                  poll_seconds: float = 0.1, after_publish: AfterPublish | None = None,
-                 max_lag: int = 10_000):
+                 max_lag: int = 10_000, notifications: LogNotifications | None = None):
         self.read_log, self.last_position, self.positions = read_log, last_position, positions
         self.settings = settings
         self.batch_size, self.poll_seconds = batch_size, poll_seconds
+        self.notifications = notifications
         self.after_publish = after_publish  # a fault-injection point for tests
         self.position = 0
         self.lag: int | None = None  # unknown until the first round
@@ -110,7 +177,9 @@ class Relay:
                 await self._relay_with_a_producer(stop)
 
     async def _relay_with_a_producer(self, stop: asyncio.Event) -> None:
-        producer = idempotent_producer(self.settings)
+        # No linger: a round hands the producer its whole batch before it awaits anything,
+        # so the batch goes out in full at once; lingering would only delay every round.
+        producer = idempotent_producer(self.settings, linger_ms=0)
         try:
             await producer.start()  # connects: the broker is reachable again
             self.broker_error = None
@@ -126,14 +195,38 @@ class Relay:
     async def _relay(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
         topic = self.settings.topic
         self.position = await asyncio.to_thread(self.positions.relay_position, topic)
-        log.info("relaying", topic=topic, from_position=self.position)
+        log.info("relaying", topic=topic, from_position=self.position,
+                 notifications=self.notifications is not None)
+        listener = None
+        if self.notifications is not None:
+            listener = asyncio.create_task(self.notifications.run(stop))
+        try:
+            await self._rounds(producer, stop)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _rounds(self, producer: AIOKafkaProducer, stop: asyncio.Event) -> None:
+        topic = self.settings.topic
+        notifications = self.notifications
+        pause = MIN_POLL_SECONDS
         while not stop.is_set():
+            if notifications is not None:
+                # Cleared before reading: a commit after this read sets it again.
+                notifications.arrived.clear()
             batch = await asyncio.to_thread(self.read_log, self.position, self.batch_size)
             if not batch:
                 self.lag = 0
                 RELAY_LAG.set(0)
-                await _sleep_or_stop(stop, self.poll_seconds)
+                if notifications is not None and notifications.listening.is_set():
+                    await _wait_or_stop(stop, notifications.arrived, self.poll_seconds)
+                else:
+                    await _sleep_or_stop(stop, pause)
+                    pause = min(pause * 2, self.poll_seconds)
                 continue
+            pause = MIN_POLL_SECONDS
             futures = [
                 await producer.send(
                     topic, key=str(event.case_id).encode(), value=event.to_json_bytes(),
@@ -154,6 +247,16 @@ class Relay:
             head = await asyncio.to_thread(self.last_position)
             self.lag = max(0, head - last)
             RELAY_LAG.set(self.lag)
+
+
+async def _wait_or_stop(stop: asyncio.Event, event: asyncio.Event, seconds: float) -> None:
+    """Until `event` or `stop` is set, or `seconds` have passed."""
+    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
