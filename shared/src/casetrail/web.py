@@ -5,9 +5,9 @@ puts on identifiers, paging positions, instants and days (docs/api.md)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -28,6 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from casetrail.logs import enter_request, leave_request, request_fields
 from casetrail.metrics import REQUEST_SECONDS
 from casetrail.security import AuthenticationError, KeyRing, Principal, Role
 
@@ -232,17 +233,25 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey"
                         description="the same key in `X-API-Key`")
 
 
-def principal(request: Request,
-              bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-              api_key: Annotated[str | None, Depends(_api_key)]) -> Principal:
-    """Authenticate the caller from `X-API-Key` or `Authorization: Bearer <key>`."""
+async def principal(request: Request,
+                    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                    api_key: Annotated[str | None, Depends(_api_key)]) -> Principal:
+    """Authenticate the caller from `X-API-Key` or `Authorization: Bearer <key>`; the
+    request's log lines then name its key and tenant. (`async`: a hash and a dictionary
+    lookup, not worth a trip to the thread pool.)"""
     keyring: KeyRing = request.app.state.keyring
     raw = api_key if api_key is not None else (bearer.credentials if bearer else None)
     try:
-        return keyring.authenticate(raw)
+        caller = keyring.authenticate(raw)
     except AuthenticationError as exc:
         raise HTTPException(status_code=401, detail=str(exc),
                             headers={"WWW-Authenticate": "Bearer"}) from None
+    fields = request_fields()
+    if fields is not None:
+        fields["key_id"] = caller.key_id
+        if caller.tenant is not None:
+            fields["tenant"] = caller.tenant
+    return caller
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
@@ -258,44 +267,83 @@ def require_roles(caller: Principal, *roles: Role) -> None:
 # ---------------------------------------------------------------------------- middleware
 
 
-class RequestContextMiddleware:
-    """Gives every request an id (X-Request-ID), logs one line per request (never bodies) and
-    times it under its route template (never the raw path: ids would explode the labels)."""
+# Probes answer every few seconds from each kubelet and Prometheus: timed, but logged only at
+# DEBUG (route templates, so that an unmatched path is never taken for one).
+PROBE_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
-    def __init__(self, app: ASGIApp, service: str):
-        self.app, self.service = app, service
+
+class RequestContextMiddleware:
+    """One pure ASGI layer for what surrounds every request, at little cost per request:
+    - an id (X-Request-ID: the caller's if short and plain, else a new one), echoed on the
+      response and bound, with the correlation id, the service and (once authenticated) the
+      caller's key id and tenant, to every log line the request writes;
+    - one access line per request at INFO (method, path, status, ms; never bodies), at DEBUG
+      for the probes (`/healthz`, `/readyz`, `/metrics`);
+    - its latency, under its route template (never the raw path: ids would explode the labels);
+    - with `answer_errors`, the last resort: an exception nothing else handled becomes a
+      logged 500 in the error envelope, with the request id, and the connection stays usable
+      (uvicorn drops a keep-alive connection when an exception reaches it). Nothing should get
+      there: each one is a bug to fix. Without it (the console, which renders its own error
+      pages) the exception goes on, logged as a 500."""
+
+    def __init__(self, app: ASGIApp, service: str, *, answer_errors: bool = False):
+        self.app, self.service, self.answer_errors = app, service, answer_errors
+        # The histogram's child per (method, route, status), looked up once, not per request.
+        self._observers: dict[tuple[str, str, int], Callable[[float], None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = _header_text(headers.get(b"x-request-id")) or uuid.uuid4().hex
-        correlation_id = _header_text(headers.get(b"x-correlation-id")) or request_id
+        request_id = correlation_id = None
+        for name, value in scope.get("headers") or ():  # the last of a repeated one counts
+            if name == b"x-request-id":
+                request_id = _header_text(value)
+            elif name == b"x-correlation-id":
+                correlation_id = _header_text(value)
+        request_id = request_id or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
+        token = enter_request({"request_id": request_id,
+                               "correlation_id": correlation_id or request_id,
+                               "service": self.service})
+        id_header = (b"x-request-id", request_id.encode())
         started = time.perf_counter()
-        status = 500
+        status, responded = 500, False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                status, responded = message["status"], True
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(
-                request_id=request_id, correlation_id=correlation_id, service=self.service):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                seconds = time.perf_counter() - started
-                route = getattr(scope.get("route"), "path", None) or "unmatched"
-                if route != "/metrics":
-                    REQUEST_SECONDS.labels(self.service, scope["method"], route,
-                                           str(status)).observe(seconds)
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round(seconds * 1000, 1))
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if not self.answer_errors:
+                raise
+            log.exception("unhandled error", path=scope.get("path"))
+            if responded:  # too late for an answer of our own: let the server close it
+                raise
+            await _send_json(send_with_id, 500, error_body(
+                "internal_error", "an unexpected error; it has been logged",
+                request_id=request_id))
+        finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if route != "/metrics":
+                self._observe(scope["method"], route, status, seconds)
+            (log.debug if route in PROBE_ROUTES else log.info)(
+                "request", method=scope["method"], path=scope["path"], status=status,
+                ms=round(seconds * 1000, 1))
+            leave_request(token)
+
+    def _observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        observe = self._observers.get((method, route, status))
+        if observe is None:
+            observe = REQUEST_SECONDS.labels(self.service, method, route, str(status)).observe
+            self._observers[(method, route, status)] = observe
+        observe(seconds)
 
 
 _SAFE_HEADER = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -305,38 +353,6 @@ def _header_text(value: bytes | None) -> str | None:
     """A caller-supplied id, only if it is short and plain (it is echoed and logged)."""
     text = (value or b"").decode("latin-1")
     return text if _SAFE_HEADER.match(text) else None
-
-
-class UnhandledErrorMiddleware:
-    """The last resort: an exception nothing else handled becomes a logged 500 in the error
-    envelope, and the connection stays usable (uvicorn drops a keep-alive connection when an
-    exception reaches it). Nothing should get here: each one is a bug to fix."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("unhandled error", path=scope.get("path"))
-            if started:  # too late for an answer of our own: let the server close it
-                raise
-            request_id = scope.get("state", {}).get("request_id")
-            await _send_json(send, 500, error_body(
-                "internal_error", "an unexpected error; it has been logged",
-                request_id=request_id))
 
 
 class RequestGuardMiddleware:
@@ -489,12 +505,16 @@ async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------- health, JSON
 
 
+_HEALTHY = orjson.dumps({"status": "ok"})
+
+
 def add_health_routes(app: FastAPI, ready: Callable[[], dict[str, Any]]) -> None:
-    """`/healthz` says the process is up; `/readyz` runs the service's readiness checks."""
+    """`/healthz` says the process is up (no I/O, on the event loop); `/readyz` runs the
+    service's readiness checks (which may query a database: on the thread pool)."""
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Response:
+        return Response(_HEALTHY, media_type="application/json")
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
@@ -546,9 +566,11 @@ def install_api(app: FastAPI, *, service: str, max_body_bytes: int = DEFAULT_MAX
     install_error_handlers(app)
     document_errors(app)
     install_docs(app)
+    # Two layers, outermost first: the request's context (id, logs, metrics, the last-resort
+    # 500), then the guard, which only checks the URL of a request without a body and
+    # passes `receive` and `send` through untouched (bench/stack.py measures each).
     app.add_middleware(RequestGuardMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(RequestContextMiddleware, service=service)
+    app.add_middleware(RequestContextMiddleware, service=service, answer_errors=True)
 
 
 def document_errors(app: FastAPI) -> None:
