@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline clean
+.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline bench-stack clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench-intake: install ## HTTP intake benchmark on PostgreSQL (N=100000, 1 then 2
 
 bench-commands: install ## single contacts and payments over HTTP (wrk) vs /healthz, PostgreSQL
 	./scripts/with-pg.sh $(UV) run python bench/commands.py
+
+bench-stack: install ## what each HTTP layer costs: bare FastAPI up to the case service (wrk)
+	./scripts/with-pg.sh $(UV) run python bench/stack.py
 
 bench-billing: install ## billing runs over 1,000,000 payments / 100 agencies vs a GROUP BY
 	./scripts/with-pg.sh $(UV) run python bench/billing.py
