@@ -25,6 +25,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import nullcontext
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -339,18 +340,23 @@ class PostgresCaseRecorder(GroupCommit, PostgresApplicationRecorder):
         `insert_one` retries them."""
         for attempt in retrying(10, on=(InterfaceError, OperationalError), backoff=(0.2, 0.2)):
             with attempt:
-                if len(requests) > 1:
-                    try:
-                        return self._write_batch(requests, savepoints=False)
-                    except IntegrityError:
-                        pass  # some save conflicts: find which, below
+                try:
+                    return self._write_batch(requests, savepoints=False)
+                except IntegrityError as error:
+                    if len(requests) == 1:
+                        return [error]
+                # Some save conflicts: write them again, each under a savepoint.
                 return self._write_batch(requests, savepoints=True)
         raise AssertionError("unreachable")
 
     def _write_batch(self, requests: Sequence[SaveRequest], *, savepoints: bool
                      ) -> list[list[int] | BaseException]:
         outcomes: list[list[int] | BaseException] = []
-        with self.datastore.get_connection() as conn, conn.transaction(), \
+        # Without savepoints, pipelined: LOCK, NOTIFY and the INSERT go in one round trip, the
+        # leaves, the case list and the COMMIT in another, so the lock is held for about two
+        # round trips and the fsync.
+        with self.datastore.get_connection() as conn, \
+                (nullcontext() if savepoints else conn.pipeline()), conn.transaction(), \
                 conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
