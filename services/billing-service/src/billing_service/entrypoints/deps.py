@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from billing_service.bootstrap import BillingService
 
 
-def service(request: Request) -> BillingService:
-    """The service built at start-up."""
+async def service(request: Request) -> BillingService:
+    """The service built at start-up (async: FastAPI runs a sync dependency on the thread
+    pool, a hop this lookup does not need)."""
     built: BillingService = request.app.state.service
     return built
 

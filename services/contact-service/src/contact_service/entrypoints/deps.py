@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from contact_service.bootstrap import ContactService
 
 
-def service(request: Request) -> ContactService:
-    """The service built at start-up."""
+async def service(request: Request) -> ContactService:
+    """The service built at start-up (async: FastAPI runs a sync dependency on the thread
+    pool, a hop this lookup does not need)."""
     built: ContactService = request.app.state.service
     return built
 

@@ -153,7 +153,7 @@ class CreditorPolicyOut(BaseModel):
 
 @router.get("/policy-packs", summary="The policy packs and their versions",
             response_model=PolicyPacksOut)
-def policy_packs(service: ServiceDep, caller: PrincipalDep) -> dict[str, Any]:
+async def policy_packs(service: ServiceDep, caller: PrincipalDep) -> dict[str, Any]:
     """Every version of every pack, with its rules (packs are data files, not code)."""
     return service.compliance.policy_packs()
 
