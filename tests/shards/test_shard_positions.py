@@ -133,3 +133,28 @@ def test_the_json_form_names_the_shard_only_when_there_is_one() -> None:
     named = in_shard(event, "shard-7")
     assert EventEnvelope.from_json_bytes(named.to_json_bytes()) == named
     assert EventEnvelope.from_json_bytes(event.to_json_bytes()).shard is None
+
+
+def test_one_poll_over_partitions_equals_each_partition_applied_alone(
+        store: ProjectionStore, tmp_path: Path) -> None:
+    shard_1 = [in_shard(e, "shard-1") for e in log_of([uuid4() for _ in range(6)], 3)]
+    shard_2 = [in_shard(e, "shard-2") for e in log_of([uuid4() for _ in range(6)], 3)]
+    topic = interleave(shard_1, shard_2) + shard_2[:5]  # and a few republished copies
+    polls: list[dict[int, list[Delivery]]] = []
+    offsets = [0, 0, 0]
+    for start in range(0, len(topic), 11):
+        poll: dict[int, list[Delivery]] = {}
+        for event in topic[start:start + 11]:
+            partition = event.case_id.int % 3
+            poll.setdefault(partition, []).append(Delivery(offsets[partition], event))
+            offsets[partition] += 1
+        polls.append(poll)
+    plain = ProjectionStore(make_engine(f"sqlite:///{tmp_path}/plain.db"), Ledger())
+    plain.create_schema()
+    for poll in polls:
+        store.apply_partitions("kafka:t", poll)
+        for partition, deliveries in poll.items():
+            plain.apply("kafka:t", partition, deliveries)
+    assert Counter(ledger_rows(store)) == Counter(ledger_rows(plain)) == Counter(
+        (str(e.case_id), e.version) for e in shard_1 + shard_2)
+    assert store.positions("kafka:t") == plain.positions("kafka:t")

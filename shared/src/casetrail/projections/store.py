@@ -528,11 +528,13 @@ class ProjectionStore:
             runs: list[list[EventEnvelope]] = []
             saved: list[tuple[int, int, int]] = []
             results = {}
+            # Named shards' log positions applied through, by (partition, shard).
+            shard_positions: dict[tuple[int, str], int] | None = None
+            shards_moved: set[tuple[int, str]] = set()
             for partition, deliveries in batches.items():
                 stored, applied_through = positions[partition]
                 applied = duplicates = 0
                 events = []
-                shards: dict[str, int] = {}  # per named shard: its log position applied through
                 for delivery in deliveries:
                     event = delivery.event
                     shard = event.shard
@@ -542,18 +544,19 @@ class ProjectionStore:
                             continue
                         applied_through = event.position
                     else:  # positions count within a shard's own log
-                        if shard not in shards:
-                            shards[shard] = self._shard_log_position(conn, source, partition,
-                                                                     shard)
-                        if delivery.position <= stored or event.position <= shards[shard]:
+                        if shard_positions is None:  # read once, for every partition
+                            shard_positions = self._shard_log_positions(conn, source,
+                                                                        list(batches))
+                        key = (partition, shard)
+                        if delivery.position <= stored or \
+                                event.position <= shard_positions.get(key, NO_POSITION):
                             duplicates += 1
                             continue
-                        shards[shard] = event.position
+                        shard_positions[key] = event.position
+                        shards_moved.add(key)
                     if handles(event.type):
                         events.append(event)
                     applied += 1
-                for shard, shard_through in shards.items():
-                    self._save_shard_log_position(conn, source, partition, shard, shard_through)
                 runs.append(events)
                 last = max(stored, deliveries[-1].position if deliveries else NO_POSITION)
                 if through is not None:
@@ -574,6 +577,10 @@ class ProjectionStore:
                     handle(batched, event)  # type: ignore[arg-type]
                 batched.finish()
             self._save_positions(conn, source, saved)
+            if shards_moved:
+                assert shard_positions is not None
+                self._save_shard_log_positions(
+                    conn, source, {key: shard_positions[key] for key in shards_moved})
         return results
 
     def skip(self, source: str, partition: int, position: int) -> None:
@@ -603,27 +610,33 @@ class ProjectionStore:
     # its own beside the partition's (source "<source>#<shard>", transport position unused):
     # read and written only while the partition's row is locked.
 
-    def _shard_log_position(self, conn: Connection, source: str, partition: int, shard: str
-                            ) -> int:
+    def _shard_log_positions(self, conn: Connection, source: str, partitions: Sequence[int]
+                             ) -> dict[tuple[int, str], int]:
+        """Every named shard's log position applied through in these partitions, by
+        (partition, shard): one query for a whole poll."""
         t = positions_table
-        value = conn.execute(sa.select(t.c.log_position).where(
-            t.c.projection == self.name, t.c.source == shard_source(source, shard),
-            t.c.partition == partition)).scalar()
-        return NO_POSITION if value is None else int(value)
+        prefix = shard_source(source, "")
+        rows = conn.execute(sa.select(t.c.partition, t.c.source, t.c.log_position).where(
+            t.c.projection == self.name, t.c.source.startswith(prefix, autoescape=True),
+            among(conn, t.c.partition, sorted(set(partitions)))))
+        return {(int(p), name[len(prefix):]): int(lp) for p, name, lp in rows}
 
-    def _save_shard_log_position(self, conn: Connection, source: str, partition: int,
-                                 shard: str, log_position: int) -> None:
+    def _save_shard_log_positions(self, conn: Connection, source: str,
+                                  moved: dict[tuple[int, str], int]) -> None:
+        """Upsert the shards' positions that moved: one statement for a whole poll."""
         if self.is_postgres:
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-        statement = upsert(positions_table).values(
-            projection=self.name, source=shard_source(source, shard), partition=partition,
-            position=NO_POSITION, log_position=log_position, updated_at=_now())
+        statement = upsert(positions_table)
+        now = _now()
         conn.execute(statement.on_conflict_do_update(
             index_elements=["projection", "source", "partition"],
             set_={"log_position": statement.excluded.log_position,
-                  "updated_at": statement.excluded.updated_at}))
+                  "updated_at": statement.excluded.updated_at}),
+            [{"projection": self.name, "source": shard_source(source, shard),
+              "partition": partition, "position": NO_POSITION, "log_position": log_position,
+              "updated_at": now} for (partition, shard), log_position in sorted(moved.items())])
 
     def _save_position(self, conn: Connection, source: str, partition: int,
                        position: int, log_position: int) -> None:
