@@ -40,13 +40,27 @@ def request_lines(system: System) -> list[str]:
 
 def test_every_worker_writes_json_logs_at_the_configured_level(embedded: System) -> None:
     url = serve_with_workers(embedded, CASETRAIL_LOG_LEVEL="INFO", CASETRAIL_LOG_JSON="true")
-    for _ in range(12):  # spread over both workers
-        httpx.get(f"{url}/v1/contacts", timeout=5)
+    for n in range(12):  # spread over both workers
+        httpx.get(f"{url}/v1/contacts", timeout=5, headers={"X-Request-ID": f"serving-{n}"})
     lines = request_lines(embedded)
     assert len(lines) >= 12
     for line in lines:
         record = json.loads(line)  # JSON, not console output
         assert (record["level"], record["status"]) == ("info", 401)
+        assert record["service"] == "contact"
+    assert {json.loads(line)["request_id"] for line in lines} >= {
+        f"serving-{n}" for n in range(12)}
+
+
+def test_probes_are_not_logged_at_info(embedded: System) -> None:
+    url = serve_with_workers(embedded, CASETRAIL_LOG_LEVEL="INFO", CASETRAIL_LOG_JSON="true")
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(f"{url}{path}", timeout=5).status_code == 200
+    httpx.get(f"{url}/v1/contacts", timeout=5)
+    embedded.stop()
+    text = (embedded.tmp / "contact.log").read_text(errors="replace")
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert [r["path"] for r in records if r.get("event") == "request"] == ["/v1/contacts"]
 
 
 def test_every_worker_drops_lines_below_the_configured_level(embedded: System,
