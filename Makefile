@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline bench-stack clean
+.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline bench-stack bench-shards clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ bench-billing: install ## billing runs over 1,000,000 payments / 100 agencies vs
 
 bench-pipeline: install ## placements + single commands through relay, Kafka, both consumers
 	./scripts/with-pg.sh ./scripts/with-kafka.sh $(UV) run python bench/pipeline.py
+
+bench-shards: install ## consumers on a topic two case-log shards publish to vs one log
+	./scripts/with-pg.sh $(UV) run python bench/shards.py
 
 bench-audit: install ## audit checkpoint + verify over 1,000,000 events on PostgreSQL
 	./scripts/with-pg.sh $(UV) run python bench/audit.py
