@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import structlog
 from casetrail import web
 from casetrail.logs import configure_logging, request_fields
-from casetrail.security import KeyEntry, KeyRing, Role, generate_key, hash_key
+from casetrail.security import (
+    AuthenticationError,
+    KeyEntry,
+    KeyRing,
+    Principal,
+    Role,
+    generate_key,
+    hash_key,
+)
 from casetrail.web import (
     IdentifierPath,
     PrincipalDep,
@@ -23,7 +31,8 @@ from casetrail.web import (
     install_error_handlers,
     new_api,
 )
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, generate_latest
 from pydantic import BaseModel
@@ -246,3 +255,46 @@ def test_with_the_middleware_every_answer_is_the_plain_apps_but_for_the_request_
             assert (answer.status_code, answer.content, headers) == (
                 expected.status_code, expected.content, dict(expected.headers.items())), path
             assert answer.headers["x-request-id"]
+
+
+_bearer = HTTPBearer(auto_error=False)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def _thread_pool_principal(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        api_key: Annotated[str | None, Depends(_api_key)]) -> Principal:
+    """The dependency as it was: sync (FastAPI runs it on the thread pool)."""
+    raw = api_key if api_key is not None else (bearer.credentials if bearer else None)
+    try:
+        return KEYRING.authenticate(raw)
+    except AuthenticationError as exc:
+        raise HTTPException(status_code=401, detail=str(exc),
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+
+
+@pytest.mark.parametrize("headers", [
+    AUTH, {"X-API-Key": KEY}, {"X-API-Key": KEY, "Authorization": "Bearer ct_creditor_x"},
+    {"X-API-Key": "ct_creditor_unknown"}, {"Authorization": f"Basic {KEY}"},
+    {"Authorization": "Bearer"}, {"X-API-Key": ""}, {},
+])
+def test_the_async_principal_answers_as_the_thread_pool_one(headers: dict[str, str]) -> None:
+    app = FastAPI()
+    app.state.keyring = KEYRING
+    install_error_handlers(app)
+
+    @app.get("/async")
+    async def on_the_loop(caller: PrincipalDep) -> dict[str, Any]:
+        return {"key_id": caller.key_id, "role": caller.role, "tenant": caller.tenant}
+
+    @app.get("/pool")
+    async def from_the_pool(caller: Annotated[Principal, Depends(_thread_pool_principal)]
+                            ) -> dict[str, Any]:
+        return {"key_id": caller.key_id, "role": caller.role, "tenant": caller.tenant}
+
+    with TestClient(app) as client:
+        expected, answer = client.get("/pool", headers=headers), client.get("/async",
+                                                                            headers=headers)
+    assert (answer.status_code, answer.json(), answer.headers.get("www-authenticate")) == (
+        expected.status_code, expected.json(), expected.headers.get("www-authenticate"))
