@@ -127,9 +127,14 @@ def test_a_lost_notification_only_delays_the_relay_to_its_poll_interval(
 def test_a_lost_listening_connection_is_reopened_and_nothing_waits_for_the_poll(
         kafka_bootstrap: str, pg_schemas: Any) -> None:
     h = postgres_harness(kafka_bootstrap, pg_schemas)
-    relay = build_relay(h.app, h.kafka, poll_seconds=AN_HOUR)
-    notifications = relay.notifications
-    assert notifications is not None
+    found = log_notifications(h.app.recorder)
+    assert found is not None
+    assert found.application_name == LISTENER_NAME
+    # A name of its own, so that only this test's listener is ended (not another relay's).
+    name = f"{LISTENER_NAME}-{os.urandom(4).hex()}"
+    notifications = LogNotifications(found.connect_kwargs, found.channel,
+                                     application_name=name)
+    relay = build_relay(h.app, h.kafka, poll_seconds=AN_HOUR, notifications=notifications)
     pages = counting_reads(relay)
     engine = h.store.engine  # the same server: end the listener's session from outside
 
@@ -137,8 +142,7 @@ def test_a_lost_listening_connection_is_reopened_and_nothing_waits_for_the_poll(
         with engine.begin() as conn:
             return len(conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %(name)s AND query ILIKE 'LISTEN%%' "
-                "AND pid <> pg_backend_pid()", {"name": LISTENER_NAME}).all())
+                "WHERE application_name = %(name)s", {"name": name}).all())
 
     async def scenario() -> None:
         stop = asyncio.Event()

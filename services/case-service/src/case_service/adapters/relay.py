@@ -71,8 +71,9 @@ class LogNotifications:
     reopened with a backoff when lost; `listening` is set while LISTEN is in place."""
 
     def __init__(self, connect_kwargs: dict[str, Any], channel: str, *,
-                 check_seconds: float = 1.0):
+                 check_seconds: float = 1.0, application_name: str = LISTENER_NAME):
         self.connect_kwargs, self.channel = connect_kwargs, channel
+        self.application_name = application_name  # how pg_stat_activity names its session
         self.check_seconds = check_seconds  # how often a quiet listener looks at `stop`
         self.arrived = asyncio.Event()  # set by a notification; the relay clears it
         self.listening = asyncio.Event()
@@ -83,7 +84,7 @@ class LogNotifications:
         while not stop.is_set():
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    autocommit=True, **{"application_name": LISTENER_NAME,
+                    autocommit=True, **{"application_name": self.application_name,
                                         **self.connect_kwargs})
                 async with conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(
