@@ -69,6 +69,12 @@ class CaseListWrites(Protocol):
                      ) -> list[tuple[Any, ...]]: ...
 
 
+def _merges(writer: Any) -> bool:
+    """Whether a writer is a CaseListWrites (checked by its method: a runtime Protocol check
+    costs more than the rest of the decision)."""
+    return callable(getattr(writer, "summary_rows", None))
+
+
 def audit_leaves(stored_events: Sequence[StoredEvent], positions: Sequence[int]
                  ) -> tuple[list[int], list[bytes]]:
     """The audit leaf of each stored event at its position."""
@@ -128,8 +134,7 @@ class GroupCommit:
         return (self.group_commit and 0 < len(stored_events) <= GROUP_MAX_EVENTS
                 and set(kwargs) <= {"in_transaction", "tracking"}
                 and kwargs.get("tracking") is None  # (the library passes tracking=None)
-                and (writer is None or (isinstance(writer, CaseListWrites)
-                                        and writer.receipt is None)))
+                and (writer is None or (_merges(writer) and writer.receipt is None)))
 
     def submit(self, stored_events: Sequence[StoredEvent], **kwargs: Any
                ) -> Future[list[int]]:
@@ -177,7 +182,7 @@ def _written_batch(cursor: Any, statements: InTransactionStatements,
         writer = request.writer
         if writer is None:
             continue
-        if isinstance(writer, CaseListWrites):
+        if _merges(writer):
             for row in writer.summary_rows(request.stored_events, ids):
                 earlier = rows.get(row[0])
                 if earlier is not None and not row[-1]:  # keep where the case was placed
