@@ -7,6 +7,10 @@ of SQLAlchemy, in one package, each part behind a test that it equals the librar
   lock, `_lock_table`/`_notify_channel`), and to read plain rows (`select_event_rows`,
   `select_case_rows`). The library's own recorder test cases run against them
   (tests/integration/test_recorder_contract.py).
+- group_commit.py: the committer thread through which concurrent saves of a process share
+  one transaction, one table lock and one fsync (recorders.py writes the batch; each save
+  keeps its own positions or its own IntegrityError; tests/integration/test_group_commit.py
+  compares it with one transaction per save).
 - statements.py: the in-transaction writes, Core constructs compiled for the recorder's raw
   cursor.
 - stored_events.py: `Placed` events written in the library's stored form
