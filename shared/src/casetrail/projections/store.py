@@ -23,7 +23,6 @@ rebalance and the one that gained it never apply the same batch twice.
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,11 +34,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.elements import BindParameter
 
 from casetrail.dburl import DatabaseURL
 from casetrail.envelope import EventEnvelope
 from casetrail.projections.base import Projection
+from casetrail.projections.statements import is_plain_row_form, plain_row
 
 tracking = sa.MetaData()
 positions_table = sa.Table(
@@ -96,9 +95,9 @@ class _BatchedInserts:
         if args or kwargs:
             row = None
         elif parameters is None:
-            row = self._plain_row(statement)
+            row = plain_row(statement)
         elif isinstance(parameters, dict) and isinstance(statement, Insert) and \
-                _plain_row_form(statement):
+                is_plain_row_form(statement):
             row = parameters  # `execute(table.insert(), {...})`: cheapest to build
         else:
             row = None
@@ -126,17 +125,6 @@ class _BatchedInserts:
             pending[ident] = dict(values)
         else:
             held.update(values)  # later values win, as they would in order
-
-    @staticmethod
-    def _plain_row(statement: Any) -> dict[str, Any] | None:
-        if not isinstance(statement, Insert) or statement._post_values_clause is not None \
-                or statement._returning or statement._multi_values:
-            return None
-        values = getattr(statement, "_values", None)
-        if not values or not all(isinstance(k, str) and isinstance(v, BindParameter)
-                                 for k, v in values.items()):
-            return None  # SQL expressions or unusual keys: run it as it is
-        return {k: v.value for k, v in values.items()}
 
     def flush(self) -> None:
         """Send every held insert, then every held update (one `update_rows` per table and
@@ -255,19 +243,6 @@ def _update_statement(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
     return table.update().where(
         *(table.c[c] == sa.bindparam(f"k_{c}") for c in _key_columns(table))
     ).values({c: sa.bindparam(f"v_{c}") for c in columns})
-
-
-def _plain_row_form(statement: Insert) -> bool:
-    """Whether `execute(statement, {row})` is a plain single-row insert of that row."""
-    known = _PLAIN_FORMS.get(statement)
-    if known is None:
-        known = _PLAIN_FORMS[statement] = (
-            statement._post_values_clause is None and not statement._returning
-            and not statement._multi_values and not getattr(statement, "_values", None))
-    return known
-
-
-_PLAIN_FORMS: weakref.WeakKeyDictionary[Insert, bool] = weakref.WeakKeyDictionary()
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
