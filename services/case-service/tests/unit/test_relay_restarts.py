@@ -19,9 +19,9 @@ def test_a_relay_waiting_to_restart_after_a_broker_outage_stops_at_once(
     starts: list[float] = []
     real = relay_module.idempotent_producer
 
-    def counting(settings: KafkaSettings) -> Any:
+    def counting(settings: KafkaSettings, **options: Any) -> Any:
         starts.append(time.monotonic())
-        return real(settings)
+        return real(settings, **options)
 
     monkeypatch.setattr(relay_module, "idempotent_producer", counting)
     relay = Relay(read_log=lambda after, limit: [], last_position=lambda: 0,
