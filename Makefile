@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline bench-stack bench-shards clean
+.PHONY: help install run test lint unit integration e2e browser pg pg-stop kafka kafka-stop validate-k8s bench-intake bench-audit bench-rebuild bench-rebuild-mix bench-commands bench-billing bench-pipeline bench-stack bench-shards bench-transport clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ unit: install ## unit tests only (no servers): the shared library's and every se
 
 integration: install ## integration tiers on SQLite, PostgreSQL and Kafka (starts them)
 	./scripts/test.sh -m "not e2e and not browser" shared/tests services tests/transport \
-	  tests/trust tests/hostile tests/migrations tests/deploy
+	  tests/trust tests/hostile tests/migrations tests/deploy tests/shards tests/interop
 
 e2e: install ## end-to-end: every service as a process, both transports (starts PG and Kafka)
 	./scripts/test.sh -m e2e tests/e2e
@@ -91,6 +91,9 @@ bench-shards: install ## consumers on a topic two case-log shards publish to vs 
 
 bench-audit: install ## audit checkpoint + verify over 1,000,000 events on PostgreSQL
 	./scripts/with-pg.sh $(UV) run python bench/audit.py
+
+bench-transport: install ## relay + consumer: one transaction per poll, NOTIFY vs the plain paths
+	./scripts/with-pg.sh ./scripts/with-kafka.sh $(UV) run python bench/transport.py
 
 clean: ## remove local state (databases, dev keys)
 	rm -rf var
