@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from casetrail.envelope import EnvelopeError, decode_envelope
 from casetrail.kafka import KafkaSettings, idempotent_producer
 from casetrail.projections.store import NO_POSITION, BatchResult, Delivery, ProjectionStore
+from casetrail.retry import retrying_async
 
 log = structlog.get_logger("casetrail.consumer")
 
@@ -139,20 +140,17 @@ class Applier:
 
     async def _with_retries(self, apply: Callable[..., _Result], *args: Any) -> _Result:
         """`apply(*args)` on a worker thread, retried while the database is unavailable."""
-        for attempt in range(TRANSIENT_RETRIES):
-            try:
+        async for attempt in retrying_async(TRANSIENT_RETRIES, on=is_transient,
+                                            backoff=(0.2, 5.0)):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.warning("database unavailable; retrying",
+                                attempt=attempt.retry_state.attempt_number)
                 result = await asyncio.to_thread(apply, *args)
-            except Exception as exc:
-                if not is_transient(exc) or attempt == TRANSIENT_RETRIES - 1:
-                    raise
-                log.warning("database unavailable; retrying", error=type(exc).__name__)
-                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
-                continue
-            for one in result.values() if isinstance(result, dict) else (result,):
-                EVENTS_APPLIED.labels(self.projection).inc(one.applied)
-                DUPLICATES.labels(self.projection).inc(one.duplicates)
-            return result
-        raise AssertionError("unreachable")
+        for one in result.values() if isinstance(result, dict) else (result,):
+            EVENTS_APPLIED.labels(self.projection).inc(one.applied)
+            DUPLICATES.labels(self.projection).inc(one.duplicates)
+        return result
 
     async def _dead(self, partition: int, position: int, raw: Raw, error: str) -> None:
         log.error("dead-lettered a message", partition=partition, position=position,
