@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from casetrail.clock import SYSTEM_CLOCK, Clock
 from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
@@ -39,6 +40,11 @@ class BillingService:
     performance: PerformanceReports
     clock: Clock  # the one "now" of the service: runs, previews, stamps, default as_of
     default_timezone: str  # days of new contracts and reports that state no zone
+
+    def ready(self) -> None:
+        """Raise when the service's database does not answer."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     def close(self) -> None:
         """Release database connections."""

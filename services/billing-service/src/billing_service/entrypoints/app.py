@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from casetrail.ops import install_ops
 from casetrail.settings import CommonSettings
 from casetrail.web import install_api, new_api
@@ -36,8 +35,7 @@ def create_app(settings: BillingSettings | None = None, common: CommonSettings |
     app.include_router(performance.router)
 
     def ready() -> dict[str, Any]:
-        with app.state.service.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        app.state.service.ready()
         return {}
 
     install_ops(app, ready)
