@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from case_service.domain.values import DEFAULT_BUCKETS, BucketRange, bucket_for
+from case_service.domain.workflows import ActionCode, ComplaintRules, SettlementLimits
 
 RECALL, REALLOCATE = "recall", "reallocate"  # what a creditor does when a term runs out
 
@@ -39,6 +41,18 @@ class AllocationRules:
     # What happens when a placement term runs out: "recall" (the case comes back to the
     # creditor) or "reallocate" (to another agency of its bucket, by these weights).
     on_term_end: str = RECALL
+    # How complaints are handled: step deadlines and the categories that hold contact.
+    complaints: ComplaintRules = field(default_factory=ComplaintRules)
+    # How far the creditor approves settlements, reductions and deferrals.
+    settlement_limits: SettlementLimits = field(default_factory=SettlementLimits)
+    # The action codes contacts must use (empty: any code, as before a catalogue was set).
+    action_codes: tuple[ActionCode, ...] = ()
+    # Provision rate per aging bucket (a fraction, e.g. 0.25), for the provisioning report.
+    provision_rates: dict[str, Decimal] = field(default_factory=dict)
+
+    def action_code_known(self, code: str) -> bool:
+        """Whether a contact may use this code: any code without a catalogue."""
+        return not self.action_codes or any(c.code == code for c in self.action_codes)
 
     def bucket(self, dpd: int) -> str | None:
         """The bucket for a DPD under this creditor's scheme."""
@@ -77,6 +91,10 @@ class AllocationRules:
             "default_term_days": self.default_term_days,
             "timezone": self.timezone,
             "on_term_end": self.on_term_end,
+            "complaints": self.complaints.to_json(),
+            "settlement_limits": self.settlement_limits.to_json(),
+            "action_codes": [c.to_json() for c in self.action_codes],
+            "provision_rates": {b: str(r) for b, r in self.provision_rates.items()},
         }
 
     @classmethod
@@ -91,6 +109,12 @@ class AllocationRules:
             default_term_days=int(data.get("default_term_days", 365)),
             timezone=data.get("timezone"),
             on_term_end=data.get("on_term_end", RECALL),
+            complaints=ComplaintRules.from_json(data.get("complaints")),
+            settlement_limits=SettlementLimits.from_json(data.get("settlement_limits")),
+            action_codes=tuple(ActionCode(c["code"], c.get("label", ""))
+                               for c in data.get("action_codes") or ()),
+            provision_rates={b: Decimal(str(r))
+                             for b, r in (data.get("provision_rates") or {}).items()},
         )
 
 

@@ -46,6 +46,7 @@ from case_service.domain.values import (
     PaymentSource,
     RecallReason,
 )
+from case_service.domain.workflows import ComplaintCategory
 
 MAX_AHEAD_YEARS = 10  # due dates, installments and term ends: at most this far ahead
 MAX_AHEAD_DAYS = 3652
@@ -203,6 +204,45 @@ class BucketRangeIn(Model):
     max_dpd: int | None = Field(default=None, ge=0, le=36_500)
 
 
+Rate = Annotated[Decimal, BeforeValidator(_plain_decimal), Field(ge=0, le=1),
+                 WithJsonSchema({"type": "string", "pattern": PLAIN_DECIMAL_PATTERN,
+                                 "description": "a fraction from 0 to 1, e.g. \"0.25\""})]
+Percent = Annotated[Decimal, BeforeValidator(_plain_decimal), Field(ge=0, le=100),
+                    WithJsonSchema({"type": "string", "pattern": PLAIN_DECIMAL_PATTERN,
+                                    "description": "a percentage from 0 to 100"})]
+
+
+class ComplaintRulesIn(Model):
+    """How long each complaint step may take from receipt; which categories hold contact."""
+
+    acknowledge_hours: int = Field(default=24, ge=1, le=24 * 30)
+    investigate_days: int = Field(default=7, ge=1, le=365)
+    resolve_days: int = Field(default=15, ge=1, le=365)
+    hold_categories: list[ComplaintCategory] = Field(default_factory=lambda: [
+        ComplaintCategory.CONDUCT, ComplaintCategory.FREQUENCY, ComplaintCategory.PRIVACY,
+        ComplaintCategory.THIRD_PARTY], max_length=6)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ComplaintRulesIn:
+        if not self.acknowledge_hours <= self.investigate_days * 24 <= self.resolve_days * 24:
+            raise ValueError("steps must fall due in order: acknowledge, investigate, resolve")
+        return self
+
+
+class SettlementLimitsIn(Model):
+    """The creditor's approval limits (0: none approved)."""
+
+    max_discount_pct: Percent = Decimal(0)
+    max_deferral_days: int = Field(default=0, ge=0, le=MAX_AHEAD_DAYS)
+
+
+class ActionCodeIn(Model):
+    """One action code of the catalogue."""
+
+    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+    label: ShortText
+
+
 class AllocationRulesIn(Model):
     """Bucket → agencies with weights (champion/challenger), optional bucket scheme and term."""
 
@@ -218,10 +258,32 @@ class AllocationRulesIn(Model):
         "to the creditor (recall) or moves to another agency of its bucket by these weights "
         "for a new term of default_term_days (reallocate); recorded by `casetrail deadlines`")
 
+    complaints: ComplaintRulesIn = Field(
+        default_factory=lambda: ComplaintRulesIn(), description="complaint step deadlines "
+        "from receipt and the categories that hold outbound contact while open")
+    settlement_limits: SettlementLimitsIn = Field(
+        default_factory=lambda: SettlementLimitsIn(), description="how far the creditor "
+        "approves: the largest discount (% of the outstanding) and the longest deferral")
+    action_codes: list[ActionCodeIn] = Field(
+        default_factory=list, max_length=500, description="the action-code catalogue: "
+        "contacts must use one of these codes (empty: any code)")
+    provision_rates: dict[Annotated[str, Field(min_length=1, max_length=16)], Rate] = Field(
+        default_factory=dict, max_length=32, description="bad-debt provision rate per aging "
+        "bucket, a fraction from 0 to 1 (计提坏账准备金)", examples=[{"M1": "0.05",
+                                                                "M4+": "1"}])
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else check_zone(value)
+
+    @field_validator("action_codes")
+    @classmethod
+    def _distinct_codes(cls, value: list[ActionCodeIn]) -> list[ActionCodeIn]:
+        codes = [c.code for c in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each action code may appear once")
+        return value
 
 
 # ---------------------------------------------------------------------------------- commands
@@ -489,6 +551,10 @@ class AllocationRulesOut(Out):
     default_term_days: int
     timezone: str | None
     on_term_end: str
+    complaints: dict[str, Any]
+    settlement_limits: dict[str, Any]
+    action_codes: list[dict[str, str]]
+    provision_rates: dict[str, str]
 
 
 class CaseSummaryOut(Out):
