@@ -17,7 +17,7 @@ from rich.console import Console
 from casetrail import plugins
 from casetrail.crypto import MasterKey
 from casetrail.logs import configure_logging
-from casetrail.security import KeyEntry, Role, generate_key, hash_key
+from casetrail.security import Capacity, KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings, ensure_dev_secrets
 from casetrail.workers import run_worker
 
@@ -234,12 +234,17 @@ def new_key(
     role: Annotated[Role, typer.Option(help="creditor, agency, auditor or admin")],
     tenant: Annotated[str | None, typer.Option(help="creditor or agency id")] = None,
     key_id: Annotated[str | None, typer.Option("--id", help="public key id")] = None,
+    capacity: Annotated[Capacity | None, typer.Option(
+        help="agency keys: collector or supervisor (default: supervisor)")] = None,
 ) -> None:
     """Make an API key: prints the key once and the entry for CASETRAIL_API_KEYS."""
     if role in (Role.CREDITOR, Role.AGENCY) and not tenant:
         raise typer.BadParameter("creditor and agency keys need --tenant")
+    if capacity is not None and role is not Role.AGENCY:
+        raise typer.BadParameter("only agency keys have a --capacity")
     raw = generate_key(role)
-    entry = KeyEntry(key_id or f"{role.value}-{tenant or 'global'}", hash_key(raw), role, tenant)
+    entry = KeyEntry(key_id or f"{role.value}-{tenant or 'global'}", hash_key(raw), role, tenant,
+                     capacity)
     typer.echo(json.dumps({"key": raw, "entry": entry.to_json()}, indent=2))
 
 

@@ -20,13 +20,29 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Capacity(StrEnum):
+    """Within an agency, who holds a key: collectors work cases, supervisors approve."""
+
+    SUPERVISOR = "supervisor"
+    COLLECTOR = "collector"
+
+
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: a role and, for creditors and agencies, the tenant it acts for."""
+    """An authenticated caller: a role and, for creditors and agencies, the tenant it acts for;
+    for agencies also the capacity it acts in (a collector or a supervisor)."""
 
     key_id: str
     role: Role
     tenant: str | None = None
+    capacity: Capacity | None = None  # agency keys only; None: a supervisor's key
+
+    @property
+    def supervises(self) -> bool:
+        """May approve what an agency's supervisor approves (field visits): an agency key
+        that is not a collector's, or an admin."""
+        return (self.role is Role.ADMIN
+                or (self.role is Role.AGENCY and self.capacity is not Capacity.COLLECTOR))
 
     @property
     def actor(self) -> str:
@@ -77,11 +93,13 @@ class KeyEntry:
     sha256: str
     role: Role
     tenant: str | None
+    capacity: Capacity | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The form used in the keys file."""
+        """The form used in the keys file (`capacity` only when set)."""
         return {"id": self.key_id, "sha256": self.sha256, "role": self.role.value,
-                "tenant": self.tenant}
+                "tenant": self.tenant,
+                **({"capacity": self.capacity.value} if self.capacity else {})}
 
 
 class KeyRing:
@@ -91,6 +109,8 @@ class KeyRing:
         for entry in entries:
             if entry.role in (Role.CREDITOR, Role.AGENCY) and not entry.tenant:
                 raise ValueError(f"key {entry.key_id}: role {entry.role} needs a tenant")
+            if entry.capacity is not None and entry.role is not Role.AGENCY:
+                raise ValueError(f"key {entry.key_id}: only agency keys have a capacity")
         self._by_hash = {e.sha256: e for e in entries}
 
     @classmethod
@@ -101,7 +121,8 @@ class KeyRing:
             raise ValueError("API keys must be a JSON list")
         return cls([
             KeyEntry(key_id=str(r["id"]), sha256=str(r["sha256"]).lower(), role=Role(r["role"]),
-                     tenant=r.get("tenant"))
+                     tenant=r.get("tenant"),
+                     capacity=Capacity(r["capacity"]) if r.get("capacity") else None)
             for r in rows
         ])
 
@@ -120,4 +141,5 @@ class KeyRing:
         entry = self._by_hash.get(hash_key(raw_key))
         if entry is None:
             raise AuthenticationError("unknown API key")
-        return Principal(key_id=entry.key_id, role=entry.role, tenant=entry.tenant)
+        return Principal(key_id=entry.key_id, role=entry.role, tenant=entry.tenant,
+                         capacity=entry.capacity)

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casetrail.clock import DEFAULT_TIMEZONE, check_zone
 from casetrail.crypto import MasterKey
-from casetrail.security import KeyEntry, KeyRing, Role, generate_key, hash_key
+from casetrail.security import Capacity, KeyEntry, KeyRing, Role, generate_key, hash_key
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "placeholder", "dev", "test",
                        "xxx", "todo", "example"}
@@ -165,7 +165,9 @@ DEV_PRINCIPALS: list[tuple[str, Role, str | None]] = [
     ("dev-auditor", Role.AUDITOR, None),
     ("dev-creditor", Role.CREDITOR, "BANK-DEMO"),
     ("dev-agency", Role.AGENCY, "AGENCY-A"),
+    ("dev-collector", Role.AGENCY, "AGENCY-A"),  # a collector's key (capacity collector)
 ]
+DEV_CAPACITIES = {"dev-collector": Capacity.COLLECTOR}
 
 
 def ensure_dev_secrets(var_dir: Path) -> DevSecrets:
@@ -182,7 +184,8 @@ def ensure_dev_secrets(var_dir: Path) -> DevSecrets:
         for key_id, role, tenant in DEV_PRINCIPALS:
             raw = generate_key(role)
             plain[key_id] = raw
-            entries.append(KeyEntry(key_id, hash_key(raw), role, tenant).to_json())
+            entries.append(KeyEntry(key_id, hash_key(raw), role, tenant,
+                                    DEV_CAPACITIES.get(key_id)).to_json())
         _write_private(secrets_.plain_file, json.dumps(plain, indent=2))
         _write_private(secrets_.keys_file, json.dumps(entries, indent=2))
     return secrets_

@@ -19,6 +19,15 @@ OCCURRED_AT_FIELD = {
     "HardshipFlagged": "flagged_at", "CeaseContactRequested": "requested_at",
     "Escalated": "escalated_at", "Recalled": "recalled_at", "Reassigned": "reassigned_at",
     "Closed": "closed_at",
+    "ComplaintReceived": "received_at", "ComplaintAcknowledged": "acknowledged_at",
+    "ComplaintInvestigated": "investigated_at", "ComplaintResolved": "resolved_at",
+    "ComplaintDeadlineMissed": "due_at",
+    "VisitRequested": "requested_at", "VisitApproved": "approved_at",
+    "VisitRejected": "rejected_at", "VisitPerformed": "performed_at",
+    "VisitReported": "reported_at",
+    "SettlementProposed": "proposed_at", "SettlementApproved": "approved_at",
+    "SettlementRejected": "rejected_at", "SettlementFulfilled": "fulfilled_at",
+    "SettlementDefaulted": "defaulted_at",
 }
 INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "debtor_pii", "contact_point_sealed"}

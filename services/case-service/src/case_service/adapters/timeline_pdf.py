@@ -78,6 +78,7 @@ FLAG = {"after_cease_contact": ("债务人要求停止联系之后",
         "case_recalled": ("案件已撤回", "case recalled"),
         "case_closed": ("案件已结案", "case closed"),
         "dispute_hold": ("异议处理期间", "while a dispute was open"),
+        "complaint_hold": ("投诉处理期间", "while a complaint held contact"),
         "after_recall": ("撤回之后", "after recall"), "after_close": ("结案之后", "after closure"),
         "overpayment": ("超额还款", "overpayment"),
         "before_placement": ("委托之前", "before the placement")}
@@ -250,7 +251,112 @@ def _closed(d: dict[str, Any], currency: str) -> tuple[str, str, str | None]:
             f"Closed: {reason[1]}, {money(d.get('outstanding'), currency)} still owed", None)
 
 
+COMPLAINT_CATEGORY = {"conduct": ("催收行为", "conduct"), "frequency": ("联系频率", "frequency"),
+                      "privacy": ("隐私", "privacy"), "amount": ("金额", "amount"),
+                      "third_party": ("联系第三方", "third parties"), "other": ("其他", "other")}
+COMPLAINT_OUTCOME = {"upheld": ("投诉成立", "upheld"),
+                     "partially_upheld": ("部分成立", "partially upheld"),
+                     "not_upheld": ("投诉不成立", "not upheld"),
+                     "withdrawn": ("投诉人撤回", "withdrawn")}
+COMPLAINT_STEP = {"acknowledge": ("受理确认", "acknowledgement"),
+                  "investigate": ("调查", "investigation"), "resolve": ("处理完结", "resolution")}
+VISIT_OUTCOME = {"found": ("见到债务人", "debtor found"), "not_found": ("未找到债务人",
+                                                                     "debtor not found"),
+                 "untraceable": ("确认失联", "untraceable")}
+SETTLEMENT_KIND = {"settlement": ("一次性结清", "settlement"), "reduction": ("减免", "reduction"),
+                   "deferral": ("延期还款", "deferral")}
+
+
+def _late(d: dict[str, Any]) -> tuple[str, str]:
+    return ("（逾期）", " (late)") if d.get("late") else ("", "")
+
+
+def _complaint(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+    category = _words(COMPLAINT_CATEGORY, d.get("category"))
+    hold_zh = "，投诉处理期间暂停外呼" if d.get("contact_hold") else ""
+    hold_en = "; outbound contact held while open" if d.get("contact_hold") else ""
+    return (f"收到投诉 {d.get('complaint_id')}：{category[0]}{hold_zh}\n"
+            f"处理时限 {str(d.get('resolve_by', ''))[:10]}",
+            f"Complaint {d.get('complaint_id')} received: {category[1]}{hold_en}", None)
+
+
+def _complaint_step(zh: str, en: str) -> Callable[[dict[str, Any], str],
+                                                  tuple[str, str, str | None]]:
+    def describe(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+        late = _late(d)
+        extra = f"：{d['finding']}" if d.get("finding") else ""
+        return (f"投诉 {d.get('complaint_id')} {zh}{late[0]}{extra}",
+                f"Complaint {d.get('complaint_id')} {en}{late[1]}", None)
+    return describe
+
+
+def _complaint_resolved(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+    outcome, late = _words(COMPLAINT_OUTCOME, d.get("outcome")), _late(d)
+    return (f"投诉 {d.get('complaint_id')} 处理完结：{outcome[0]}{late[0]}",
+            f"Complaint {d.get('complaint_id')} resolved: {outcome[1]}{late[1]}", None)
+
+
+def _complaint_missed(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+    step = _words(COMPLAINT_STEP, d.get("step"))
+    return (f"投诉 {d.get('complaint_id')} 的{step[0]}超过时限",
+            f"Complaint {d.get('complaint_id')}: {step[1]} deadline missed", None)
+
+
+def _visit(zh: str, en: str) -> Callable[[dict[str, Any], str], tuple[str, str, str | None]]:
+    def describe(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+        urgent = ("（紧急）", " (urgent)") if d.get("urgent") else ("", "")
+        after = ("（事后补批）", " (after the fact)") if d.get("after_the_fact") else ("", "")
+        reason = f"\n原因：{d['reason']}" if d.get("reason") else ""
+        return (f"外访 {d.get('visit_id')} {zh}{urgent[0]}{after[0]}{reason}",
+                f"Field visit {d.get('visit_id')} {en}{urgent[1]}{after[1]}", None)
+    return describe
+
+
+def _visit_performed(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
+    outcome, late = _words(VISIT_OUTCOME, d.get("outcome")), _late(d)
+    evidence = len(d.get("evidence") or [])
+    return (f"外访 {d.get('visit_id')} 已执行：{outcome[0]}{late[0]}，证据 {evidence} 份，"
+            f"外访人员 {d.get('visitor_id')}",
+            f"Field visit {d.get('visit_id')} made: {outcome[1]}{late[1]}, "
+            f"{evidence} piece(s) of evidence, by {d.get('visitor_id')}", None)
+
+
+def _settlement(d: dict[str, Any], currency: str) -> tuple[str, str, str | None]:
+    kind = _words(SETTLEMENT_KIND, d.get("kind"))
+    due = f"，还款期限 {d['due_date']}" if d.get("due_date") else ""
+    return (f"提出{kind[0]}方案 {d.get('settlement_id')}{due}，"
+            f"减免 {money(d.get('discount'), currency)}",
+            f"{kind[1].capitalize()} {d.get('settlement_id')} proposed"
+            f"{', due ' + d['due_date'] if d.get('due_date') else ''}", money(
+                d.get("amount"), currency))
+
+
+def _settlement_step(zh: str, en: str) -> Callable[[dict[str, Any], str],
+                                                   tuple[str, str, str | None]]:
+    def describe(d: dict[str, Any], currency: str) -> tuple[str, str, str | None]:
+        reason = f"\n原因：{d['reason']}" if d.get("reason") else ""
+        waived = d.get("waived")
+        amount = money(waived, currency) if waived not in (None, "0") else None
+        return (f"方案 {d.get('settlement_id')} {zh}{reason}",
+                f"Proposal {d.get('settlement_id')} {en}", amount)
+    return describe
+
+
 DESCRIBERS: dict[str, Callable[[dict[str, Any], str], tuple[str, str, str | None]]] = {
+    "ComplaintReceived": _complaint,
+    "ComplaintAcknowledged": _complaint_step("已受理确认", "acknowledged"),
+    "ComplaintInvestigated": _complaint_step("调查完毕", "investigated"),
+    "ComplaintResolved": _complaint_resolved, "ComplaintDeadlineMissed": _complaint_missed,
+    "VisitRequested": _visit("申请外访", "requested"),
+    "VisitApproved": _visit("经主管批准", "approved by the supervisor"),
+    "VisitRejected": _visit("被主管驳回", "rejected by the supervisor"),
+    "VisitPerformed": _visit_performed,
+    "VisitReported": _visit("外访报告已提交", "reported"),
+    "SettlementProposed": _settlement,
+    "SettlementApproved": _settlement_step("经债权人批准", "approved by the creditor"),
+    "SettlementRejected": _settlement_step("被债权人拒绝", "rejected by the creditor"),
+    "SettlementFulfilled": _settlement_step("已履行完毕", "fulfilled"),
+    "SettlementDefaulted": _settlement_step("到期未履行", "defaulted"),
     "Placed": _placed, "Contacted": _contacted, "PaymentReceived": _payment,
     "PaymentReversed": _reversal, "PromisedToPay": _promise, "PromiseKept": _kept,
     "PromiseBroken": _broken, "PromiseReopened": _reopened, "RepaymentPlanAgreed": _plan,

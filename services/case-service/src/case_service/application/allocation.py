@@ -3,6 +3,7 @@ term, time zone) and the creditor's today."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,22 @@ def allocation_rules(app: CaseApplication, creditor_id: str) -> AllocationRules:
     return AllocationRules.from_json(stored) if stored else NO_RULES
 
 
+RULES_TTL = 2.0  # seconds another process may go on with a creditor's previous rules
+
+
+def rules_in_force(app: CaseApplication, creditor_id: str) -> AllocationRules:
+    """The creditor's current rules for commands, read at most every RULES_TTL seconds
+    (a new version takes effect at once in the process that stored it)."""
+    now = time.monotonic()
+    hit = app.rules_cache.get(creditor_id)
+    if hit is not None and hit[0] > now:
+        rules: AllocationRules = hit[1]
+        return rules
+    rules = allocation_rules(app, creditor_id)
+    app.rules_cache[creditor_id] = (now + RULES_TTL, rules)
+    return rules
+
+
 def set_allocation_rules(app: CaseApplication, creditor_id: str, rules: dict[str, Any],
                          actor: str) -> AllocationRules:
     """Store a new version of a creditor's allocation rules (409 when another version was
@@ -29,6 +46,7 @@ def set_allocation_rules(app: CaseApplication, creditor_id: str, rules: dict[str
         app.store.add_rules(creditor_id, new.to_json(), app.clock.now().isoformat(), actor)
     except AlreadyStored as exc:  # unique (creditor, version): a concurrent update won
         raise VersionConflict("allocation rules changed meanwhile; retry") from exc
+    app.rules_cache.pop(creditor_id, None)
     return new
 
 

@@ -106,6 +106,9 @@ class CaseApplication(Application[UUID]):
         self.vault = vault
         self.case_log = CaseLog(self.recorder, self.mapper)
         self._audit_factory = audit_factory
+        # creditor id -> (monotonic expiry, its rules): the rules commands consult (the
+        # action-code catalogue on every contact) are read at most every RULES_TTL seconds.
+        self.rules_cache: dict[str, tuple[float, Any]] = {}
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -12,6 +12,7 @@ from uuid import UUID
 from casetrail.security import Principal
 
 from case_service.application.access import authorizer
+from case_service.application.allocation import rules_in_force
 from case_service.application.cases import CaseApplication, CommandResult
 from case_service.application.pii import contact_point
 from case_service.domain.case import Case
@@ -35,12 +36,16 @@ async def record_async(app: CaseApplication, caller: Principal, case_id: UUID,
 
 def contact_fact(app: CaseApplication, caller: Principal, *, contact_id: str,
                  number: str | None, **facts: Any) -> Callable[[Case], Any]:
-    """The aggregate command recording a contact; the number or address it used is sealed
-    under the debtor's key (refused for a debtor erased on request, see
-    `pii.contact_point`)."""
-    return lambda case: case.record_contact(
-        contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
-        actor=caller.actor, **facts)
+    """The aggregate command recording a contact, its action code checked against the
+    creditor's catalogue; the number or address it used is sealed under the debtor's key
+    (refused for a debtor erased on request, see `pii.contact_point`)."""
+    def fact(case: Case) -> bool:
+        rules = rules_in_force(app, case.creditor_id)
+        return case.record_contact(
+            contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
+            actor=caller.actor, catalogue=(rules.version, tuple(
+                c.code for c in rules.action_codes)), **facts)
+    return fact
 
 
 def record_contact(app: CaseApplication, caller: Principal, case_id: UUID, *,

@@ -1,6 +1,8 @@
 """Use cases: what falls due on cases when nobody posts it. A promise past the end of its due
 day (the debtor's day) is broken; a placement term past its last day (the creditor's day) ends
-as the creditor's rules say (recalled, or reallocated for a new term). Each fact is recorded
+as the creditor's rules say (recalled, or reallocated for a new term); a complaint step not
+taken by its deadline is recorded as missed; approved settlement or deferral terms unpaid by
+the end of their due day are defaulted. Each fact is recorded
 as of its deadline, not as of when it is found (`casetrail deadlines`)."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from uuid import UUID
 
 from case_service.application.allocation import allocation_rules
 from case_service.application.cases import CaseApplication, CommandResult
-from case_service.domain.case import PROMISE_DUE, Case
+from case_service.domain.case import COMPLAINT_STEP, PROMISE_DUE, SETTLEMENT_DUE, Case
 
 DEADLINES_ACTOR = "system:*:deadlines"  # who records what falls due (`casetrail deadlines`)
 
@@ -33,10 +35,17 @@ def record_due_facts(app: CaseApplication, case_id: UUID, now: datetime | None =
             if deadline.kind == PROMISE_DUE:
                 case.break_promise(promise_id=deadline.ref, as_of=deadline.due_at,
                                    actor=DEADLINES_ACTOR)
+                recorded = True
+            elif deadline.kind == COMPLAINT_STEP:
+                complaint_id, _, step = deadline.ref.rpartition(":")
+                recorded |= case.miss_complaint_deadline(
+                    complaint_id=complaint_id, step=step, as_of=deadline.due_at,
+                    actor=DEADLINES_ACTOR)
+            elif deadline.kind == SETTLEMENT_DUE:
+                recorded |= case.default_settlement(
+                    settlement_id=deadline.ref, as_of=deadline.due_at, actor=DEADLINES_ACTOR)
             else:
                 recorded |= _expire_term(app, case, int(deadline.ref), deadline.due_at)
-                continue
-            recorded = True
         return recorded
 
     return app.execute(case_id, command, expected_version=None, authorize=lambda _: None)

@@ -57,3 +57,7 @@ class NoCheckpoint(Exception):
 
 class CheckpointNotFound(LookupError):
     """No stored checkpoint of the requested tree size."""
+
+
+class NotSettled(Exception):
+    """A settlement certificate was asked for a case not closed as paid in full or settled."""

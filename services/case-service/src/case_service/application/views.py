@@ -107,6 +107,27 @@ def case_view(app: CaseApplication, case: Case, *, unmask: bool) -> dict[str, An
         "recall_reason": case.recall_reason,
         "close_reason": case.close_reason,
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "waived_total": str(case.waived_total),
+        "complaints": [
+            {"complaint_id": c.complaint_id, "channel": c.channel, "category": c.category,
+             "received_at": c.received_at.isoformat(), "contact_hold": c.contact_hold,
+             "open": c.open, "next_step": c.next_step.value if c.next_step else None,
+             "due": {step: at.isoformat() for step, at in c.due.items()},
+             "done": {step: at.isoformat() for step, at in c.done.items()},
+             "missed": sorted(c.missed), "finding": c.finding, "outcome": c.outcome}
+            for c in case.complaints.values()],
+        "visits": [
+            {"visit_id": v.visit_id, "reason": v.reason, "urgent": v.urgent,
+             "requested_at": v.requested_at.isoformat(), "visit_by": v.visit_by.isoformat(),
+             "state": v.state.value, "approved": v.approved,
+             "performed_at": v.performed_at.isoformat() if v.performed_at else None,
+             "outcome": v.outcome} for v in case.visits.values()],
+        "settlements": [
+            {"settlement_id": st.settlement_id, "kind": st.kind, "amount": str(st.amount),
+             "due_date": st.due_date.isoformat() if st.due_date else None,
+             "outstanding_at_proposal": str(st.outstanding), "discount": str(st.discount),
+             "proposed_at": st.proposed_at.isoformat(), "state": st.state.value}
+            for st in case.settlements.values()],
     }
 
 

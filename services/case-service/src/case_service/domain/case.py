@@ -19,14 +19,17 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, event
 
 from case_service.domain.errors import (
+    BeyondApprovalLimit,
     CaseClosed,
     CaseRecalled,
     InvalidAmount,
     InvalidDate,
     InvalidTransition,
     PaymentReferenceConflict,
+    UnknownActionCode,
     UnknownPayment,
     UnknownPromise,
+    UnknownWorkflowItem,
 )
 from case_service.domain.values import (
     CURRENT,
@@ -45,8 +48,22 @@ from case_service.domain.values import (
     PaymentSource,
     Promise,
     PromiseState,
+    RecallReason,
     Stint,
     bucket_for,
+)
+from case_service.domain.workflows import (
+    VISIT_WITHIN,
+    Complaint,
+    ComplaintOutcome,
+    ComplaintRules,
+    ComplaintStep,
+    Settlement,
+    SettlementKind,
+    SettlementLimits,
+    SettlementState,
+    Visit,
+    discount_pct,
 )
 
 _ZERO = Decimal(0)
@@ -131,13 +148,21 @@ class Case(Aggregate):
         self.closed = False
         self.close_reason: str | None = None
         self.closed_at: datetime | None = None
+        self.complaints: dict[str, Complaint] = {}
+        self.visits: dict[str, Visit] = {}
+        self.settlements: dict[str, Settlement] = {}
+        # What the creditor gave up (approved reductions, the rest of a fulfilled
+        # settlement), and when: the balance on any past day nets it.
+        self.waived_total = Decimal(0)
+        self.waivers: list[tuple[datetime, Decimal]] = []
 
     # ----------------------------------------------------------------- derived state
 
     @property
     def outstanding(self) -> Decimal:
-        """What the debtor still owes: placed amount less net payments (negative if overpaid)."""
-        return self.placed_amount - self.paid_total
+        """What the debtor still owes: placed amount less net payments and what the creditor
+        waived (negative if overpaid)."""
+        return self.placed_amount - self.paid_total - self.waived_total
 
     @property
     def status(self) -> CaseStatus:
@@ -176,7 +201,8 @@ class Case(Aggregate):
         paid = sum((p.amount for p in self.payments.values() if p.received_at < at), _ZERO)
         taken_back = sum((amount for p in self.payments.values() for when, amount in p.reversals
                           if when < at), _ZERO)
-        return self.placed_amount - paid + taken_back
+        waived = sum((amount for when, amount in self.waivers if when < at), _ZERO)
+        return self.placed_amount - paid + taken_back - waived
 
     def dpd_on(self, day: date) -> int:
         """Days past due at the end of a day of the creditor's calendar: the days since the
@@ -201,6 +227,12 @@ class Case(Aggregate):
         case). Derived from the events alone, so a rebuild finds the same ones."""
         found = [Deadline(PROMISE_DUE, p.promise_id, day_end(p.due_date, self.debtor_timezone))
                  for p in self.promises.values() if p.state is PromiseState.OPEN]
+        found += [Deadline(COMPLAINT_STEP, f"{c.complaint_id}:{step.value}", c.due[step])
+                  for c in self.complaints.values() if c.open for step in ComplaintStep
+                  if step not in c.done and step not in c.missed]
+        found += [Deadline(SETTLEMENT_DUE, st.settlement_id,
+                           day_end(st.due_date, self.debtor_timezone))
+                  for st in self.settlements.values() if st.binding and st.due_date]
         if not self.closed and not self.recalled:
             found.append(Deadline(TERM_END, str(self.stints[-1].seq),
                                   day_end(self.term_end, self.creditor_timezone)))
@@ -268,10 +300,17 @@ class Case(Aggregate):
         occurred_at: datetime,
         note: str | None,
         actor: str,
+        catalogue: tuple[int, tuple[str, ...]] | None = None,
     ) -> bool:
-        """Record a contact that happened; returns False if this contact id is already recorded."""
+        """Record a contact that happened; returns False if this contact id is already recorded.
+        With the creditor's action-code `catalogue` (version, codes; empty codes: any), an
+        unknown code is refused: it is bad input, not a broken rule."""
         if contact_id in self.contact_ids:
             return False
+        if catalogue is not None and catalogue[1] and action_code not in catalogue[1]:
+            raise UnknownActionCode(
+                f"action code {action_code!r} is not in the creditor's catalogue "
+                f"(version {catalogue[0]})", valid_codes=sorted(catalogue[1]))
         flags: list[str] = []
         if self.cease_contact and channel != Channel.LETTER and direction == "outbound":
             flags.append(ContactFlag.AFTER_CEASE_CONTACT)
@@ -281,6 +320,9 @@ class Case(Aggregate):
             flags.append(ContactFlag.CASE_RECALLED)
         if self.dispute_open and direction == "outbound":
             flags.append(ContactFlag.DISPUTE_HOLD)
+        if (self.contact_held_by_complaint and direction == "outbound"
+                and channel != Channel.LETTER):
+            flags.append(ContactFlag.COMPLAINT_HOLD)
         if occurred_at < self.placed_at:  # one rule for every fact dated before the placement
             flags.append(ContactFlag.BEFORE_PLACEMENT)
         self._contacted(
@@ -292,6 +334,7 @@ class Case(Aggregate):
             contact_point_sealed=contact_point.sealed if contact_point else None,
             occurred_at=occurred_at,
             agency_id=self.agency_id, note=note, flags=flags, actor=actor,
+            **({"catalogue_version": catalogue[0]} if catalogue and catalogue[1] else {}),
         )
         return True
 
@@ -302,6 +345,7 @@ class Case(Aggregate):
         contact_point_ref: str | None, contact_point_hint: str | None,
         contact_point_sealed: str | None, occurred_at: datetime, agency_id: str, note: str | None,
         flags: list[str], actor: str,
+        catalogue_version: int | None = None,  # the action-code catalogue it was checked on
     ) -> None:
         self.contact_ids.add(contact_id)
         self.contacts += 1
@@ -348,6 +392,7 @@ class Case(Aggregate):
             assignment=stint.seq, flags=flags, actor=actor,
         )
         self._settle_promises(received_at, actor)
+        self._fulfil_settlement(received_at, actor)
         return True
 
     @event("PaymentReceived")
@@ -589,19 +634,25 @@ class Case(Aggregate):
                    actor: str) -> None:
         self.escalations.append({"kind": kind, "reason": reason, "at": escalated_at})
 
-    def recall(self, *, reason: str, recalled_at: datetime, actor: str) -> None:
-        """The creditor takes the case back from the agency."""
+    def recall(self, *, reason: str, recalled_at: datetime, actor: str,
+               complaint_id: str | None = None) -> None:
+        """The creditor takes the case back from the agency (for a complaint: naming it)."""
         self.check_open()
         if self.recalled:
             raise InvalidTransition("case is already recalled")
+        if complaint_id is not None:
+            if reason != RecallReason.COMPLAINT:
+                raise InvalidTransition("a recall names a complaint only for reason complaint")
+            self._complaint(complaint_id)
         if recalled_at < self.assigned_at:
             raise InvalidDate(f"the case was assigned to {self.agency_id} at "
                               f"{self.assigned_at.isoformat()}: a recall cannot precede it")
         self._recalled(reason=reason, recalled_at=recalled_at, agency_id=self.agency_id,
-                       actor=actor)
+                       actor=actor, **({"complaint_id": complaint_id} if complaint_id else {}))
 
     @event("Recalled")
-    def _recalled(self, reason: str, recalled_at: datetime, agency_id: str, actor: str) -> None:
+    def _recalled(self, reason: str, recalled_at: datetime, agency_id: str, actor: str,
+                  complaint_id: str | None = None) -> None:
         self.recalled = True
         self.recall_reason = reason
         self._end_stint(recalled_at, "recalled")
@@ -678,8 +729,456 @@ class Case(Aggregate):
         self.closed_at = closed_at
         self._end_stint(closed_at, "closed")
 
+    # ----------------------------------------------------------------- complaints (投诉)
+
+    def receive_complaint(
+        self, *, complaint_id: str, channel: str, category: str, received_at: datetime,
+        note: str | None, rules: ComplaintRules, actor: str,
+    ) -> bool:
+        """Record a complaint with the deadline of each step under the creditor's rules, and
+        whether it holds outbound contact while open; False for a repeat of the same one."""
+        existing = self.complaints.get(complaint_id)
+        if existing is not None:
+            if (existing.channel, existing.category) == (channel, category):
+                return False
+            raise InvalidTransition(
+                f"complaint {complaint_id!r} was already recorded with other details")
+        if received_at < self.placed_at:
+            raise InvalidDate("a complaint about this case cannot precede its placement")
+        due = rules.deadlines(received_at)
+        self._complaint_received(
+            complaint_id=complaint_id, channel=channel, category=category,
+            received_at=received_at, agency_id=self.assigned_agency_id,
+            contact_hold=category in rules.hold_categories and not self.closed,
+            acknowledge_by=due[ComplaintStep.ACKNOWLEDGE],
+            investigate_by=due[ComplaintStep.INVESTIGATE],
+            resolve_by=due[ComplaintStep.RESOLVE], note=note, actor=actor)
+        return True
+
+    @event("ComplaintReceived")
+    def _complaint_received(
+        self, complaint_id: str, channel: str, category: str, received_at: datetime,
+        agency_id: str | None, contact_hold: bool, acknowledge_by: datetime,
+        investigate_by: datetime, resolve_by: datetime, note: str | None, actor: str,
+    ) -> None:
+        self.complaints[complaint_id] = Complaint(
+            complaint_id, channel, category, received_at, contact_hold,
+            {ComplaintStep.ACKNOWLEDGE: acknowledge_by, ComplaintStep.INVESTIGATE: investigate_by,
+             ComplaintStep.RESOLVE: resolve_by})
+
+    @property
+    def contact_held_by_complaint(self) -> bool:
+        """An open complaint holds outbound contact."""
+        return any(c.open and c.contact_hold for c in self.complaints.values())
+
+    def _complaint(self, complaint_id: str) -> Complaint:
+        complaint = self.complaints.get(complaint_id)
+        if complaint is None:
+            raise UnknownWorkflowItem(f"no complaint {complaint_id!r} on this case")
+        return complaint
+
+    def _complaint_step(self, complaint: Complaint, step: ComplaintStep, at: datetime) -> bool:
+        """Check a step may be taken now: False if it was already taken (a repeat)."""
+        if step in complaint.done:
+            return False
+        if not complaint.open:
+            raise InvalidTransition(f"complaint {complaint.complaint_id!r} is resolved")
+        before = {ComplaintStep.INVESTIGATE: ComplaintStep.ACKNOWLEDGE,
+                  ComplaintStep.RESOLVE: ComplaintStep.INVESTIGATE}.get(step)
+        if before is not None and before not in complaint.done:
+            raise InvalidTransition(
+                f"complaint {complaint.complaint_id!r} must be {before.value}d first")
+        if at < complaint.received_at:
+            raise InvalidDate(f"cannot {step.value} a complaint before it was received")
+        return True
+
+    def acknowledge_complaint(self, *, complaint_id: str, acknowledged_at: datetime,
+                              actor: str) -> bool:
+        """Acknowledge a complaint to the complainant; False if already acknowledged."""
+        complaint = self._complaint(complaint_id)
+        if not self._complaint_step(complaint, ComplaintStep.ACKNOWLEDGE, acknowledged_at):
+            return False
+        self._complaint_acknowledged(
+            complaint_id=complaint_id, acknowledged_at=acknowledged_at,
+            agency_id=self.assigned_agency_id,
+            late=acknowledged_at > complaint.due[ComplaintStep.ACKNOWLEDGE], actor=actor)
+        return True
+
+    @event("ComplaintAcknowledged")
+    def _complaint_acknowledged(self, complaint_id: str, acknowledged_at: datetime,
+                                agency_id: str | None, late: bool, actor: str) -> None:
+        self.complaints[complaint_id].done[ComplaintStep.ACKNOWLEDGE] = acknowledged_at
+
+    def investigate_complaint(self, *, complaint_id: str, finding: str,
+                              investigated_at: datetime, actor: str) -> bool:
+        """Record what the investigation found; False if already recorded with that
+        finding."""
+        complaint = self._complaint(complaint_id)
+        if ComplaintStep.INVESTIGATE in complaint.done and complaint.finding != finding:
+            raise InvalidTransition(
+                f"complaint {complaint_id!r} was already investigated with another finding")
+        if not self._complaint_step(complaint, ComplaintStep.INVESTIGATE, investigated_at):
+            return False
+        self._complaint_investigated(
+            complaint_id=complaint_id, finding=finding, investigated_at=investigated_at,
+            agency_id=self.assigned_agency_id,
+            late=investigated_at > complaint.due[ComplaintStep.INVESTIGATE], actor=actor)
+        return True
+
+    @event("ComplaintInvestigated")
+    def _complaint_investigated(self, complaint_id: str, finding: str,
+                                investigated_at: datetime, agency_id: str | None, late: bool,
+                                actor: str) -> None:
+        complaint = self.complaints[complaint_id]
+        complaint.done[ComplaintStep.INVESTIGATE] = investigated_at
+        complaint.finding = finding
+
+    def resolve_complaint(self, *, complaint_id: str, outcome: str, note: str | None,
+                          resolved_at: datetime, actor: str) -> bool:
+        """Resolve a complaint (investigated first, unless the complainant withdrew it); the
+        contact hold it placed ends. False if already resolved with that outcome."""
+        complaint = self._complaint(complaint_id)
+        if not complaint.open:
+            if complaint.outcome == outcome:
+                return False
+            raise InvalidTransition(
+                f"complaint {complaint_id!r} was already resolved as {complaint.outcome}")
+        if outcome != ComplaintOutcome.WITHDRAWN:
+            self._complaint_step(complaint, ComplaintStep.RESOLVE, resolved_at)
+        elif resolved_at < complaint.received_at:
+            raise InvalidDate("cannot resolve a complaint before it was received")
+        self._complaint_resolved(
+            complaint_id=complaint_id, outcome=outcome, resolved_at=resolved_at,
+            agency_id=self.assigned_agency_id,
+            late=resolved_at > complaint.due[ComplaintStep.RESOLVE], note=note, actor=actor)
+        return True
+
+    @event("ComplaintResolved")
+    def _complaint_resolved(self, complaint_id: str, outcome: str, resolved_at: datetime,
+                            agency_id: str | None, late: bool, note: str | None,
+                            actor: str) -> None:
+        complaint = self.complaints[complaint_id]
+        complaint.done[ComplaintStep.RESOLVE] = resolved_at
+        complaint.outcome = outcome
+
+    def miss_complaint_deadline(self, *, complaint_id: str, step: str, as_of: datetime,
+                                actor: str) -> bool:
+        """The deadline of a complaint step passed with the step not taken: recorded once, as
+        of the deadline. False if the step was taken or the miss already recorded."""
+        complaint = self._complaint(complaint_id)
+        kind = ComplaintStep(step)
+        if kind in complaint.done or kind in complaint.missed or not complaint.open:
+            return False
+        due = complaint.due[kind]
+        if as_of < due:
+            raise InvalidDate(f"the complaint's {kind.value} step is due at {due.isoformat()}")
+        self._complaint_deadline_missed(complaint_id=complaint_id, step=kind.value, due_at=due,
+                                        agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("ComplaintDeadlineMissed")
+    def _complaint_deadline_missed(self, complaint_id: str, step: str, due_at: datetime,
+                                   agency_id: str | None, actor: str) -> None:
+        self.complaints[complaint_id].missed.add(step)
+
+    # ----------------------------------------------------------------- field visits (外访)
+
+    def request_visit(self, *, visit_id: str, reason: str, urgent: bool,
+                      requested_at: datetime, actor: str) -> bool:
+        """Request a field visit (the agency's supervisor approves it; an urgent one may be
+        approved after it was made); False for a repeat of the same request."""
+        existing = self.visits.get(visit_id)
+        if existing is not None:
+            if (existing.reason, existing.urgent) == (reason, urgent):
+                return False
+            raise InvalidTransition(f"visit {visit_id!r} was already requested otherwise")
+        self.check_workable()
+        if self.cease_contact:
+            raise InvalidTransition("the debtor asked to cease contact: no field visits")
+        if self.contact_held_by_complaint:
+            raise InvalidTransition("an open complaint holds contact: no field visits")
+        if requested_at < self.assigned_at:
+            raise InvalidDate("a visit cannot be requested before the case was assigned")
+        self._visit_requested(visit_id=visit_id, reason=reason, urgent=urgent,
+                              requested_at=requested_at, visit_by=requested_at + VISIT_WITHIN,
+                              agency_id=self.agency_id, actor=actor)
+        return True
+
+    @event("VisitRequested")
+    def _visit_requested(self, visit_id: str, reason: str, urgent: bool, requested_at: datetime,
+                         visit_by: datetime, agency_id: str, actor: str) -> None:
+        self.visits[visit_id] = Visit(visit_id, reason, urgent, requested_at, visit_by)
+
+    def _visit(self, visit_id: str) -> Visit:
+        visit = self.visits.get(visit_id)
+        if visit is None:
+            raise UnknownWorkflowItem(f"no visit {visit_id!r} on this case")
+        return visit
+
+    def approve_visit(self, *, visit_id: str, approved_at: datetime, actor: str) -> bool:
+        """The supervisor approves a visit (after the fact for an urgent visit already
+        made); False if already approved."""
+        visit = self._visit(visit_id)
+        if visit.approved:
+            return False
+        if visit.rejected:
+            raise InvalidTransition(f"visit {visit_id!r} was rejected")
+        if approved_at < visit.requested_at:
+            raise InvalidDate("a visit cannot be approved before it was requested")
+        self._visit_approved(visit_id=visit_id, approved_at=approved_at,
+                             after_the_fact=visit.performed_at is not None,
+                             agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("VisitApproved")
+    def _visit_approved(self, visit_id: str, approved_at: datetime, after_the_fact: bool,
+                        agency_id: str | None, actor: str) -> None:
+        self.visits[visit_id].approved = True
+
+    def reject_visit(self, *, visit_id: str, reason: str, rejected_at: datetime,
+                     actor: str) -> bool:
+        """The supervisor rejects a visit not yet made; False if already rejected."""
+        visit = self._visit(visit_id)
+        if visit.rejected:
+            return False
+        if visit.approved or visit.performed_at is not None:
+            raise InvalidTransition(f"visit {visit_id!r} is already {visit.state.value}")
+        self._visit_rejected(visit_id=visit_id, reason=reason, rejected_at=rejected_at,
+                             agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("VisitRejected")
+    def _visit_rejected(self, visit_id: str, reason: str, rejected_at: datetime,
+                        agency_id: str | None, actor: str) -> None:
+        self.visits[visit_id].rejected = True
+
+    def perform_visit(self, *, visit_id: str, performed_at: datetime, outcome: str,
+                      visitor_id: str, evidence: list[dict[str, str]], actor: str) -> bool:
+        """Record a visit that was made, with references to its evidence (recordings,
+        photos: hash and reference, never the files). A visit must be approved first
+        unless it is urgent. False for a repeat."""
+        visit = self._visit(visit_id)
+        if visit.performed_at is not None:
+            if visit.outcome == outcome:
+                return False
+            raise InvalidTransition(f"visit {visit_id!r} was already recorded as {visit.outcome}")
+        if visit.rejected:
+            raise InvalidTransition(f"visit {visit_id!r} was rejected")
+        if not visit.approved and not visit.urgent:
+            raise InvalidTransition(
+                f"visit {visit_id!r} needs the supervisor's approval first (only urgent "
+                "visits are approved afterwards)")
+        if performed_at < visit.requested_at:
+            raise InvalidDate("a visit cannot be made before it was requested")
+        self._visit_performed(
+            visit_id=visit_id, performed_at=performed_at, outcome=outcome,
+            visitor_id=visitor_id, evidence=evidence, late=performed_at > visit.visit_by,
+            agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("VisitPerformed")
+    def _visit_performed(self, visit_id: str, performed_at: datetime, outcome: str,
+                         visitor_id: str, evidence: list[dict[str, str]], late: bool,
+                         agency_id: str | None, actor: str) -> None:
+        visit = self.visits[visit_id]
+        visit.performed_at, visit.outcome = performed_at, outcome
+
+    def report_visit(self, *, visit_id: str, summary: str, reported_at: datetime,
+                     actor: str) -> bool:
+        """File the report of a visit made; False if already reported."""
+        visit = self._visit(visit_id)
+        if visit.reported:
+            return False
+        if visit.performed_at is None:
+            raise InvalidTransition(f"visit {visit_id!r} has not been made yet")
+        if reported_at < visit.performed_at:
+            raise InvalidDate("a visit cannot be reported before it was made")
+        self._visit_reported(visit_id=visit_id, reported_at=reported_at, summary=summary,
+                             agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("VisitReported")
+    def _visit_reported(self, visit_id: str, reported_at: datetime, summary: str,
+                        agency_id: str | None, actor: str) -> None:
+        self.visits[visit_id].reported = True
+
+    # --------------------------------------------- settlements, reductions, deferrals
+
+    def propose_settlement(
+        self, *, settlement_id: str, kind: str, amount: Decimal, due_date: date | None,
+        proposed_at: datetime, actor: str,
+    ) -> bool:
+        """The agency proposes terms for the creditor to approve: a settlement (pay `amount`
+        by `due_date`, the rest is waived), a reduction (`amount` waived now) or a deferral
+        (`amount` due by a later `due_date`). One proposal or binding term at a time.
+        False for a repeat of the same proposal."""
+        existing = self.settlements.get(settlement_id)
+        if existing is not None:
+            if (existing.kind, existing.amount, existing.due_date) == (kind, amount, due_date):
+                return False
+            raise InvalidTransition(
+                f"proposal {settlement_id!r} was already recorded with other terms")
+        self.check_workable()
+        live = [st for st in self.settlements.values()
+                if st.state in (SettlementState.PROPOSED, SettlementState.APPROVED)]
+        if live:
+            raise InvalidTransition(f"proposal {live[0].settlement_id!r} is still "
+                                    f"{live[0].state.value}: one at a time")
+        self.check_positive(amount, "amount")
+        outstanding = self.outstanding
+        if kind == SettlementKind.REDUCTION:
+            if due_date is not None:
+                raise InvalidDate("a reduction has no due date")
+            if amount >= outstanding:
+                raise InvalidAmount(f"a reduction of {amount} leaves nothing of the "
+                                    f"outstanding {outstanding}: propose a settlement")
+            discount = amount
+        else:
+            if due_date is None:
+                raise InvalidDate(f"a {kind} needs a due date")
+            if due_date < self.debtor_day(proposed_at):
+                raise InvalidDate("the due date cannot fall before the proposal")
+            if amount > outstanding:
+                raise InvalidAmount(f"{amount} exceeds the outstanding {outstanding}")
+            discount = outstanding - amount if kind == SettlementKind.SETTLEMENT else _ZERO
+        self._settlement_proposed(
+            settlement_id=settlement_id, kind=kind, amount=amount, due_date=due_date,
+            outstanding=outstanding, discount=discount, proposed_at=proposed_at,
+            agency_id=self.agency_id, actor=actor)
+        return True
+
+    @event("SettlementProposed")
+    def _settlement_proposed(
+        self, settlement_id: str, kind: str, amount: Decimal, due_date: date | None,
+        outstanding: Decimal, discount: Decimal, proposed_at: datetime, agency_id: str,
+        actor: str,
+    ) -> None:
+        self.settlements[settlement_id] = Settlement(
+            settlement_id, kind, amount, due_date, outstanding, discount, proposed_at,
+            paid_before=self.paid_total)
+
+    def _settlement(self, settlement_id: str) -> Settlement:
+        found = self.settlements.get(settlement_id)
+        if found is None:
+            raise UnknownWorkflowItem(f"no proposal {settlement_id!r} on this case")
+        return found
+
+    def approve_settlement(self, *, settlement_id: str, approved_at: datetime,
+                           limits: SettlementLimits, actor: str) -> bool:
+        """The creditor approves a proposal within its approval limits; the terms bind (a
+        reduction is waived at once). False if already approved."""
+        proposal = self._settlement(settlement_id)
+        if proposal.state is not SettlementState.PROPOSED:
+            if proposal.state is SettlementState.APPROVED:
+                return False
+            raise InvalidTransition(f"proposal {settlement_id!r} is {proposal.state.value}")
+        self.check_workable()
+        if approved_at < proposal.proposed_at:
+            raise InvalidDate("a proposal cannot be approved before it was made")
+        pct = discount_pct(proposal.discount, proposal.outstanding)
+        if pct > limits.max_discount_pct:
+            raise BeyondApprovalLimit(
+                f"a discount of {pct}% is beyond the creditor's limit of "
+                f"{limits.max_discount_pct}%")
+        if proposal.kind == SettlementKind.DEFERRAL and proposal.due_date is not None:
+            days = (proposal.due_date - self.debtor_day(approved_at)).days
+            if days > limits.max_deferral_days:
+                raise BeyondApprovalLimit(
+                    f"a deferral of {days} days is beyond the creditor's limit of "
+                    f"{limits.max_deferral_days} days")
+        waived = _ZERO
+        if proposal.kind == SettlementKind.REDUCTION:
+            if proposal.amount >= self.outstanding:
+                raise InvalidAmount(f"the reduction of {proposal.amount} is no longer below "
+                                    f"the outstanding {self.outstanding}")
+            waived = proposal.amount
+        self._settlement_approved(settlement_id=settlement_id, approved_at=approved_at,
+                                  agency_id=self.assigned_agency_id, waived=waived,
+                                  limit=limits.to_json(), actor=actor)
+        if proposal.kind != SettlementKind.REDUCTION:
+            self._fulfil_settlement(approved_at, actor)  # already paid since it was proposed
+        return True
+
+    @event("SettlementApproved")
+    def _settlement_approved(self, settlement_id: str, approved_at: datetime,
+                             agency_id: str | None, waived: Decimal, limit: dict[str, Any],
+                             actor: str) -> None:
+        proposal = self.settlements[settlement_id]
+        if proposal.kind == SettlementKind.REDUCTION:
+            proposal.state = SettlementState.FULFILLED  # nothing more to do: it is waived
+            self.waived_total += waived
+            self.waivers.append((approved_at, waived))
+        else:
+            proposal.state = SettlementState.APPROVED
+
+    def reject_settlement(self, *, settlement_id: str, reason: str, rejected_at: datetime,
+                          actor: str) -> bool:
+        """The creditor rejects a proposal; False if already rejected."""
+        proposal = self._settlement(settlement_id)
+        if proposal.state is SettlementState.REJECTED:
+            return False
+        if proposal.state is not SettlementState.PROPOSED:
+            raise InvalidTransition(f"proposal {settlement_id!r} is {proposal.state.value}")
+        self._settlement_rejected(settlement_id=settlement_id, reason=reason,
+                                  rejected_at=rejected_at, agency_id=self.assigned_agency_id,
+                                  actor=actor)
+        return True
+
+    @event("SettlementRejected")
+    def _settlement_rejected(self, settlement_id: str, reason: str, rejected_at: datetime,
+                             agency_id: str | None, actor: str) -> None:
+        self.settlements[settlement_id].state = SettlementState.REJECTED
+
+    def _fulfil_settlement(self, at: datetime, actor: str) -> None:
+        """After money comes in: a binding settlement or deferral paid in full (by net
+        payments since it was proposed) is fulfilled; a settlement then closes the case as
+        settled, the rest of the balance waived."""
+        for st in list(self.settlements.values()):
+            if not st.binding:
+                continue
+            paid = self.paid_total - st.paid_before
+            if paid < st.amount:
+                continue
+            waived = max(self.outstanding, _ZERO) if st.kind == SettlementKind.SETTLEMENT \
+                else _ZERO
+            self._settlement_fulfilled(settlement_id=st.settlement_id, fulfilled_at=at,
+                                       paid=paid, waived=waived,
+                                       agency_id=self.assigned_agency_id, actor=actor)
+            if st.kind == SettlementKind.SETTLEMENT and not self.closed:
+                self._closed(reason=CloseReason.SETTLED.value, closed_at=at,
+                             outstanding=self.outstanding, agency_id=self.agency_id,
+                             note=f"settlement {st.settlement_id}", actor=actor)
+
+    @event("SettlementFulfilled")
+    def _settlement_fulfilled(self, settlement_id: str, fulfilled_at: datetime, paid: Decimal,
+                              waived: Decimal, agency_id: str | None, actor: str) -> None:
+        self.settlements[settlement_id].state = SettlementState.FULFILLED
+        if waived:
+            self.waived_total += waived
+            self.waivers.append((fulfilled_at, waived))
+
+    def default_settlement(self, *, settlement_id: str, as_of: datetime, actor: str) -> bool:
+        """The due day of binding terms ended without them being paid: recorded once, by the
+        deadline worker. False when they are no longer binding."""
+        st = self._settlement(settlement_id)
+        if not st.binding or st.due_date is None:
+            return False
+        if self.debtor_day(as_of) <= st.due_date:
+            raise InvalidDate(f"proposal {settlement_id!r} is not due until {st.due_date}")
+        self._settlement_defaulted(
+            settlement_id=settlement_id, defaulted_at=as_of,
+            shortfall=st.amount - (self.paid_total - st.paid_before),
+            agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("SettlementDefaulted")
+    def _settlement_defaulted(self, settlement_id: str, defaulted_at: datetime,
+                              shortfall: Decimal, agency_id: str | None, actor: str) -> None:
+        self.settlements[settlement_id].state = SettlementState.DEFAULTED
+
 
 PROMISE_DUE, TERM_END = "promise_due", "term_end"
+COMPLAINT_STEP, SETTLEMENT_DUE = "complaint_step", "settlement_due"
 
 
 @dataclass(frozen=True)

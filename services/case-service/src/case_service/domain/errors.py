@@ -59,3 +59,25 @@ class InvalidTransition(DomainError):
     """The case is not in a state that allows this intent."""
 
     code = "invalid_transition"
+
+
+class UnknownWorkflowItem(DomainError):
+    """A command names a complaint, visit or proposal this case does not have."""
+
+    code = "unknown_item"
+
+
+class BeyondApprovalLimit(DomainError):
+    """An approval the creditor's own limits do not allow (raise them in its rules first)."""
+
+    code = "beyond_approval_limit"
+
+
+class UnknownActionCode(DomainError):
+    """A contact uses an action code that is not in the creditor's catalogue."""
+
+    code = "unknown_action_code"
+
+    def __init__(self, message: str, valid_codes: list[str]):
+        super().__init__(message)
+        self.valid_codes = valid_codes

@@ -118,6 +118,7 @@ class ContactFlag(StrEnum):
     CASE_RECALLED = "case_recalled"
     CASE_CLOSED = "case_closed"
     DISPUTE_HOLD = "dispute_hold"
+    COMPLAINT_HOLD = "complaint_hold"  # an open complaint holds outbound contact
     BEFORE_PLACEMENT = "before_placement"  # dated before the case was placed with anyone
 
 

@@ -13,7 +13,7 @@ from case_service.application import CaseApplication
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints import errors
-from case_service.entrypoints.routes import audit, cases, events, placements
+from case_service.entrypoints.routes import audit, cases, events, placements, workflows
 
 DESCRIPTION = """System of record for collection cases. Every change is an immutable event.
 
@@ -35,6 +35,7 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     errors.install(app)
     app.include_router(placements.router)
     app.include_router(cases.router)
+    app.include_router(workflows.router)
     app.include_router(events.router)
     app.include_router(audit.router, responses=error_responses(
         403, 404, 409, _404="`case_not_found` or `checkpoint_not_found`",

@@ -21,16 +21,19 @@ from case_service.application.errors import (
     DebtorErased,
     InvalidCurrentBucket,
     NoCheckpoint,
+    NotSettled,
     PlacementConflict,
     PlacementNotFound,
     VersionConflict,
 )
 from case_service.domain.errors import (
+    BeyondApprovalLimit,
     CaseClosed,
     CaseRecalled,
     DomainError,
     InvalidTransition,
     PaymentReferenceConflict,
+    UnknownActionCode,
 )
 
 
@@ -64,6 +67,10 @@ ERRORS: dict[type[Exception], Answer] = {
     CaseRecalled: Answer(409),
     InvalidTransition: Answer(409),
     PaymentReferenceConflict: Answer(409),
+    BeyondApprovalLimit: Answer(409),
+    NotSettled: Answer(409, "not_settled"),
+    UnknownActionCode: Answer(422, None, lambda e: {"valid_codes": e.valid_codes, "fields": [{
+        "path": "body.action_code", "message": str(e), "type": "value_error"}]}),
     DomainError: Answer(422),
     MoneyError: Answer(422, "invalid_amount"),
     InvalidCurrentBucket: Answer(422, "invalid_current_bucket", lambda e: {"fields": [{

@@ -46,7 +46,14 @@ from case_service.domain.values import (
     PaymentSource,
     RecallReason,
 )
-from case_service.domain.workflows import ComplaintCategory
+from case_service.domain.workflows import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOutcome,
+    EvidenceKind,
+    SettlementKind,
+    VisitOutcome,
+)
 
 MAX_AHEAD_YEARS = 10  # due dates, installments and term ends: at most this far ahead
 MAX_AHEAD_DAYS = 3652
@@ -239,7 +246,7 @@ class SettlementLimitsIn(Model):
 class ActionCodeIn(Model):
     """One action code of the catalogue."""
 
-    code: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Z0-9_-]+$")]
+    code: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,15}$")]
     label: ShortText
 
 
@@ -437,6 +444,124 @@ class RecallIn(CommandIn):
 
     reason: RecallReason
     recalled_at: PastTime | None = None
+    complaint_id: Ref | None = Field(default=None, description="for reason `complaint`: the "
+                                     "complaint on this case that caused the recall")
+
+
+# ---------------------------------------------------------------- workflows (complaints, ...)
+
+
+class ComplaintIn(CommandIn):
+    """A complaint received (投诉): its deadlines come from the creditor's rules."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{
+        "complaint_id": "CMP-2026-0001", "channel": "phone", "category": "frequency",
+        "received_at": "2026-12-01T10:00:00+08:00"}]})
+
+    complaint_id: Ref = Field(description="your reference; re-posting it records nothing new")
+    channel: ComplaintChannel
+    category: ComplaintCategory
+    received_at: PastTime | None = None
+    note: Text | None = None
+
+
+class ComplaintAcknowledgementIn(CommandIn):
+    """The complainant was told the complaint is being handled."""
+
+    acknowledged_at: PastTime | None = None
+
+
+class ComplaintInvestigationIn(CommandIn):
+    """What the investigation found."""
+
+    finding: Text
+    investigated_at: PastTime | None = None
+
+
+class ComplaintResolutionIn(CommandIn):
+    """How the complaint ended."""
+
+    outcome: ComplaintOutcome
+    note: Text | None = None
+    resolved_at: PastTime | None = None
+
+
+class VisitRequestIn(CommandIn):
+    """A field visit requested (外访申请); the agency's supervisor approves it."""
+
+    visit_id: Ref
+    reason: Text
+    urgent: bool = Field(default=False, description="urgent visits may be made first and "
+                         "approved afterwards")
+    requested_at: PastTime | None = None
+
+
+class VisitApprovalIn(CommandIn):
+    """The supervisor approves a visit."""
+
+    approved_at: PastTime | None = None
+
+
+class VisitRejectionIn(CommandIn):
+    """The supervisor rejects a visit."""
+
+    reason: Text
+    rejected_at: PastTime | None = None
+
+
+class EvidenceIn(Model):
+    """A reference to a recording, photo or document, and its SHA-256 (never the file)."""
+
+    kind: EvidenceKind
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    ref: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class VisitOutcomeIn(CommandIn):
+    """A visit that was made, with its evidence."""
+
+    performed_at: PastTime
+    outcome: VisitOutcome
+    visitor_id: Ref = Field(description="the collector who made the visit")
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
+
+
+class VisitReportIn(CommandIn):
+    """The report of a visit made."""
+
+    summary: Text
+    reported_at: PastTime | None = None
+
+
+class SettlementIn(CommandIn):
+    """A settlement, reduction or deferral the agency proposes to the creditor."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{
+        "settlement_id": "STL-1", "kind": "settlement", "amount": "3000.00",
+        "due_date": "2026-12-31"}]})
+
+    settlement_id: Ref
+    kind: SettlementKind
+    amount: Amount = Field(description="settlement: what the debtor pays to settle; "
+                           "reduction: what is waived; deferral: what is due by due_date")
+    due_date: AheadDay | None = Field(default=None, description="settlement and deferral: "
+                                      "by when the debtor pays (none for a reduction)")
+    proposed_at: PastTime | None = None
+
+
+class SettlementApprovalIn(CommandIn):
+    """The creditor approves a proposal (within its approval limits)."""
+
+    approved_at: PastTime | None = None
+
+
+class SettlementRejectionIn(CommandIn):
+    """The creditor rejects a proposal."""
+
+    reason: Text
+    rejected_at: PastTime | None = None
 
 
 class ReassignIn(CommandIn):
@@ -749,6 +874,55 @@ class CaseOut(Out):
     recall_reason: str | None
     close_reason: str | None
     closed_at: str | None
+    waived_total: str = Field(description="what the creditor waived (reductions, the rest of "
+                              "a fulfilled settlement)")
+    complaints: list[ComplaintOut]
+    visits: list[VisitOut]
+    settlements: list[SettlementOut]
+
+
+class ComplaintOut(Out):
+    """A complaint on the case: its step deadlines, what was done when, what was missed."""
+
+    complaint_id: str
+    channel: str
+    category: str
+    received_at: str
+    contact_hold: bool
+    open: bool
+    next_step: str | None
+    due: dict[str, str]
+    done: dict[str, str]
+    missed: list[str]
+    finding: str | None
+    outcome: str | None
+
+
+class VisitOut(Out):
+    """A field visit and where it stands."""
+
+    visit_id: str
+    reason: str
+    urgent: bool
+    requested_at: str
+    visit_by: str
+    state: str
+    approved: bool
+    performed_at: str | None
+    outcome: str | None
+
+
+class SettlementOut(Out):
+    """A settlement, reduction or deferral proposal and where it stands."""
+
+    settlement_id: str
+    kind: str
+    amount: str
+    due_date: str | None
+    outstanding_at_proposal: str
+    discount: str
+    proposed_at: str
+    state: str
 
 
 class HistoryEventOut(Out):

@@ -297,7 +297,7 @@ async def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDe
     return await run(app, case_id, caller, body, response,
                      lambda case: case.recall(
         reason=body.reason.value, recalled_at=now_or(app, body.recalled_at),
-        actor=caller.actor), C, D)
+        actor=caller.actor, complaint_id=body.complaint_id), C, D)
 
 
 @router.post("/{case_id}/reassignment", response_model=CommandOut, status_code=201,
