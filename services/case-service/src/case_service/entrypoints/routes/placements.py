@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from casetrail.security import Principal, Role
@@ -28,6 +28,7 @@ from case_service.application.placement import (
     request_digest,
 )
 from case_service.entrypoints.deps import AppDep, PrincipalDep
+from case_service.entrypoints.report_schemas import ProvisioningOut
 from case_service.entrypoints.routes.cases import CASE_LINKS, link
 from case_service.entrypoints.schemas import (
     AccountIn,
@@ -170,3 +171,40 @@ def roll_rates(
         raise ApiError(422, "invalid_period", "the period ends before it starts", fields=[{
             "path": "query.to", "message": "must not be before `from`", "type": "value_error"}])
     return aging.roll_rates(app, creditor_id, first, last)
+
+
+@router.get("/creditors/{creditor_id}/provisioning",
+            summary="Provisioning report (bad-debt provision by aging bucket)",
+            response_model=ProvisioningOut, responses={
+                200: {"description": "the report as JSON, or as CSV with `format=csv` "
+                                     "(UTF-8 with a byte-order mark, so Excel reads Chinese)",
+                      "content": {"text/csv": {"schema": {"type": "string"}}}},
+                **error_responses(403)})
+def provisioning(
+    creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep,
+    as_of: Annotated[Day, Query(description="the day (the creditor's) whose end the book is "
+                                            "taken at; not in the future")],
+    format: Annotated[Literal["json", "csv"], Query(
+        description="json (default), or csv: a header row, then the lines")] = "json",
+) -> Any:
+    """What the creditor's book owed at the end of `as_of`, by aging bucket in its scheme,
+    times each bucket's provision rate (计提坏账准备金), per currency, with totals, the
+    coverage ratio and a breakdown by the agency holding each case then (`creditor` once
+    recalled). Cases closed by then as paid in full, settled or written off are left out;
+    recalled ones stay. The rates are the rules' in force now (`rules_version`). Days are
+    the creditor's (its rules' time zone), and the response says which zone."""
+    require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
+    if caller.role is Role.CREDITOR:
+        creditor_for(caller, creditor_id)
+    now, zone, _ = allocation.today(app, creditor_id)
+    if as_of > now:
+        raise ApiError(422, "invalid_as_of", f"as_of is after the creditor's today ({now}, "
+                       f"{zone})", fields=[{"path": "query.as_of", "message": "must not be in "
+                                            "the future", "type": "value_error"}])
+    report = aging.provisioning(app, creditor_id, as_of)
+    if format == "csv":
+        return Response(("\ufeff" + aging.provisioning_csv(report)).encode(),
+                        media_type="text/csv; charset=utf-8", headers={
+                            "Content-Disposition": "attachment; filename="
+                            f'"provisioning-{creditor_id}-{as_of.isoformat()}.csv"'})
+    return report
