@@ -133,16 +133,14 @@ def provisioning(app: CaseApplication, creditor_id: str, as_of: date) -> dict[st
         totals: dict[str, list[Any]] = {b: [0, _ZERO] for b in order}
         by_agency = []
         for agency, buckets in sorted(agencies.items()):
-            for bucket, (cases, owed) in buckets.items():
-                total = totals.setdefault(bucket, [0, _ZERO])  # a bucket the scheme lost
-                total[0] += cases
-                total[1] += owed
+            for bucket, (cases, owed) in buckets.items():  # bucket_on names one of `order`
+                totals[bucket][0] += cases
+                totals[bucket][1] += owed
             rows = [_provision_row(b, buckets[b], rates.get(b), currency)
-                    for b in _ordered(buckets, order)]
+                    for b in order if b in buckets]
             by_agency.append({"agency_id": agency, **_provision_totals(rows, currency),
                               "rows": rows})
-        rows = [_provision_row(b, totals[b], rates.get(b), currency)
-                for b in _ordered(totals, order)]
+        rows = [_provision_row(b, totals[b], rates.get(b), currency) for b in order]
         currencies.append({"currency": currency, "rows": rows,
                            "totals": _provision_totals(rows, currency),
                            "by_agency": by_agency})
@@ -174,11 +172,6 @@ def provisioning_csv(report: dict[str, Any]) -> str:
                              totals["outstanding"], totals["coverage_ratio"] or "",
                              totals["provision"]])
     return out.getvalue()
-
-
-def _ordered(buckets: dict[str, Any], order: list[str]) -> list[str]:
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(buckets, key=lambda b: (rank.get(b, len(rank)), b))
 
 
 def _provision_row(bucket: str, line: list[Any], rate: Decimal | None, currency: str
