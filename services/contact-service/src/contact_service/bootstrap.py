@@ -18,16 +18,20 @@ from sqlalchemy.engine import Engine
 
 from contact_service.adapters import schema
 from contact_service.adapters.agency_settings import AgencySettingsStore
+from contact_service.adapters.complaints import ComplaintQueries
 from contact_service.adapters.contact_log import ContactLog
 from contact_service.adapters.policies import ComplianceStore, Policies
 from contact_service.adapters.qa_store import QaStore
 from contact_service.adapters.queries import ContactQueries
 from contact_service.adapters.service_levels import ServiceLevelReader
+from contact_service.adapters.timeliness import TimelinessReader
+from contact_service.application.complaints import Complaints
 from contact_service.application.compliance import Compliance
 from contact_service.application.contacts import Contacts
 from contact_service.application.quality import Quality
 from contact_service.application.service_levels import ServiceLevels
 from contact_service.application.settings import AgencySettings
+from contact_service.application.timeliness import Timeliness
 from contact_service.config import ContactSettings
 from contact_service.domain.policy import load_packs
 
@@ -47,6 +51,8 @@ class ContactService:
     agencies: AgencySettings  # each agency's time zone (default: CASETRAIL_DEFAULT_TIMEZONE)
     clock: Clock  # every "now" the service reads
     queries: ContactQueries
+    complaints: Complaints
+    timeliness: Timeliness
 
     def now(self) -> datetime:
         """The current instant, from the service's one clock."""
@@ -101,4 +107,5 @@ def build(settings: ContactSettings | None = None, *, migrate: bool | None = Non
         quality=Quality(QaStore(engine), queries, zones, clock),
         service_levels=ServiceLevels(ServiceLevelReader(engine), zones, clock),
         agencies=AgencySettings(zones, queries, clock),
-        clock=clock, queries=queries)
+        clock=clock, queries=queries, complaints=Complaints(ComplaintQueries(engine)),
+        timeliness=Timeliness(TimelinessReader(engine), zones))

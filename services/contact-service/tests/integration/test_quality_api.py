@@ -467,6 +467,7 @@ def test_an_agencys_october_kpis_show_their_numerators_and_denominators(world: W
         "promise_rate": ("0.5000", 3, 6),  # P1 P2 P4 per c1 c4 c5 c7 v1 v3
         "promise_kept_rate": ("0.3333", 1, 3),  # P1 kept; P2, P3 broken
         "violations_per_1000_contacts": ("83.3333", 1, 12),  # c6 at 22:00
+        "complaints_per_1000_cases": ("0.0000", 0, 8),  # no complaint in this story
     }
 
 
@@ -479,6 +480,7 @@ def test_a_creditor_gets_kpis_over_its_own_cases_only(world: World) -> None:
         "promise_rate": ("0.3333", 1, 3),
         "promise_kept_rate": ("0.5000", 1, 2),
         "violations_per_1000_contacts": ("0.0000", 0, 7),
+        "complaints_per_1000_cases": ("0.0000", 0, 4),
     }
 
 

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from contact_service.domain.complaints import ComplaintFact
 from contact_service.domain.kpis import (
     DEFINITIONS,
+    ActionCodeCounts,
     CaseAssignment,
     ContactFact,
     ContactKpis,
@@ -190,3 +192,38 @@ def test_case_rates_never_exceed_one(contacts: list[tuple[int, str, int]],
     for rate in (result.contact_rate, result.right_party_contact_rate):
         assert rate.value is None or Decimal(0) <= rate.value <= Decimal(1)
     assert result.right_party_contact_rate.numerator <= result.contact_rate.numerator
+
+
+# ---------------------------------------------------------------------- issue 21
+
+def test_the_complaint_rate_is_complaints_received_per_1000_cases_assigned() -> None:
+    received = [ComplaintFact(case_id=c, complaint_id=f"CP-{c}", agency_id=AGENCY,
+                              received_at=IN_OCTOBER) for c in ("A", "B")]
+    other = ComplaintFact(case_id="C", complaint_id="CP-X", agency_id="OTHER",
+                          received_at=IN_OCTOBER)
+    result = contact_kpis(AGENCY, OCTOBER, [assigned(c) for c in "ABC"], [], [], [],
+                          [*received, other])
+    assert result.complaints_per_1000_cases == Ratio(2, 3, Decimal("666.6667"))
+    assert result.complaints.received == 2
+
+
+def test_no_cases_assigned_gives_no_complaint_rate() -> None:
+    assert kpis().complaints_per_1000_cases == Ratio(0, 0, None)
+
+
+def test_contacts_are_broken_down_by_action_code_sorted_by_code() -> None:
+    ptp = ContactFact(event_id="e-ptp", case_id="A", party="debtor", occurred_at=IN_OCTOBER,
+                      action_code="PTP")
+    noans = [ContactFact(event_id=f"e-n{i}", case_id="A", party="none",
+                         occurred_at=IN_OCTOBER + timedelta(hours=i), action_code="NOANS")
+             for i in (1, 2)]
+    result = kpis([assigned("A")], [ptp, *noans], [promise("A", "P1", at=IN_OCTOBER),
+                                                   promise("A", "P2", at=IN_NOVEMBER)])
+    assert result.action_codes == [ActionCodeCounts("NOANS", 2, 0, 0),
+                                   ActionCodeCounts("PTP", 1, 1, 1)]
+
+
+def test_action_codes_come_from_contacts_in_the_period_only() -> None:
+    late = ContactFact(event_id="e-late", case_id="A", party="debtor", occurred_at=IN_NOVEMBER,
+                       action_code="PTP")
+    assert kpis([assigned("A")], [late]).action_codes == []

@@ -8,12 +8,16 @@
 - `escalations`, `promises`, `payments`: the facts service levels, worklists, QA sampling and
   KPIs are computed from;
 - `case_assignments`: who held each case from when to when (casetrail.projections.assignments),
-  for the KPIs' cases assigned.
+  for the KPIs' cases assigned;
+- `complaints`: every complaint about a case, its steps, deadlines missed and outcome, and
+  whether it holds outbound contact while open (as the case decided);
+- `visits`: every field visit, from its request to its report.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from decimal import Decimal
@@ -21,7 +25,11 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from casetrail.envelope import EventEnvelope
-from casetrail.projections.assignments import apply_assignment_event, assignments_table
+from casetrail.projections.assignments import (
+    apply_assignment_event,
+    assignments_table,
+    utc_text,
+)
 from casetrail.projections.base import Projection
 from casetrail.projections.store import (
     among,
@@ -131,6 +139,66 @@ payments = sa.Table(
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("received_at", sa.Text, nullable=False, index=True),
     sa.Column("flags", sa.Text),  # as recorded, e.g. before_placement (NULL: older releases)
+)
+
+# Complaints (ComplaintReceived ... ComplaintResolved, ComplaintDeadlineMissed): one row each,
+# keyed like the case log keys them. Every fact is the case's (late, contact_hold, outcome);
+# nothing here re-decides one. `*_recorded_at` is the envelope's recorded_at (timeliness).
+complaints = sa.Table(
+    "complaints", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("complaint_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+    sa.Column("creditor_id", sa.Text, nullable=False, index=True),
+    sa.Column("agency_id", sa.Text, index=True),  # the holder when received (NULL: recalled)
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False, index=True),
+    sa.Column("received_recorded_at", sa.Text, nullable=False),
+    sa.Column("contact_hold", sa.Boolean, nullable=False),
+    sa.Column("acknowledge_by", sa.Text, nullable=False),
+    sa.Column("investigate_by", sa.Text, nullable=False),
+    sa.Column("resolve_by", sa.Text, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("acknowledged_at", sa.Text),
+    sa.Column("acknowledged_late", sa.Boolean),
+    sa.Column("investigated_at", sa.Text),
+    sa.Column("investigated_late", sa.Boolean),
+    sa.Column("finding", sa.Text),
+    sa.Column("resolved_at", sa.Text),
+    sa.Column("resolved_late", sa.Boolean),
+    sa.Column("outcome", sa.Text),
+    sa.Column("resolution_note", sa.Text),
+    sa.Column("missed_steps", sa.Text, nullable=False),  # comma-separated, in order missed
+    sa.Column("first_missed_at", sa.Text),  # due_at of the first deadline missed
+    sa.Column("recalled_at", sa.Text),  # the creditor recalled the case over this complaint
+)
+
+# Field visits (VisitRequested ... VisitReported): one row each, as the case recorded them.
+visits = sa.Table(
+    "visits", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("visit_id", sa.Text, primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+    sa.Column("creditor_id", sa.Text, nullable=False, index=True),
+    sa.Column("agency_id", sa.Text, nullable=False, index=True),  # the agency that requested it
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False),
+    sa.Column("requested_at", sa.Text, nullable=False, index=True),
+    sa.Column("visit_by", sa.Text, nullable=False),
+    sa.Column("approved_at", sa.Text),
+    sa.Column("after_the_fact", sa.Boolean),
+    sa.Column("rejected_at", sa.Text),
+    sa.Column("rejection_reason", sa.Text),
+    sa.Column("performed_at", sa.Text, index=True),
+    sa.Column("performed_recorded_at", sa.Text),
+    sa.Column("outcome", sa.Text),
+    sa.Column("visitor_id", sa.Text),
+    sa.Column("evidence", sa.Text),  # JSON list of {kind, sha256, ref}
+    sa.Column("late", sa.Boolean),
+    sa.Column("reported_at", sa.Text),
+    sa.Column("reported_recorded_at", sa.Text),
+    sa.Column("summary", sa.Text),
 )
 
 # Who held each case from when to when (the agency KPIs' cases assigned): shared table.
@@ -249,6 +317,16 @@ class ContactLog(Projection):
             "Recalled": self._on_recalled,
             "Reassigned": self._on_reassigned,
             "Closed": self._on_closed,
+            "ComplaintReceived": self._on_complaint_received,
+            "ComplaintAcknowledged": self._on_complaint_acknowledged,
+            "ComplaintInvestigated": self._on_complaint_investigated,
+            "ComplaintResolved": self._on_complaint_resolved,
+            "ComplaintDeadlineMissed": self._on_complaint_deadline_missed,
+            "VisitRequested": self._on_visit_requested,
+            "VisitApproved": self._on_visit_approved,
+            "VisitRejected": self._on_visit_rejected,
+            "VisitPerformed": self._on_visit_performed,
+            "VisitReported": self._on_visit_reported,
         }
 
     # ------------------------------------------------------------------ per event type
@@ -354,6 +432,11 @@ class ContactLog(Projection):
     def _on_recalled(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         apply_assignment_event(conn, case_assignments, e)
         self._set(case, recalled=True, recalled_at=e.payload["recalled_at"])
+        complaint_id = e.payload.get("complaint_id")  # absent in older histories
+        if complaint_id:
+            update_row(conn, complaints, {"case_id": str(e.case_id),
+                                          "complaint_id": complaint_id},
+                       recalled_at=utc_text(e.payload["recalled_at"]))
 
     def _on_reassigned(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
@@ -365,9 +448,118 @@ class ContactLog(Projection):
         apply_assignment_event(conn, case_assignments, e)
         self._set(case, closed=True, closed_at=e.payload["closed_at"])
 
+    # ------------------------------------------------------------------ complaints
+
+    def _on_complaint_received(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]
+                               ) -> None:
+        p = e.payload
+        insert_row(conn, complaints, {
+            "case_id": str(e.case_id), "complaint_id": p["complaint_id"],
+            "position": e.position, "creditor_id": case["creditor_id"],
+            "agency_id": p.get("agency_id"), "channel": p["channel"],
+            "category": p["category"], "received_at": utc_text(p["received_at"]),
+            "received_recorded_at": _recorded(e), "contact_hold": bool(p["contact_hold"]),
+            "acknowledge_by": utc_text(p["acknowledge_by"]),
+            "investigate_by": utc_text(p["investigate_by"]),
+            "resolve_by": utc_text(p["resolve_by"]), "note": p.get("note"),
+            "acknowledged_at": None,
+            "acknowledged_late": None, "investigated_at": None, "investigated_late": None,
+            "finding": None, "resolved_at": None, "resolved_late": None, "outcome": None,
+            "resolution_note": None, "missed_steps": "", "first_missed_at": None,
+            "recalled_at": None})
+
+    def _on_complaint_acknowledged(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                                   ) -> None:
+        p = e.payload
+        update_row(conn, complaints, _complaint_key(e),
+                   acknowledged_at=utc_text(p["acknowledged_at"]),
+                   acknowledged_late=bool(p.get("late", False)))
+
+    def _on_complaint_investigated(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                                   ) -> None:
+        p = e.payload
+        update_row(conn, complaints, _complaint_key(e),
+                   investigated_at=utc_text(p["investigated_at"]),
+                   investigated_late=bool(p.get("late", False)), finding=p["finding"])
+
+    def _on_complaint_resolved(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                               ) -> None:
+        p = e.payload
+        update_row(conn, complaints, _complaint_key(e), resolved_at=utc_text(p["resolved_at"]),
+                   resolved_late=bool(p.get("late", False)), outcome=p["outcome"],
+                   resolution_note=p.get("note"))
+
+    def _on_complaint_deadline_missed(self, conn: Connection, e: EventEnvelope,
+                                      _: dict[str, Any]) -> None:
+        # Read (not kept in the batch): misses are rare, and a read sends what is held first.
+        key = _complaint_key(e)
+        row = conn.execute(sa.select(complaints.c.missed_steps, complaints.c.first_missed_at)
+                           .where(complaints.c.case_id == key["case_id"],
+                                  complaints.c.complaint_id == key["complaint_id"])).one()
+        steps = [s for s in row.missed_steps.split(",") if s]
+        if e.payload["step"] in steps:
+            return
+        due = utc_text(e.payload["due_at"])
+        first = row.first_missed_at if row.first_missed_at and row.first_missed_at <= due \
+            else due
+        update_row(conn, complaints, key, missed_steps=",".join([*steps, e.payload["step"]]),
+                   first_missed_at=first)
+
+    # ------------------------------------------------------------------ field visits
+
+    def _on_visit_requested(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]
+                            ) -> None:
+        p = e.payload
+        insert_row(conn, visits, {
+            "case_id": str(e.case_id), "visit_id": p["visit_id"], "position": e.position,
+            "creditor_id": case["creditor_id"], "agency_id": p["agency_id"],
+            "reason": p["reason"], "urgent": bool(p["urgent"]),
+            "requested_at": utc_text(p["requested_at"]), "visit_by": utc_text(p["visit_by"]),
+            "approved_at": None, "after_the_fact": None, "rejected_at": None,
+            "rejection_reason": None, "performed_at": None, "performed_recorded_at": None,
+            "outcome": None, "visitor_id": None, "evidence": None, "late": None,
+            "reported_at": None, "reported_recorded_at": None, "summary": None})
+
+    def _on_visit_approved(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        update_row(conn, visits, _visit_key(e), approved_at=utc_text(p["approved_at"]),
+                   after_the_fact=bool(p.get("after_the_fact", False)))
+
+    def _on_visit_rejected(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        update_row(conn, visits, _visit_key(e), rejected_at=utc_text(p["rejected_at"]),
+                   rejection_reason=p["reason"])
+
+    def _on_visit_performed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
+                            ) -> None:
+        p = e.payload
+        update_row(conn, visits, _visit_key(e), performed_at=utc_text(p["performed_at"]),
+                   performed_recorded_at=_recorded(e), outcome=p["outcome"],
+                   visitor_id=p["visitor_id"],
+                   evidence=json.dumps(p.get("evidence", []), sort_keys=True),
+                   late=bool(p.get("late", False)))
+
+    def _on_visit_reported(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]) -> None:
+        p = e.payload
+        update_row(conn, visits, _visit_key(e), reported_at=utc_text(p["reported_at"]),
+                   reported_recorded_at=_recorded(e), summary=p["summary"])
+
     @staticmethod
     def _set(case: dict[str, Any], **values: Any) -> None:
         case.update(values)  # written back by `handle`
+
+
+def _recorded(e: EventEnvelope) -> str:
+    """When the event reached the case log, as the tables keep instants."""
+    return e.recorded_at.astimezone(UTC).isoformat()
+
+
+def _complaint_key(e: EventEnvelope) -> dict[str, Any]:
+    return {"case_id": str(e.case_id), "complaint_id": e.payload["complaint_id"]}
+
+
+def _visit_key(e: EventEnvelope) -> dict[str, Any]:
+    return {"case_id": str(e.case_id), "visit_id": e.payload["visit_id"]}
 
 
 def _batch_cases(conn: Connection

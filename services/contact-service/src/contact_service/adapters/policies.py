@@ -20,6 +20,7 @@ from casetrail.retry import retrying
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from contact_service.adapters.complaints import case_complaints
 from contact_service.adapters.contact_log import (
     contact_cases,
     contacts,
@@ -27,6 +28,7 @@ from contact_service.adapters.contact_log import (
     policy_assignments,
     prefetch_debtor_contacts,
 )
+from contact_service.domain.complaints import ComplaintFact
 from contact_service.domain.policy import (
     CaseContactState,
     ContactRecord,
@@ -286,3 +288,7 @@ class PermissionReader:
     def permission(self, case: dict[str, Any], request: ContactRequest) -> Decision:
         """May this contact be made at `request.at`?"""
         return self.policies.permission(self.conn, case, request)
+
+    def complaints(self, case_id: str) -> list[ComplaintFact]:
+        """The case's complaints (their contact holds)."""
+        return case_complaints(self.conn, case_id)

@@ -25,14 +25,17 @@ from casetrail.figures import BEFORE_PLACEMENT
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from contact_service.adapters.complaints import complaint_fact
 from contact_service.adapters.contact_log import (
     case_assignments,
+    complaints,
     contact_cases,
     contacts,
     payments,
     promises,
     violations,
 )
+from contact_service.domain.complaints import ComplaintFact
 from contact_service.domain.kpis import CaseAssignment, ContactFact, PromiseFact, ViolationFact
 from contact_service.domain.qa import (
     POPULATIONS,
@@ -341,12 +344,19 @@ class KpiFacts:
     contacts: list[ContactFact]
     promises: list[PromiseFact]
     violations: list[ViolationFact]
+    complaints: list[ComplaintFact]
 
 
 def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetime,
                    creditor_id: str | None = None) -> KpiFacts:
-    """The agency's assignments, contacts, promises and violations touching [start, end)."""
+    """The agency's assignments, contacts, promises, violations and complaints touching
+    [start, end)."""
     since, until = _bounds(start, end)
+    complained = sa.select(complaints).where(
+        complaints.c.agency_id == agency_id,
+        sa.or_(*(sa.and_(column >= since, column < until) for column in (
+            complaints.c.received_at, complaints.c.resolved_at,
+            complaints.c.first_missed_at))))
     made = [contacts.c.agency_id == agency_id, contacts.c.occurred_at >= since,
             contacts.c.occurred_at < until]
     broke = [violations.c.agency_id == agency_id, violations.c.occurred_at >= since,
@@ -363,6 +373,7 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
                               contact_cases.c.case_id == case_assignments.c.case_id).where(
             contact_cases.c.creditor_id == creditor_id)
         made.append(contacts.c.creditor_id == creditor_id)
+        complained = complained.where(complaints.c.creditor_id == creditor_id)
         broke.append(violations.c.creditor_id == creditor_id)
         promised = promised.join_from(promises, contact_cases,
                                       contact_cases.c.case_id == promises.c.case_id).where(
@@ -375,10 +386,12 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
             for r in conn.execute(held)]
         contact_facts = [
             ContactFact(event_id=r.event_id, case_id=r.case_id, party=r.party,
-                        occurred_at=_instant(r.occurred_at))
+                        occurred_at=_instant(r.occurred_at), action_code=r.action_code)
             for r in conn.execute(sa.select(contacts.c.event_id, contacts.c.case_id,
-                                            contacts.c.party, contacts.c.occurred_at)
+                                            contacts.c.party, contacts.c.occurred_at,
+                                            contacts.c.action_code)
                                   .where(*made))]
+        complaint_facts = [complaint_fact(r) for r in conn.execute(complained).mappings()]
         promise_facts = [
             PromiseFact(case_id=r.case_id, promise_id=r.promise_id, agency_id=r.agency_id,
                         promised_at=_instant(r.promised_at), state=r.state,
@@ -390,4 +403,4 @@ def load_kpi_facts(engine: Engine, agency_id: str, start: datetime, end: datetim
             for r in conn.execute(sa.select(violations.c.event_id, violations.c.rule_id,
                                             violations.c.occurred_at).where(*broke))]
     return KpiFacts(assignments=assignments, contacts=contact_facts, promises=promise_facts,
-                    violations=violation_facts)
+                    violations=violation_facts, complaints=complaint_facts)

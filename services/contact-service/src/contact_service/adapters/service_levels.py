@@ -1,7 +1,7 @@
 """Reads cases and their facts from the contact log, in batches, for service levels and worklists.
 
-A batch of up to `BATCH_SIZE` cases costs four queries (cases, contacts, escalations,
-promises), whatever the number of cases: never one query per case.
+A batch of up to `BATCH_SIZE` cases costs five queries (cases, contacts, escalations,
+visits, promises), whatever the number of cases: never one query per case.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from contact_service.adapters.contact_log import contact_cases, contacts, escalations, promises
+from contact_service.adapters.contact_log import (
+    contact_cases,
+    contacts,
+    escalations,
+    promises,
+    visits,
+)
 from contact_service.domain.service_levels import (
     CaseFacts,
     ContactFact,
@@ -24,6 +30,7 @@ from contact_service.domain.service_levels import (
     Hold,
     HoldKind,
     ServiceLevelStatus,
+    VisitFact,
 )
 from contact_service.domain.worklist import CaseWork, PromiseFact
 
@@ -82,6 +89,21 @@ def _holds(row: Mapping[str, Any]) -> tuple[Hold, ...]:
         if row[flag]:
             holds.append(Hold(kind, parse_instant(row[since]) if row.get(since) else None))
     return tuple(holds)
+
+
+def _maybe(text: str | None) -> datetime | None:
+    return parse_instant(text) if text else None
+
+
+def visit_fact(row: Any) -> VisitFact:
+    """A `visits` row as service levels read it."""
+    return VisitFact(
+        visit_id=row["visit_id"], urgent=bool(row["urgent"]),
+        requested_at=parse_instant(row["requested_at"]),
+        visit_by=parse_instant(row["visit_by"]), approved_at=_maybe(row["approved_at"]),
+        rejected_at=_maybe(row["rejected_at"]), performed_at=_maybe(row["performed_at"]),
+        late=None if row["late"] is None else bool(row["late"]),
+        reported_at=_maybe(row["reported_at"]))
 
 
 class ServiceLevelReader:
@@ -169,6 +191,9 @@ class ServiceLevelReader:
                 .where(escalations.c.case_id.in_(ids))).mappings():
             by_case_escalations[e["case_id"]].append(
                 EscalationFact(e["kind"], parse_instant(e["escalated_at"])))
+        by_case_visits: dict[str, list[VisitFact]] = defaultdict(list)
+        for v in conn.execute(sa.select(visits).where(visits.c.case_id.in_(ids))).mappings():
+            by_case_visits[v["case_id"]].append(visit_fact(v))
         by_case_promises: dict[str, list[PromiseFact]] = defaultdict(list)
         if with_promises:
             for p in conn.execute(sa.select(promises).where(
@@ -179,12 +204,13 @@ class ServiceLevelReader:
                     settled_at=parse_instant(p["settled_at"]) if p["settled_at"] else None))
         return [self._record(row, by_case_contacts[row["case_id"]],
                              by_case_escalations[row["case_id"]],
-                             by_case_promises[row["case_id"]]) for row in rows]
+                             by_case_promises[row["case_id"]],
+                             by_case_visits[row["case_id"]]) for row in rows]
 
     @staticmethod
     def _record(row: dict[str, Any], contact_rows: list[Any],
-                escalation_facts: list[EscalationFact], promise_facts: list[PromiseFact]
-                ) -> CaseRecord:
+                escalation_facts: list[EscalationFact], promise_facts: list[PromiseFact],
+                visit_facts: list[VisitFact]) -> CaseRecord:
         assigned_at = parse_instant(row["assigned_at"])
         timed = sorted(((parse_instant(c["occurred_at"]), c["position"], c)
                         for c in contact_rows), key=lambda x: (x[0], x[1]))
@@ -195,7 +221,7 @@ class ServiceLevelReader:
                 party=c["party"], outcome=c["outcome"], contact_point=c["contact_point"],
                 recorded_at=parse_instant(c["recorded_at"]) if c["recorded_at"] else None)
                 for at, _, c in timed),
-            escalations=tuple(escalation_facts))
+            escalations=tuple(escalation_facts), visits=tuple(visit_facts))
         agents = [c["agent_id"] for at, _, c in timed if at >= assigned_at and c["agent_id"]]
         return CaseRecord(
             case_id=row["case_id"], creditor_id=row["creditor_id"], agency_id=row["agency_id"],

@@ -7,6 +7,8 @@ them to HTTP answers in one table, `entrypoints/errors.py`).
 - `quality`: QA samples and reviews, contact KPIs;
 - `service_levels`: service levels per case and the day's worklist;
 - `settings`: agency settings (each agency's time zone);
+- `complaints`: the complaint list (issue 21; docs/contact-operations.md);
+- `timeliness`: how soon each agency's and collector's work reaches the log;
 - `access`: who may do what (roles and tenants), shared by the use cases;
 - `errors`: the errors the use cases raise besides the domain's.
 

@@ -19,6 +19,7 @@ from contact_service.application.errors import (
     ProjectionBehind,
     VersionTooFarAhead,
 )
+from contact_service.domain.complaints import complaint_hold
 from contact_service.domain.policy import (
     Channel,
     ContactRequest,
@@ -46,8 +47,10 @@ class Compliance:
                            party: Party, at: datetime | None, contact_point: str | None,
                            min_version: int | None) -> dict[str, Any]:
         """May this contact be made at `at` (default now)? Every rule of the creditor's pack
-        in force then, judged against the debtor's recorded contacts in the contact log, with
-        the case version and log position the answer is based on. With `min_version`, only
+        in force then, judged against the debtor's recorded contacts in the contact log, and
+        the case's complaint hold (an open complaint with contact_hold refuses every channel
+        but letters: denial `complaint_hold`), with the case version and log position the
+        answer is based on. With `min_version`, only
         once the log has projected the case up to it (ProjectionBehind until then)."""
         when = (at or self.clock.now()).astimezone(UTC)
         with self.store.reading() as reader:
@@ -63,6 +66,11 @@ class Compliance:
                 self.master, case["debtor_id"], contact_point)
             decision = reader.permission(case, ContactRequest(
                 channel=channel, party=party, at=when, contact_point=point))
+            held = complaint_hold(reader.complaints(case_id), channel, when)
+        if held is not None:  # the case's own hold, beside the pack's rules: no time will do
+            decision = decision.model_copy(update={
+                "allowed": False, "denials": [*decision.denials, held],
+                "earliest_allowed_at": None})
         return {"case_id": case_id, "channel": channel, "party": party, "at": when,
                 **decision.model_dump(),
                 "data_as_of": {"case_version": version, "position": case["position"]}}

@@ -112,22 +112,26 @@ class Quality:
 
     def contact_kpis(self, caller: Principal, agency_id: str, since: datetime, until: datetime
                      ) -> dict[str, Any]:
-        """Contact rate, right-party contact rate, promise rate, promise-kept rate and
-        violations per 1000 contacts of an agency over the instants [since, until), each with
-        its numerator, denominator and definition; a creditor's over its own cases only."""
+        """Contact rate, right-party contact rate, promise rate, promise-kept rate,
+        violations per 1000 contacts and complaints per 1000 cases of an agency over the
+        instants [since, until), each with its numerator, denominator and definition; the
+        complaints received, resolved, overdue and upheld; contacts per action code; a
+        creditor's over its own cases only."""
         if caller.role is Role.AGENCY and caller.tenant != agency_id:
             raise Forbidden("an agency key sees only its own KPIs")
         creditor_id = caller.tenant if caller.role is Role.CREDITOR else None
         period = Period(since.astimezone(UTC), until.astimezone(UTC))
         facts = self.qa.kpi_facts(agency_id, period.start, period.end, creditor_id)
         kpis = contact_kpis(agency_id, period, facts.assignments, facts.contacts,
-                            facts.promises, facts.violations)
+                            facts.promises, facts.violations, facts.complaints)
         return {"agency_id": agency_id, "creditor_id": creditor_id, "from": period.start,
                 "to": period.end, "kpis": {
                     name: {"value": None if r.value is None else str(r.value),
                            "numerator": r.numerator, "denominator": r.denominator,
                            "definition": DEFINITIONS[name]}
-                    for name, r in kpis.as_dict().items()}}
+                    for name, r in kpis.as_dict().items()},
+                "complaints": vars(kpis.complaints),
+                "action_codes": [vars(a) for a in kpis.action_codes]}
 
 
 def _review(row: dict[str, Any]) -> dict[str, Any]:

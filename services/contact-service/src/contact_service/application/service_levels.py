@@ -60,7 +60,8 @@ class ServiceLevels:
                 counts[(s.service_level, s.status)] += 1
                 if s.status == "breached":
                     breaches.append({"case_id": record.case_id, "service_level": s.service_level,
-                                     "due_at": s.due_at, "explanation": s.explanation})
+                                     "reason": s.reason, "due_at": s.due_at,
+                                     "explanation": s.explanation})
         totals = {level: {status: counts[(level, status)] for status in STATUSES}
                   for level in SERVICE_LEVELS}
         return {"as_of": when, "timezones": {a: z.at(when) for a, z in sorted(zones.items())},
@@ -105,5 +106,6 @@ def _case(record: CaseRecord, statuses: list[ServiceLevelStatus], zone: str) -> 
                 "service_level": s.service_level, "status": s.status, "due_at": s.due_at,
                 "met_at": s.met_at, "completed_at": s.completed_at,
                 "triggered_at": s.triggered_at, "outstanding": s.outstanding,
-                "requirement": s.requirement, "explanation": s.explanation}
+                "requirement": s.requirement, "explanation": s.explanation,
+                "reason": s.reason}
                 for s in statuses]}

@@ -14,18 +14,26 @@ billing's performance reports use too:
 Ratios are exact Decimals rounded half-up to 4 places, or None when the denominator is 0 (a
 rate of nothing is unknown, not zero).
 
+Complaints count for the agency that held the case when the complaint was received
+(`ComplaintReceived.agency_id`, the case's fact); the complaint rate is per 1,000 cases
+assigned (the same cases assigned as every other KPI). Contacts are also broken down by
+action code; a promise counts for a code when it was made on the same case at the very
+instant of a contact with that code (the promise taken on that contact).
+
 Pure domain: no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from casetrail import figures
 from casetrail.figures import InvalidWindow, PromiseOutcome, Stint, Window
+
+from contact_service.domain.complaints import ComplaintCounts, ComplaintFact, complaint_counts
 
 DEFINITIONS: dict[str, str] = {
     "contact_rate": "cases assigned to the agency in the period (held at some instant of it) "
@@ -40,6 +48,9 @@ DEFINITIONS: dict[str, str] = {
                          "promise reopened by a reversal counts in neither)",
     "violations_per_1000_contacts": "rule violations (one per rule a contact broke) by contacts "
                                     "in the period x 1000 / contacts in the period",
+    "complaints_per_1000_cases": "complaints received in the period on cases the agency held "
+                                 "when each was received x 1000 / cases assigned to the agency "
+                                 "in the period",
 }
 
 InvalidPeriod = InvalidWindow  # a period that is not an aware, non-empty [start, end)
@@ -56,6 +67,7 @@ class ContactFact:
     case_id: str
     party: str
     occurred_at: datetime
+    action_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,17 +103,51 @@ class ContactKpis:
     promise_rate: Ratio
     promise_kept_rate: Ratio
     violations_per_1000_contacts: Ratio
+    complaints_per_1000_cases: Ratio
+    complaints: ComplaintCounts
+    action_codes: list[ActionCodeCounts]
 
     def as_dict(self) -> dict[str, Ratio]:
         """KPI name -> ratio, in the order of `DEFINITIONS`."""
         return {name: getattr(self, name) for name in DEFINITIONS}
 
 
+@dataclass(frozen=True)
+class ActionCodeCounts:
+    """The agency's contacts in the period with one action code."""
+
+    action_code: str
+    contacts: int
+    right_party_contacts: int
+    promises: int
+
+
+def action_code_counts(contacts: Iterable[ContactFact], promises: Iterable[PromiseFact]
+                       ) -> list[ActionCodeCounts]:
+    """Contacts, right-party contacts and promises taken on them, per action code, sorted by
+    code (the contacts and promises given: already the agency's, in the period)."""
+    promised_at: dict[tuple[str, datetime], int] = {}
+    for p in promises:
+        key = (p.case_id, p.promised_at)
+        promised_at[key] = promised_at.get(key, 0) + 1
+    counted: dict[str, list[int]] = {}
+    seen: set[tuple[str, str, datetime]] = set()
+    for c in contacts:
+        counts = counted.setdefault(c.action_code, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += c.party == "debtor"
+        if (c.action_code, c.case_id, c.occurred_at) not in seen:  # a promise counts once
+            seen.add((c.action_code, c.case_id, c.occurred_at))
+            counts[2] += promised_at.get((c.case_id, c.occurred_at), 0)
+    return [ActionCodeCounts(code, *counted[code]) for code in sorted(counted)]
+
+
 def contact_kpis(agency_id: str, period: Period, assignments: Iterable[CaseAssignment],
                  contacts: Iterable[ContactFact], promises: Iterable[PromiseFact],
-                 violations: Iterable[ViolationFact]) -> ContactKpis:
+                 violations: Iterable[ViolationFact],
+                 complaints: Sequence[ComplaintFact] = ()) -> ContactKpis:
     """The KPIs of one agency for a period, from its facts (facts outside the period, and
-    other agencies' stints and promises, are ignored)."""
+    other agencies' stints, promises and complaints, are ignored)."""
     assigned = figures.cases_assigned(assignments, agency_id, period)
     in_period = {c.event_id: c for c in contacts if period.contains(c.occurred_at)}.values()
     contacted = {c.case_id for c in in_period} & assigned
@@ -114,6 +160,7 @@ def contact_kpis(agency_id: str, period: Period, assignments: Iterable[CaseAssig
     settled = figures.promises_settled(distinct_promises, agency_id, period)
 
     broken_rules = {(v.event_id, v.rule_id) for v in violations if period.contains(v.occurred_at)}
+    counts = complaint_counts(complaints, agency_id, period.start, period.end)
 
     return ContactKpis(
         contact_rate=ratio(len(contacted), len(assigned)),
@@ -121,5 +168,9 @@ def contact_kpis(agency_id: str, period: Period, assignments: Iterable[CaseAssig
         promise_rate=ratio(made, right_party_contacts),
         promise_kept_rate=ratio(settled.kept, settled.kept + settled.broken),
         violations_per_1000_contacts=ratio(len(broken_rules), len(in_period), per=1000),
+        complaints_per_1000_cases=ratio(counts.received, len(assigned), per=1000),
+        complaints=counts,
+        action_codes=action_code_counts(
+            in_period, [p for p in distinct_promises if period.contains(p.promised_at)]),
     )
 

@@ -49,6 +49,17 @@ Readings of the tender (documented so an auditor can check them):
   entered and its day has not ended, met otherwise; not applicable without contacts.
   Contacts whose entry time the read model does not know (rows from before it kept it) are
   left out. Holds do not waive it: a contact made must be entered.
+- Field visits as the case records them (VisitRequested ... VisitReported, issue 21), one
+  status per requested visit of the assignment, each breach with a reason code:
+  - visit_performed ("the visit happens within 1 week"): performed by `visit_by` (the
+    request + 7 days, as the case set it); a performed visit is judged by the case's own
+    `late` flag. Reason `visit_late`. A rejected visit owes nothing.
+  - visit_approval: a non-urgent visit is approved before it is performed; an urgent one
+    may be approved after the fact (not applicable). Pending until performed or approved;
+    breached (`visit_not_approved`) when performed without an approval before it.
+  - visit_report: the report of a performed visit is entered (`reported_at`) the same
+    calendar day of the agency as the visit (its zone in force at `performed_at`). Reason
+    `report_late`. Holds do not waive it: a visit made must be reported.
 
 Days and zones: each case is judged with its agency's `ZoneHistory` (domain/local_time.py).
 A span of whole days (7 days, 1 day) is counted on the local wall clock of the zone in force
@@ -82,12 +93,17 @@ from contact_service.domain.policy import (
 
 ServiceLevel = Literal[
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
-    "revisit", "progress_entry",
+    "revisit", "progress_entry", "visit_performed", "visit_approval", "visit_report",
 ]
 SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
-    "revisit", "progress_entry",
+    "revisit", "progress_entry", "visit_performed", "visit_approval", "visit_report",
 )
+# The code a breach of each visit service level is reported with (others: the level's name).
+BREACH_REASONS: dict[ServiceLevel, str] = {
+    "visit_performed": "visit_late", "visit_approval": "visit_not_approved",
+    "visit_report": "report_late",
+}
 Status = Literal["met", "breached", "pending", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "pending", "not_applicable")
 EscalationKind = Literal["field_visit", "legal", "supervisor"]
@@ -165,6 +181,28 @@ class EscalationFact:
 
 
 @dataclass(frozen=True)
+class VisitFact:
+    """One field visit of the case as the case recorded it (VisitRequested ... Reported)."""
+
+    visit_id: str
+    urgent: bool
+    requested_at: datetime
+    visit_by: datetime
+    approved_at: datetime | None = None
+    rejected_at: datetime | None = None
+    performed_at: datetime | None = None
+    late: bool | None = None  # VisitPerformed.late: performed after visit_by
+    reported_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("requested_at", "visit_by", "approved_at", "rejected_at", "performed_at",
+                     "reported_at"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _aware(value, name))
+
+
+@dataclass(frozen=True)
 class Hold:
     """Something that stops collection work; `since` None means in force, start unknown."""
 
@@ -195,6 +233,7 @@ class CaseFacts:
     contacts: Sequence[ContactFact] = ()
     escalations: Sequence[EscalationFact] = ()
     holds: Sequence[Hold] = ()
+    visits: Sequence[VisitFact] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assigned_at", _aware(self.assigned_at, "assigned_at"))
@@ -218,6 +257,13 @@ class ServiceLevelStatus:
     completed_at: datetime | None = None
     outstanding: bool = False
     requirement: str = ""  # what is asked, e.g. "3 outbound phone attempts within 7 days ..."
+
+    @property
+    def reason(self) -> str | None:
+        """The code of a breach (`visit_late`, ...; else the level's name); None otherwise."""
+        if self.status != "breached":
+            return None
+        return BREACH_REASONS.get(self.service_level, self.service_level)
 
 
 def duration(span: timedelta) -> str:
@@ -297,6 +343,8 @@ class _Case:
         self.visits = [c for c in self.contacts if c.channel == "visit" and c.is_attempt]
         self.requests = sorted(e.escalated_at for e in facts.escalations
                                if e.kind == "field_visit" and self.in_scope(e.escalated_at))
+        self.visit_facts = sorted((v for v in facts.visits if self.in_scope(v.requested_at)),
+                                  key=lambda v: (v.requested_at, v.visit_id))
 
     def due(self, start: datetime, span: timedelta) -> datetime:
         """`span` after `start`: whole days on the wall clock of the zone in force at `start`."""
@@ -508,14 +556,99 @@ class _Case:
         return replace(status, requirement=requirement,
                        explanation=f"{status.explanation} [{counts}]")
 
+    def known(self, instant: datetime | None) -> datetime | None:
+        """A visit's instant as known at `as_of` (None: not yet, or never)."""
+        return instant if instant is not None and instant <= self.as_of else None
+
+    def visits_performed(self) -> list[ServiceLevelStatus]:
+        requirement = "each requested visit performed within 7 days of its request"
+        if not self.visit_facts:
+            return [_not_applicable("visit_performed", requirement,
+                                    "no visit has been requested")]
+        statuses = []
+        for v in self.visit_facts:
+            performed, rejected = self.known(v.performed_at), self.known(v.rejected_at)
+            what = (f"visit {v.visit_id} requested at {self.stamp(v.requested_at)} performed "
+                    f"by {self.stamp(v.visit_by)}")
+            if performed is None and rejected is not None:
+                statuses.append(_not_applicable("visit_performed", what, (
+                    f"{what}: not owed; the visit was rejected at {self.stamp(rejected)}")))
+                continue
+            status = _Clock("visit_performed", what, v.requested_at, v.visit_by, self.as_of,
+                            performed, done_how="the visit", progress="not performed yet",
+                            zone=self.zone).judge()
+            if performed is not None and v.late is not None:
+                # The case decided whether it was late (VisitPerformed.late): that stands.
+                status = replace(status, status="breached" if v.late else "met",
+                                 met_at=None if v.late else performed)
+            statuses.append(status)
+        return statuses
+
+    def visit_approvals(self) -> list[ServiceLevelStatus]:
+        requirement = "each non-urgent visit approved before it is performed"
+        if not self.visit_facts:
+            return [_not_applicable("visit_approval", requirement,
+                                    "no visit has been requested")]
+        statuses = []
+        for v in self.visit_facts:
+            what = f"visit {v.visit_id} approved before it is performed"
+            performed, approved = self.known(v.performed_at), self.known(v.approved_at)
+            rejected = self.known(v.rejected_at)
+            if v.urgent:
+                statuses.append(_not_applicable("visit_approval", what, (
+                    f"{what}: not required; an urgent visit may be approved after the fact")))
+            elif approved is not None and (performed is None or approved <= performed):
+                statuses.append(ServiceLevelStatus(
+                    service_level="visit_approval", status="met", due_at=performed,
+                    triggered_at=v.requested_at, met_at=approved, completed_at=approved,
+                    requirement=what, explanation=f"{what}: met; approved at "
+                    f"{self.stamp(approved)}"))
+            elif performed is not None:
+                late = (f"; approved only at {self.stamp(approved)}" if approved is not None
+                        else "; never approved")
+                statuses.append(ServiceLevelStatus(
+                    service_level="visit_approval", status="breached", due_at=performed,
+                    triggered_at=v.requested_at, completed_at=approved, requirement=what,
+                    explanation=f"{what}: breached; performed at {self.stamp(performed)} "
+                    f"without an approval before it{late}"))
+            elif rejected is not None:
+                statuses.append(_not_applicable("visit_approval", what, (
+                    f"{what}: not owed; the visit was rejected at {self.stamp(rejected)}")))
+            else:
+                statuses.append(ServiceLevelStatus(
+                    service_level="visit_approval", status="pending", due_at=None,
+                    triggered_at=v.requested_at, outstanding=True, requirement=what,
+                    explanation=f"{what}: pending; not approved yet, so it may not be "
+                    f"performed yet"))
+        return statuses
+
+    def visit_reports(self) -> list[ServiceLevelStatus]:
+        requirement = "each visit's report entered the same day as the visit (agency's day)"
+        performed_visits = [v for v in self.visit_facts if self.known(v.performed_at)]
+        if not performed_visits:
+            return [_not_applicable("visit_report", requirement,
+                                    "no visit has been performed")]
+        statuses = []
+        for v in performed_visits:
+            assert v.performed_at is not None
+            zone = self.zones.at(v.performed_at)
+            day_end = midnight(local_day(v.performed_at, zone) + ONE_DAY, zone)
+            statuses.append(_Clock(
+                "visit_report", f"the report of visit {v.visit_id} performed at "
+                f"{self.stamp(v.performed_at)} entered the same day", v.performed_at, day_end,
+                self.as_of, self.known(v.reported_at), done_how="its report",
+                progress="no report yet", zone=self.zone).judge())
+        return statuses
+
     def all(self) -> list[ServiceLevelStatus]:
         return [self.first_action(), self.initial_calls(), self.follow_up_calls(),
                 self.field_visit_request(), *self.field_visits(), *self.revisits(),
-                self.progress_entry()]
+                self.progress_entry(), *self.visits_performed(), *self.visit_approvals(),
+                *self.visit_reports()]
 
 
 # A hold stops collection work, not the duty to enter the work that was done.
-HOLDS_DO_NOT_WAIVE: frozenset[ServiceLevel] = frozenset({"progress_entry"})
+HOLDS_DO_NOT_WAIVE: frozenset[ServiceLevel] = frozenset({"progress_entry", "visit_report"})
 
 
 def _under_hold(status: ServiceLevelStatus, holds: Sequence[Hold], zone: str

@@ -39,7 +39,8 @@ PRIORITY: dict[WorkKind, int] = {
     "service_level_overdue": 1, "service_level_due": 2, "promise_due": 3,
     "promise_follow_up": 4, "visit_due": 5,
 }
-VISIT_SERVICE_LEVELS: frozenset[ServiceLevel] = frozenset({"field_visit", "revisit"})
+VISIT_SERVICE_LEVELS: frozenset[ServiceLevel] = frozenset({"field_visit", "revisit",
+                                                          "visit_performed"})
 ACTION: dict[ServiceLevel, str] = {
     "first_action": "make the first contact",
     "initial_calls": "make the remaining initial calls",
@@ -48,6 +49,9 @@ ACTION: dict[ServiceLevel, str] = {
     "field_visit": "visit the debtor",
     "revisit": "visit the debtor again",
     "progress_entry": "enter the contact in the log",
+    "visit_performed": "perform the requested visit",
+    "visit_approval": "have the visit approved before performing it",
+    "visit_report": "enter the visit's report",
 }
 PromiseState = Literal["open", "kept", "broken"]
 

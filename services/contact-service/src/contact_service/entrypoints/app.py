@@ -14,14 +14,17 @@ from contact_service.config import ContactSettings
 from contact_service.entrypoints import errors
 from contact_service.entrypoints.routes import (
     agencies,
+    complaints,
     compliance,
     contacts,
     quality,
     service_levels,
+    timeliness,
 )
 
 DESCRIPTION = """The agency side of collection work: the contact log, contact permission,
-compliance violations, service levels, worklists and QA sampling, built from case events.
+compliance violations, service levels, worklists, QA sampling, complaints, field visits and
+timeliness of entry, built from case events.
 Days a user sees (a worklist's today, service-level days, QA months) are each agency's, in its
 time zone (`PUT /v1/agencies/{agency_id}/settings`); every such answer names its zone.
 
@@ -42,6 +45,8 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.include_router(quality.router)
     app.include_router(service_levels.router)
     app.include_router(agencies.router)
+    app.include_router(complaints.router)
+    app.include_router(timeliness.router)
 
     def ready() -> dict[str, Any]:
         app.state.service.ready()

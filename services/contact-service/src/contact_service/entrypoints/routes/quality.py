@@ -151,6 +151,26 @@ class RatioOut(BaseModel):
     definition: str
 
 
+class ComplaintCountsOut(BaseModel):
+    """The agency's complaints in the period (received while it held the case)."""
+
+    received: int
+    resolved: int
+    overdue: int = Field(description="complaints whose first missed deadline fell in the period")
+    upheld: int = Field(description="resolved in the period with outcome `upheld`")
+    partially_upheld: int
+
+
+class ActionCodeOut(BaseModel):
+    """The agency's contacts in the period with one action code."""
+
+    action_code: str
+    contacts: int
+    right_party_contacts: int = Field(description="contacts with party `debtor`")
+    promises: int = Field(description="promises made on the same case at the very instant of "
+                                      "a contact with this code")
+
+
 class KpisOut(BaseModel):
     """An agency's contact KPIs for [from, to)."""
 
@@ -159,6 +179,8 @@ class KpisOut(BaseModel):
     period_from: datetime = Field(alias="from")
     period_to: datetime = Field(alias="to")
     kpis: dict[str, RatioOut]
+    complaints: ComplaintCountsOut
+    action_codes: list[ActionCodeOut] = Field(description="sorted by action code")
 
 
 # ---------------------------------------------------------------------- routes
@@ -225,8 +247,10 @@ async def agency_contact_kpis(
     since: Annotated[Instant, Query(alias="from", description="start, included")],
     until: Annotated[Instant, Query(alias="to", description="end, excluded")],
 ) -> dict[str, Any]:
-    """Contact rate, right-party contact rate, promise rate, promise-kept rate and violations
-    per 1000 contacts, each with its numerator, denominator and definition, over the instants
+    """Contact rate, right-party contact rate, promise rate, promise-kept rate, violations
+    per 1000 contacts and complaints per 1000 cases assigned, each with its numerator,
+    denominator and definition; the complaints received, resolved, overdue and upheld; and the
+    contacts per action code (with right-party contacts and promises), over the instants
     [from, to) as given (each with its offset): no day or zone is implied. An agency key sees
     only its own agency; a creditor key gets the KPIs over its own cases only."""
     return await run_in_threadpool(service.quality.contact_kpis, caller, agency_id, since, until)

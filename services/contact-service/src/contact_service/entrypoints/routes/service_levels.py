@@ -28,6 +28,9 @@ class ServiceLevelOut(BaseModel):
     outstanding: bool = Field(description="the required action is still to be done")
     requirement: str = Field(description="what the service level asks")
     explanation: str
+    reason: str | None = Field(default=None, description=(
+        "a breach's code: `visit_late`, `visit_not_approved`, `report_late` for the visit "
+        "service levels, the level's name for the others; null unless breached"))
 
 
 class HoldOut(BaseModel):
@@ -55,6 +58,8 @@ class BreachOut(BaseModel):
 
     case_id: str
     service_level: str
+    reason: str = Field(description="`visit_late`, `visit_not_approved`, `report_late`, or "
+                                    "the service level's name")
     due_at: datetime | None
     explanation: str
 
@@ -97,7 +102,9 @@ async def service_level_report(
 ) -> dict[str, Any]:
     """Each case's service levels (first action in 2 h, 3 calls in 7 days, 2 follow-up calls,
     field-visit request, visit in 7 days, revisit in 7 days, each contact entered the same
-    day) as of `as_of`, with every breach explained. Days are the agency's: whole days are
+    day; and for each requested field visit: performed within 7 days, approved before it is
+    performed unless urgent, its report entered the same day) as of `as_of`, with every
+    breach explained and coded (`reason`). Days are the agency's: whole days are
     counted on its wall clock and "the same day" is its calendar day, in the zone in force
     then; each case says its zone. Only cases assigned by `as_of` are judged, in case-id
     order, `limit` per page; `breaches` and `totals` cover the page (follow `next_after` for
