@@ -19,8 +19,10 @@ from billing_service.adapters.contracts import ContractBook
 from billing_service.adapters.database import Database
 from billing_service.adapters.facts import LedgerFacts
 from billing_service.adapters.invoices import InvoiceBook
+from billing_service.adapters.parties import PartyBook
 from billing_service.application.contracts import Contracts
 from billing_service.application.invoices import Invoices
+from billing_service.application.parties import Parties
 from billing_service.application.performance import PerformanceReports
 from billing_service.application.runs import BillingRuns
 from billing_service.config import BillingSettings
@@ -36,6 +38,7 @@ class BillingService:
     ledger: ProjectionStore
     contracts: Contracts
     invoices: Invoices
+    parties: Parties
     runs: BillingRuns
     performance: PerformanceReports
     clock: Clock  # the one "now" of the service: runs, previews, stamps, default as_of
@@ -77,11 +80,14 @@ def build(settings: BillingSettings | None = None, *, migrate: bool | None = Non
     engine = make_engine(settings.database_url)
     database = Database(engine)
     contract_book, invoice_book, facts = ContractBook(), InvoiceBook(), LedgerFacts()
+    party_book = PartyBook()
     return BillingService(
         settings=settings, engine=engine,
         ledger=ProjectionStore(engine, billing_ledger_projection(settings)),
         contracts=Contracts(database, contract_book, invoice_book, clock, zone),
         invoices=Invoices(database, invoice_book, settings.pdf_lines_shown),
-        runs=BillingRuns(database, contract_book, invoice_book, facts, clock, zone),
+        parties=Parties(database, party_book, clock),
+        runs=BillingRuns(database, contract_book, invoice_book, facts, clock, zone,
+                         party_book),
         performance=PerformanceReports(database, contract_book, facts, clock, zone),
         clock=clock, default_timezone=zone)

@@ -95,7 +95,7 @@ def test_a_long_invoice_lists_the_first_lines_and_a_summary(world: World) -> Non
     assert issued["totals"]["total"] == "825.00"
     assert "CNY 825.00" in first
     assert issued["content_hash"] in first
-    assert "PAY-029" in first
+    assert "PAY-029" in everything  # the first 30 lines (the party blocks push a few over)
     assert "PAY-030" not in everything
     assert "... and 15 more lines" in everything
     assert "Summary by type and bucket" in everything

@@ -1,5 +1,13 @@
+# ruff: noqa: RUF001  (Chinese text: its full-width punctuation is meant)
 """Invoices and credit notes as files: the lines as CSV, and the document as a one-look PDF
-(reportlab). Both state the document type and the time zone of its days.
+(reportlab). Both state the document type and the time zone of its days, the parties (the
+issuing agency and the billed creditor, as the document froze them), the issue and due dates
+and the payment instructions.
+
+The PDF reads as a Chinese commercial invoice: the bilingual title and 结算单 subtitle, the
+开票方 / 付款方 blocks (name, 统一社会信用代码, address, bank account, email), the number,
+issue date and 到期日, the lines, the totals (价税合计) and the 付款说明. A document issued
+before party records existed prints 未登记 (not recorded) in the party blocks.
 
 The PDF is reproducible: reportlab's invariant mode fixes the timestamps and document id, and
 everything printed comes from the stored invoice, so the same invoice renders to the same bytes.
@@ -21,7 +29,7 @@ from xml.sax.saxutils import escape
 from casetrail.money import MINOR_UNITS
 from casetrail.pdf_fonts import BOLD, FONT, register_fonts
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
@@ -40,19 +48,39 @@ from billing_service.domain.contracts import percent
 CSV_COLUMNS = ("line_no", "kind", "occurred_on", "case_id", "account_ref", "bucket",
                "reference", "source", "amount", "commissionable", "rate", "rule",
                "contract_version", "commission_unrounded", "commission", "explanation",
-               "position", "entry", "document_type", "document_number", "timezone")
+               "position", "entry", "document_type", "document_number", "timezone",
+               "issue_date", "due_date", "issuer_legal_name", "issuer_tax_id",
+               "billed_legal_name", "billed_tax_id", "pay_to_bank", "pay_to_account_name",
+               "pay_to_account_number", "payment_reference")
 KIND_WORDS = {"payment": "Payment", "reversal": "Reversal", "minimum_fee": "Minimum fee"}
 TITLES = {"invoice": ("发票", "Invoice"), "credit_note": ("贷项通知单", "Credit note")}
+SUBTITLES = {"invoice": "佣金服务费结算单 · Commission settlement statement",
+             "credit_note": "佣金服务费红字结算单 · Commission credit statement"}
+NOT_RECORDED = "未登记 / not recorded"
 
 
 def invoice_csv(invoice: Mapping[str, Any]) -> str:
     """The document's lines, one CSV row each, with a header row; every row names the
-    document (type and number) and the zone of its `occurred_on` days."""
+    document (type and number), the zone of its `occurred_on` days, its issue and due dates,
+    the parties' legal names and tax ids and where to pay, quoting what (empty where the
+    document states none)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    parties = invoice.get("parties") or {}
+    issuer, billed = parties.get("issuer") or {}, parties.get("billed") or {}
+    payment = invoice.get("payment") or {}
+    pay_to = payment.get("pay_to") or {}
     document = {"document_type": invoice["document_type"],
-                "document_number": invoice["invoice_id"], "timezone": invoice["timezone"]}
+                "document_number": invoice["invoice_id"], "timezone": invoice["timezone"],
+                "issue_date": invoice.get("issue_date"), "due_date": invoice.get("due_date"),
+                "issuer_legal_name": issuer.get("legal_name"),
+                "issuer_tax_id": issuer.get("tax_id"),
+                "billed_legal_name": billed.get("legal_name"),
+                "billed_tax_id": billed.get("tax_id"), "pay_to_bank": pay_to.get("bank_name"),
+                "pay_to_account_name": pay_to.get("account_name"),
+                "pay_to_account_number": pay_to.get("account_number"),
+                "payment_reference": payment.get("reference")}
     for line in invoice["lines"]:
         row = {**line, **document, "rate": line["rate"] if line["rate"] is not None
                else ("blended" if line["portions"] else "")}
@@ -100,6 +128,8 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
         subject=f"Commission {english.lower()}")
     styles = _styles()
     small = ParagraphStyle("small", parent=styles["BodyText"], fontSize=7.5, leading=9)
+    subtitle = ParagraphStyle("subtitle", parent=styles["Normal"], fontSize=11, leading=14,
+                              alignment=TA_CENTER, spaceAfter=4)
     right = ParagraphStyle("right", parent=small, alignment=TA_RIGHT)
     currency, totals = invoice["currency"], invoice["totals"]
     lines = [line for line in invoice["lines"] if line["kind"] != "minimum_fee"]
@@ -107,27 +137,33 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
 
     purpose = ("credit of a collection agency's success fees: the period's clawbacks exceed "
                "its fees" if credit else "success fee of a collection agency")
+    due = invoice.get("due_date")
+    terms_days = (invoice.get("payment") or {}).get("terms_days")
     story: list[Any] = [
         Paragraph(f"{chinese} / {english}", styles["Title"]),
+        Paragraph(SUBTITLES[invoice["document_type"]], subtitle),
         Paragraph(f"<b>{escape(number)}</b> &nbsp; {purpose}", styles["Normal"]),
-        Spacer(1, 4 * mm),
+        Spacer(1, 3 * mm),
+        _parties(invoice, credit, small),
+        Spacer(1, 3 * mm),
         _grid([
-            [f"{english} number", number, "Issue date", invoice["issue_date"]],
-            ["Creditor", invoice["creditor_id"], "Currency", currency],
-            ["Agency", invoice["agency_id"], "Contract version",
+            ["单据号码 Number", number, "开票日期 Issue date", invoice["issue_date"]],
+            ["结算期间 Period",
+             f"{invoice['period_start']} to {invoice['period_end']} (inclusive)",
+             "到期日 Due date",
+             f"{due} ({terms_days} 天 days)" if due else NOT_RECORDED],
+            ["币种 Currency", currency, "合同版本 Contract",
              f"v{invoice['terms']['contract_version']}"],
-            ["Period", f"{invoice['period_start']} to {invoice['period_end']} (inclusive)",
-             "Days in", invoice["timezone"]],
-            ["Data as of", f"log position {invoice['data_as_of']['position']}", "Document",
-             english],
-            ["Subtotal", f"{currency} {totals['subtotal']}", tax_label,
+            ["日期时区 Days in", invoice["timezone"], "数据截至 Data as of",
+             f"log position {invoice['data_as_of']['position']}"],
+            ["金额 Subtotal", f"{currency} {totals['subtotal']}", f"税额 {tax_label}",
              f"{currency} {totals['tax']}"],
-            ["Total", f"{currency} {totals['total']}", "Lines", str(len(lines))],
-        ], widths=[28 * mm, 62 * mm, 28 * mm, 60 * mm]),
+            ["价税合计 Total", f"{currency} {totals['total']}", "明细行数 Lines", str(len(lines))],
+        ], widths=[34 * mm, 58 * mm, 34 * mm, 52 * mm]),
         Spacer(1, 2 * mm),
         Paragraph(f"Content hash (SHA-256): {invoice['content_hash']}", small),
         Spacer(1, 5 * mm),
-        Paragraph(f"Lines ({len(lines)})", styles["Heading3"]),
+        Paragraph(f"明细 Lines ({len(lines)})", styles["Heading3"]),
     ]
     shown = lines[:lines_shown]
     rows: list[list[Any]] = [["#", "Date", "Account", "Reference", "Type", "Amount", "Rate",
@@ -163,6 +199,7 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
             Paragraph("Summary by type and bucket", styles["Heading3"]),
             _summary(lines, currency, right)])]
     story += [Spacer(1, 6 * mm), KeepTogether([_totals(totals, invoice, currency, tax_label)])]
+    story += [Spacer(1, 5 * mm), KeepTogether(_payment(invoice, styles["Heading3"], small))]
     story += [Spacer(1, 6 * mm), Paragraph(
         f"Days are days in {escape(invoice['timezone'])}, the contract's time zone. "
         "Commission is rounded half-up to the minor unit on each line; totals are sums of the "
@@ -170,8 +207,8 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
         f"document; this {english.lower()} is never edited. "
         + ("A period whose lines net to a credit is a credit note, with no minimum fee. "
            if credit else "")
-        + "The content hash covers the document type, parties, period, zone, lines and "
-        "totals.", small)]
+        + "The content hash covers the document type, parties (the party record versions it "
+        "was issued with), payment terms, period, zone, lines and totals.", small)]
 
     def footer(canvas: Canvas, _: Any) -> None:
         canvas.saveState()
@@ -248,16 +285,17 @@ def _summary(lines: list[Mapping[str, Any]], currency: str, right: ParagraphStyl
 
 def _totals(totals: Mapping[str, str], invoice: Mapping[str, Any], currency: str,
             tax_label: str) -> Table:
-    rows = [["Commission earned", totals["earned_commission"]]]
+    rows = [["佣金 Commission earned", totals["earned_commission"]]]
     if Decimal(totals["earlier_invoice_credits"]) != 0:
-        rows.append(["Credits for payments invoiced earlier", totals["earlier_invoice_credits"]])
+        rows.append(["冲回 Credits for payments invoiced earlier",
+                     totals["earlier_invoice_credits"]])
     if Decimal(totals["minimum_fee_top_up"]) != 0:
-        rows.append([f"Minimum fee top-up (minimum {invoice['terms']['minimum_fee']})",
+        rows.append([f"保底补足 Minimum fee top-up (minimum {invoice['terms']['minimum_fee']})",
                      totals["minimum_fee_top_up"]])
-    rows += [["Subtotal", totals["subtotal"]],
-             [tax_label, totals["tax"]],
-             [f"Total ({currency})", f"{currency} {totals['total']}"]]
-    table = Table(rows, colWidths=[70 * mm, 40 * mm], hAlign="RIGHT")
+    rows += [["金额 Subtotal", totals["subtotal"]],
+             [f"税额 {tax_label}", totals["tax"]],
+             [f"价税合计 Total ({currency})", f"{currency} {totals['total']}"]]
+    table = Table(rows, colWidths=[80 * mm, 40 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), FONT, 9),
         ("FONT", (0, -1), (-1, -1), BOLD, 10.5),
@@ -267,3 +305,77 @@ def _totals(totals: Mapping[str, str], invoice: Mapping[str, Any], currency: str
         ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#eef2f7")),
     ]))
     return table
+
+
+PARTY_ROWS = (("legal_name", "名称 Name"), ("legal_name_en", "英文名称 English name"),
+              ("tax_id", "统一社会信用代码 Tax ID"), ("registered_address", "注册地址 Address"),
+              ("bank_name", "开户行 Bank"), ("account_name", "户名 Account name"),
+              ("account_number", "账号 Account no."), ("contact_email", "联系邮箱 Email"))
+
+
+def _party_cell(party: Mapping[str, Any] | None, kind: str, party_id: str,
+                style: ParagraphStyle, stated: bool) -> list[Any]:
+    """The rows of one party block: the details as frozen, or 未登记."""
+    who = f"{'债权方' if kind == 'creditor' else '催收机构'} {kind} {escape(party_id)}"
+    if party is None:
+        why = ("（开具时未登记法定信息）issued before party records were kept" if not stated
+               else "（开具时该方未登记法定信息）no record of this party when issued")
+        return [Paragraph(f"<b>{NOT_RECORDED}</b>", style), Paragraph(who, style),
+                Paragraph(why, style)]
+    flat = {**party, **(party.get("bank_account") or {})}
+    rows = [Paragraph(f"<font color='#555555'>{label}</font>&nbsp; "
+                      f"{'<b>' if key == 'legal_name' else ''}{escape(str(flat[key]))}"
+                      f"{'</b>' if key == 'legal_name' else ''}", style)
+            for key, label in PARTY_ROWS if flat.get(key)]
+    rows.append(Paragraph(f"<font color='#555555'>登记版本 Record</font>&nbsp; {who}, "
+                          f"v{party['version']}", style))
+    return rows
+
+
+def _parties(invoice: Mapping[str, Any], credit: bool, style: ParagraphStyle) -> Table:
+    """The 开票方 / 付款方 blocks side by side."""
+    stated = "parties" in invoice
+    parties = invoice.get("parties") or {}
+    issuer_title = ("开票方（退款方） Issuer, refunds" if credit
+                    else "开票方（收款方） Issuer, payee")
+    billed_title = ("受票方（收款方） Billed party, payee" if credit
+                    else "付款方 Billed party, payer")
+    head = ParagraphStyle("party-head", parent=style, fontName=BOLD, fontSize=9, leading=11,
+                          textColor=colors.white)
+    table = Table([
+        [Paragraph(issuer_title, head), Paragraph(billed_title, head)],
+        [_party_cell(parties.get("issuer"), "agency", invoice["agency_id"], style, stated),
+         _party_cell(parties.get("billed"), "creditor", invoice["creditor_id"], style,
+                     stated)],
+    ], colWidths=[89 * mm, 89 * mm])
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f3a5f")),
+        ("BOX", (0, 0), (0, -1), 0.5, colors.grey),
+        ("BOX", (1, 0), (1, -1), 0.5, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 1), (-1, 1), 4),
+        ("BOTTOMPADDING", (0, 1), (-1, 1), 5),
+    ]))
+    return table
+
+
+def _payment(invoice: Mapping[str, Any], heading: ParagraphStyle,
+             style: ParagraphStyle) -> list[Any]:
+    """付款说明: who pays whom, into which account, by when, quoting the number."""
+    instructions = invoice.get("payment_instructions")
+    if instructions is None:
+        text = (f"{NOT_RECORDED}: this document was issued before party records and payment "
+                "terms were kept; ask the issuer for its bank account and quote "
+                f"{escape(invoice['invoice_id'])}.")
+    else:
+        text = "<br/>".join(escape(part) for part in instructions.split("\n"))
+    body = ParagraphStyle("payment", parent=style, fontSize=8.5, leading=12)
+    box = Table([[Paragraph(text, body)]], colWidths=[178 * mm])
+    box.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+        ("BOX", (0, 0), (-1, -1), 0.8, colors.HexColor("#1f3a5f")),
+        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f5f7fa")),
+        ("TOPPADDING", (0, 0), (-1, -1), 5), ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+    ]))
+    return [Paragraph("付款说明 Payment instructions", heading), box]

@@ -1,7 +1,8 @@
-"""Records the billing service owns (not rebuilt from the log): contracts and invoices.
+"""Records the billing service owns (not rebuilt from the log): contracts, parties and
+invoices.
 
-Both are append-only: a contract change is a new version, an invoice is stored once and
-never edited. `invoice_lines` indexes every ledger entry an invoice billed, with a unique
+All are append-only: a contract or party change is a new version, an invoice is stored once
+and never edited. `invoice_lines` indexes every ledger entry an invoice billed, with a unique
 key per (creditor, agency, entry), so the database itself refuses to bill an entry twice.
 """
 
@@ -61,4 +62,14 @@ invoice_lines = sa.Table(
     sa.Column("commission", sa.Text, nullable=False),
     sa.Column("line", sa.Text, nullable=False),  # the line as billed (JSON)
     sa.UniqueConstraint("creditor_id", "agency_id", "entry", name="uq_invoice_line_entry"),
+)
+
+parties = sa.Table(
+    "parties", records_metadata,
+    sa.Column("party_kind", sa.Text, primary_key=True),  # creditor | agency
+    sa.Column("party_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("details", sa.Text, nullable=False),  # canonical JSON of PartyDetails
+    sa.Column("recorded_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
 )

@@ -19,6 +19,7 @@ from billing_service.adapters.invoices import InvoiceBook
 from billing_service.domain.contracts import LEGACY_TIMEZONE
 from billing_service.domain.errors import InvoiceNotFound
 from billing_service.domain.invoice import INVOICE
+from billing_service.domain.parties import due_date, payment_instructions
 
 Scope = Mapping[str, str]  # column -> the only value the caller may see there
 
@@ -66,15 +67,20 @@ class Invoices:
 def invoice_view(record: Mapping[str, Any]) -> dict[str, Any]:
     """The API form of a stored document: its content, hash, issue facts and data cut-off.
     A document issued before documents stated their type and zone was an invoice in UTC days:
-    the view says so (outside its hash)."""
+    the view says so (outside its hash). The due date (issue date plus the payment terms the
+    content froze) and the payment instructions are derived from what is hashed; a document
+    issued before parties were recorded has neither (null)."""
     content = record["content"]
     stated = {"document_type": content.get("document_type", INVOICE),
               "timezone": content.get("timezone", LEGACY_TIMEZONE)}
     issued_on = datetime.fromisoformat(record["issued_at"]).astimezone(
         ZoneInfo(stated["timezone"])).date()
+    due = due_date(issued_on, content)
     return {"invoice_id": record["invoice_id"], **stated, **content,
             "content_hash": record["content_hash"], "issued_at": record["issued_at"],
             "issue_date": issued_on.isoformat(),
+            "due_date": None if due is None else due.isoformat(),
+            "payment_instructions": payment_instructions(content, due),
             "issued_by": record["issued_by"],
             "data_as_of": {"position": record["as_of_position"],
                            "contract_version": record["as_of_contract_version"]}}

@@ -7,9 +7,11 @@ nothing about the refused run is stored. A preview is always allowed and says wh
 provisional (the period has not ended: what it shows may still change).
 
 A run records what it was computed from: the newest log position the read model had applied
-and the newest contract version. Recomputing with the same cut-off (and the invoices issued
-before it) gives the same content, so the same hash, even after the read model was rebuilt
-from the log and more events have arrived since.
+and the newest contract version; its content freezes the party versions it was issued with (the
+agency's and the creditor's current records). Recomputing with the same cut-off, the same
+party versions (read back from the stored content) and the invoices issued before it gives
+the same content, so the same hash, even after the read model was rebuilt from the log, more
+events have arrived, or a party recorded a new version since.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
@@ -27,6 +29,7 @@ from billing_service.adapters.contracts import ContractBook
 from billing_service.adapters.database import Connection, Database, WriteConflict
 from billing_service.adapters.facts import LedgerFacts
 from billing_service.adapters.invoices import InvoiceBook
+from billing_service.adapters.parties import PartyBook
 from billing_service.application.invoices import invoice_view
 from billing_service.domain.contracts import LEGACY_TIMEZONE, contract_timezone, in_force
 from billing_service.domain.errors import (
@@ -45,6 +48,9 @@ from billing_service.domain.invoice import (
     select_lines,
 )
 from billing_service.domain.ledger import LedgerLine, case_ledger
+from billing_service.domain.parties import AGENCY, CREDITOR, PartyVersion
+
+Parties = tuple[PartyVersion | None, PartyVersion | None]  # issuer (agency), billed (creditor)
 
 Progress = Callable[[int, int], None]
 ATTEMPTS = 3  # a concurrent run that stored the period (or an entry) first: look again
@@ -64,9 +70,10 @@ class BillingRuns:
 
     def __init__(self, database: Database, contracts: ContractBook, invoices: InvoiceBook,
                  facts: LedgerFacts, clock: Clock = SYSTEM_CLOCK,
-                 default_timezone: str = DEFAULT_TIMEZONE):
+                 default_timezone: str = DEFAULT_TIMEZONE, parties: PartyBook | None = None):
         self.database, self.contracts, self.invoices, self.facts = (
             database, contracts, invoices, facts)
+        self.parties = parties or PartyBook()
         self.clock, self.default_timezone = clock, default_timezone
 
     def run(self, creditor_id: str, agency_id: str, period: Period, actor: str,
@@ -118,7 +125,7 @@ class BillingRuns:
             draft = self._draft(
                 conn, creditor_id, agency_id, period, seq=stored["seq"],
                 cut_off=CutOff(stored["as_of_position"], stored["as_of_contract_version"]),
-                legacy=legacy)
+                legacy=legacy, parties=self._frozen_parties(conn, stored["content"]))
         timezone = stored["content"].get("timezone", LEGACY_TIMEZONE)
         return {"invoice_id": stored["invoice_id"], "stored": True, "timezone": timezone,
                 "period_ends_at": period.window(ZoneInfo(timezone)).end.astimezone(
@@ -134,6 +141,28 @@ class BillingRuns:
         zone when it has none yet)."""
         return contract_timezone(self.contracts.versions(conn, creditor_id, agency_id),
                                  self.default_timezone)
+
+    def _current_parties(self, conn: Connection, creditor_id: str, agency_id: str
+                         ) -> Parties:
+        """The parties' current records: what a new document is issued with."""
+        return (self.parties.get(conn, AGENCY, agency_id),
+                self.parties.get(conn, CREDITOR, creditor_id))
+
+    def _frozen_parties(self, conn: Connection, content: dict[str, Any]) -> Parties | None:
+        """The party versions a stored document was issued with (None: issued before
+        documents stated parties)."""
+        if "parties" not in content:
+            return None
+        frozen = content["parties"]
+
+        def version(role: str) -> PartyVersion | None:
+            record = frozen[role]
+            if record is None:
+                return None
+            return self.parties.get(conn, record["party_kind"], record["party_id"],
+                                    record["version"])
+
+        return version("issuer"), version("billed")
 
     def _check_happened(self, period: Period, timezone: str) -> None:
         """Refuse a period that has not begun, or not ended, in `timezone` now."""
@@ -159,7 +188,10 @@ class BillingRuns:
 
     def _draft(self, conn: Connection, creditor_id: str, agency_id: str, period: Period, *,
                seq: int | None = None, cut_off: CutOff | None = None,
-               progress: Progress | None = None, legacy: bool = False) -> InvoiceDraft:
+               progress: Progress | None = None, legacy: bool = False,
+               parties: Parties | Literal["current"] | None = "current") -> InvoiceDraft:
+        """The document of a run (`parties`: the versions it is issued with, "current": the
+        parties' current records; None: none, as before parties were recorded)."""
         seq = seq or self.invoices.next_seq(conn, creditor_id, agency_id)
         versions = self.contracts.versions(
             conn, creditor_id, agency_id, up_to=cut_off.contract_version if cut_off else None)
@@ -182,8 +214,11 @@ class BillingRuns:
         selected = select_lines(ledger, billed.keys(), period)
         kind = INVOICE if legacy else document_type(selected)
         number = self.invoices.number(conn, creditor_id, agency_id, kind, seq)
+        frozen = (self._current_parties(conn, creditor_id, agency_id)
+                  if isinstance(parties, str) else parties)
         content = build_invoice(number=number, creditor_id=creditor_id, agency_id=agency_id,
-                                period=period, terms=terms, selected=selected, legacy=legacy)
+                                period=period, terms=terms, selected=selected, legacy=legacy,
+                                parties=frozen)
         return InvoiceDraft(invoice_id=number, creditor_id=creditor_id, agency_id=agency_id,
                             seq=seq, period=period, content=content,
                             content_hash=content_hash(content),

@@ -82,3 +82,22 @@ class MixedCurrencies(BillingError):
     """Cases in several currencies cannot be summed: the caller must choose one."""
 
     code = "mixed_currencies"
+
+
+class InvalidParty(BillingError, ValueError):
+    """Party details that can never be right (a tax id whose check character is wrong...);
+    also a ValueError, so request validation reports it at its field."""
+
+    code = "invalid_party"
+
+
+class PartyVersionConflict(BillingError):
+    """A party record changed since the version the writer read (`expected_version`)."""
+
+    code = "party_version_conflict"
+
+
+class PartyNotFound(BillingError):
+    """No record of that party (or none the caller may see)."""
+
+    code = "party_not_found"

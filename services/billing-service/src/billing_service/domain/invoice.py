@@ -11,7 +11,8 @@ A run whose lines net to a credit (the sum of their commissions, before any mini
 below zero) issues a credit note: numbered in a sequence of its own, and never topped up to
 the minimum fee (a minimum fee is owed on what an agency earns, not on what it gives back).
 Otherwise it issues an invoice, topped up to the minimum fee. The content (document type,
-parties, period and zone, lines, totals) is canonical JSON; its SHA-256 is printed on it.
+parties, period and zone, lines, totals, and since parties are recorded the party versions
+and payment terms it was issued with) is canonical JSON; its SHA-256 is printed on it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from billing_service.domain.ledger import (
     money,
     payment_entry,
 )
+from billing_service.domain.parties import PartyVersion, document_parties
 
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
 NUMBER_FORMATS = {INVOICE: "INV-{creditor}-{agency}-{seq:05d}",
@@ -138,7 +140,9 @@ def select_lines(ledger: Sequence[LedgerLine], invoiced: Set[str], period: Perio
 
 def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Period,
                   terms: ContractVersion, selected: Sequence[SelectedLine],
-                  legacy: bool = False) -> dict[str, Any]:
+                  legacy: bool = False,
+                  parties: tuple[PartyVersion | None, PartyVersion | None] | None = None
+                  ) -> dict[str, Any]:
     """The content of the run's document (an invoice, or a credit note if its lines net to a
     credit): type, zone, lines, the minimum-fee top-up, tax and totals.
 
@@ -147,6 +151,9 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
     still deducted; a credit note has no minimum fee. Tax is tax_rate x subtotal, rounded
     half-up once. `legacy` recomputes a document issued before documents stated their type
     and zone (UTC days, always an invoice, always topped up), so its hash can be checked.
+    `parties` (issuer, billed party: the agency's and the creditor's record versions, None
+    where a party has none) adds the parties and payment block; without it the content is
+    that of a document issued before parties were recorded.
     """
     kind = INVOICE if legacy else document_type(selected)
     if document_type_of(number) != kind:
@@ -176,6 +183,8 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
     payments = [line for line in lines if line.kind == PAYMENT]
     reversals = [line for line in lines if line.kind == REVERSAL]
     stated = {} if legacy else {"document_type": kind, "timezone": terms.terms.timezone}
+    if parties is not None:
+        stated.update(document_parties(*parties, number, credit=kind == CREDIT_NOTE))
     return {
         **stated,
         "invoice_number": number,

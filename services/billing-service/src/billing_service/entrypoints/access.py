@@ -41,3 +41,24 @@ def comparison_access(caller: Principal, creditor_id: str) -> None:
     require_roles(caller, Role.CREDITOR, Role.AUDITOR, Role.ADMIN)
     if caller.role is Role.CREDITOR and caller.tenant != creditor_id:
         raise ApiError(403, "forbidden", "a creditor key compares only its own agencies")
+
+
+def party_access(caller: Principal, party_kind: str, party_id: str, *, write: bool) -> bool:
+    """Party records: a creditor key writes its own creditor record, an agency key its own
+    agency record, admins any; auditors read. Reading: its own record in full; another
+    party's public part (what documents print), except that a creditor reads no other
+    creditor's, an agency no other agency's. Returns whether the caller sees it in full."""
+    own = caller.tenant == party_id and caller.role.value == party_kind
+    if write:
+        require_roles(caller, Role.CREDITOR, Role.AGENCY, Role.ADMIN)
+        if caller.role is not Role.ADMIN and not own:
+            raise ApiError(403, "forbidden", f"a {caller.role.value} key maintains only its "
+                           f"own {caller.role.value} record")
+        return True
+    require_roles(caller, Role.CREDITOR, Role.AGENCY, Role.AUDITOR, Role.ADMIN)
+    if caller.role in (Role.ADMIN, Role.AUDITOR) or own:
+        return True
+    if caller.role.value == party_kind:
+        raise ApiError(403, "forbidden", f"a {caller.role.value} key reads only its own "
+                       f"{party_kind} record")
+    return False

@@ -11,11 +11,19 @@ from fastapi import FastAPI
 
 from billing_service.bootstrap import BillingService, build
 from billing_service.config import BillingSettings
-from billing_service.entrypoints.routes import billing_runs, contracts, invoices, performance
+from billing_service.entrypoints.routes import (
+    billing_runs,
+    contracts,
+    invoices,
+    parties,
+    performance,
+)
 
-DESCRIPTION = """Commission billing: versioned contracts per creditor-agency pair, a commission
-ledger computed from case events, immutable invoices (JSON, CSV, PDF) with a content hash that
-a rebuild from the log reproduces, and agency performance.
+DESCRIPTION = """Commission billing: versioned contracts per creditor-agency pair, versioned
+party records (legal names, address, tax id, bank account), a commission ledger computed from
+case events, immutable invoices (JSON, CSV, PDF) that freeze the party versions they were
+issued with, with a content hash that a rebuild from the log reproduces, and agency
+performance.
 
 Authenticate with `Authorization: Bearer <key>` (the same keys as the case service), or `X-API-Key`.
 
@@ -30,6 +38,7 @@ def create_app(settings: BillingSettings | None = None, common: CommonSettings |
     app.state.service = service or build(settings, common=common)
     app.state.keyring = common.keyring
     app.include_router(contracts.router)
+    app.include_router(parties.router)
     app.include_router(billing_runs.router)
     app.include_router(invoices.router)
     app.include_router(performance.router)

@@ -15,11 +15,14 @@ from billing_service.domain.errors import (
     ContractCurrencyChanged,
     ContractPeriodInvoiced,
     ContractTimezoneChanged,
+    InvalidParty,
     InvalidPeriod,
     InvalidTerms,
     InvoiceNotFound,
     MixedCurrencies,
     NoContract,
+    PartyNotFound,
+    PartyVersionConflict,
     PeriodAlreadyInvoiced,
 )
 
@@ -29,6 +32,7 @@ STATUS: dict[type[BillingError], int] = {
     InvalidTerms: 422, InvalidPeriod: 422, MixedCurrencies: 422, ContractTimezoneChanged: 422,
     ContractCurrencyChanged: 409, ContractPeriodInvoiced: 409, NoContract: 409,
     PeriodAlreadyInvoiced: 409, InvoiceNotFound: 404,
+    InvalidParty: 422, PartyVersionConflict: 409, PartyNotFound: 404,
 }
 DEFAULT_STATUS = 422  # a BillingError the table does not name: refused as asked
 

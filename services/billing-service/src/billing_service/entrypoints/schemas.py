@@ -36,6 +36,15 @@ from billing_service.domain.contracts import (
 )
 from billing_service.domain.errors import InvalidPeriod
 from billing_service.domain.invoice import Period
+from billing_service.domain.parties import (
+    MAX_PAYMENT_TERMS_DAYS,
+    BankAccount,
+    PartyDetails,
+    check_account_number,
+    check_email,
+    check_legal_name,
+    check_tax_id,
+)
 
 ID_PATTERN = IDENTIFIER_PATTERN
 TenantId = Identifier
@@ -181,6 +190,55 @@ class BillingRunIn(Model):
         return Period(self.period_start, self.period_end)
 
 
+class BankAccountIn(Model):
+    """Where the party is paid (an agency: invoices; a creditor: credit notes)."""
+
+    bank_name: str = Field(min_length=1, max_length=120, examples=["中国工商银行北京分行营业部"])
+    account_name: str = Field(min_length=1, max_length=200, examples=["某某资产管理有限公司"])
+    account_number: Annotated[str, Field(min_length=1, max_length=64),
+                              AfterValidator(check_account_number)] = Field(
+        description="6 to 34 digits (or capitals); spaces and hyphens are dropped",
+        examples=["0200 0011 0900 0123 456"])
+
+
+class PartyIn(Model):
+    """A new version of a creditor's or agency's legal details (every field, every time)."""
+
+    legal_name: Annotated[str, Field(min_length=1, max_length=200),
+                          AfterValidator(check_legal_name)] = Field(
+        description="the Chinese legal name on the business licence",
+        examples=["某某银行股份有限公司"])
+    legal_name_en: str | None = Field(default=None, min_length=1, max_length=200,
+                                      examples=["Mouzhou Bank Co., Ltd."])
+    registered_address: str = Field(min_length=1, max_length=300,
+                                    examples=["北京市西城区金融大街 1 号"])
+    tax_id: Annotated[str, Field(min_length=1, max_length=32),
+                      AfterValidator(check_tax_id)] = Field(
+        description="统一社会信用代码: 18 characters, check character per GB 32100-2015",
+        examples=["91350100M000100Y43"])
+    bank_account: BankAccountIn
+    contact_email: Annotated[str, Field(min_length=3, max_length=254),
+                             AfterValidator(check_email)] = Field(
+        examples=["finance@example.com"])
+    payment_terms_days: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_PAYMENT_TERMS_DAYS, description=(
+            "agencies only: the days between a document's issue date and its due date "
+            "(omitted: 30)"))
+    expected_version: StrictInt | None = Field(default=None, ge=0, description=(
+        "the version the writer read (0: none yet); a record that has moved on since is "
+        "409 `party_version_conflict`. Not stored"))
+
+    def to_details(self) -> PartyDetails:
+        """The domain's details."""
+        account = self.bank_account
+        return PartyDetails(
+            legal_name=self.legal_name, legal_name_en=self.legal_name_en,
+            registered_address=self.registered_address, tax_id=self.tax_id,
+            bank_account=BankAccount(account.bank_name, account.account_name,
+                                     account.account_number),
+            contact_email=self.contact_email, payment_terms_days=self.payment_terms_days)
+
+
 def month_period(month: str | None, start: date | None, end: date | None) -> Period:
     """A report period from `period=YYYY-MM` or `from`/`to` days (both included)."""
     if month is not None:
@@ -208,6 +266,32 @@ class Out(BaseModel):
     """An answer; fields may be added over time, so clients should ignore unknown ones."""
 
     model_config = ConfigDict(extra="allow")
+
+
+class PartyOut(Out):
+    """One version of a party's record: in full for its owner, admins and auditors; the
+    public part (no bank_account, contact_email, actor) for another tenant."""
+
+    party_kind: str
+    party_id: str
+    version: int
+    legal_name: str
+    legal_name_en: str | None
+    registered_address: str
+    tax_id: str
+    payment_terms_days: int | None
+    recorded_at: str
+    bank_account: dict[str, str] | None = None
+    contact_email: str | None = None
+    actor: str | None = None
+
+
+class PartyVersionsOut(Out):
+    """Every version of a party's record, oldest first."""
+
+    party_kind: str
+    party_id: str
+    versions: list[PartyOut]
 
 
 class ContractVersionOut(Out):
@@ -309,6 +393,13 @@ class InvoiceContentOut(Out):
     terms: InvoiceTermsOut
     lines: list[InvoiceLineOut]
     totals: InvoiceTotalsOut
+    parties: dict[str, dict[str, Any] | None] | None = Field(default=None, description=(
+        "`issuer` (the agency) and `billed` (the creditor): the party record versions the "
+        "document was issued with (null: not recorded then); absent from documents issued "
+        "before parties were recorded"))
+    payment: dict[str, Any] | None = Field(default=None, description=(
+        "terms_days, payer, payee, pay_to (the payee's bank account as recorded) and the "
+        "reference to quote"))
 
 
 class DataAsOfOut(Out):
@@ -329,6 +420,12 @@ class InvoiceOut(InvoiceContentOut):
     content_hash: str
     issued_at: str
     issue_date: str = Field(description="the day issued_at falls on in the document's zone")
+    due_date: str | None = Field(default=None, description=(
+        "issue_date plus the payment terms the document froze (null: issued before "
+        "documents stated parties and terms)"))
+    payment_instructions: str | None = Field(default=None, description=(
+        "who pays whom, into which account, by when, quoting the document number (Chinese, "
+        "then English)"))
     issued_by: str
     data_as_of: DataAsOfOut
 
