@@ -19,6 +19,7 @@ from case_service.adapters.eventstore.decoding import (
 from case_service.adapters.integration import OCCURRED_AT_FIELD, to_envelope
 from case_service.application import CaseApplication, pii, placement
 from case_service.application.placement import AccountInput, DebtorInput, PlacementBatch
+from case_service.domain.workflows import ComplaintRules, SettlementLimits
 from eventsourcing.domain import OriginatorIDError, OriginatorVersionError
 from eventsourcing.persistence import StoredEvent
 
@@ -44,7 +45,7 @@ def act(app: CaseApplication, case_id: UUID, command: Any) -> None:
 def every_event_type(app: CaseApplication) -> None:
     """A log holding each event type at least once."""
     first, second, third = place(app, "A1"), place(app, "A2"), place(app, "A3")
-    t = [AT + timedelta(hours=h) for h in range(1, 30)]
+    t = [AT + timedelta(hours=h) for h in range(1, 40)]
     act(app, first, lambda c: c.record_contact(
         contact_id="c1", channel="phone", direction="outbound", party="debtor",
         outcome="conversation", action_code="PTP", agent_id="ag-1", recording_ref="rec-1",
@@ -89,6 +90,66 @@ def every_event_type(app: CaseApplication) -> None:
                                                 actor="creditor"))
     act(app, third, lambda c: c.close(reason="paid_in_full", closed_at=t[14], note=None,
                                       actor="creditor"))
+    workflows(app, place(app, "W1"), place(app, "W2"), t[15:])
+
+
+def workflows(app: CaseApplication, fourth: UUID, fifth: UUID, t: list[datetime]) -> None:
+    """Complaints, visits and settlements: each of their event types once."""
+    act(app, fourth, lambda c: c.receive_complaint(
+        complaint_id="cmp-1", channel="regulator", category="conduct", received_at=t[0],
+        note=None, rules=ComplaintRules(), actor="agent"))
+    act(app, fourth, lambda c: c.acknowledge_complaint(complaint_id="cmp-1",
+                                                       acknowledged_at=t[1], actor="agent"))
+    act(app, fourth, lambda c: c.investigate_complaint(
+        complaint_id="cmp-1", finding="rude call", investigated_at=t[2], actor="agent"))
+    act(app, fourth, lambda c: c.resolve_complaint(complaint_id="cmp-1", outcome="upheld",
+                                                   note=None, resolved_at=t[3],
+                                                   actor="creditor"))
+    act(app, fourth, lambda c: c.receive_complaint(
+        complaint_id="cmp-2", channel="phone", category="amount", received_at=t[3],
+        note=None, rules=ComplaintRules(), actor="agent"))
+    act(app, fourth, lambda c: c.miss_complaint_deadline(
+        complaint_id="cmp-2", step="acknowledge", as_of=t[3] + timedelta(days=2),
+        actor="system"))
+    act(app, fourth, lambda c: c.request_visit(visit_id="v1", reason="unreachable",
+                                               urgent=False, requested_at=t[4],
+                                               actor="agent"))
+    act(app, fourth, lambda c: c.approve_visit(visit_id="v1", approved_at=t[5], actor="sup"))
+    act(app, fourth, lambda c: c.perform_visit(
+        visit_id="v1", performed_at=t[6], outcome="found", visitor_id="col-1",
+        evidence=[{"kind": "photo", "sha256": "0" * 64, "ref": "photo-1"}], actor="agent"))
+    act(app, fourth, lambda c: c.report_visit(visit_id="v1", summary="met the debtor",
+                                              reported_at=t[7], actor="agent"))
+    act(app, fourth, lambda c: c.request_visit(visit_id="v2", reason="again", urgent=False,
+                                               requested_at=t[7], actor="agent"))
+    act(app, fourth, lambda c: c.reject_visit(visit_id="v2", reason="no", rejected_at=t[8],
+                                              actor="sup"))
+    limits = SettlementLimits(Decimal(50), 365)
+    act(app, fourth, lambda c: c.propose_settlement(
+        settlement_id="s1", kind="settlement", amount=Decimal("1000"),
+        due_date=t[8].date() + timedelta(days=30), proposed_at=t[8], actor="agent"))
+    act(app, fourth, lambda c: c.reject_settlement(settlement_id="s1", reason="too low",
+                                                   rejected_at=t[9], actor="creditor"))
+    act(app, fourth, lambda c: c.propose_settlement(
+        settlement_id="s2", kind="settlement", amount=Decimal("1100"),
+        due_date=t[9].date() + timedelta(days=30), proposed_at=t[9], actor="agent"))
+    act(app, fourth, lambda c: c.approve_settlement(settlement_id="s2", approved_at=t[10],
+                                                    limits=limits, actor="creditor"))
+    act(app, fourth, lambda c: c.receive_payment(
+        reference="pay-4", amount=Decimal("1100"), currency="CNY", source="agency",
+        received_at=t[11], method=None, actor="agent"))  # fulfilled: closed as settled
+    act(app, fifth, lambda c: c.propose_settlement(
+        settlement_id="d1", kind="deferral", amount=Decimal("100"),
+        due_date=t[0].date() + timedelta(days=10), proposed_at=t[0], actor="agent"))
+    act(app, fifth, lambda c: c.approve_settlement(settlement_id="d1", approved_at=t[1],
+                                                   limits=limits, actor="creditor"))
+    act(app, fifth, lambda c: c.default_settlement(
+        settlement_id="d1", as_of=t[0] + timedelta(days=12), actor="system"))
+    act(app, fifth, lambda c: c.receive_complaint(
+        complaint_id="cmp-3", channel="letter", category="privacy", received_at=t[2],
+        note=None, rules=ComplaintRules(), actor="agent"))
+    act(app, fifth, lambda c: c.recall(reason="complaint", recalled_at=t[3], actor="creditor",
+                                       complaint_id="cmp-3"))
 
 
 def test_lean_envelopes_equal_library_envelopes(application: CaseApplication) -> None:
@@ -187,7 +248,7 @@ def test_applied_rows_equal_the_library_s_mutate(application: CaseApplication) -
         assert [type(v) for v in vars(lean[case_id]).values()] == \
             [type(v) for v in vars(library[case_id]).values()]
     assert lean.keys() == library.keys()
-    assert len(lean) == 4
+    assert len(lean) == 6
     for case_id, case in lean.items():
         assert repr(vars(case)) == repr(vars(application.get_case(case_id)))
 
