@@ -17,7 +17,7 @@ from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints.app import create_app
 from casetrail.crypto import MasterKey
-from casetrail.security import KeyEntry, Role, generate_key, hash_key
+from casetrail.security import Capacity, KeyEntry, Role, generate_key, hash_key
 from casetrail.settings import CommonSettings
 from casetrail.testing import BACKENDS, fresh_database
 from fastapi.testclient import TestClient
@@ -29,7 +29,9 @@ PRINCIPALS = {
     "bank2": (Role.CREDITOR, "BANK2"),
     "agency_a": (Role.AGENCY, "AG-A"),
     "agency_b": (Role.AGENCY, "AG-B"),
+    "collector_a": (Role.AGENCY, "AG-A"),  # a collector's key: works cases, approves nothing
 }
+CAPACITIES = {"collector_a": Capacity.COLLECTOR}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -48,7 +50,8 @@ def api_keys() -> dict[str, str]:
 @pytest.fixture
 def common(api_keys: dict[str, str], tmp_path: Any) -> CommonSettings:
     """Settings with test keys and a random master key."""
-    entries = [KeyEntry(name, hash_key(api_keys[name]), role, tenant).to_json()
+    entries = [KeyEntry(name, hash_key(api_keys[name]), role, tenant,
+                        CAPACITIES.get(name)).to_json()
                for name, (role, tenant) in PRINCIPALS.items()]
     return CommonSettings(api_keys=json.dumps(entries), master_key=MasterKey.generate_b64(),
                           var_dir=tmp_path / "var")

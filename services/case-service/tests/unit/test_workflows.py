@@ -226,18 +226,19 @@ def test_an_approved_settlement_paid_in_full_closes_the_case_as_settled(
     with pytest.raises(InvalidTransition, match="one at a time"):
         case.propose_settlement(settlement_id="S2", kind="deferral", amount=Decimal("1"),
                                 due_date=date(2025, 4, 30), proposed_at=at(2), actor=ACTOR)
-    with pytest.raises(BeyondApprovalLimit, match="20.00%"):
+    with pytest.raises(BeyondApprovalLimit, match=r"20\.00%"):
         case.approve_settlement(settlement_id="S1", approved_at=at(3),
                                 limits=SettlementLimits(Decimal("10")), actor="creditor")
     assert case.approve_settlement(settlement_id="S1", approved_at=at(3), limits=LIMITS,
                                    actor="creditor") is True
     assert case.approve_settlement(settlement_id="S1", approved_at=at(3), limits=LIMITS,
                                    actor="creditor") is False
-    assert [d.kind for d in case.deadlines()][0] == SETTLEMENT_DUE
+    assert next(d.kind for d in case.deadlines()) == SETTLEMENT_DUE
     pay(case, "r1", "500.00", at(4))
     assert not case.closed
     pay(case, "r2", "300.00", at(5))
-    assert case.closed and case.close_reason == CloseReason.SETTLED
+    assert case.closed
+    assert case.close_reason == CloseReason.SETTLED
     assert (case.paid_total, case.waived_total, case.outstanding) == (
         Decimal("820.50"), Decimal("200.00"), Decimal("0.00"))
     events += drain(case)
@@ -325,6 +326,7 @@ def test_the_rules_carry_the_catalogue_limits_and_rates_through_their_stored_for
         "provision_rates": {"M1": "0.05"}})
     again = AllocationRules.from_json(rules.to_json())
     assert again == rules
-    assert rules.action_code_known("PTP") and not rules.action_code_known("NOANS")
+    assert rules.action_code_known("PTP")
+    assert not rules.action_code_known("NOANS")
     assert AllocationRules(version=1).action_code_known("ANYTHING")
     assert rules.complaints.deadlines(T0)["acknowledge"] == T0 + timedelta(hours=12)

@@ -41,7 +41,8 @@ from case_service.entrypoints.schemas import (
 router = APIRouter(prefix="/v1/cases", tags=["workflows"])
 
 A, C, D = Role.AGENCY, Role.CREDITOR, Role.ADMIN
-STEP: dict[str, Any] = {"response_model": CommandOut, "status_code": 201, "responses": COMMAND_RESPONSES}
+STEP: dict[str, Any] = {"response_model": CommandOut, "status_code": 201,
+                        "responses": COMMAND_RESPONSES}
 
 
 def require_supervisor(caller: Principal) -> None:
