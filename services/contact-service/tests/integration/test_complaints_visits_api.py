@@ -408,6 +408,22 @@ def test_the_same_day_of_a_report_is_the_agencys_day(world: World) -> None:
     assert case["timezone"] == "Asia/Shanghai"
 
 
+def test_major_events_reported_late_and_late_entries_are_breaches_with_codes(
+        world: World) -> None:
+    report = world.ok("admin", "/v1/sla", as_of=AS_OF)
+    got = {(world.name(c["case_id"]), s["service_level"]): (s["status"], s["reason"])
+           for c in report["cases"] for s in c["service_levels"]
+           if s["service_level"] in ("event_report", "progress_entry")}
+    assert got == {
+        ("c1", "event_report"): ("breached", "late_report"),  # CP1 entered after 45 minutes
+        ("c1", "progress_entry"): ("breached", "late_entry"),  # K-2 entered the next day
+        ("c2", "event_report"): ("breached", "late_report"),  # V2 entered after 2 hours
+        ("c2", "progress_entry"): ("not_applicable", None),
+        ("c3", "event_report"): ("met", None), ("c3", "progress_entry"): ("not_applicable", None),
+        ("c4", "event_report"): ("met", None), ("c4", "progress_entry"): ("not_applicable", None),
+    }
+
+
 # ---------------------------------------------------------------------- KPIs
 
 def test_the_kpis_show_the_complaint_rate_per_1000_cases_and_the_counts(world: World) -> None:

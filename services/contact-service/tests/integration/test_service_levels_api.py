@@ -220,7 +220,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
 
 # The field-visit service levels of a case without VisitRequested (test_visits_api.py has them).
 NO_VISITS = {"visit_performed": ["not_applicable"], "visit_approval": ["not_applicable"],
-             "visit_report": ["not_applicable"]}
+             "visit_report": ["not_applicable"], "event_report": ["not_applicable"]}
 
 
 def statuses(report: dict[str, Any], api: Api) -> dict[str, dict[str, list[str]]]:
@@ -270,7 +270,8 @@ def test_totals_count_each_service_level_by_status(api: Api) -> None:
     totals = api.sla()["totals"]
     assert set(totals) == {"first_action", "initial_calls", "follow_up_calls",
                            "field_visit_request", "field_visit", "revisit", "progress_entry",
-                           "visit_performed", "visit_approval", "visit_report"}
+                           "visit_performed", "visit_approval", "visit_report",
+                           "event_report"}
     # good, visit, broken, fv, ceased met it; late breached it; new pending; `other` (never
     # contacted, no hold) breached it; `disputed` breached it too: its first action was due at
     # 02:00 and the dispute began only at 06:00; `closed` was closed when it fell due.

@@ -9,6 +9,7 @@ from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.service_levels import (
     CaseFacts,
     Hold,
+    ReportedEvent,
     ServiceLevelStatus,
     VisitFact,
     evaluate_service_levels,
@@ -148,3 +149,40 @@ def test_each_visit_is_judged_on_its_own() -> None:
 def test_visits_before_the_assignment_belong_to_an_earlier_agency() -> None:
     earlier = visit(requested=ASSIGNED - 10 * D)
     assert shown(REQUESTED, earlier)["visit_performed"] == [("not_applicable", None)]
+
+
+# ---------------------------------------------------------------------- major events
+
+def reported(kind: str, at: datetime, lag: timedelta, ref: str = "X") -> ReportedEvent:
+    return ReportedEvent(kind=kind, ref=ref, occurred_at=at, recorded_at=at + lag)
+
+
+def event_report(as_of: datetime, *events: ReportedEvent, holds: tuple[Hold, ...] = ()
+                 ) -> ServiceLevelStatus:
+    [status] = [s for s in evaluate_service_levels(
+        CaseFacts("C1", ASSIGNED, major_events=events, holds=holds), as_of, zones=SHANGHAI)
+        if s.service_level == "event_report"]
+    return status
+
+
+def test_major_events_reported_within_30_minutes_meet_the_level() -> None:
+    status = event_report(REQUESTED + D, reported("complaint_received", REQUESTED,
+                                                  timedelta(minutes=30)))
+    assert (status.status, status.reason) == ("met", None)
+
+
+def test_a_major_event_reported_later_breaches_it_with_late_report() -> None:
+    status = event_report(REQUESTED + D,
+                          reported("visit_performed", REQUESTED, timedelta(minutes=5), "V1"),
+                          reported("complaint_received", REQUESTED + H, timedelta(minutes=31),
+                                   "CP1"),
+                          holds=(Hold("dispute", REQUESTED),))  # holds never waive it
+    assert (status.status, status.reason) == ("breached", "late_report")
+    assert "complaint received CP1" in status.explanation
+    assert "1 of 2 major events entered late" in status.explanation
+
+
+def test_without_major_events_the_level_does_not_apply() -> None:
+    assert event_report(REQUESTED).status == "not_applicable"
+    future = reported("visit_performed", REQUESTED, timedelta(hours=2))
+    assert event_report(REQUESTED + H, future).status == "not_applicable"  # not in the log yet

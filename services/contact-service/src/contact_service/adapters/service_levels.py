@@ -1,7 +1,7 @@
 """Reads cases and their facts from the contact log, in batches, for service levels and worklists.
 
-A batch of up to `BATCH_SIZE` cases costs five queries (cases, contacts, escalations,
-visits, promises), whatever the number of cases: never one query per case.
+A batch of up to `BATCH_SIZE` cases costs six queries (cases, contacts, escalations,
+visits, complaints, promises), whatever the number of cases: never one query per case.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from contact_service.adapters.contact_log import (
+    complaints,
     contact_cases,
     contacts,
     escalations,
@@ -29,6 +30,7 @@ from contact_service.domain.service_levels import (
     EscalationFact,
     Hold,
     HoldKind,
+    ReportedEvent,
     ServiceLevelStatus,
     VisitFact,
 )
@@ -192,8 +194,20 @@ class ServiceLevelReader:
             by_case_escalations[e["case_id"]].append(
                 EscalationFact(e["kind"], parse_instant(e["escalated_at"])))
         by_case_visits: dict[str, list[VisitFact]] = defaultdict(list)
+        by_case_events: dict[str, list[ReportedEvent]] = defaultdict(list)
         for v in conn.execute(sa.select(visits).where(visits.c.case_id.in_(ids))).mappings():
             by_case_visits[v["case_id"]].append(visit_fact(v))
+            if v["performed_at"] and v["performed_recorded_at"]:
+                by_case_events[v["case_id"]].append(ReportedEvent(
+                    "visit_performed", v["visit_id"], parse_instant(v["performed_at"]),
+                    parse_instant(v["performed_recorded_at"])))
+        for k in conn.execute(sa.select(
+                complaints.c.case_id, complaints.c.complaint_id, complaints.c.received_at,
+                complaints.c.received_recorded_at).where(
+                complaints.c.case_id.in_(ids))).mappings():
+            by_case_events[k["case_id"]].append(ReportedEvent(
+                "complaint_received", k["complaint_id"], parse_instant(k["received_at"]),
+                parse_instant(k["received_recorded_at"])))
         by_case_promises: dict[str, list[PromiseFact]] = defaultdict(list)
         if with_promises:
             for p in conn.execute(sa.select(promises).where(
@@ -205,12 +219,14 @@ class ServiceLevelReader:
         return [self._record(row, by_case_contacts[row["case_id"]],
                              by_case_escalations[row["case_id"]],
                              by_case_promises[row["case_id"]],
-                             by_case_visits[row["case_id"]]) for row in rows]
+                             by_case_visits[row["case_id"]],
+                             by_case_events[row["case_id"]]) for row in rows]
 
     @staticmethod
     def _record(row: dict[str, Any], contact_rows: list[Any],
                 escalation_facts: list[EscalationFact], promise_facts: list[PromiseFact],
-                visit_facts: list[VisitFact]) -> CaseRecord:
+                visit_facts: list[VisitFact], major_events: list[ReportedEvent]
+                ) -> CaseRecord:
         assigned_at = parse_instant(row["assigned_at"])
         timed = sorted(((parse_instant(c["occurred_at"]), c["position"], c)
                         for c in contact_rows), key=lambda x: (x[0], x[1]))
@@ -221,7 +237,8 @@ class ServiceLevelReader:
                 party=c["party"], outcome=c["outcome"], contact_point=c["contact_point"],
                 recorded_at=parse_instant(c["recorded_at"]) if c["recorded_at"] else None)
                 for at, _, c in timed),
-            escalations=tuple(escalation_facts), visits=tuple(visit_facts))
+            escalations=tuple(escalation_facts), visits=tuple(visit_facts),
+            major_events=tuple(major_events))
         agents = [c["agent_id"] for at, _, c in timed if at >= assigned_at and c["agent_id"]]
         return CaseRecord(
             case_id=row["case_id"], creditor_id=row["creditor_id"], agency_id=row["agency_id"],

@@ -60,6 +60,12 @@ Readings of the tender (documented so an auditor can check them):
   - visit_report: the report of a performed visit is entered (`reported_at`) the same
     calendar day of the agency as the visit (its zone in force at `performed_at`). Reason
     `report_late`. Holds do not waive it: a visit made must be reported.
+- event_report ("major events are reported within 30 minutes"): every major event of the
+  assignment (a complaint received, a visit performed: domain/timeliness.py) reaches the log
+  (its `recorded_at`) within 30 minutes of happening. One status per case: breached
+  (`late_report`) if any came later, met otherwise; not applicable without major events.
+  An event not yet in the log is not known here, so it is never pending. Holds do not
+  waive it. A progress_entry breach carries the code `late_entry`.
 
 Days and zones: each case is judged with its agency's `ZoneHistory` (domain/local_time.py).
 A span of whole days (7 days, 1 day) is counted on the local wall clock of the zone in force
@@ -90,19 +96,23 @@ from contact_service.domain.policy import (
     Outcome,
     Party,
 )
+from contact_service.domain.timeliness import REPORT_WITHIN
 
 ServiceLevel = Literal[
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
     "revisit", "progress_entry", "visit_performed", "visit_approval", "visit_report",
+    "event_report",
 ]
 SERVICE_LEVELS: tuple[ServiceLevel, ...] = (
     "first_action", "initial_calls", "follow_up_calls", "field_visit_request", "field_visit",
     "revisit", "progress_entry", "visit_performed", "visit_approval", "visit_report",
+    "event_report",
 )
 # The code a breach of each visit service level is reported with (others: the level's name).
 BREACH_REASONS: dict[ServiceLevel, str] = {
     "visit_performed": "visit_late", "visit_approval": "visit_not_approved",
-    "visit_report": "report_late",
+    "visit_report": "report_late", "progress_entry": "late_entry",
+    "event_report": "late_report",
 }
 Status = Literal["met", "breached", "pending", "not_applicable"]
 STATUSES: tuple[Status, ...] = ("met", "breached", "pending", "not_applicable")
@@ -203,6 +213,21 @@ class VisitFact:
 
 
 @dataclass(frozen=True)
+class ReportedEvent:
+    """A major event of the case (a complaint received, a visit performed) and when it
+    reached the log."""
+
+    kind: str  # complaint_received | visit_performed
+    ref: str  # the complaint or visit id
+    occurred_at: datetime
+    recorded_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "occurred_at", _aware(self.occurred_at, "occurred_at"))
+        object.__setattr__(self, "recorded_at", _aware(self.recorded_at, "recorded_at"))
+
+
+@dataclass(frozen=True)
 class Hold:
     """Something that stops collection work; `since` None means in force, start unknown."""
 
@@ -234,6 +259,7 @@ class CaseFacts:
     escalations: Sequence[EscalationFact] = ()
     holds: Sequence[Hold] = ()
     visits: Sequence[VisitFact] = ()
+    major_events: Sequence[ReportedEvent] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assigned_at", _aware(self.assigned_at, "assigned_at"))
@@ -640,15 +666,39 @@ class _Case:
                 progress="no report yet", zone=self.zone).judge())
         return statuses
 
+    def event_report(self) -> ServiceLevelStatus:
+        """Every major event of the assignment reported within 30 minutes."""
+        within = duration(REPORT_WITHIN)
+        requirement = f"every major event (complaint, visit) entered in the log within {within}"
+        known = sorted((e for e in self.facts.major_events
+                        if self.in_scope(e.occurred_at) and e.recorded_at <= self.as_of),
+                       key=lambda e: (e.occurred_at, e.kind, e.ref))
+        if not known:
+            return _not_applicable("event_report", requirement,
+                                   "no major event in this assignment yet")
+        late = [e for e in known if e.recorded_at - e.occurred_at > REPORT_WITHIN]
+        event = (late or known[-1:])[0]
+        what = event.kind.replace("_", " ")
+        status = _Clock(
+            "event_report", f"the {what} {event.ref} at {self.stamp(event.occurred_at)} "
+            f"entered in the log within {within}", event.occurred_at,
+            event.occurred_at + REPORT_WITHIN, self.as_of, event.recorded_at,
+            done_how="its entry", zone=self.zone).judge()
+        counts = (f"{len(late)} of {_plural(len(known), 'major event')} entered late" if late
+                  else f"every major event so far ({len(known)}) entered within {within}")
+        return replace(status, requirement=requirement,
+                       explanation=f"{status.explanation} [{counts}]")
+
     def all(self) -> list[ServiceLevelStatus]:
         return [self.first_action(), self.initial_calls(), self.follow_up_calls(),
                 self.field_visit_request(), *self.field_visits(), *self.revisits(),
                 self.progress_entry(), *self.visits_performed(), *self.visit_approvals(),
-                *self.visit_reports()]
+                *self.visit_reports(), self.event_report()]
 
 
 # A hold stops collection work, not the duty to enter the work that was done.
-HOLDS_DO_NOT_WAIVE: frozenset[ServiceLevel] = frozenset({"progress_entry", "visit_report"})
+HOLDS_DO_NOT_WAIVE: frozenset[ServiceLevel] = frozenset({"progress_entry", "visit_report",
+                                                        "event_report"})
 
 
 def _under_hold(status: ServiceLevelStatus, holds: Sequence[Hold], zone: str

@@ -52,6 +52,7 @@ ACTION: dict[ServiceLevel, str] = {
     "visit_performed": "perform the requested visit",
     "visit_approval": "have the visit approved before performing it",
     "visit_report": "enter the visit's report",
+    "event_report": "report the major event",
 }
 PromiseState = Literal["open", "kept", "broken"]
 
