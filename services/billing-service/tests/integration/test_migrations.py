@@ -90,3 +90,27 @@ def test_tables_made_before_migrations_are_adopted_with_their_rows(billing_db: s
                 CONTRACT]
     finally:
         engine.dispose()
+
+
+def test_a_database_at_the_baseline_gains_the_parties_table_and_keeps_its_rows(
+        billing_db: str) -> None:
+    assert migrations.upgrade(billing_db, script_location=schema.SCRIPT_LOCATION,
+                              version_table=schema.VERSION_TABLE, metadata=schema.metadata,
+                              revision="billing_0001") == "billing_0001"
+    assert "parties" not in tables(billing_db)
+    engine = make_engine(billing_db)
+    with engine.begin() as conn:
+        conn.execute(contracts.insert().values(**CONTRACT))
+    engine.dispose()
+
+    assert schema.migrate(billing_db) == "billing_0002"
+
+    assert "parties" in tables(billing_db)
+    assert migrations.differences(billing_db, schema.metadata, schema.VERSION_TABLE) == []
+    engine = make_engine(billing_db)
+    try:
+        with engine.connect() as conn:
+            assert [dict(r) for r in conn.execute(sa.select(contracts)).mappings()] == [
+                CONTRACT]
+    finally:
+        engine.dispose()
