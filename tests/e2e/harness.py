@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from casetrail.security import KeyEntry, Role, generate_key, hash_key
+from casetrail.security import Capacity, KeyEntry, Role, generate_key, hash_key
 
 KEYS = {"creditor": (Role.CREDITOR, "BANK-E2E"), "agency": (Role.AGENCY, "AG-E2E"),
-        "other_agency": (Role.AGENCY, "AG-OTHER"), "auditor": (Role.AUDITOR, None)}
+        "other_agency": (Role.AGENCY, "AG-OTHER"), "auditor": (Role.AUDITOR, None),
+        "collector": (Role.AGENCY, "AG-E2E")}
+CAPACITIES = {"collector": Capacity.COLLECTOR}  # the agency key above is its supervisor's
 
 
 def free_port() -> int:
@@ -31,7 +33,8 @@ class System:
         self.tmp, self.env = tmp, env
         self.keys = {name: generate_key(role) for name, (role, _) in KEYS.items()}
         self.env["CASETRAIL_API_KEYS"] = json.dumps([
-            KeyEntry(name, hash_key(self.keys[name]), role, tenant).to_json()
+            KeyEntry(name, hash_key(self.keys[name]), role, tenant,
+                     CAPACITIES.get(name)).to_json()
             for name, (role, tenant) in KEYS.items()])
         self.env["CASE_EVENTS_API_KEY"] = self.keys["auditor"]
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []

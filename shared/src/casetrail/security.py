@@ -70,6 +70,12 @@ class Principal:
         """Only auditors see national ids in clear."""
         return self.role is Role.AUDITOR
 
+    @property
+    def sees_pii_masked(self) -> bool:
+        """Collectors see a debtor's name partly and numbers only as references and hints,
+        until they reveal them for a stated reason (an audited fact on the case)."""
+        return self.role is Role.AGENCY and self.capacity is Capacity.COLLECTOR
+
 
 class AuthenticationError(Exception):
     """The request carried no key, or a key we do not know."""

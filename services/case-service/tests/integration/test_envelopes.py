@@ -148,6 +148,8 @@ def workflows(app: CaseApplication, fourth: UUID, fifth: UUID, t: list[datetime]
     act(app, fifth, lambda c: c.receive_complaint(
         complaint_id="cmp-3", channel="letter", category="privacy", received_at=t[2],
         note=None, rules=ComplaintRules(), actor="agent"))
+    act(app, fifth, lambda c: c.reveal_pii(reveal_id="r1", reason="call back", revealed_at=t[2],
+                                           actor="collector"))
     act(app, fifth, lambda c: c.recall(reason="complaint", recalled_at=t[3], actor="creditor",
                                        complaint_id="cmp-3"))
 

@@ -183,3 +183,44 @@ def test_bad_proposals_are_422_with_their_field(as_: Any, placed: str, body: dic
     refused = as_("agency_a").post(f"/v1/cases/{placed}/settlements", body)
     assert refused.status_code == 422
     assert refused.json()["error"]["fields"][0]["path"] == path
+
+
+def test_a_collector_sees_the_debtor_masked_until_an_audited_reveal(
+        as_: Any, placed: str) -> None:
+    collector, agency = as_("collector_a"), as_("agency_a")
+    masked = collector.get(f"/v1/cases/{placed}").json()["debtor"]
+    assert masked["masked"] is True
+    assert masked["name"] == "张*"
+    assert "138 0000 0000" not in str(masked)  # numbers only as hints and references
+    assert masked["phone_refs"] and len(masked["phone_refs"]) == len(masked["phones"])
+    assert "北京" not in str(masked)  # address and email hidden
+    assert "北京" not in collector.get(f"/v1/cases/{placed}/history").text
+    # the agency's own (supervisor) key sees the debtor as before
+    full = agency.get(f"/v1/cases/{placed}").json()["debtor"]
+    assert full["name"] == "张三"
+    assert full.get("masked") is not True
+
+    body = {"reveal_id": "R-1", "reason": "debtor asked for a call back"}
+    first = collector.post(f"/v1/cases/{placed}/pii-reveal", body)
+    assert first.status_code == 201, first.text
+    shown = first.json()["debtor"]
+    assert shown["name"] == "张三"
+    assert shown["address"] == "北京市朝阳区某路 1 号"
+    assert "0000" in str(shown["phones"])
+    assert "19900101" not in str(shown)  # the national id stays masked
+    again = collector.post(f"/v1/cases/{placed}/pii-reveal", body)
+    assert again.status_code == 200
+    assert again.json()["recorded"] is False
+    assert collector.post(f"/v1/cases/{placed}/pii-reveal",
+                          {**body, "reason": "another"}).status_code == 409
+    bad = collector.post(f"/v1/cases/{placed}/pii-reveal", {"reveal_id": "R-2"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["fields"][0]["path"] == "body.reason"
+    assert as_("agency_b").post(f"/v1/cases/{placed}/pii-reveal",
+                                {"reveal_id": "R-3", "reason": "x"}).status_code == 404
+    history = as_("auditor").get(f"/v1/cases/{placed}/history").json()["events"]
+    [revealed] = [e for e in history if e["type"] == "PiiRevealed"]
+    assert revealed["data"]["reason"] == "debtor asked for a call back"
+    assert revealed["actor"] == "agency:AG-A:collector_a"
+    # still masked on the next read: a reveal answers once, it does not unmask the key
+    assert collector.get(f"/v1/cases/{placed}").json()["debtor"]["name"] == "张*"

@@ -27,7 +27,7 @@ OCCURRED_AT_FIELD = {
     "VisitReported": "reported_at",
     "SettlementProposed": "proposed_at", "SettlementApproved": "approved_at",
     "SettlementRejected": "rejected_at", "SettlementFulfilled": "fulfilled_at",
-    "SettlementDefaulted": "defaulted_at",
+    "SettlementDefaulted": "defaulted_at", "PiiRevealed": "revealed_at",
 }
 INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "debtor_pii", "contact_point_sealed"}

@@ -357,6 +357,9 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any], str], tuple[str, str, str | None
     "SettlementRejected": _settlement_step("被债权人拒绝", "rejected by the creditor"),
     "SettlementFulfilled": _settlement_step("已履行完毕", "fulfilled"),
     "SettlementDefaulted": _settlement_step("到期未履行", "defaulted"),
+    "PiiRevealed": lambda d, _: (f"催收员查看债务人完整信息\n原因：{d.get('reason')}",
+                                 f"A collector revealed the debtor's details: "
+                                 f"{d.get('reason')}", None),
     "Placed": _placed, "Contacted": _contacted, "PaymentReceived": _payment,
     "PaymentReversed": _reversal, "PromisedToPay": _promise, "PromiseKept": _kept,
     "PromiseBroken": _broken, "PromiseReopened": _reopened, "RepaymentPlanAgreed": _plan,

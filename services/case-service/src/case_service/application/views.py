@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from casetrail.crypto import mask
+from casetrail.crypto import contact_point_ref, mask
 from casetrail.security import Principal
 
 from case_service.adapters.integration import event_data, event_type
@@ -25,7 +25,8 @@ def read_case(app: CaseApplication, caller: Principal, case_id: UUID,
     check_readable(caller, case)
     if as_of is not None:
         case = _case_at(app, case_id, as_of)
-    return case_view(app, case, unmask=caller.sees_pii_unmasked)
+    return case_view(app, case, unmask=caller.sees_pii_unmasked,
+                     masked=caller.sees_pii_masked)
 
 
 def read_history(app: CaseApplication, caller: Principal, case_id: UUID,
@@ -33,15 +34,15 @@ def read_history(app: CaseApplication, caller: Principal, case_id: UUID,
     """Every event of the case; with `as_of` only those recorded by then, and the state then
     (None before the case existed)."""
     check_readable(caller, app.get_case(case_id))
-    unmask = caller.sees_pii_unmasked
-    events = history(app, case_id, unmask=unmask)
+    unmask, masked = caller.sees_pii_unmasked, caller.sees_pii_masked
+    events = history(app, case_id, unmask=unmask, masked=masked)
     result: dict[str, Any] = {"case_id": str(case_id), "events": events}
     if as_of is not None:
         version = version_as_of(app, case_id, as_of)
         result["events"] = [e for e in events if e["version"] <= version]
         result["as_of"] = as_of.isoformat()
         result["state"] = (case_view(app, app.get_case(case_id, version=version),
-                                     unmask=unmask) if version else None)
+                                     unmask=unmask, masked=masked) if version else None)
     return result
 
 
@@ -52,8 +53,10 @@ def _case_at(app: CaseApplication, case_id: UUID, as_of: datetime) -> Case:
     return app.get_case(case_id, version=version)
 
 
-def case_view(app: CaseApplication, case: Case, *, unmask: bool) -> dict[str, Any]:
-    """The state of a case, PII opened and masked for the caller."""
+def case_view(app: CaseApplication, case: Case, *, unmask: bool,
+              masked: bool = False) -> dict[str, Any]:
+    """The state of a case, PII opened and masked for the caller (`masked`: as a collector
+    sees it, see `debtor_view`)."""
     return {
         "case_id": str(case.id),
         "version": case.version,
@@ -82,7 +85,7 @@ def case_view(app: CaseApplication, case: Case, *, unmask: bool) -> dict[str, An
              "ended_at": s.ended_at.isoformat() if s.ended_at else None,
              "end_reason": s.end_reason} for s in case.stints],
         "debtor": debtor_view(app, case.debtor_id, case.debtor_pii, case.debtor_timezone,
-                              unmask=unmask),
+                              unmask=unmask, masked=masked),
         "contacts": case.contacts,
         "right_party_contacts": case.right_party_contacts,
         "last_contact_at": case.last_contact_at.isoformat() if case.last_contact_at else None,
@@ -132,17 +135,35 @@ def case_view(app: CaseApplication, case: Case, *, unmask: bool) -> dict[str, An
 
 
 def debtor_view(app: CaseApplication, debtor_id: str, sealed: str, timezone: str, *,
-                unmask: bool) -> dict[str, Any]:
-    """A debtor's PII, opened with their data key; national id masked unless `unmask`."""
+                unmask: bool, masked: bool = False) -> dict[str, Any]:
+    """A debtor's PII, opened with their data key; national id masked unless `unmask`.
+    `masked` (a collector's view): the name partly (张*), each phone number as its contact-
+    point reference and a hint, the address and email hidden."""
     pii = app.vault.open(debtor_id, sealed)
     if pii is None:
         return {"debtor_id": debtor_id, "timezone": timezone, "erased": True}
     if not unmask:
         pii["national_id"] = mask(pii["national_id"])
+    if masked:
+        phones = pii.get("phones") or []
+        pii = {"name": mask_name(pii.get("name") or ""),
+               "national_id": pii["national_id"],
+               "phones": [mask(p) for p in phones],
+               "phone_refs": [contact_point_ref(app.vault.master, debtor_id, p)
+                              for p in phones],
+               "address": None if pii.get("address") is None else "***",
+               "email": None if pii.get("email") is None else mask(pii["email"], 0),
+               "masked": True}
     return {"debtor_id": debtor_id, "timezone": timezone, "erased": False, **pii}
 
 
-def history(app: CaseApplication, case_id: UUID, *, unmask: bool) -> list[dict[str, Any]]:
+def mask_name(name: str) -> str:
+    """A name as a collector sees it: its first character, the rest starred (张三 → 张*)."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else name
+
+
+def history(app: CaseApplication, case_id: UUID, *, unmask: bool,
+            masked: bool = False) -> list[dict[str, Any]]:
     """Every event of a case with its global position, version, type, data, time and actor."""
     events = app.case_events(case_id)
     if not events:
@@ -153,7 +174,7 @@ def history(app: CaseApplication, case_id: UUID, *, unmask: bool) -> list[dict[s
         data = event_data(e)
         if event_type(e) == "Placed":
             data["debtor"] = debtor_view(app, e.debtor_id, e.debtor_pii, e.debtor_timezone,
-                                         unmask=unmask)
+                                         unmask=unmask, masked=masked)
         sealed_point = getattr(e, "contact_point_sealed", None)
         if sealed_point is not None and unmask:  # auditors see the number dialled
             opened = app.vault.open(events[0].debtor_id, sealed_point)
@@ -175,3 +196,10 @@ def version_as_of(app: CaseApplication, case_id: UUID, as_of: datetime) -> int:
     if not events:
         raise CaseNotFound(str(case_id))
     return len([e for e in events if e.timestamp <= as_of])
+
+
+def revealed_debtor(app: CaseApplication, case_id: UUID) -> dict[str, Any]:
+    """The debtor's details as an agency supervisor sees them (after a recorded reveal)."""
+    case = app.get_case(case_id)
+    return debtor_view(app, case.debtor_id, case.debtor_pii, case.debtor_timezone,
+                       unmask=False)

@@ -155,6 +155,7 @@ class Case(Aggregate):
         # settlement), and when: the balance on any past day nets it.
         self.waived_total = Decimal(0)
         self.waivers: list[tuple[datetime, Decimal]] = []
+        self.reveals: dict[str, str] = {}  # reveal id -> reason (collectors' PII reveals)
 
     # ----------------------------------------------------------------- derived state
 
@@ -1175,6 +1176,25 @@ class Case(Aggregate):
     def _settlement_defaulted(self, settlement_id: str, defaulted_at: datetime,
                               shortfall: Decimal, agency_id: str | None, actor: str) -> None:
         self.settlements[settlement_id].state = SettlementState.DEFAULTED
+
+    # ----------------------------------------------------------------- PII reveals
+
+    def reveal_pii(self, *, reveal_id: str, reason: str, revealed_at: datetime,
+                   actor: str) -> bool:
+        """A collector (who sees the debtor masked) opens the debtor's details for a stated
+        reason: an audited fact. False for a repeat of the same reveal."""
+        if reveal_id in self.reveals:
+            if self.reveals[reveal_id] == reason:
+                return False
+            raise InvalidTransition(f"reveal {reveal_id!r} was recorded with another reason")
+        self._pii_revealed(reveal_id=reveal_id, reason=reason, revealed_at=revealed_at,
+                           agency_id=self.assigned_agency_id, actor=actor)
+        return True
+
+    @event("PiiRevealed")
+    def _pii_revealed(self, reveal_id: str, reason: str, revealed_at: datetime,
+                      agency_id: str | None, actor: str) -> None:
+        self.reveals[reveal_id] = reason
 
 
 PROMISE_DUE, TERM_END = "promise_due", "term_end"

@@ -279,6 +279,13 @@ class AllocationRulesIn(Model):
         "bucket, a fraction from 0 to 1 (计提坏账准备金)", examples=[{"M1": "0.05",
                                                                 "M4+": "1"}])
 
+    require_qualified_agencies: bool = Field(
+        default=False, description="cases go only to agencies this creditor qualified "
+        "(PUT /v1/creditors/{creditor_id}/agencies/{agency_id}/qualification: approved and "
+        "unexpired on the day, in the creditor's zone): placements reject other accounts "
+        "per row (`agency_not_qualified`), reassignments answer 409, and a term's end "
+        "reallocates among qualified agencies only")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
@@ -534,6 +541,13 @@ class VisitReportIn(CommandIn):
     reported_at: PastTime | None = None
 
 
+class PiiRevealIn(CommandIn):
+    """A collector opens the debtor's details, for a reason that is recorded."""
+
+    reveal_id: Ref = Field(description="your reference; re-posting it records nothing new")
+    reason: Text
+
+
 class SettlementIn(CommandIn):
     """A settlement, reduction or deferral the agency proposes to the creditor."""
 
@@ -680,6 +694,7 @@ class AllocationRulesOut(Out):
     settlement_limits: dict[str, Any]
     action_codes: list[dict[str, str]]
     provision_rates: dict[str, str]
+    require_qualified_agencies: bool = False
 
 
 class CaseSummaryOut(Out):
@@ -778,6 +793,21 @@ class DebtorOut(Out):
     phones: list[str] | None = None
     address: str | None = None
     email: str | None = None
+    phone_refs: list[str] | None = Field(default=None, description="a collector's view: each "
+                                         "phone's contact-point reference (the numbers are "
+                                         "hints only)")
+    masked: bool | None = Field(default=None, description="true: a collector's view (name "
+                                "partly, numbers as hints); reveal with POST "
+                                "/v1/cases/{case_id}/pii-reveal")
+
+
+class PiiRevealOut(Out):
+    """The recorded reveal and the debtor's details (national id still masked)."""
+
+    case_id: str
+    version: int
+    recorded: bool
+    debtor: DebtorOut
 
 
 class PromiseOut(Out):

@@ -18,7 +18,7 @@ from casetrail.security import Principal, Role
 from casetrail.web import ApiError, IdentifierPath, error_responses, require_roles
 from fastapi import APIRouter, Response
 
-from case_service.application import workflows
+from case_service.application import views, workflows
 from case_service.application.commands import now_or
 from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.routes.cases import COMMAND_RESPONSES, run
@@ -28,6 +28,8 @@ from case_service.entrypoints.schemas import (
     ComplaintIn,
     ComplaintInvestigationIn,
     ComplaintResolutionIn,
+    PiiRevealIn,
+    PiiRevealOut,
     SettlementApprovalIn,
     SettlementIn,
     SettlementRejectionIn,
@@ -219,3 +221,20 @@ def settlement_certificate(case_id: UUID, app: AppDep, caller: PrincipalDep) -> 
     return Response(pdf, media_type="application/pdf", headers={
         "X-Content-SHA256": digest, "ETag": f'"{digest}"',
         "Content-Disposition": f'inline; filename="certificate-{case_id}.pdf"'})
+
+
+# ----------------------------------------------------------------------------- PII reveals
+
+
+@router.post("/{case_id}/pii-reveal", summary="Reveal the debtor's details (audited)",
+             response_model=PiiRevealOut, status_code=201, responses=COMMAND_RESPONSES)
+async def reveal_pii(case_id: UUID, body: PiiRevealIn, app: AppDep, caller: PrincipalDep,
+                     response: Response) -> dict[str, Any]:
+    """A collector's key sees the debtor masked (name partly, numbers as hints); this opens
+    the name, numbers, address and email for a stated reason, recorded on the case as
+    `PiiRevealed` (the national id stays masked). Idempotent by reveal_id."""
+    done = await run(app, case_id, caller, body, response, lambda case: case.reveal_pii(
+        reveal_id=body.reveal_id, reason=body.reason, revealed_at=app.clock.now(),
+        actor=caller.actor), A, C, D)
+    return {"case_id": done.case_id, "version": done.version, "recorded": done.recorded,
+            "debtor": views.revealed_debtor(app, case_id)}
