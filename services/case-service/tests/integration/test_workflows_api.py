@@ -192,7 +192,8 @@ def test_a_collector_sees_the_debtor_masked_until_an_audited_reveal(
     assert masked["masked"] is True
     assert masked["name"] == "张*"
     assert "138 0000 0000" not in str(masked)  # numbers only as hints and references
-    assert masked["phone_refs"] and len(masked["phone_refs"]) == len(masked["phones"])
+    assert masked["phone_refs"]
+    assert len(masked["phone_refs"]) == len(masked["phones"])
     assert "北京" not in str(masked)  # address and email hidden
     assert "北京" not in collector.get(f"/v1/cases/{placed}/history").text
     # the agency's own (supervisor) key sees the debtor as before
