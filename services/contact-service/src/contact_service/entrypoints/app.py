@@ -18,6 +18,7 @@ from contact_service.entrypoints.routes import (
     compliance,
     contacts,
     quality,
+    reports,
     service_levels,
     timeliness,
 )
@@ -47,6 +48,7 @@ def create_app(settings: ContactSettings | None = None, common: CommonSettings |
     app.include_router(agencies.router)
     app.include_router(complaints.router)
     app.include_router(timeliness.router)
+    app.include_router(reports.router)
 
     def ready() -> dict[str, Any]:
         app.state.service.ready()
