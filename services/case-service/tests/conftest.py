@@ -30,6 +30,7 @@ PRINCIPALS = {
     "agency_a": (Role.AGENCY, "AG-A"),
     "agency_b": (Role.AGENCY, "AG-B"),
     "collector_a": (Role.AGENCY, "AG-A"),  # a collector's key: works cases, approves nothing
+    "lawfirm": (Role.AGENCY, "LF-1"),  # a law firm (an agency of kind law_firm)
 }
 CAPACITIES = {"collector_a": Capacity.COLLECTOR}
 

@@ -152,6 +152,15 @@ def workflows(app: CaseApplication, fourth: UUID, fifth: UUID, t: list[datetime]
                                            actor="collector"))
     act(app, fifth, lambda c: c.recall(reason="complaint", recalled_at=t[3], actor="creditor",
                                        complaint_id="cmp-3"))
+    act(app, fifth, lambda c: c.reassign(to_agency_id="LF-1", reason="litigation",
+                                         term_end=None, reassigned_at=t[4], actor="creditor",
+                                         to_law_firm=True))
+    act(app, fifth, lambda c: c.record_litigation_stage(
+        stage_ref="st-1", stage="filed", occurred_at=t[5], court="某法院", docket_no="(2026)1",
+        note=None, actor="lawfirm"))
+    act(app, fifth, lambda c: c.reference_legal_document(
+        document_id="doc-1", kind="statement_of_claim", sha256="ab" * 32, referenced_at=t[6],
+        note=None, actor="lawfirm"))
 
 
 def test_lean_envelopes_equal_library_envelopes(application: CaseApplication) -> None:

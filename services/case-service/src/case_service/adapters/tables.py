@@ -73,6 +73,39 @@ allocation_rules = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
 )
 
+# The agency registry (application/registry.py): every change is a new version row with when
+# and by whom, never an update. An agency's profile (kind, display name); the collectors it
+# registers; the qualification a creditor grants it after due diligence. Each `record` is the
+# domain value's to_json() as JSON.
+agency_profiles = sa.Table(
+    "agency_profiles", records,
+    sa.Column("agency_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
+agency_collectors = sa.Table(
+    "agency_collectors", records,
+    sa.Column("agency_id", sa.Text, primary_key=True),
+    sa.Column("collector_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
+agency_qualifications = sa.Table(
+    "agency_qualifications", records,
+    sa.Column("creditor_id", sa.Text, primary_key=True),
+    sa.Column("agency_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("record", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+)
+
 # PostgreSQL keeps debtor keys in KEY_PARTITIONS ranges of debtor id ("d-" + 32 hex digits:
 # the first two digits pick the range; any other shape goes to the default partition), so
 # that purging an erased key rewrites 1/64 of the keys, not all of them. The partitions are

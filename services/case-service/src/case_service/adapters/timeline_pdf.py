@@ -245,6 +245,10 @@ def _reassigned(d: dict[str, Any], _: str) -> tuple[str, str, str | None]:
             f"term to {d.get('term_end')}: {d.get('reason')}", None)
 
 
+LITIGATION_STAGE = {"filed": ("立案", "filed"), "hearing": ("开庭", "hearing"),
+                    "judgment": ("判决", "judgment"), "enforcement": ("强制执行", "enforcement")}
+
+
 def _closed(d: dict[str, Any], currency: str) -> tuple[str, str, str | None]:
     reason = _words(CLOSE_REASON, d.get("reason"))
     return (f"结案：{reason[0]}\n结案时未还 {money(d.get('outstanding'), currency)}",
@@ -360,6 +364,21 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any], str], tuple[str, str, str | None
     "PiiRevealed": lambda d, _: (f"催收员查看债务人完整信息\n原因：{d.get('reason')}",
                                  f"A collector revealed the debtor's details: "
                                  f"{d.get('reason')}", None),
+    "HandedToLawFirm": lambda d, _: (f"移交律师事务所 {d.get('law_firm_id')} 诉讼\n原因："
+                                     f"{d.get('reason')}",
+                                     f"Handed to law firm {d.get('law_firm_id')}: "
+                                     f"{d.get('reason')}", None),
+    "LitigationStageRecorded": lambda d, _: (
+        f"诉讼进展：{_words(LITIGATION_STAGE, d.get('stage'))[0]}"
+        f"{'（' + str(d.get('court')) + '）' if d.get('court') else ''}"
+        f"{'，案号 ' + str(d.get('docket_no')) if d.get('docket_no') else ''}",
+        f"Litigation: {_words(LITIGATION_STAGE, d.get('stage'))[1]}"
+        f"{' (' + str(d.get('court')) + ')' if d.get('court') else ''}"
+        f"{', docket ' + str(d.get('docket_no')) if d.get('docket_no') else ''}", None),
+    "LegalDocumentReferenced": lambda d, _: (
+        f"法律文书登记：{d.get('kind')}\nSHA-256 {str(d.get('sha256'))[:16]}…",
+        f"Legal document referenced: {d.get('kind')}, SHA-256 "
+        f"{str(d.get('sha256'))[:16]}...", None),
     "Placed": _placed, "Contacted": _contacted, "PaymentReceived": _payment,
     "PaymentReversed": _reversal, "PromisedToPay": _promise, "PromiseKept": _kept,
     "PromiseBroken": _broken, "PromiseReopened": _reopened, "RepaymentPlanAgreed": _plan,

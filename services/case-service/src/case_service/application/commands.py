@@ -15,6 +15,8 @@ from case_service.application.access import authorizer
 from case_service.application.allocation import rules_in_force
 from case_service.application.cases import CaseApplication, CommandResult
 from case_service.application.pii import contact_point
+from case_service.application.registry import collectors_in_force
+from case_service.domain.agencies import check_collector
 from case_service.domain.case import Case
 
 
@@ -41,6 +43,11 @@ def contact_fact(app: CaseApplication, caller: Principal, *, contact_id: str,
     (refused for a debtor erased on request, see `pii.contact_point`)."""
     def fact(case: Case) -> bool:
         rules = rules_in_force(app, case.creditor_id)
+        if contact_id not in case.contact_ids:  # a retry is answered whatever changed since
+            # An agency that registered collectors records contacts by one of them, active
+            # and qualified on the contact's day (the creditor's).
+            check_collector(collectors_in_force(app, case.agency_id), facts.get("agent_id"),
+                            case.creditor_day(facts["occurred_at"]), case.agency_id)
         return case.record_contact(
             contact_id=contact_id, contact_point=contact_point(app, case, number, contact_id),
             actor=caller.actor, catalogue=(rules.version, tuple(

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from case_service.application.allocation import allocation_rules
 from case_service.application.cases import CaseApplication, CommandResult
+from case_service.application.registry import qualified_rules
 from case_service.domain.case import COMPLAINT_STEP, PROMISE_DUE, SETTLEMENT_DUE, Case
 
 DEADLINES_ACTOR = "system:*:deadlines"  # who records what falls due (`casetrail deadlines`)
@@ -52,7 +53,10 @@ def record_due_facts(app: CaseApplication, case_id: UUID, now: datetime | None =
 
 
 def _expire_term(app: CaseApplication, case: Case, seq: int, at: datetime) -> bool:
-    rules = allocation_rules(app, case.creditor_id)
+    # Reallocated only to an agency qualified on the term's last day, if the rules require
+    # it (none left: recalled).
+    rules = qualified_rules(app, case.creditor_id, allocation_rules(app, case.creditor_id),
+                            case.creditor_day(at))
     share = rules.reallocate(case.id, case.bucket, case.agency_id)
     to_agency = None if share is None else share.agency_id
     new_term_end = case.creditor_day(at) + timedelta(days=rules.default_term_days - 1)

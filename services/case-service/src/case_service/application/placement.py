@@ -24,6 +24,7 @@ from case_service.adapters.eventstore import Opening
 from case_service.application.allocation import allocation_rules, creditor_timezone
 from case_service.application.cases import CaseApplication
 from case_service.application.errors import PlacementConflict, PlacementNotFound
+from case_service.application.registry import qualifications_of, qualified_rules
 from case_service.domain.allocation import AllocationRules
 from case_service.domain.case import case_id_for, local_day
 
@@ -159,6 +160,11 @@ def _apply_rules(app: CaseApplication, batch: PlacementBatch, rules: AllocationR
     """Each account judged by the placement rules: duplicates in the batch, accounts placed
     before, the bucket of its DPD, its agency (named, or by the rules), its term."""
     ids = [str(case_id_for(batch.creditor_id, a.account_ref)) for a in batch.accounts]
+    # A creditor that requires qualified agencies places with those approved and unexpired
+    # on the placement's day only: named ones are checked, the rules' shares narrowed.
+    qualified = (qualifications_of(app, batch.creditor_id)
+                 if rules.require_qualified_agencies else {})
+    allocating = qualified_rules(app, batch.creditor_id, rules, placed_on)
     existing = app.store.existing_case_ids(ids)
     rows = _Sorted(accepted=[], rejected=list(batch.rejected), to_open=[])
     seen: set[str] = set()
@@ -179,12 +185,20 @@ def _apply_rules(app: CaseApplication, batch: PlacementBatch, rules: AllocationR
             continue
         agency_id = account.agency_id
         allocation: dict[str, Any] = {"method": "named"}
+        if agency_id is not None and rules.require_qualified_agencies and not (
+                agency_id in qualified and qualified[agency_id].valid_on(placed_on)):
+            rows.rejected.append(_rejection(
+                account, "agency_id", f"agency {agency_id} is not qualified by the creditor "
+                f"on {placed_on} (its rules require qualified agencies)"))
+            continue
         if agency_id is None:
-            share = rules.allocate(UUID(case_id), bucket)
+            share = allocating.allocate(UUID(case_id), bucket)
             if share is None:
                 rows.rejected.append(_rejection(
                     account, "agency_id",
-                    f"no agency named and no allocation rule for bucket {bucket}"))
+                    f"no agency named and no allocation rule for bucket {bucket}"
+                    + (" with a qualified agency" if rules.require_qualified_agencies
+                       else "")))
                 continue
             agency_id = share.agency_id
             allocation = {"method": "rules", "rules_version": rules.version}

@@ -131,6 +131,15 @@ def case_view(app: CaseApplication, case: Case, *, unmask: bool,
              "outstanding_at_proposal": str(st.outstanding), "discount": str(st.discount),
              "proposed_at": st.proposed_at.isoformat(), "state": st.state.value}
             for st in case.settlements.values()],
+        "legal": None if case.law_firm_id is None else {
+            "law_firm_id": case.law_firm_id, "with_law_firm": case.with_law_firm,
+            "stages": [{"stage_ref": s.stage_ref, "stage": s.stage,
+                        "occurred_at": s.occurred_at.isoformat(), "court": s.court,
+                        "docket_no": s.docket_no, "law_firm_id": s.law_firm_id}
+                       for s in case.litigation.values()],
+            "documents": [{"document_id": d.document_id, "kind": d.kind, "sha256": d.sha256,
+                           "referenced_at": d.referenced_at.isoformat(), "actor": d.actor}
+                          for d in case.legal_documents.values()]},
     }
 
 

@@ -49,6 +49,9 @@ class AllocationRules:
     action_codes: tuple[ActionCode, ...] = ()
     # Provision rate per aging bucket (a fraction, e.g. 0.25), for the provisioning report.
     provision_rates: dict[str, Decimal] = field(default_factory=dict)
+    # Cases go only to agencies the creditor qualified (approved, unexpired on the day):
+    # placements, reassignments and reallocations at a term's end (false: any agency).
+    require_qualified_agencies: bool = False
 
     def action_code_known(self, code: str) -> bool:
         """Whether a contact may use this code: any code without a catalogue."""
@@ -95,6 +98,7 @@ class AllocationRules:
             "settlement_limits": self.settlement_limits.to_json(),
             "action_codes": [c.to_json() for c in self.action_codes],
             "provision_rates": {b: str(r) for b, r in self.provision_rates.items()},
+            "require_qualified_agencies": self.require_qualified_agencies,
         }
 
     @classmethod
@@ -115,6 +119,7 @@ class AllocationRules:
                                for c in data.get("action_codes") or ()),
             provision_rates={b: Decimal(str(r))
                              for b, r in (data.get("provision_rates") or {}).items()},
+            require_qualified_agencies=bool(data.get("require_qualified_agencies", False)),
         )
 
 

@@ -53,11 +53,16 @@ from case_service.domain.values import (
     bucket_for,
 )
 from case_service.domain.workflows import (
+    STAGE_NEEDS,
     VISIT_WITHIN,
     Complaint,
     ComplaintOutcome,
     ComplaintRules,
     ComplaintStep,
+    LegalDocument,
+    LegalDocumentKind,
+    LitigationStage,
+    LitigationStep,
     Settlement,
     SettlementKind,
     SettlementLimits,
@@ -156,6 +161,11 @@ class Case(Aggregate):
         self.waived_total = Decimal(0)
         self.waivers: list[tuple[datetime, Decimal]] = []
         self.reveals: dict[str, str] = {}  # reveal id -> reason (collectors' PII reveals)
+        # The law firm the case was last handed to (a reassignment to an agency of kind
+        # law_firm), the lawsuit's stages and the legal documents referenced.
+        self.law_firm_id: str | None = None
+        self.litigation: dict[str, LitigationStep] = {}
+        self.legal_documents: dict[str, LegalDocument] = {}
 
     # ----------------------------------------------------------------- derived state
 
@@ -659,8 +669,10 @@ class Case(Aggregate):
         self._end_stint(recalled_at, "recalled")
 
     def reassign(self, *, to_agency_id: str, reason: str, term_end: date | None,
-                 reassigned_at: datetime, actor: str) -> None:
-        """Move the case to another agency (rotation, second placement)."""
+                 reassigned_at: datetime, actor: str, to_law_firm: bool = False) -> None:
+        """Move the case to another agency (rotation, second placement). A move to an agency
+        of kind law_firm (`to_law_firm`, as the agency registry says) is the legal hand-off:
+        `HandedToLawFirm` follows the `Reassigned`."""
         self.check_open()
         if to_agency_id == self.agency_id and not self.recalled:
             raise InvalidTransition(f"case is already assigned to {to_agency_id}")
@@ -672,6 +684,9 @@ class Case(Aggregate):
             raise InvalidDate("the new placement term ends before the reassignment")
         self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id, reason=reason,
                          term_end=new_term_end, reassigned_at=reassigned_at, actor=actor)
+        if to_law_firm:
+            self._handed_to_law_firm(law_firm_id=to_agency_id, reason=reason,
+                                     handed_at=reassigned_at, actor=actor)
 
     def expire_term(self, *, seq: int, as_of: datetime, to_agency_id: str | None,
                     new_term_end: date | None, actor: str) -> bool:
@@ -729,6 +744,82 @@ class Case(Aggregate):
         self.close_reason = reason
         self.closed_at = closed_at
         self._end_stint(closed_at, "closed")
+
+    @event("HandedToLawFirm")
+    def _handed_to_law_firm(self, law_firm_id: str, reason: str, handed_at: datetime,
+                            actor: str) -> None:
+        self.law_firm_id = law_firm_id
+
+    # ----------------------------------------------------------------- litigation (诉讼)
+
+    @property
+    def with_law_firm(self) -> bool:
+        """Whether a law firm holds the case now (handed over, not moved on or recalled)."""
+        return (self.law_firm_id is not None and self.agency_id == self.law_firm_id
+                and not self.recalled)
+
+    def record_litigation_stage(self, *, stage_ref: str, stage: str, occurred_at: datetime,
+                                court: str | None, docket_no: str | None, note: str | None,
+                                actor: str) -> bool:
+        """The law firm holding the case records a stage of the lawsuit: filed first, a
+        hearing or judgment after the filing, enforcement after a judgment. False for a
+        repeat of the same stage reference with the same content."""
+        step = LitigationStep(stage_ref=stage_ref, stage=LitigationStage(stage).value,
+                              occurred_at=occurred_at, court=court, docket_no=docket_no,
+                              law_firm_id=self.law_firm_id or "")
+        if stage_ref in self.litigation:
+            if self.litigation[stage_ref] == step:
+                return False
+            raise InvalidTransition(f"litigation stage {stage_ref!r} was recorded otherwise")
+        if not self.with_law_firm:
+            raise InvalidTransition("litigation stages are recorded while a law firm holds the "
+                                    "case (reassign it to an agency of kind law_firm)")
+        needs = STAGE_NEEDS[LitigationStage(stage)]
+        recorded = {s.stage for s in self.litigation.values()}
+        if needs is not None and needs.value not in recorded:
+            raise InvalidTransition(f"a {stage} stage needs the {needs.value} stage first")
+        if stage in (LitigationStage.FILED, LitigationStage.JUDGMENT) and stage in recorded:
+            raise InvalidTransition(f"the {stage} stage is already recorded")
+        if occurred_at < self.assigned_at:
+            raise InvalidDate("a litigation stage cannot precede the hand-off to the law firm")
+        self._litigation_stage_recorded(
+            stage_ref=stage_ref, stage=step.stage, occurred_at=occurred_at, court=court,
+            docket_no=docket_no, note=note, law_firm_id=self.agency_id, actor=actor)
+        return True
+
+    @event("LitigationStageRecorded")
+    def _litigation_stage_recorded(self, stage_ref: str, stage: str, occurred_at: datetime,
+                                   court: str | None, docket_no: str | None, note: str | None,
+                                   law_firm_id: str, actor: str) -> None:
+        self.litigation[stage_ref] = LitigationStep(stage_ref, stage, occurred_at, court,
+                                                    docket_no, law_firm_id)
+
+    def reference_legal_document(self, *, document_id: str, kind: str, sha256: str,
+                                 referenced_at: datetime, note: str | None,
+                                 actor: str) -> bool:
+        """Refer to a legal document by its content hash (the document stays where it is).
+        Only a case handed to a law firm has legal documents. False for a repeat of the
+        same reference; another hash or kind under the same id is refused."""
+        digest = sha256.lower()
+        if document_id in self.legal_documents:
+            known = self.legal_documents[document_id]
+            if (known.kind, known.sha256) == (LegalDocumentKind(kind).value, digest):
+                return False
+            raise InvalidTransition(f"document {document_id!r} was referenced with another "
+                                    "kind or hash")
+        if self.law_firm_id is None:
+            raise InvalidTransition("legal documents belong to a case handed to a law firm")
+        self._legal_document_referenced(
+            document_id=document_id, kind=LegalDocumentKind(kind).value, sha256=digest,
+            referenced_at=referenced_at, note=note, law_firm_id=self.law_firm_id, actor=actor)
+        return True
+
+    @event("LegalDocumentReferenced")
+    def _legal_document_referenced(self, document_id: str, kind: str, sha256: str,
+                                   referenced_at: datetime, note: str | None, law_firm_id: str,
+                                   actor: str) -> None:
+        self.legal_documents[document_id] = LegalDocument(document_id, kind, sha256,
+                                                          referenced_at, actor)
 
     # ----------------------------------------------------------------- complaints (投诉)
 

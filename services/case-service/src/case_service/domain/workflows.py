@@ -258,3 +258,62 @@ def discount_pct(discount: Decimal, outstanding: Decimal) -> Decimal:
     if outstanding <= 0:
         return Decimal(0)
     return (discount * 100 / outstanding).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+
+
+# ------------------------------------------------------------------------------ legal (诉讼)
+
+
+class LitigationStage(StrEnum):
+    """The stages of a lawsuit a law firm records, in their order (a hearing may repeat)."""
+
+    FILED = "filed"  # 立案
+    HEARING = "hearing"  # 开庭
+    JUDGMENT = "judgment"  # 判决
+    ENFORCEMENT = "enforcement"  # 强制执行
+
+
+# What must be recorded before a stage: filed first, a judgment after the filing,
+# enforcement after a judgment.
+STAGE_NEEDS: dict[LitigationStage, LitigationStage | None] = {
+    LitigationStage.FILED: None,
+    LitigationStage.HEARING: LitigationStage.FILED,
+    LitigationStage.JUDGMENT: LitigationStage.FILED,
+    LitigationStage.ENFORCEMENT: LitigationStage.JUDGMENT,
+}
+
+
+class LegalDocumentKind(StrEnum):
+    """The legal documents a case refers to (never stores: a hash, a kind, who and when)."""
+
+    STATEMENT_OF_CLAIM = "statement_of_claim"  # 起诉状
+    POWER_OF_ATTORNEY = "power_of_attorney"  # 授权委托书
+    EVIDENCE = "evidence"  # 证据材料
+    SUMMONS = "summons"  # 传票
+    JUDGMENT = "judgment"  # 判决书
+    ENFORCEMENT_APPLICATION = "enforcement_application"  # 强制执行申请书
+    ENFORCEMENT_RULING = "enforcement_ruling"  # 执行裁定书
+    DEMAND_LETTER = "demand_letter"  # 律师函
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class LitigationStep:
+    """One stage of the lawsuit as the law firm recorded it."""
+
+    stage_ref: str
+    stage: str
+    occurred_at: datetime
+    court: str | None
+    docket_no: str | None
+    law_firm_id: str
+
+
+@dataclass(frozen=True)
+class LegalDocument:
+    """A reference to a legal document: its content hash, kind, and who referenced it when."""
+
+    document_id: str
+    kind: str
+    sha256: str
+    referenced_at: datetime
+    actor: str

@@ -13,7 +13,7 @@ from case_service.application import CaseApplication
 from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from case_service.entrypoints import errors
-from case_service.entrypoints.routes import audit, cases, events, placements, workflows
+from case_service.entrypoints.routes import agencies, audit, cases, events, placements, workflows
 
 DESCRIPTION = """System of record for collection cases. Every change is an immutable event.
 
@@ -34,6 +34,7 @@ def create_app(settings: CaseSettings | None = None, common: CommonSettings | No
     app.state.keyring = common.keyring
     errors.install(app)
     app.include_router(placements.router)
+    app.include_router(agencies.router)
     app.include_router(cases.router)
     app.include_router(workflows.router)
     app.include_router(events.router)

@@ -26,6 +26,12 @@ from case_service.application.errors import (
     PlacementNotFound,
     VersionConflict,
 )
+from case_service.application.registry import InvalidRecord, RegistryRecordNotFound
+from case_service.domain.agencies import (
+    AgencyNotQualified,
+    CollectorNotQualified,
+    UnknownCollector,
+)
 from case_service.domain.errors import (
     BeyondApprovalLimit,
     CaseClosed,
@@ -71,6 +77,14 @@ ERRORS: dict[type[Exception], Answer] = {
     NotSettled: Answer(409, "not_settled"),
     UnknownActionCode: Answer(422, None, lambda e: {"valid_codes": e.valid_codes, "fields": [{
         "path": "body.action_code", "message": str(e), "type": "value_error"}]}),
+    RegistryRecordNotFound: Answer(404, "not_found"),
+    InvalidRecord: Answer(422, "validation_error", lambda e: {"fields": [
+        {"path": f"body.{f}", "message": m, "type": "value_error"} for f, m in e.problems]}),
+    AgencyNotQualified: Answer(409),
+    CollectorNotQualified: Answer(409, None, lambda e: {"fields": [{
+        "path": "body.agent_id", "message": str(e), "type": "value_error"}]}),
+    UnknownCollector: Answer(422, None, lambda e: {"fields": [{
+        "path": "body.agent_id", "message": str(e), "type": "value_error"}]}),
     DomainError: Answer(422),
     MoneyError: Answer(422, "invalid_amount"),
     InvalidCurrentBucket: Answer(422, "invalid_current_bucket", lambda e: {"fields": [{

@@ -51,6 +51,8 @@ from case_service.domain.workflows import (
     ComplaintChannel,
     ComplaintOutcome,
     EvidenceKind,
+    LegalDocumentKind,
+    LitigationStage,
     SettlementKind,
     VisitOutcome,
 )
@@ -541,6 +543,28 @@ class VisitReportIn(CommandIn):
     reported_at: PastTime | None = None
 
 
+class LitigationStageIn(CommandIn):
+    """A stage of the lawsuit, recorded by the law firm holding the case."""
+
+    stage_ref: Ref = Field(description="your reference; re-posting it records nothing new")
+    stage: LitigationStage
+    occurred_at: PastTime
+    court: ShortText | None = None
+    docket_no: ShortText | None = Field(default=None, description="the court's case number "
+                                        "(案号)")
+    note: Text | None = None
+
+
+class LegalDocumentIn(CommandIn):
+    """A reference to a legal document: its kind and SHA-256, never the document."""
+
+    document_id: Ref = Field(description="your reference; re-posting it records nothing new")
+    kind: LegalDocumentKind
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+    referenced_at: PastTime | None = None
+    note: Text | None = None
+
+
 class PiiRevealIn(CommandIn):
     """A collector opens the debtor's details, for a reason that is recorded."""
 
@@ -865,6 +889,30 @@ class AssignmentOut(Out):
     end_reason: str | None = Field(description="recalled, reassigned or closed")
 
 
+class LitigationStepOut(Out):
+    stage_ref: str
+    stage: str
+    occurred_at: datetime
+    court: str | None
+    docket_no: str | None
+    law_firm_id: str
+
+
+class LegalDocumentOut(Out):
+    document_id: str
+    kind: str
+    sha256: str
+    referenced_at: datetime
+    actor: str
+
+
+class LegalOut(Out):
+    law_firm_id: str
+    with_law_firm: bool = Field(description="whether the law firm holds the case now")
+    stages: list[LitigationStepOut]
+    documents: list[LegalDocumentOut]
+
+
 class CaseOut(Out):
     """A case's state (now, or at `as_of`)."""
 
@@ -909,6 +957,9 @@ class CaseOut(Out):
     complaints: list[ComplaintOut]
     visits: list[VisitOut]
     settlements: list[SettlementOut]
+    legal: LegalOut | None = Field(default=None, description=(
+        "the legal hand-off: the law firm the case was handed to, the lawsuit's stages and "
+        "the legal documents referenced (null: never handed to a law firm)"))
 
 
 class ComplaintOut(Out):

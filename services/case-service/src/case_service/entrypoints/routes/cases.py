@@ -17,7 +17,7 @@ from casetrail.web import (
 )
 from fastapi import APIRouter, Query, Response
 
-from case_service.application import commands, listing, views
+from case_service.application import commands, listing, registry, views
 from case_service.application.cases import CaseApplication, CommandResult
 from case_service.application.commands import now_or
 from case_service.domain.case import Case
@@ -304,10 +304,12 @@ async def recall(case_id: UUID, body: RecallIn, app: AppDep, caller: PrincipalDe
              responses=COMMAND_RESPONSES)
 async def reassign(case_id: UUID, body: ReassignIn, app: AppDep, caller: PrincipalDep,
                    response: Response) -> CommandOut:
-    """Move the case to another agency."""
+    """Move the case to another agency: with `require_qualified_agencies` in the creditor's
+    rules, only one it qualified (409 `agency_not_qualified`); to an agency of kind
+    `law_firm`, the legal hand-off (`HandedToLawFirm`)."""
     return await run(app, case_id, caller, body, response,
-                     lambda case: case.reassign(
-        to_agency_id=body.to_agency_id, reason=body.reason, term_end=body.term_end,
+                     lambda case: registry.reassign(
+        app, case, to_agency_id=body.to_agency_id, reason=body.reason, term_end=body.term_end,
         reassigned_at=now_or(app, body.reassigned_at), actor=caller.actor), C, D)
 
 

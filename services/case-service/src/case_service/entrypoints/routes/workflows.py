@@ -28,6 +28,8 @@ from case_service.entrypoints.schemas import (
     ComplaintIn,
     ComplaintInvestigationIn,
     ComplaintResolutionIn,
+    LegalDocumentIn,
+    LitigationStageIn,
     PiiRevealIn,
     PiiRevealOut,
     SettlementApprovalIn,
@@ -238,3 +240,32 @@ async def reveal_pii(case_id: UUID, body: PiiRevealIn, app: AppDep, caller: Prin
         actor=caller.actor), A, C, D)
     return {"case_id": done.case_id, "version": done.version, "recorded": done.recorded,
             "debtor": views.revealed_debtor(app, case_id)}
+
+
+# ----------------------------------------------------------------------------- legal (诉讼)
+
+
+@router.post("/{case_id}/litigation", summary="Record a litigation stage", **STEP)
+async def record_litigation_stage(case_id: UUID, body: LitigationStageIn, app: AppDep,
+                                  caller: PrincipalDep, response: Response) -> CommandOut:
+    """The law firm holding the case (after a reassignment to an agency of kind `law_firm`)
+    records the lawsuit: `filed`, then `hearing`s and the `judgment`, then `enforcement`.
+    A stage out of order, or on a case no law firm holds, is 409."""
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.record_litigation_stage(
+        stage_ref=body.stage_ref, stage=body.stage.value, occurred_at=body.occurred_at,
+        court=body.court, docket_no=body.docket_no, note=body.note, actor=caller.actor),
+        A, D)
+
+
+@router.post("/{case_id}/legal-documents", summary="Reference a legal document", **STEP)
+async def reference_legal_document(case_id: UUID, body: LegalDocumentIn, app: AppDep,
+                                   caller: PrincipalDep, response: Response) -> CommandOut:
+    """A legal document (statement of claim, judgment, ...) referenced by its SHA-256: the
+    case records the hash, kind, who and when, never the document. The law firm or the
+    creditor, on a case handed to a law firm."""
+    return await run(app, case_id, caller, body, response,
+                     lambda case: case.reference_legal_document(
+        document_id=body.document_id, kind=body.kind.value, sha256=body.sha256,
+        referenced_at=now_or(app, body.referenced_at), note=body.note, actor=caller.actor),
+        A, C, D)
