@@ -12,7 +12,10 @@ function of its own (docs/operations-guide.md, docs/contact-operations.md, docs/
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import math
 import signal
 import time
 from collections.abc import Callable
@@ -204,7 +207,10 @@ def action_codes(run: Run) -> None:
         "due_date": (promised_at + timedelta(days=10)).date().isoformat(),
         "promised_at": iso(promised_at)}))
     created(contact(run, "codes", "c-2", "NOANS", debtor=False, agent="COL-1"))
-    created(contact(run, "codes", "c-3", "REFUSE", debtor=True, agent="COL-2"))
+    placed_at = datetime.fromisoformat(run.case("creditor").get(
+        f"/v1/cases/{case_id}").json()["placed_at"])
+    # entered a few seconds after it happened: a lag the timeliness report must measure
+    created(contact(run, "codes", "c-3", "REFUSE", debtor=True, agent="COL-2", at=placed_at))
     before = len(run.history("codes"))
     refused = contact(run, "codes", "c-9", "CALLBACK", debtor=True, agent="COL-1")
     assert refused.status_code == 422, refused.text
@@ -247,6 +253,9 @@ def complaints(run: Run) -> None:
     assert (held["contact_hold"], held["open"], held["next_step"]) == (True, True, "acknowledge")
     created(agency.post(f"{base}/CMP-1/acknowledgement", json={}), "ComplaintAcknowledged")
     run.hold_at = now()
+    no_visit = run.case("collector").post(f"/v1/cases/{case_id}/visits", json={
+        "visit_id": "V-HELD", "reason": "the debtor stopped answering"})
+    assert no_visit.status_code == 409, no_visit.text  # no visit while a complaint holds contact
     flagged = created(contact(run, "complaint", "c-4", "NOANS", debtor=False, agent="COL-1",
                               at=run.hold_at))
     assert flagged["events"] == ["Contacted"], flagged
@@ -311,6 +320,12 @@ def check_complaint_figures(run: Run, figures: dict[str, Any]) -> None:
     permission = figures["permission_during_hold"]
     assert permission["allowed"] is False
     assert "complaint_hold" in {d["kind"] for d in permission["denials"]}
+    assert permission["earliest_allowed_at"] is None  # only the resolution lifts it
+    letters = figures["letter_during_hold"]  # the complaint process still writes
+    assert "complaint_hold" not in {d["kind"] for d in letters["denials"]}
+    assert figures["other_agency_complaints"] == []
+    held = [c for c in figures["contacts"] if "complaint_hold" in c[4]]
+    assert [c[0] for c in held] == ["c-4"]
     # resolved: the hold is lifted (other rules of the pack may still say no at that hour)
     assert "complaint_hold" not in {d["kind"] for d in figures["permission_after"]["denials"]}
 
@@ -380,6 +395,10 @@ def check_visit_figures(run: Run, figures: dict[str, Any]) -> None:
     assert (run.ids["codes"], "visit_performed", "visit_late") in visit_breaches
     assert all(case_id == run.ids["codes"] for case_id, _, _ in visit_breaches)
     assert not [b for b in now_["breaches"] if b["service_level"].startswith("visit_")]
+    for name in ("visit", "complaint"):  # a visit made, a complaint: reported at once
+        [case] = [c for c in now_["cases"] if c["case_id"] == run.ids[name]]
+        reported = {s["service_level"]: s["status"] for s in case["service_levels"]}
+        assert reported.get("event_report") == "met", (name, reported)
 
 
 # --------------------------------------------------------------------------- 5. settlements
@@ -443,6 +462,7 @@ def masking(run: Run) -> None:
     assert len(masked["phone_refs"]) == 1
     assert "朝阳" not in str(masked)  # address and email hidden
     assert "example.com" not in str(masked)
+    assert "朝阳" not in collector.get(f"/v1/cases/{case_id}/history").text
     full = run.case("agency").get(f"/v1/cases/{case_id}").json()["debtor"]
     assert full["name"] == "张三"  # the supervisor's key sees the debtor
 
@@ -519,21 +539,51 @@ def check_provisioning(run: Run, report: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- 8. timeliness
 
 
-def check_timeliness(figures: dict[str, Any]) -> None:
-    """Four contacts, one visit made and two complaints, all entered at once: none late."""
+def nearest_rank(lags: list[int], pct: int) -> int:
+    ordered = sorted(lags)
+    return ordered[max(0, math.ceil(pct * len(ordered) / 100) - 1)]
+
+
+def expected_lags(run: Run) -> dict[str | None, list[int]]:
+    """Each fact's lag from the history: its envelope's recorded_at less its business time,
+    per collector (the contact's agent, the visitor; none for a complaint)."""
+    lags: dict[str | None, list[int]] = {}
+    for name in ACCOUNTS:
+        for event in run.history(name):
+            data = event["data"]
+            if event["type"] == "Contacted":
+                who, at = data["agent_id"], data["occurred_at"]
+            elif event["type"] == "VisitPerformed":
+                who, at = data["visitor_id"], data["performed_at"]
+            elif event["type"] == "ComplaintReceived":
+                who, at = None, data["received_at"]
+            else:
+                continue
+            lag = datetime.fromisoformat(event["recorded_at"]) - datetime.fromisoformat(at)
+            lags.setdefault(who, []).append(max(0, math.floor(lag.total_seconds())))
+    return lags
+
+
+def check_timeliness(run: Run, figures: dict[str, Any]) -> None:
+    """Four contacts, one visit made and two complaints, all entered within minutes: none
+    late; every lag and percentile as the history implies."""
     report = figures["timeliness"]
     assert report["agency_id"] == AGENCY
     agency = report["agency"]
     assert (agency["count"], agency["late_entries"], agency["late_reports"]) == (7, 0, 0)
-    assert agency["max_lag_seconds"] is not None
-    assert 0 <= agency["p50_lag_seconds"] <= agency["p95_lag_seconds"] <= agency[
-        "max_lag_seconds"] < 600
     counts = {c["collector_id"]: (c["count"], c["late_entries"], c["late_reports"])
               for c in report["collectors"]}
     assert counts == {"COL-1": (3, 0, 0), "COL-2": (1, 0, 0), "COL-7": (1, 0, 0),
                       None: (2, 0, 0)}
     assert report["late"] == []
     assert report["late_truncated"] is False
+    lags = expected_lags(run)
+    everyone = [lag for some in lags.values() for lag in some]
+    for row, mine in [(agency, everyone), *[(c, lags[c["collector_id"]])
+                                           for c in report["collectors"]]]:
+        assert (row["p50_lag_seconds"], row["p95_lag_seconds"], row["max_lag_seconds"]) == (
+            nearest_rank(mine, 50), nearest_rank(mine, 95), max(mine)), (row, mine)
+    assert max(everyone) < 600
 
 
 # ------------------------------------------------------------------ the read models' figures
@@ -554,6 +604,11 @@ def read_figures(run: Run) -> dict[str, Any]:
     provisioning = ok(run.case("creditor").get(
         f"/v1/creditors/{CREDITOR}/provisioning", params={"as_of": as_of_day}))
     provisioning.pop("rules_in_force_at")  # when the report was made
+    csv_report = run.case("creditor").get(f"/v1/creditors/{CREDITOR}/provisioning",
+                                          params={"as_of": as_of_day, "format": "csv"})
+    assert csv_report.status_code == 200, csv_report.text
+    assert csv_report.headers["content-type"].startswith("text/csv")
+    assert csv_report.content.startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
     cases = ok(run.case("creditor").get("/v1/cases", params={"creditor_id": CREDITOR,
                                                              "limit": 500}))
     return {
@@ -572,7 +627,20 @@ def read_figures(run: Run) -> dict[str, Any]:
         "permission_after": ok(auditor.get(
             f"/v1/cases/{run.ids['complaint']}/contact-permission",
             params={"channel": "phone", "at": iso(run.mark)})),
+        "letter_during_hold": ok(auditor.get(
+            f"/v1/cases/{run.ids['complaint']}/contact-permission",
+            params={"channel": "letter", "at": iso(run.hold_at)})),
+        "contacts": sorted((c["contact_id"], c["action_code"], c["agent_id"], c["party"],
+                            sorted(c["flags"])) for c in ok(auditor.get(
+            "/v1/contacts", params={"creditor_id": CREDITOR, "limit": 100}))["contacts"]),
+        "creditor_kpis": ok(creditor.get(f"/v1/agencies/{AGENCY}/contact-kpis",
+                                         params=period)),
+        "creditor_timeliness": ok(creditor.get(f"/v1/agencies/{AGENCY}/timeliness",
+                                               params=period)),
+        "other_agency_complaints": ok(run.contact("other_agency").get("/v1/complaints"))[
+            "complaints"],
         "provisioning": provisioning,
+        "provisioning_csv": list(csv.DictReader(io.StringIO(csv_report.text.lstrip("\ufeff")))),
         "cases": sorted((c["case_id"], c["status"], c["outstanding"]) for c in cases["items"]),
     }
 
@@ -599,10 +667,31 @@ def caught_up(run: Run) -> Callable[[dict[str, Any]], bool]:
 
 def check_figures(run: Run, figures: dict[str, Any]) -> None:
     assert figures["kpis"]["action_codes"] == EXPECTED_CODES
+    assert [c[:4] for c in figures["contacts"]] == [
+        ("c-1", "PTP", "COL-1", "debtor"), ("c-2", "NOANS", "COL-1", "none"),
+        ("c-3", "REFUSE", "COL-2", "debtor"), ("c-4", "NOANS", "COL-1", "none")]
+    # the creditor's view of the agency over its own cases: here, every case
+    mine = figures["creditor_kpis"]
+    assert mine["creditor_id"] == CREDITOR
+    assert (mine["action_codes"], mine["complaints"], mine["kpis"]) == (
+        figures["kpis"]["action_codes"], figures["kpis"]["complaints"], figures["kpis"]["kpis"])
+    assert figures["creditor_timeliness"]["creditor_id"] == CREDITOR
+    for key in ("agency", "collectors", "late"):
+        assert figures["creditor_timeliness"][key] == figures["timeliness"][key], key
     check_complaint_figures(run, figures)
     check_visit_figures(run, figures)
-    check_timeliness(figures)
+    check_timeliness(run, figures)
     check_provisioning(run, figures["provisioning"])
+    rows = figures["provisioning_csv"]
+    total = figures["provisioning"]["currencies"][0]["totals"]
+    [csv_total] = [r for r in rows if r["bucket"] == "total" and not r["agency_id"]]
+    assert (csv_total["creditor_id"], csv_total["currency"], csv_total["timezone"]) == (
+        CREDITOR, "CNY", ZONE)
+    assert (int(csv_total["cases"]), csv_total["outstanding"], csv_total["rate"],
+            csv_total["provision"]) == (total["cases"], total["outstanding"],
+                                        total["coverage_ratio"], total["provision"])
+    assert [r["bucket"] for r in rows if not r["agency_id"]] == [
+        *figures["provisioning"]["bucket_order"], "total"]
     statuses = {case_id: status for case_id, status, _ in figures["cases"]}
     assert statuses == {run.ids["complaint"]: "recalled", run.ids["visit"]: "placed",
                         run.ids["settle"]: "closed", run.ids["codes"]: "active"}
