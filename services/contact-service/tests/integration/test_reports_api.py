@@ -367,3 +367,20 @@ def test_the_json_answers_match_their_documented_schemas(world: World) -> None:
     assert ThreeCallsReportOut.model_validate(case).model_dump() == case
     listed = world.ok("agency_a", "/v1/agencies/AG-A/reports/three-calls-failed").json()
     assert ThreeCallsListOut.model_validate(listed).model_dump() == listed
+
+
+def test_the_same_events_give_the_same_bytes_on_another_database(world: World,
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "other"
+    folder.mkdir()
+    other = World(folder, f"sqlite:///{folder}/contact.db")  # SQLite beside either backend
+    try:
+        for path, params in (("/v1/agencies/AG-A/reports/weekly", {"day": "2026-10-01"}),
+                             (case_path(world, "c3"), {})):
+            for fmt in ("json", "csv", "pdf"):
+                here = world.ok("bank2", path, format=fmt, **params)
+                there = other.ok("bank2", path, format=fmt, **params)
+                assert here.headers["x-content-sha256"] == there.headers["x-content-sha256"]
+    finally:
+        other.client.close()
+        other.service.close()

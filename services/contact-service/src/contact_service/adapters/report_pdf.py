@@ -25,6 +25,17 @@ INK, MUTED, RULE, BAND = (colors.HexColor(c) for c in ("#1a1a1a", "#5f6368", "#c
 PERIOD_TITLES = {"daily": ("催收日报", "Daily collection report"),
                  "weekly": ("催收周报", "Weekly collection report"),
                  "monthly": ("催收月报", "Monthly collection report")}
+LEVEL_ZH = {"first_action": "首次行动", "initial_calls": "首轮电话", "follow_up_calls": "跟进电话",
+            "field_visit_request": "外访申请", "field_visit": "外访", "revisit": "再次外访",
+            "progress_entry": "进展当日录入", "visit_performed": "外访按期执行",
+            "visit_approval": "外访事前审批", "visit_report": "外访报告当日录入",
+            "event_report": "重大事项半小时内报告"}
+OUTCOME_ZH = {"conversation": "通话", "no_answer": "无人接听", "busy": "占线",
+              "voicemail": "语音信箱", "wrong_number": "号码错误", "invalid_number": "空号",
+              "refused": "拒绝", "delivered": "已送达", "undeliverable": "无法送达",
+              "debtor_not_found": "未见债务人", "debtor_met": "见到债务人"}
+CHANNEL_ZH = {"phone": "电话", "sms": "短信", "email": "电子邮件", "letter": "信函",
+              "visit": "外访"}
 STATUS_ZH = {"met": "达标 met", "breached": "违约 breached", "pending": "待定 pending"}
 
 
@@ -41,6 +52,11 @@ def _styles() -> dict[str, ParagraphStyle]:
             "body": base,
             "label": ParagraphStyle("label", base, textColor=MUTED),
             "small": ParagraphStyle("small", base, fontSize=7.5, leading=10, textColor=MUTED)}
+
+
+def _named(names: dict[str, str], code: str) -> str:
+    """A code with its Chinese name first, when there is one."""
+    return f"{names[code]} {code}" if code in names else code
 
 
 def _table(rows: list[list[str]], widths: list[float], s: dict[str, ParagraphStyle],
@@ -103,16 +119,16 @@ def agency_report_pdf(report: dict[str, Any]) -> bytes:
          f"（{per['numerator']} / {per['denominator']}）"],
     ]
     breakdown = [["结果 Outcome", "数量 Count"]] + [
-        [name, str(n)] for name, n in c["by_outcome"].items()]
+        [_named(OUTCOME_ZH, name), str(n)] for name, n in c["by_outcome"].items()]
     channels = [["渠道 Channel", "数量 Count"]] + [
-        [name, str(n)] for name, n in c["by_channel"].items()]
+        [_named(CHANNEL_ZH, name), str(n)] for name, n in c["by_channel"].items()]
     codes = [["行动代码 Action code", "联络 Contacts", "本人联络 Right-party", "承诺 Promises"]] + [
         [code, str(v["contacts"]), str(v["right_party_contacts"]), str(v["promises"])]
         for code, v in c["by_action_code"].items()]
     sl = report["service_levels"]
     levels = [["服务标准 Service level", STATUS_ZH["met"], STATUS_ZH["breached"],
                STATUS_ZH["pending"]]] + [
-        [name, str(v["met"]), str(v["breached"]), str(v["pending"])]
+        [_named(LEVEL_ZH, name), str(v["met"]), str(v["breached"]), str(v["pending"])]
         for name, v in sl["levels"].items()]
     story: list[Flowable] = [
         Paragraph(zh, s["title"]), Paragraph(en, s["subtitle"]), Spacer(1, 6 * mm),
@@ -143,13 +159,17 @@ def three_calls_pdf(report: dict[str, Any]) -> bytes:
         ["报告应提交时间 Due at", f"{report['due_at']}（{report['due_at_local']}）"],
     ]
     attempts = [["序号 No.", "时间 When", "渠道 Channel", "结果 Outcome", "行动代码 Code"]] + [
-        [str(i), a["occurred_at"], a["channel"], a["outcome"], a["action_code"]]
+        [str(i), a["occurred_at"], _named(CHANNEL_ZH, a["channel"]),
+         _named(OUTCOME_ZH, a["outcome"]), a["action_code"]]
         for i, a in enumerate(report["attempts"], start=1)]
     story: list[Flowable] = [
         Paragraph("三次电话未接通报告", s["title"]),
         Paragraph("Report: the first three calls failed", s["subtitle"]), Spacer(1, 6 * mm),
         _table(head, [45, 129], s), Paragraph("电话尝试 Call attempts", s["heading"]),
         _table(attempts, [18, 56, 28, 36, 36], s, header=True), Spacer(1, 4 * mm),
-        Paragraph(escape(f"规则 Rule: {report['rule']}"), s["small"]), Spacer(1, 3 * mm),
+        Paragraph("规则：本次委派后的前三次外呼电话均未联系到债务人本人（第三次外呼时及之前无任何"
+                  "与债务人本人的电话通话），即应提交本报告；提交时间为第三次外呼的时间。",
+                  s["small"]),
+        Paragraph(escape(f"Rule: {report['rule']}"), s["small"]), Spacer(1, 3 * mm),
         Paragraph(escape(f"依据 Basis: {_basis(report['generated_from'])}."), s["small"])]
     return _document(story, f"三次电话未接通报告 {report['case_id']}")
