@@ -371,6 +371,19 @@ def field_visits(run: Run) -> None:
     created(collector.post(f"/v1/cases/{run.ids['codes']}/visits", json={
         "visit_id": "V-2", "reason": "the debtor moved"}), "VisitRequested")
 
+    # urgent: made first, approved after the fact (the case closes as settled later on)
+    urgent = f"/v1/cases/{run.ids['settle']}/visits"
+    created(collector.post(urgent, json={"visit_id": "V-U", "reason": "the debtor is leaving",
+                                         "urgent": True}), "VisitRequested")
+    created(collector.post(f"{urgent}/V-U/outcome", json={
+        "performed_at": iso(now()), "outcome": "not_found", "visitor_id": "COL-8",
+        "evidence": evidence[:1]}), "VisitPerformed")
+    created(supervisor.post(f"{urgent}/V-U/approval", json={}), "VisitApproved")
+    created(collector.post(f"{urgent}/V-U/report", json={"summary": "nobody home"}),
+            "VisitReported")
+    [approved] = [e["data"] for e in run.history("settle") if e["type"] == "VisitApproved"]
+    assert approved["after_the_fact"] is True
+
 
 def levels(report: dict[str, Any], case_id: str) -> dict[str, dict[str, Any]]:
     [case] = [c for c in report["cases"] if c["case_id"] == case_id]
@@ -388,6 +401,8 @@ def check_visit_figures(run: Run, figures: dict[str, Any]) -> None:
     assert owed["visit_performed"]["outstanding"] is True
     assert {k: v["status"] for k, v in levels(later, run.ids["visit"]).items()} == {
         "visit_performed": "met", "visit_approval": "met", "visit_report": "met"}
+    assert {k: v["status"] for k, v in levels(now_, run.ids["settle"]).items()} == {
+        "visit_performed": "met", "visit_approval": "not_applicable", "visit_report": "met"}
     late = levels(later, run.ids["codes"])["visit_performed"]
     assert (late["status"], late["reason"]) == ("breached", "visit_late")
     visit_breaches = [(b["case_id"], b["service_level"], b["reason"]) for b in later["breaches"]
@@ -448,6 +463,37 @@ def settlements(run: Run) -> None:
     assert types[-5:] == ["SettlementProposed", "SettlementApproved", "PaymentReceived",
                           "SettlementFulfilled", "Closed"]
     assert "SettlementRejected" in types
+    reductions_and_deferrals(run)
+
+
+def reductions_and_deferrals(run: Run) -> None:
+    """A reduction within the limits is waived at once; a deferral longer than the
+    creditor's limit is refused, a shorter one binds."""
+    agency, creditor = run.case("agency"), run.case("creditor")
+    case_id = run.ids["visit"]  # 1000.00 owed
+    base = f"/v1/cases/{case_id}/settlements"
+    created(agency.post(base, json={"settlement_id": "R-1", "kind": "reduction",
+                                    "amount": "100.00"}), "SettlementProposed")
+    created(creditor.post(f"{base}/R-1/approval", json={}))
+    view = creditor.get(f"/v1/cases/{case_id}").json()
+    assert (view["outstanding"], view["waived_total"], view["status"]) == (
+        "900.00", "100.00", "placed"), view
+    far = (now() + timedelta(days=90)).date().isoformat()
+    created(agency.post(base, json={"settlement_id": "D-1", "kind": "deferral",
+                                    "amount": "900.00", "due_date": far}))
+    beyond = creditor.post(f"{base}/D-1/approval", json={})
+    assert beyond.status_code == 409, beyond.text  # 90 days, the limit is 60
+    assert beyond.json()["error"]["code"] == "beyond_approval_limit"
+    created(creditor.post(f"{base}/D-1/rejection", json={"reason": "too long"}))
+    near = (now() + timedelta(days=30)).date().isoformat()
+    created(agency.post(base, json={"settlement_id": "D-2", "kind": "deferral",
+                                    "amount": "900.00", "due_date": near}))
+    created(creditor.post(f"{base}/D-2/approval", json={}), "SettlementApproved")
+    view = creditor.get(f"/v1/cases/{case_id}").json()
+    assert (view["outstanding"], view["waived_total"]) == ("900.00", "100.00")
+    types = [e for e in run.types("visit") if e.startswith("Settlement")]
+    assert types == ["SettlementProposed", "SettlementApproved", "SettlementProposed",
+                     "SettlementRejected", "SettlementProposed", "SettlementApproved"], types
 
 
 # ------------------------------------------------------------------------------ 6. masking
@@ -495,7 +541,7 @@ def ratio(part: Decimal, whole: Decimal) -> str:
 def check_provisioning(run: Run, report: dict[str, Any]) -> None:
     """The book at the end of today: the settled case left out, the recalled one the
     creditor's, each line's outstanding times its rate."""
-    owed = {"visit": ("M1", AGENCY, Decimal("1000.00")),
+    owed = {"visit": ("M1", AGENCY, Decimal("900.00")),  # 100.00 waived
             "complaint": ("M3", "creditor", Decimal("5120.50")),
             "codes": ("M4+", AGENCY, Decimal("2050.00"))}
     assert report["creditor_id"] == CREDITOR
@@ -525,12 +571,12 @@ def check_provisioning(run: Run, report: dict[str, Any]) -> None:
                              "provision": money(total),
                              "coverage_ratio": ratio(total, total_owed)}
     assert (money(total_owed), money(total), ratio(total, total_owed)) == (
-        "8170.50", "4660.25", "0.5704")
+        "8070.50", "4655.25", "0.5768")
     holders = {a["agency_id"]: a for a in cny["by_agency"]}
     assert set(holders) == {AGENCY, "creditor"}
     assert (holders[AGENCY]["cases"], holders[AGENCY]["outstanding"],
             holders[AGENCY]["provision"], holders[AGENCY]["coverage_ratio"]) == (
-        2, "3050.00", "2100.00", "0.6885")
+        2, "2950.00", "2095.00", "0.7102")
     assert (holders["creditor"]["cases"], holders["creditor"]["outstanding"],
             holders["creditor"]["provision"], holders["creditor"]["coverage_ratio"]) == (
         1, "5120.50", "2560.25", "0.5000")
@@ -565,16 +611,16 @@ def expected_lags(run: Run) -> dict[str | None, list[int]]:
 
 
 def check_timeliness(run: Run, figures: dict[str, Any]) -> None:
-    """Four contacts, one visit made and two complaints, all entered within minutes: none
+    """Four contacts, two visits made and two complaints, all entered within minutes: none
     late; every lag and percentile as the history implies."""
     report = figures["timeliness"]
     assert report["agency_id"] == AGENCY
     agency = report["agency"]
-    assert (agency["count"], agency["late_entries"], agency["late_reports"]) == (7, 0, 0)
+    assert (agency["count"], agency["late_entries"], agency["late_reports"]) == (8, 0, 0)
     counts = {c["collector_id"]: (c["count"], c["late_entries"], c["late_reports"])
               for c in report["collectors"]}
     assert counts == {"COL-1": (3, 0, 0), "COL-2": (1, 0, 0), "COL-7": (1, 0, 0),
-                      None: (2, 0, 0)}
+                      "COL-8": (1, 0, 0), None: (2, 0, 0)}
     assert report["late"] == []
     assert report["late_truncated"] is False
     lags = expected_lags(run)
@@ -655,7 +701,7 @@ def caught_up(run: Run) -> Callable[[dict[str, Any]], bool]:
         return (set(listed) == {"CMP-1", "CMP-2"}
                 and listed["CMP-1"]["recalled_at"] is not None
                 and sum(c["contacts"] for c in codes) == 4
-                and figures["timeliness"]["agency"]["count"] == 7
+                and figures["timeliness"]["agency"]["count"] == 8
                 and len(visits) == 2
                 and all(any(s["service_level"].startswith("visit_")
                             and s["status"] != "not_applicable"
