@@ -7,8 +7,15 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from casetrail.figures import Stint
+from contact_service.domain.complaints import ComplaintFact
+from contact_service.domain.kpis import ContactFact, Period, PromiseFact, contact_kpis
+from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.reports import (
+    ContactCounts,
     PhoneContact,
+    ServiceLevelResults,
+    assemble_agency_report,
     is_call_attempt,
     period_days,
     period_label,
@@ -17,7 +24,7 @@ from contact_service.domain.reports import (
     three_calls_csv,
     three_calls_failed,
 )
-from contact_service.domain.service_levels import ServiceLevelTerms
+from contact_service.domain.service_levels import ServiceLevelStatus, ServiceLevelTerms
 
 T0 = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -144,3 +151,71 @@ def test_three_calls_csv_has_one_row_per_attempt() -> None:
     rows = list(csv.reader(io.StringIO(three_calls_csv([report]))))
     assert len(rows) == 4
     assert rows[3][5:7] == ["3", "2026-10-01T02:00:00+00:00"]
+
+
+# ---------------------------------------------------------------------- report assembly
+
+DAY = ZoneHistory.constant("Asia/Shanghai").day(date(2026, 10, 1))  # 16:00Z to 16:00Z
+
+
+def status(level: str, state: str, due: datetime | None) -> ServiceLevelStatus:
+    return ServiceLevelStatus(service_level=level, status=state, due_at=due,  # type: ignore[arg-type]
+                              explanation="")
+
+
+def test_service_level_results_count_what_fell_due_in_the_period_and_what_is_pending() -> None:
+    results = ServiceLevelResults(DAY.start, DAY.stop)
+    results.add([status("first_action", "met", T0 + H), status("initial_calls", "met",
+                                                               T0 + 7 * 24 * H),
+                 status("follow_up_calls", "pending", T0 + 20 * 24 * H)])
+    results.add([status("first_action", "breached", T0 + H),
+                 status("initial_calls", "breached", DAY.start - H),  # fell due before
+                 status("field_visit", "not_applicable", None),
+                 status("visit_approval", "pending", None)])
+    shown = results.as_dict()
+    assert (shown["as_of"], shown["cases_judged"]) == ("2026-10-01T16:00:00+00:00", 2)
+    assert shown["levels"]["first_action"] == {"met": 1, "breached": 1, "pending": 0}
+    assert shown["levels"]["initial_calls"] == {"met": 0, "breached": 0, "pending": 0}
+    assert shown["levels"]["follow_up_calls"]["pending"] == 1
+    assert shown["levels"]["visit_approval"]["pending"] == 1
+    assert shown["levels"]["field_visit"] == {"met": 0, "breached": 0, "pending": 0}
+    assert next(iter(shown["levels"])) == "first_action"
+
+
+def test_the_agency_report_takes_every_figure_from_the_kpis_and_the_counts() -> None:
+    period = Period(DAY.start, DAY.stop)
+    stints = [Stint(case_id=c, seq=1, agency_id="AG-A", assigned_at=T0 - 24 * H, ended_at=None)
+              for c in ("c1", "c2", "c3", "c4")]
+    contacts = [ContactFact("e1", "c1", "debtor", T0 + H, "PTP"),
+                ContactFact("e2", "c2", "none", T0 + 2 * H, "NOANS")]
+    promises = [PromiseFact(case_id="c1", promise_id="P1", agency_id="AG-A",
+                            promised_at=T0 + H, state="open", settled_at=None),
+                PromiseFact(case_id="c3", promise_id="P0", agency_id="AG-A",
+                            promised_at=T0 - 48 * H, state="broken", settled_at=T0 + 3 * H)]
+    complaints = [ComplaintFact("c2", "K1", "AG-A", T0 + 4 * H)]
+    kpis = contact_kpis("AG-A", period, stints, contacts, promises, [], complaints)
+    results = ServiceLevelResults(DAY.start, DAY.stop)
+    report = assemble_agency_report(
+        agency_id="AG-A", creditor_id=None, period="daily", window=DAY,
+        generated_from=[{"source": "feed", "partition": 0, "position": 9, "log_position": 9}],
+        kpis=kpis, counts=ContactCounts(2, 2, {"conversation": 1, "no_answer": 1},
+                                        {"phone": 2}),
+        payments_received=3, complaints_open=1, service_levels=results)
+    assert (report["report"], report["label"], report["first_day"], report["last_day"]) == (
+        "agency_daily", "2026-10-01", "2026-10-01", "2026-10-01")
+    assert (report["from"], report["to"]) == ("2026-09-30T16:00:00+00:00",
+                                              "2026-10-01T16:00:00+00:00")
+    assert report["cases_worked"] == 2
+    assert report["contacts"]["by_action_code"] == {
+        "NOANS": {"contacts": 1, "right_party_contacts": 0, "promises": 0},
+        "PTP": {"contacts": 1, "right_party_contacts": 1, "promises": 1}}
+    assert report["promises"] == {"made": 1, "kept": 0, "broken": 1}
+    assert report["payments"] == {"received": 3}
+    assert report["complaints"] == {
+        "received": 1, "resolved": 0, "open": 1, "overdue": 0,
+        "per_1000_cases": {"value": "250.0000", "numerator": 1, "denominator": 4}}
+    assert report["service_levels"]["cases_judged"] == 0
+    assert list(report) == ["report", "agency_id", "creditor_id", "period", "label",
+                            "first_day", "last_day", "timezone", "from", "to",
+                            "generated_from", "cases_worked", "contacts", "promises",
+                            "payments", "complaints", "service_levels"]

@@ -9,7 +9,6 @@ Every query is confined to one agency and, when given, one creditor's cases.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,21 +25,11 @@ from contact_service.adapters.contact_log import (
 )
 from contact_service.adapters.qa_store import KpiFacts, load_kpi_facts
 from contact_service.adapters.service_levels import parse_instant
-from contact_service.domain.reports import PhoneContact
+from contact_service.domain.reports import ContactCounts, PhoneContact
 
 
 def _utc(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class ContactCounts:
-    """An agency's contacts in a period."""
-
-    total: int
-    cases_worked: int
-    by_outcome: dict[str, int]
-    by_channel: dict[str, int]
 
 
 class ReportReader:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -40,7 +39,9 @@ from contact_service.domain.local_time import LocalWindow, midnight, stamp
 from contact_service.domain.reports import (
     ReportFormat,
     ReportPeriod,
+    ServiceLevelResults,
     ThreeCallsFailed,
+    assemble_agency_report,
     period_days,
     period_label,
     report_csv,
@@ -49,7 +50,6 @@ from contact_service.domain.reports import (
 )
 from contact_service.domain.service_levels import (
     DEFAULT_TERMS,
-    SERVICE_LEVELS,
     evaluate_service_levels,
 )
 
@@ -155,65 +155,35 @@ class Reports:
         start, end = window.start, window.stop
         generated_from = self.reader.generated_from()
         facts = self.reader.kpi_facts(agency_id, start, end, creditor)
-        kpis = contact_kpis(agency_id, Period(start, end), facts.assignments, facts.contacts,
-                            facts.promises, facts.violations, facts.complaints)
-        counts = self.reader.contact_counts(agency_id, start, end, creditor)
-        per_1000 = kpis.complaints_per_1000_cases
-        kept = kpis.promise_kept_rate
-        return {
-            "report": f"agency_{period}", "agency_id": agency_id, "creditor_id": creditor,
-            "period": period, "label": period_label(period, window.first),
-            "first_day": window.first.isoformat(),
-            "last_day": date.fromordinal(window.end.toordinal() - 1).isoformat(),
-            "timezone": window.timezone, "from": _iso(start), "to": _iso(end),
-            "generated_from": generated_from,
-            "cases_worked": counts.cases_worked,
-            "contacts": {
-                "total": counts.total, "by_outcome": counts.by_outcome,
-                "by_channel": counts.by_channel,
-                "by_action_code": {a.action_code: {
-                    "contacts": a.contacts, "right_party_contacts": a.right_party_contacts,
-                    "promises": a.promises} for a in kpis.action_codes}},
-            "promises": {"made": kpis.promise_rate.numerator, "kept": kept.numerator,
-                         "broken": kept.denominator - kept.numerator},
-            "payments": {"received": self.reader.payments_received(agency_id, start, end,
-                                                                   creditor)},
-            "complaints": {
-                "received": kpis.complaints.received, "resolved": kpis.complaints.resolved,
-                "open": self.reader.complaints_open(agency_id, end, creditor),
-                "overdue": kpis.complaints.overdue,
-                "per_1000_cases": {
-                    "value": None if per_1000.value is None else str(per_1000.value),
-                    "numerator": per_1000.numerator, "denominator": per_1000.denominator}},
-            "service_levels": self._service_levels(agency_id, creditor, start, end),
-        }
+        return assemble_agency_report(
+            agency_id=agency_id, creditor_id=creditor, period=period,
+            window=LocalWindow(window.timezone, window.first, window.end, start.astimezone(UTC),
+                               end.astimezone(UTC)),
+            generated_from=generated_from,
+            kpis=contact_kpis(agency_id, Period(start, end), facts.assignments,
+                              facts.contacts, facts.promises, facts.violations,
+                              facts.complaints),
+            counts=self.reader.contact_counts(agency_id, start, end, creditor),
+            payments_received=self.reader.payments_received(agency_id, start, end, creditor),
+            complaints_open=self.reader.complaints_open(agency_id, end, creditor),
+            service_levels=self._service_levels(agency_id, creditor, start, end))
 
     def _service_levels(self, agency_id: str, creditor_id: str | None, start: datetime,
-                        end: datetime) -> dict[str, Any]:
-        """Per level, as judged at the period's end over the cases the agency holds that
-        were assigned by then: met and breached among those that fell due in the period,
-        pending at its end."""
-        counts: Counter[tuple[str, str]] = Counter()
+                        end: datetime) -> ServiceLevelResults:
+        """Every case the agency holds that was assigned by the period's end (of the
+        creditor, if given), judged as of then in the agency's days."""
+        results = ServiceLevelResults(start.astimezone(UTC), end.astimezone(UTC))
         zones = self.agencies.history(agency_id)
         tenant = {} if creditor_id is None else {"creditor_id": creditor_id}
-        judged, after = 0, None
+        after = None
         while True:
             records, after = self.levels.page(
                 tenant=tenant, agency_id=agency_id, assigned_from=None, assigned_to=None,
                 assigned_by=end, after=after, limit=SERVICE_LEVEL_PAGE)
             for record in records:
-                judged += 1
-                for s in evaluate_service_levels(record.facts, end, zones=zones):
-                    if s.status == "pending":
-                        counts[(s.service_level, "pending")] += 1
-                    elif s.status in ("met", "breached") and s.due_at is not None \
-                            and start <= s.due_at < end:
-                        counts[(s.service_level, s.status)] += 1
+                results.add(evaluate_service_levels(record.facts, end, zones=zones))
             if after is None:
-                break
-        return {"as_of": _iso(end), "cases_judged": judged, "levels": {
-            level: {status: counts[(level, status)] for status in ("met", "breached", "pending")}
-            for level in SERVICE_LEVELS}}
+                return results
 
     def agency_report_in(self, caller: Principal, agency_id: str, period: ReportPeriod,
                          day: date, fmt: ReportFormat, *, timezone: str | None,

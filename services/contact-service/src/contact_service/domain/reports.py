@@ -27,11 +27,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from contact_service.domain.service_levels import DEFAULT_TERMS, ServiceLevelTerms
+from contact_service.domain.kpis import ContactKpis
+from contact_service.domain.local_time import LocalWindow
+from contact_service.domain.service_levels import (
+    DEFAULT_TERMS,
+    SERVICE_LEVELS,
+    ServiceLevelStatus,
+    ServiceLevelTerms,
+)
 
 ReportPeriod = Literal["daily", "weekly", "monthly"]
 REPORT_PERIODS: tuple[ReportPeriod, ...] = ("daily", "weekly", "monthly")
@@ -62,6 +69,82 @@ def period_label(period: ReportPeriod, first: date) -> str:
         year, week, _ = first.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{first:%Y-%m}"
+
+
+# ---------------------------------------------------------------------- the agency report
+
+RESULT_STATUSES = ("met", "breached", "pending")
+
+
+@dataclass(frozen=True)
+class ContactCounts:
+    """An agency's contacts in a period that the KPIs do not break down."""
+
+    total: int
+    cases_worked: int  # distinct cases with a contact
+    by_outcome: dict[str, int]
+    by_channel: dict[str, int]
+
+
+@dataclass
+class ServiceLevelResults:
+    """Service levels judged as of a period's end, added up case by case: per level, met and
+    breached among those that fell due in the period [start, end), pending at its end."""
+
+    start: datetime
+    end: datetime
+    cases_judged: int = 0
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, statuses: Iterable[ServiceLevelStatus]) -> None:
+        """Count one case's statuses (as evaluated at `end`)."""
+        self.cases_judged += 1
+        for s in statuses:
+            if s.status == "pending" or (s.status in ("met", "breached") and s.due_at is not None
+                                         and self.start <= s.due_at < self.end):
+                key = (s.service_level, s.status)
+                self.counts[key] = self.counts.get(key, 0) + 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every level of SERVICE_LEVELS with its met, breached and pending."""
+        return {"as_of": self.end.isoformat(), "cases_judged": self.cases_judged, "levels": {
+            level: {status: self.counts.get((level, status), 0) for status in RESULT_STATUSES}
+            for level in SERVICE_LEVELS}}
+
+
+def assemble_agency_report(*, agency_id: str, creditor_id: str | None, period: ReportPeriod,
+                  window: LocalWindow, generated_from: Any, kpis: ContactKpis,
+                  counts: ContactCounts, payments_received: int, complaints_open: int,
+                  service_levels: ServiceLevelResults) -> dict[str, Any]:
+    """An agency's report for a period (its JSON form), from the period's contact KPIs and
+    the counts the KPIs do not hold; instants in UTC ISO form."""
+    per_1000 = kpis.complaints_per_1000_cases
+    kept = kpis.promise_kept_rate
+    return {
+        "report": f"agency_{period}", "agency_id": agency_id, "creditor_id": creditor_id,
+        "period": period, "label": period_label(period, window.first),
+        "first_day": window.first.isoformat(),
+        "last_day": (window.end - timedelta(days=1)).isoformat(),
+        "timezone": window.timezone, "from": window.start.isoformat(),
+        "to": window.stop.isoformat(), "generated_from": generated_from,
+        "cases_worked": counts.cases_worked,
+        "contacts": {
+            "total": counts.total, "by_outcome": counts.by_outcome,
+            "by_channel": counts.by_channel,
+            "by_action_code": {a.action_code: {
+                "contacts": a.contacts, "right_party_contacts": a.right_party_contacts,
+                "promises": a.promises} for a in kpis.action_codes}},
+        "promises": {"made": kpis.promise_rate.numerator, "kept": kept.numerator,
+                     "broken": kept.denominator - kept.numerator},
+        "payments": {"received": payments_received},
+        "complaints": {
+            "received": kpis.complaints.received, "resolved": kpis.complaints.resolved,
+            "open": complaints_open, "overdue": kpis.complaints.overdue,
+            "per_1000_cases": {
+                "value": None if per_1000.value is None else str(per_1000.value),
+                "numerator": per_1000.numerator, "denominator": per_1000.denominator}},
+        "service_levels": service_levels.as_dict(),
+    }
 
 
 # ---------------------------------------------------------------------- three calls failed
