@@ -57,6 +57,7 @@ ACCOUNTS: dict[str, tuple[int, dict[str, str], str]] = {
     "codes": (120, {"principal": "3000.00", "fees": "50.00"}, "张三"),
 }
 ADDRESS = "北京市朝阳区某路 1 号"
+LATER_DEADLINES = {"acknowledge_hours": 48, "investigate_days": 10, "resolve_days": 20}
 
 T = TypeVar("T")
 
@@ -251,6 +252,12 @@ def complaints(run: Run) -> None:
             "ComplaintReceived")
     [held] = creditor.get(f"/v1/cases/{case_id}").json()["complaints"]
     assert (held["contact_hold"], held["open"], held["next_step"]) == (True, True, "acknowledge")
+    # new rules: a complaint keeps the deadlines of the rules it arrived under
+    stored = creditor.put(f"/v1/creditors/{CREDITOR}/allocation-rules", json={
+        **RULES, "complaints": {**RULES["complaints"], **LATER_DEADLINES}})
+    assert stored.status_code == 200, stored.text
+    [kept] = creditor.get(f"/v1/cases/{case_id}").json()["complaints"]
+    assert kept["due"] == held["due"]
     created(agency.post(f"{base}/CMP-1/acknowledgement", json={}), "ComplaintAcknowledged")
     run.hold_at = now()
     no_visit = run.case("collector").post(f"/v1/cases/{case_id}/visits", json={
@@ -312,6 +319,12 @@ def check_complaint_figures(run: Run, figures: dict[str, Any]) -> None:
     assert (second["case_id"], second["status"], second["contact_hold"], second["category"],
             second["recalled_at"]) == (run.ids["codes"], "open", False, "amount", None)
     assert [c["complaint_id"] for c in figures["open_complaints"]] == ["CMP-2"]
+    # CMP-1 under the first rules (24 h, 7 days, 15 days), CMP-2 under the second
+    for complaint, (hours, investigate, resolve) in ((first, (24, 7, 15)), (second, (48, 10, 20))):
+        received = datetime.fromisoformat(complaint["received_at"])
+        assert [datetime.fromisoformat(complaint[k]) - received for k in (
+            "acknowledge_by", "investigate_by", "resolve_by")] == [
+            timedelta(hours=hours), timedelta(days=investigate), timedelta(days=resolve)]
     kpis = figures["kpis"]
     assert kpis["complaints"] == {"received": 2, "resolved": 1, "overdue": 0, "upheld": 1,
                                   "partially_upheld": 0}
@@ -410,6 +423,13 @@ def check_visit_figures(run: Run, figures: dict[str, Any]) -> None:
     assert (run.ids["codes"], "visit_performed", "visit_late") in visit_breaches
     assert all(case_id == run.ids["codes"] for case_id, _, _ in visit_breaches)
     assert not [b for b in now_["breaches"] if b["service_level"].startswith("visit_")]
+    # B and the settled case made theirs, D owes one, the recalled case requested none
+    assert {k: v for k, v in now_["totals"].items() if k.startswith("visit_")} == {
+        "visit_performed": {"met": 2, "breached": 0, "pending": 1, "not_applicable": 1},
+        "visit_approval": {"met": 1, "breached": 0, "pending": 1, "not_applicable": 2},
+        "visit_report": {"met": 2, "breached": 0, "pending": 0, "not_applicable": 2}}
+    assert later["totals"]["visit_performed"] == {"met": 2, "breached": 1, "pending": 0,
+                                                  "not_applicable": 1}
     for name in ("visit", "complaint"):  # a visit made, a complaint: reported at once
         [case] = [c for c in now_["cases"] if c["case_id"] == run.ids[name]]
         reported = {s["service_level"]: s["status"] for s in case["service_levels"]}
@@ -544,8 +564,8 @@ def check_provisioning(run: Run, report: dict[str, Any]) -> None:
     owed = {"visit": ("M1", AGENCY, Decimal("900.00")),  # 100.00 waived
             "complaint": ("M3", "creditor", Decimal("5120.50")),
             "codes": ("M4+", AGENCY, Decimal("2050.00"))}
-    assert report["creditor_id"] == CREDITOR
-    assert report["timezone"] == ZONE
+    assert (report["creditor_id"], report["timezone"], report["rules_version"]) == (
+        CREDITOR, ZONE, 2)
     assert report["bucket_order"] == ["paid", "current", "M1", "M2", "M3", "M4+"]
     assert report["closed_left_out"] == {"settled": 1}
     assert report["unrated_buckets"] == ["current"]
