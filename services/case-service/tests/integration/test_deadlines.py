@@ -182,3 +182,47 @@ def test_a_promise_paid_by_its_due_day_is_kept_and_never_breaks(
     clock.set(day_end_utc(date(2026, 6, 3)))
     assert DeadlineWorker(app).round() == 0
     assert app.get_case(case_id).promises["P1"].state.value == "kept"
+
+
+def test_a_scorecard_rotation_moves_the_case_by_measured_recovery_and_records_the_card(
+        app: CaseApplication, clock: ManualClock) -> None:
+    allocation.set_allocation_rules(app, "BANK", {
+        "buckets": {"M2": [{"agency_id": a, "weight": 1} for a in ("AG-A", "AG-B", "AG-C")]},
+        "default_term_days": 30, "timezone": "Asia/Shanghai", "on_term_end": "scorecard",
+        "scorecard": {"champion_weight": 80}}, actor="creditor")
+
+    def placed_with(ref: str, agency: str, term_end: date) -> UUID:
+        receipt, _ = placement.place(app, PlacementBatch(
+            creditor_id="BANK", placement_ref=f"P-{ref}", received_at=PLACED,
+            request_sha256=ref, accounts=[AccountInput(
+                index=0, account_ref=ref, currency="CNY",
+                balances={"principal": Decimal("1000")}, dpd=40, term_end=term_end,
+                agency_id=agency, debtor=DebtorInput(
+                    name="张三", national_id=f"ID-{ref}", phones=(), address=None,
+                    email=None, timezone="Asia/Shanghai"))]), actor="creditor")
+        return UUID(receipt["accepted"][0]["case_id"])
+
+    def paid(case_id: UUID, amount: str) -> None:
+        app.execute(case_id, lambda c: c.receive_payment(
+            reference=f"pay-{case_id}", amount=Decimal(amount), currency="CNY",
+            source="agency", received_at=PLACED + timedelta(hours=2), method=None,
+            actor="agency"), expected_version=None, authorize=lambda _: None)
+
+    later = date(2026, 12, 31)
+    for i, (agency, amount) in enumerate([("AG-B", "500"), ("AG-B", "500"), ("AG-C", "100"),
+                                          ("AG-C", "100"), ("AG-A", "900")]):
+        paid(placed_with(f"BOOK{i}", agency, later), amount)
+    rotating = placed_with("ROT", "AG-A", TERM_END)
+    clock.set(day_end_utc(TERM_END) + timedelta(hours=3))
+    assert DeadlineWorker(app).round() == 2  # two events: the move and its scorecard
+    [(moved, data), (kind, card)] = tail(app, rotating, 2)
+    assert (moved, kind) == ("Reassigned", "ReallocatedByScorecard")
+    assert data["to_agency_id"] == card["to_agency_id"]
+    assert data["to_agency_id"] in {"AG-B", "AG-C"}  # never back to the agency it leaves
+    scorecard = card["scorecard"]
+    assert (scorecard["bucket"], scorecard["currency"], scorecard["rules_version"]) == (
+        "M2", "CNY", 1)
+    assert [(a["agency_id"], a["role"], a["weight"], a["cases"], a["recovery_rate"])
+            for a in scorecard["agencies"]] == [
+        ("AG-B", "champion", 80, 2, "0.5000"), ("AG-C", "challenger", 20, 2, "0.1000")]
+    assert card["reallocated_at"] == "2026-06-10T16:00:00+00:00"

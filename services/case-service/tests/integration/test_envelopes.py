@@ -91,6 +91,13 @@ def every_event_type(app: CaseApplication) -> None:
     act(app, third, lambda c: c.close(reason="paid_in_full", closed_at=t[14], note=None,
                                       actor="creditor"))
     workflows(app, place(app, "W1"), place(app, "W2"), t[15:])
+    rotated = place(app, "R1")  # a term run out, rotated by a scorecard
+    ended = AT + timedelta(days=400)
+    act(app, rotated, lambda c: c.expire_term(
+        seq=1, as_of=ended, to_agency_id="AG-B", new_term_end=ended.date() + timedelta(days=30),
+        actor="system", scorecard={"rules_version": 1, "bucket": "M3", "agencies": [
+            {"agency_id": "AG-B", "role": "champion", "weight": 70,
+             "recovery_rate": "0.5000"}]}))
 
 
 def workflows(app: CaseApplication, fourth: UUID, fifth: UUID, t: list[datetime]) -> None:
@@ -259,7 +266,7 @@ def test_applied_rows_equal_the_library_s_mutate(application: CaseApplication) -
         assert [type(v) for v in vars(lean[case_id]).values()] == \
             [type(v) for v in vars(library[case_id]).values()]
     assert lean.keys() == library.keys()
-    assert len(lean) == 6
+    assert len(lean) == 7
     for case_id, case in lean.items():
         assert repr(vars(case)) == repr(vars(application.get_case(case_id)))
 

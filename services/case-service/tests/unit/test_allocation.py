@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from case_service.domain.allocation import NO_RULES, AgencyShare, AllocationRules
+from case_service.domain.allocation import (
+    NO_RULES,
+    AgencyScore,
+    AgencyShare,
+    AllocationRules,
+    ScorecardRule,
+    scorecard_shares,
+)
 from case_service.domain.case import case_id_for
 from case_service.domain.values import DEFAULT_BUCKETS, BucketRange, bucket_for
 
@@ -126,3 +134,21 @@ def test_an_empty_stored_scheme_falls_back_to_the_default_buckets() -> None:
 def test_rules_are_immutable() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         CHAMPION_CHALLENGER.version = 4  # type: ignore[misc]
+
+
+def test_a_scorecard_ranks_by_recovery_and_weights_champion_and_challengers() -> None:
+    scores = [AgencyScore("AG-C", 3, Decimal("3000"), Decimal("2700")),
+              AgencyScore("AG-A", 0, Decimal(0), Decimal(0)),
+              AgencyScore("AG-B", 2, Decimal("2000"), Decimal("1000")),
+              AgencyScore("AG-D", 1, Decimal("1000"), Decimal("900"))]
+    shares, card = scorecard_shares(scores, ScorecardRule(champion_weight=70))
+    assert [(s.agency_id, s.weight) for s in shares] == [
+        ("AG-B", 70), ("AG-C", 10), ("AG-D", 10), ("AG-A", 10)]
+    assert [(r["agency_id"], r["rank"], r["role"], r["recovery_rate"]) for r in card] == [
+        ("AG-B", 1, "champion", "0.5000"), ("AG-C", 2, "challenger", "0.1000"),
+        ("AG-D", 3, "challenger", "0.1000"), ("AG-A", 4, "challenger", None)]
+    only, _ = scorecard_shares(scores[:1], ScorecardRule(champion_weight=60))
+    assert [(s.agency_id, s.weight) for s in only] == [("AG-C", 100)]
+    assert scorecard_shares([], ScorecardRule()) == ((), [])
+    uneven, _ = scorecard_shares(scores[:3], ScorecardRule(champion_weight=99))
+    assert [s.weight for s in uneven] == [99, 1]  # a zero weight takes no cases

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -99,6 +100,24 @@ class CaseStore:
                 sa.select(t.c.case_id).where(t.c.next_deadline_at <= now.astimezone(UTC)
                                              .isoformat())
                 .order_by(t.c.next_deadline_at, t.c.case_id).limit(limit)).scalars()]
+
+    def agency_books(self, creditor_id: str, bucket: str, currency: str,
+                     agency_ids: Sequence[str]) -> dict[str, tuple[int, Decimal, Decimal]]:
+        """Per agency, the creditor's cases of a bucket and currency it holds now: (cases,
+        placed, outstanding); an agency holding none is left out."""
+        t = case_summaries
+        found: dict[str, tuple[int, Decimal, Decimal]] = {}
+        if not agency_ids:
+            return found
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.assigned_agency_id, t.c.placed_amount,
+                                          t.c.outstanding).where(
+                t.c.creditor_id == creditor_id, t.c.bucket == bucket,
+                t.c.currency == currency, t.c.assigned_agency_id.in_(list(agency_ids))))
+            for agency, placed, outstanding in rows:
+                cases, total, owed = found.get(agency, (0, Decimal(0), Decimal(0)))
+                found[agency] = (cases + 1, total + Decimal(placed), owed + Decimal(outstanding))
+        return found
 
     def deadline_of(self, case_id: UUID) -> datetime | None:
         """A case's next deadline, as the case list holds it."""

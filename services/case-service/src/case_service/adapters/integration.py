@@ -29,7 +29,7 @@ OCCURRED_AT_FIELD = {
     "SettlementRejected": "rejected_at", "SettlementFulfilled": "fulfilled_at",
     "SettlementDefaulted": "defaulted_at", "PiiRevealed": "revealed_at",
     "HandedToLawFirm": "handed_at", "LitigationStageRecorded": "occurred_at",
-    "LegalDocumentReferenced": "referenced_at",
+    "LegalDocumentReferenced": "referenced_at", "ReallocatedByScorecard": "reallocated_at",
 }
 INTERNAL_FIELDS = {"originator_id", "originator_version", "timestamp", "originator_topic",
                    "debtor_pii", "contact_point_sealed"}

@@ -379,6 +379,15 @@ DESCRIBERS: dict[str, Callable[[dict[str, Any], str], tuple[str, str, str | None
         f"法律文书登记：{d.get('kind')}\nSHA-256 {str(d.get('sha256'))[:16]}…",
         f"Legal document referenced: {d.get('kind')}, SHA-256 "
         f"{str(d.get('sha256'))[:16]}...", None),
+    "ReallocatedByScorecard": lambda d, _: (
+        "按考核结果轮换：" + "，".join(
+            f"{a.get('agency_id')} 回收率 {a.get('recovery_rate') or '—'}"
+            f"（{'冠军' if a.get('role') == 'champion' else '挑战者'}，权重 {a.get('weight')}）"
+            for a in (d.get("scorecard") or {}).get("agencies", [])),
+        "Rotated by scorecard: " + ", ".join(
+            f"{a.get('agency_id')} recovery {a.get('recovery_rate') or '-'} "
+            f"({a.get('role')}, weight {a.get('weight')})"
+            for a in (d.get("scorecard") or {}).get("agencies", [])), None),
     "Placed": _placed, "Contacted": _contacted, "PaymentReceived": _payment,
     "PaymentReversed": _reversal, "PromisedToPay": _promise, "PromiseKept": _kept,
     "PromiseBroken": _broken, "PromiseReopened": _reopened, "RepaymentPlanAgreed": _plan,

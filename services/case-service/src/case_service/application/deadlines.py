@@ -1,18 +1,28 @@
 """Use cases: what falls due on cases when nobody posts it. A promise past the end of its due
 day (the debtor's day) is broken; a placement term past its last day (the creditor's day) ends
-as the creditor's rules say (recalled, or reallocated for a new term); a complaint step not
+as the creditor's rules say (recalled, or reallocated for a new term, by weights or by a
+scorecard of the bucket's agencies); a complaint step not
 taken by its deadline is recorded as missed; approved settlement or deferral terms unpaid by
 the end of their due day are defaulted. Each fact is recorded
 as of its deadline, not as of when it is found (`casetrail deadlines`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from case_service.application.allocation import allocation_rules
 from case_service.application.cases import CaseApplication, CommandResult
 from case_service.application.registry import qualified_rules
+from case_service.domain.allocation import (
+    SCORECARD,
+    AgencyScore,
+    AllocationRules,
+    scorecard_shares,
+)
 from case_service.domain.case import COMPLAINT_STEP, PROMISE_DUE, SETTLEMENT_DUE, Case
 
 DEADLINES_ACTOR = "system:*:deadlines"  # who records what falls due (`casetrail deadlines`)
@@ -57,11 +67,31 @@ def _expire_term(app: CaseApplication, case: Case, seq: int, at: datetime) -> bo
     # it (none left: recalled).
     rules = qualified_rules(app, case.creditor_id, allocation_rules(app, case.creditor_id),
                             case.creditor_day(at))
+    scorecard = None
+    if rules.on_term_end == SCORECARD:
+        rules, scorecard = _scored(app, case, rules, at)
     share = rules.reallocate(case.id, case.bucket, case.agency_id)
     to_agency = None if share is None else share.agency_id
     new_term_end = case.creditor_day(at) + timedelta(days=rules.default_term_days - 1)
     return case.expire_term(seq=seq, as_of=at, to_agency_id=to_agency,
-                            new_term_end=new_term_end, actor=DEADLINES_ACTOR)
+                            new_term_end=new_term_end, actor=DEADLINES_ACTOR,
+                            scorecard=scorecard if to_agency is not None else None)
+
+
+def _scored(app: CaseApplication, case: Case, rules: AllocationRules, at: datetime
+            ) -> tuple[AllocationRules, dict[str, Any]]:
+    """Champion/challenger: the bucket's other agencies scored by the creditor's cases of the
+    bucket and currency each holds now (recovery rate), and the rules with the scorecard's
+    weights for that bucket."""
+    candidates = [s.agency_id for s in rules.buckets.get(case.bucket, ())
+                  if s.agency_id != case.agency_id]
+    books = app.store.agency_books(case.creditor_id, case.bucket, case.currency, candidates)
+    scores = [AgencyScore(a, *books.get(a, (0, Decimal(0), Decimal(0)))) for a in candidates]
+    shares, card = scorecard_shares(scores, rules.scorecard)
+    return replace(rules, buckets={**rules.buckets, case.bucket: shares}), {
+        "rules_version": rules.version, "measured_at": at.isoformat(), "bucket": case.bucket,
+        "currency": case.currency, "measure": "recovery_rate of the cases each agency holds",
+        "agencies": card}
 
 
 def due_cases(app: CaseApplication, now: datetime | None = None, limit: int = 500

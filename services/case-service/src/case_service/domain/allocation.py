@@ -16,7 +16,10 @@ from uuid import UUID
 from case_service.domain.values import DEFAULT_BUCKETS, BucketRange, bucket_for
 from case_service.domain.workflows import ActionCode, ComplaintRules, SettlementLimits
 
-RECALL, REALLOCATE = "recall", "reallocate"  # what a creditor does when a term runs out
+# What a creditor does when a term runs out: recall the case, reallocate it by the bucket's
+# weights, or by a scorecard of the bucket's agencies (champion/challenger).
+RECALL, REALLOCATE, SCORECARD = "recall", "reallocate", "scorecard"
+RATE_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,65 @@ class AgencyShare:
 
     agency_id: str
     weight: int
+
+
+@dataclass(frozen=True)
+class ScorecardRule:
+    """Champion/challenger rotation at a term's end: the bucket's agencies are ranked by
+    recovery rate; the best (the champion) gets `champion_weight` of 100 of the cases whose
+    term ends, the challengers share the rest equally."""
+
+    champion_weight: int = 70
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"champion_weight": self.champion_weight}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ScorecardRule:
+        """Rebuild the rule from its stored form (None: the defaults)."""
+        return cls(champion_weight=int((data or {}).get("champion_weight", 70)))
+
+
+@dataclass(frozen=True)
+class AgencyScore:
+    """What an agency's book of a creditor's bucket shows: the cases it holds, what they
+    were placed for and what they still owe (one currency)."""
+
+    agency_id: str
+    cases: int
+    placed: Decimal
+    outstanding: Decimal
+
+    @property
+    def recovery_rate(self) -> Decimal | None:
+        """(placed - outstanding) / placed, 4 places; None with nothing placed."""
+        if self.placed <= 0:
+            return None
+        return ((self.placed - max(self.outstanding, Decimal(0))) / self.placed).quantize(
+            RATE_PLACES)
+
+
+def scorecard_shares(scores: list[AgencyScore], rule: ScorecardRule
+                     ) -> tuple[tuple[AgencyShare, ...], list[dict[str, Any]]]:
+    """The weights a scorecard gives (champion first) and the scorecard itself, one row per
+    agency: its measures, rank, role and weight. Agencies without a measure rank last; ties
+    go by agency id."""
+    ranked = sorted(scores, key=lambda s: (s.recovery_rate is None,
+                                           -(s.recovery_rate or Decimal(0)), s.agency_id))
+    if not ranked:
+        return (), []
+    weights = [100] if len(ranked) == 1 else [rule.champion_weight]
+    if len(ranked) > 1:
+        rest, n = 100 - rule.champion_weight, len(ranked) - 1
+        weights += [rest // n + (1 if i < rest % n else 0) for i in range(n)]
+    card = [{"agency_id": s.agency_id, "rank": i + 1,
+             "role": "champion" if i == 0 else "challenger", "weight": w, "cases": s.cases,
+             "placed": str(s.placed), "outstanding": str(s.outstanding),
+             "recovery_rate": None if s.recovery_rate is None else str(s.recovery_rate)}
+            for i, (s, w) in enumerate(zip(ranked, weights, strict=True))]
+    return tuple(AgencyShare(s.agency_id, w) for s, w in zip(ranked, weights, strict=True)
+                 if w > 0), card
 
 
 @dataclass(frozen=True)
@@ -52,6 +114,8 @@ class AllocationRules:
     # Cases go only to agencies the creditor qualified (approved, unexpired on the day):
     # placements, reassignments and reallocations at a term's end (false: any agency).
     require_qualified_agencies: bool = False
+    # The rotation `on_term_end: "scorecard"` applies.
+    scorecard: ScorecardRule = field(default_factory=ScorecardRule)
 
     def action_code_known(self, code: str) -> bool:
         """Whether a contact may use this code: any code without a catalogue."""
@@ -78,7 +142,7 @@ class AllocationRules:
         """The agency a case whose term ran out goes to under `on_term_end` "reallocate":
         one of its bucket's agencies other than the one it leaves, picked by weight as
         `allocate` picks (None: recall it instead)."""
-        if self.on_term_end != REALLOCATE:
+        if self.on_term_end not in (REALLOCATE, SCORECARD):
             return None
         others = tuple(s for s in self.buckets.get(bucket, ()) if s.agency_id != leaving)
         return replace(self, buckets={bucket: others}).allocate(case_id, bucket)
@@ -99,6 +163,7 @@ class AllocationRules:
             "action_codes": [c.to_json() for c in self.action_codes],
             "provision_rates": {b: str(r) for b, r in self.provision_rates.items()},
             "require_qualified_agencies": self.require_qualified_agencies,
+            "scorecard": self.scorecard.to_json(),
         }
 
     @classmethod
@@ -120,6 +185,7 @@ class AllocationRules:
             provision_rates={b: Decimal(str(r))
                              for b, r in (data.get("provision_rates") or {}).items()},
             require_qualified_agencies=bool(data.get("require_qualified_agencies", False)),
+            scorecard=ScorecardRule.from_json(data.get("scorecard")),
         )
 
 

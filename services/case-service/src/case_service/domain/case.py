@@ -689,11 +689,13 @@ class Case(Aggregate):
                                      handed_at=reassigned_at, actor=actor)
 
     def expire_term(self, *, seq: int, as_of: datetime, to_agency_id: str | None,
-                    new_term_end: date | None, actor: str) -> bool:
+                    new_term_end: date | None, actor: str,
+                    scorecard: dict[str, Any] | None = None) -> bool:
         """The placement term of stint `seq` ran out at `as_of` (the end of its last day in the
         creditor's zone): the case goes back to the creditor (`Recalled`, reason
         `term_ended`), or on to `to_agency_id` for a new term (`Reassigned`, reason
-        `term_ended`), as the creditor's rules say. False when that term is no longer the
+        `term_ended`), as the creditor's rules say; with the `scorecard` that chose the
+        agency, `ReallocatedByScorecard` records it. False when that term is no longer the
         current one (already expired, or the case moved on): a second worker, or a retry,
         records nothing."""
         current = self.stints[-1]
@@ -711,7 +713,15 @@ class Case(Aggregate):
         self._reassigned(from_agency_id=self.agency_id, to_agency_id=to_agency_id,
                          reason="term_ended", term_end=new_term_end, reassigned_at=as_of,
                          actor=actor)
+        if scorecard is not None:  # the rotation's measure, recorded with the move
+            self._reallocated_by_scorecard(to_agency_id=to_agency_id, scorecard=scorecard,
+                                           reallocated_at=as_of, actor=actor)
         return True
+
+    @event("ReallocatedByScorecard")
+    def _reallocated_by_scorecard(self, to_agency_id: str, scorecard: dict[str, Any],
+                                  reallocated_at: datetime, actor: str) -> None:
+        pass
 
     @event("Reassigned")
     def _reassigned(self, from_agency_id: str, to_agency_id: str, reason: str, term_end: date,

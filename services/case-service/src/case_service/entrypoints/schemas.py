@@ -252,6 +252,14 @@ class ActionCodeIn(Model):
     label: ShortText
 
 
+class ScorecardRuleIn(Model):
+    """Champion/challenger rotation at a term's end."""
+
+    champion_weight: int = Field(default=70, ge=0, le=100, description=(
+        "of 100 cases whose term ends, how many go to the agency with the best recovery rate "
+        "(the champion); the challengers share the rest equally"))
+
+
 class AllocationRulesIn(Model):
     """Bucket → agencies with weights (champion/challenger), optional bucket scheme and term."""
 
@@ -262,10 +270,15 @@ class AllocationRulesIn(Model):
         default=None, max_length=64, description="the creditor's IANA time zone: the days of "
         "its placement terms and of aging are days there (default: the service's, "
         "CASETRAIL_DEFAULT_TIMEZONE)", examples=["Asia/Shanghai"])
-    on_term_end: Literal["recall", "reallocate"] = Field(
+    on_term_end: Literal["recall", "reallocate", "scorecard"] = Field(
         default="recall", description="when a placement term runs out, the case comes back "
-        "to the creditor (recall) or moves to another agency of its bucket by these weights "
-        "for a new term of default_term_days (reallocate); recorded by `casetrail deadlines`")
+        "to the creditor (recall) or moves to another agency of its bucket for a new term of "
+        "default_term_days: by these weights (reallocate), or by a champion/challenger "
+        "scorecard of the bucket's other agencies (scorecard, recorded with the move as "
+        "ReallocatedByScorecard); recorded by `casetrail deadlines`")
+    scorecard: ScorecardRuleIn = Field(
+        default_factory=lambda: ScorecardRuleIn(), description="the rotation "
+        "`on_term_end: scorecard` applies")
 
     complaints: ComplaintRulesIn = Field(
         default_factory=lambda: ComplaintRulesIn(), description="complaint step deadlines "
@@ -719,6 +732,7 @@ class AllocationRulesOut(Out):
     action_codes: list[dict[str, str]]
     provision_rates: dict[str, str]
     require_qualified_agencies: bool = False
+    scorecard: dict[str, Any] | None = None
 
 
 class CaseSummaryOut(Out):
