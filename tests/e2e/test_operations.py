@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -82,6 +83,7 @@ class Run:
     ids: dict[str, str] = field(default_factory=dict)
     hold_at: datetime | None = None  # an instant while CMP-1 held contact on "complaint"
     mark: datetime | None = None  # after every write: the fixed "now" of the figures
+    consumer_ops: str = ""  # the contact-log consumer's metrics
     clients: dict[tuple[str, str], httpx.Client] = field(default_factory=dict)
 
     def case(self, who: str) -> httpx.Client:
@@ -138,10 +140,21 @@ def start(system: System, *, relay: bool, transport: str) -> Run:
     case_url = system.serve("case")
     contact_url = system.serve("contact")
     system.env["CASE_EVENTS_URL"] = case_url
-    system.start_worker("consumer", "consume", "contact-log")
+    consumer_ops = system.start_worker("consumer", "consume", "contact-log")
     if relay:
         system.start_worker("relay", "relay")
-    return Run(system, case_url, contact_url, transport)
+    return Run(system, case_url, contact_url, transport, consumer_ops=consumer_ops)
+
+
+def consumed(run: Run) -> int:
+    """Events the contact-log consumer has taken in (applied or skipped as duplicates)."""
+    try:
+        metrics = httpx.get(f"{run.consumer_ops}/metrics", timeout=5).text
+    except httpx.HTTPError:  # its ops endpoints not listening yet
+        return -1
+    return sum(int(float(m)) for m in re.findall(
+        r'^casetrail_consumer_(?:events_applied|duplicates)_total\{projection="contact-log"\} '
+        r"(\S+)$", metrics, re.MULTILINE))
 
 
 # ------------------------------------------------------------------------ 1. creditor rules
@@ -826,7 +839,18 @@ def rebuilds_reproduce_the_figures(run: Run, before: dict[str, Any]) -> None:
     check_figures(run, after)
 
 
+def clear_of_midnight() -> None:
+    """Some figures read "the same day" in Shanghai (entries, visit reports, the provisioning
+    day): start well clear of its midnight rather than straddle it."""
+    local = datetime.now(ZoneInfo(ZONE))
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    left = (midnight - local).total_seconds()
+    if left < 300:
+        time.sleep(left + 1)
+
+
 def run_operations(system: System, *, relay: bool, transport: str) -> None:
+    clear_of_midnight()
     run = start(system, relay=relay, transport=transport)
     creditor_rules(run)
     action_codes(run)
@@ -835,6 +859,8 @@ def run_operations(system: System, *, relay: bool, transport: str) -> None:
     settlements(run)
     masking(run)
     run.mark = now()
+    logged = sum(len(run.history(name)) for name in ACCOUNTS)  # every event of this system
+    eventually(system, lambda: consumed(run), lambda n: n >= logged)
     figures = eventually(system, lambda: read_figures(run), caught_up(run))
     check_figures(run, figures)
     rebuilds_reproduce_the_figures(run, figures)
