@@ -350,6 +350,10 @@ def check_complaint_figures(run: Run, figures: dict[str, Any]) -> None:
     letters = figures["letter_during_hold"]  # the complaint process still writes
     assert "complaint_hold" not in {d["kind"] for d in letters["denials"]}
     assert figures["other_agency_complaints"] == []
+    assert figures["complaints_filtered"] == {
+        "frequency": ["CMP-1"], "regulator": ["CMP-1"], "not_overdue": ["CMP-1", "CMP-2"],
+        "overdue": [], "resolved": ["CMP-1"], "other_creditor": [],
+        "in_period": ["CMP-1", "CMP-2"], "before": []}
     held = [c for c in figures["contacts"] if "complaint_hold" in c[4]]
     assert [c[0] for c in held] == ["c-4"]
     # resolved: the hold is lifted (other rules of the pack may still say no at that hour)
@@ -718,6 +722,14 @@ def read_figures(run: Run) -> dict[str, Any]:
                                                params=period)),
         "other_agency_complaints": ok(run.contact("other_agency").get("/v1/complaints"))[
             "complaints"],
+        "complaints_filtered": {name: [c["complaint_id"] for c in ok(auditor.get(
+            "/v1/complaints", params=params))["complaints"]] for name, params in {
+                "frequency": {"category": "frequency"}, "regulator": {"channel": "regulator"},
+                "not_overdue": {"overdue": "false"}, "overdue": {"overdue": "true"},
+                "resolved": {"status": "resolved", "agency_id": AGENCY},
+                "other_creditor": {"creditor_id": "BANK-OTHER"},
+                "in_period": {"from": period["from"], "to": period["to"]},
+                "before": {"to": period["from"]}}.items()},
         "provisioning": provisioning,
         "provisioning_csv": list(csv.DictReader(io.StringIO(csv_report.text.lstrip("\ufeff")))),
         "cases": sorted((c["case_id"], c["status"], c["outstanding"]) for c in cases["items"]),
@@ -742,6 +754,18 @@ def caught_up(run: Run) -> Callable[[dict[str, Any]], bool]:
                 and levels(figures["sla_now"], run.ids["visit"])["visit_report"]["status"]
                 != "pending")
     return ok
+
+
+def check_scopes(run: Run) -> None:
+    """Another agency reads none of AG-E2E's reports; an agency not the creditor's book."""
+    other = run.contact("other_agency")
+    period = {"from": iso(run.started), "to": iso(now())}
+    for path in ("contact-kpis", "timeliness"):
+        refused = other.get(f"/v1/agencies/{AGENCY}/{path}", params=period)
+        assert refused.status_code == 403, (path, refused.text)
+    refused = run.case("agency").get(f"/v1/creditors/{CREDITOR}/provisioning",
+                                     params={"as_of": "2026-01-01"})
+    assert refused.status_code == 403, refused.text
 
 
 def check_figures(run: Run, figures: dict[str, Any]) -> None:
@@ -863,6 +887,7 @@ def run_operations(system: System, *, relay: bool, transport: str) -> None:
     eventually(system, lambda: consumed(run), lambda n: n >= logged)
     figures = eventually(system, lambda: read_figures(run), caught_up(run))
     check_figures(run, figures)
+    check_scopes(run)
     rebuilds_reproduce_the_figures(run, figures)
     for client in run.clients.values():
         client.close()
