@@ -11,6 +11,8 @@ BILLING_PORT=${BILLING_PORT:-8002}
 CONSOLE_PORT=${CONSOLE_PORT:-8003}
 HOST=${HOST:-127.0.0.1}
 export CASE_EVENTS_URL="http://$HOST:$CASE_PORT"
+# settlement certificates print the parties' legal details kept by the billing service
+export CASE_BILLING_URL="http://$HOST:$BILLING_PORT"
 # the console calls the three services' APIs with each signed-in user's own key
 export CONSOLE_CASE_URL="http://$HOST:$CASE_PORT" CONSOLE_CONTACT_URL="http://$HOST:$CONTACT_PORT"
 export CONSOLE_BILLING_URL="http://$HOST:$BILLING_PORT"

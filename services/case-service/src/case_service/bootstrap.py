@@ -19,6 +19,7 @@ from case_service.adapters.case_list import CaseSummaries
 from case_service.adapters.case_store import CaseStore
 from case_service.adapters.debtor_keys import DebtorKeys
 from case_service.adapters.eventstore import EventsTable
+from case_service.adapters.parties import PartiesClient
 from case_service.adapters.pii_vault import PiiVault
 from case_service.adapters.relay import Relay, log_notifications
 from case_service.application import replay
@@ -76,6 +77,8 @@ def build_application(settings: CaseSettings | None = None,
         store=CaseStore(engine), vault=PiiVault(DebtorKeys(engine), master),
         audit_factory=audit, clock=clock, default_timezone=common.default_timezone,
     )
+    if settings.billing_url:
+        application.parties = PartiesClient(settings.billing_url)
     # Group commit (eventstore/recorders.py) unless CASE_GROUP_COMMIT=false.
     application.recorder.group_commit = settings.group_commit  # type: ignore[attr-defined]
     return application

@@ -30,6 +30,10 @@ class CaseSettings(BaseSettings):
         description="the name of this case log among several (creditors split into shards, "
         "docs/scaling.md), e.g. shard-1: carried in every published event so consumers keep "
         "positions per log, and the last segment of the audit origin; unset: the single log")
+    billing_url: str | None = Field(
+        default=None, description="the billing service's base URL: settlement certificates "
+        "print the creditor's and the agency's legal details from its party records (read "
+        "with the caller's key); unset: they print the ids only")
     group_commit: bool = Field(
         default=True, description="concurrent commands of one process share one transaction "
         "(one table lock, one fsync; each keeps its own answer); false: one transaction per "

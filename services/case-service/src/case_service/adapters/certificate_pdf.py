@@ -47,9 +47,26 @@ def _money(value: str, currency: str) -> str:
     return f"{currency} {value}"
 
 
+def _party(record: dict[str, Any] | None, party_id: str) -> str:
+    """A party as a document names it: legal name, tax id and address from its record (the
+    id alone without one)."""
+    if not record:
+        return party_id
+    lines = [f"{record.get('legal_name')}（{party_id}）"]
+    if record.get("legal_name_en"):
+        lines.append(str(record["legal_name_en"]))
+    lines.append(f"统一社会信用代码 {record.get('tax_id')}")
+    lines.append(f"住所 {record.get('registered_address')}")
+    return "\n".join(lines)
+
+
 def certificate_pdf(view: dict[str, Any], *, number: str, facts_sha256: str,
-                    issued_at: datetime) -> bytes:
-    """The certificate of a closed case (`view`: the case as views.case_view shows it)."""
+                    issued_at: datetime,
+                    parties: dict[str, dict[str, Any] | None] | None = None) -> bytes:
+    """The certificate of a closed case (`view`: the case as views.case_view shows it);
+    `parties`: the creditor's and the agency's records, printed when given."""
+    parties = parties or {}
+    creditor_party, agency_party = parties.get("creditor"), parties.get("agency")
     register_fonts()
     s = _styles()
     zone = ZoneInfo(view["aging"]["timezone"] if view.get("aging") else "UTC")
@@ -65,7 +82,8 @@ def certificate_pdf(view: dict[str, Any], *, number: str, facts_sha256: str,
                if st["kind"] == "settlement" and st["state"] == "fulfilled"]
     rows = [
         ("证明编号 Certificate no.", number),
-        ("委托方 Creditor", view["creditor_id"]),
+        ("委托方 Creditor", _party(creditor_party, view["creditor_id"])),
+        ("受托机构 Agency", _party(agency_party, view["agency_id"])),
         ("账户 Account", view["account_ref"]),
         ("债务人 Debtor", who),
         ("委托金额 Placed amount", _money(view["placed_amount"], currency)),
@@ -80,24 +98,31 @@ def certificate_pdf(view: dict[str, Any], *, number: str, facts_sha256: str,
         rows.append(("和解方案 Settlement",
                      f"{st['settlement_id']}：应还 {_money(st['amount'], currency)}，"
                      f"减免 {_money(st['discount'], currency)}"))
-    table = Table([[Paragraph(escape(k), s["label"]), Paragraph(escape(v), s["body"])]
+    table = Table([[Paragraph(escape(k), s["label"]),
+                    Paragraph(escape(v).replace("\n", "<br/>"), s["body"])]
                    for k, v in rows], colWidths=[52 * mm, 118 * mm])
     table.setStyle(TableStyle([
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (0, -1), BAND), ("TOPPADDING", (0, 0), (-1, -1), 5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]))
+    creditor_label = escape(creditor_party["legal_name"] if creditor_party
+                            else view["creditor_id"])
     statement = (
-        f"兹证明：债务人于上述账户项下对委托方 {escape(view['creditor_id'])} 的债务已于 "
+        f"兹证明：债务人于上述账户项下对委托方 {creditor_label} 的债务已于 "
         f"{closed_local:%Y年%m月%d日} {escape(reason_zh)}，截至该日剩余欠款为零。本证明依据"
         "案件事件记录出具，记录不可篡改，可经审计日志核验。")
     statement_en = (
         f"This certifies that the debt under the account above, owed to "
-        f"{escape(view['creditor_id'])}, ended on {closed_local:%Y-%m-%d} "
+        f"{creditor_label}, ended on {closed_local:%Y-%m-%d} "
         f"({escape(reason_en)}) with nothing outstanding. It rests on the case's recorded "
         "events, which the audit log lets anyone verify.")
+    versions = "".join(f"; {kind} record version {record.get('version')}"
+                       for kind, record in (("creditor", creditor_party),
+                                            ("agency", agency_party)) if record)
     basis = (f"依据 Basis: case {escape(view['case_id'])}, version {view['version']}; "
-             f"events SHA-256 {facts_sha256}. Issued {issued_at.astimezone(zone):%Y-%m-%d} "
-             f"({zone.key}) by casetrail.")
+             f"events SHA-256 {facts_sha256}{versions}. Issued "
+             f"{issued_at.astimezone(zone):%Y-%m-%d} ({zone.key}) by casetrail.")
+
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, invariant=1, initialFontName=FONT,
                             leftMargin=20 * mm, rightMargin=20 * mm, topMargin=22 * mm,

@@ -109,6 +109,8 @@ class CaseApplication(Application[UUID]):
         # creditor id -> (monotonic expiry, its rules): the rules commands consult (the
         # action-code catalogue on every contact) are read at most every RULES_TTL seconds.
         self.rules_cache: dict[str, tuple[float, Any]] = {}
+        # Where certificates read the parties' legal details (None: they print ids only).
+        self.parties: Any = None
 
     @cached_property
     def audit(self) -> AuditLog:

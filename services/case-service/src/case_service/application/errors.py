@@ -61,3 +61,8 @@ class CheckpointNotFound(LookupError):
 
 class NotSettled(Exception):
     """A settlement certificate was asked for a case not closed as paid in full or settled."""
+
+
+class PartiesUnavailable(Exception):
+    """The service that keeps the parties' legal details did not answer: a document that
+    prints them is not issued without them."""

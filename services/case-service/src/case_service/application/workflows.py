@@ -6,6 +6,7 @@ are the aggregate's (domain/case.py), run through `commands.record_async` by the
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -13,10 +14,11 @@ from casetrail.security import Principal
 
 from case_service.adapters.certificate_pdf import certificate_pdf
 from case_service.adapters.integration import event_data, event_type
+from case_service.adapters.parties import PartiesUnavailable as BillingUnavailable
 from case_service.application.access import check_readable
 from case_service.application.allocation import rules_in_force
 from case_service.application.cases import CaseApplication
-from case_service.application.errors import NotSettled
+from case_service.application.errors import NotSettled, PartiesUnavailable
 from case_service.application.views import case_view
 from case_service.domain.case import Case
 from case_service.domain.values import CloseReason
@@ -46,9 +48,12 @@ def facts_digest(app: CaseApplication, case_id: UUID) -> str:
     return digest.hexdigest()
 
 
-def certificate(app: CaseApplication, caller: Principal, case_id: UUID) -> tuple[bytes, str]:
+def certificate(app: CaseApplication, caller: Principal, case_id: UUID,
+                api_key: str | None = None) -> tuple[bytes, str]:
     """The settlement certificate of a case closed as paid in full or settled, and the
-    SHA-256 of its bytes (the same history always gives the same document)."""
+    SHA-256 of its bytes (the same history and the same party versions always give the same
+    document). With a parties service (CASE_BILLING_URL), the creditor's and the closing
+    agency's legal details are printed as the caller's key may read them."""
     case = app.get_case(case_id)
     check_readable(caller, case)
     if not case.closed or case.close_reason not in CERTIFIED_CLOSURES:
@@ -56,6 +61,14 @@ def certificate(app: CaseApplication, caller: Principal, case_id: UUID) -> tuple
                          f"(status {case.status.value}, close reason {case.close_reason})")
     assert case.closed_at is not None
     view = case_view(app, case, unmask=False)
+    parties: dict[str, dict[str, Any] | None] = {}
+    if app.parties is not None and api_key is not None:
+        try:
+            parties = {"creditor": app.parties.party("creditor", case.creditor_id, api_key),
+                       "agency": app.parties.party("agency", case.agency_id, api_key)}
+        except BillingUnavailable as exc:
+            raise PartiesUnavailable(str(exc)) from exc
     pdf = certificate_pdf(view, number=f"JQ-{case.id.hex[:12].upper()}-{case.version}",
-                          facts_sha256=facts_digest(app, case_id), issued_at=case.closed_at)
+                          facts_sha256=facts_digest(app, case_id), issued_at=case.closed_at,
+                          parties=parties)
     return pdf, hashlib.sha256(pdf).hexdigest()

@@ -22,6 +22,7 @@ from case_service.application.errors import (
     InvalidCurrentBucket,
     NoCheckpoint,
     NotSettled,
+    PartiesUnavailable,
     PlacementConflict,
     PlacementNotFound,
     VersionConflict,
@@ -75,6 +76,7 @@ ERRORS: dict[type[Exception], Answer] = {
     PaymentReferenceConflict: Answer(409),
     BeyondApprovalLimit: Answer(409),
     NotSettled: Answer(409, "not_settled"),
+    PartiesUnavailable: Answer(503, "parties_unavailable"),
     UnknownActionCode: Answer(422, None, lambda e: {"valid_codes": e.valid_codes, "fields": [{
         "path": "body.action_code", "message": str(e), "type": "value_error"}]}),
     RegistryRecordNotFound: Answer(404, "not_found"),

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from casetrail.security import Principal, Role
 from casetrail.web import ApiError, IdentifierPath, error_responses, require_roles
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from case_service.application import views, workflows
 from case_service.application.commands import now_or
@@ -215,14 +215,27 @@ async def reject_settlement(case_id: UUID, settlement_id: IdentifierPath,
                       "description": "the certificate; `X-Content-SHA256` is its hash"},
                 **error_responses(404, 409, _409="`not_settled`: the case is not closed as "
                                   "paid in full or settled")})
-def settlement_certificate(case_id: UUID, app: AppDep, caller: PrincipalDep) -> Response:
-    """The certificate of a case closed as paid in full or settled: the same history gives
-    the same bytes, and the document names the SHA-256 of the events it rests on."""
+def settlement_certificate(case_id: UUID, app: AppDep, caller: PrincipalDep,
+                           request: Request) -> Response:
+    """The certificate of a case closed as paid in full or settled: the same history (and
+    the same versions of the parties' records) gives the same bytes, and the document names
+    the SHA-256 of the events it rests on. With CASE_BILLING_URL set, it prints the
+    creditor's and the agency's legal details from their party records, read with the
+    caller's key (503 `parties_unavailable` when that service does not answer)."""
     require_roles(caller, A, C, D, Role.AUDITOR)
-    pdf, digest = workflows.certificate(app, caller, case_id)
+    pdf, digest = workflows.certificate(app, caller, case_id, presented_key(request))
     return Response(pdf, media_type="application/pdf", headers={
         "X-Content-SHA256": digest, "ETag": f'"{digest}"',
         "Content-Disposition": f'inline; filename="certificate-{case_id}.pdf"'})
+
+
+def presented_key(request: Request) -> str | None:
+    """The key the caller presented (to read on its behalf from another service)."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
 
 
 # ----------------------------------------------------------------------------- PII reveals
