@@ -8,8 +8,9 @@ zone), the clock at 2026-11-02. October 2026:
 - c1 (BANK1, AG-A): three failed calls on the 1st (no answer, busy, voicemail): report due at
   the third; complaint CP1 received and resolved on the 1st;
 - c2 (BANK1, AG-A): no answer, then the debtor reached (PTP, promise P1 on that call), then
-  no answer: no report; a payment on the 1st; P1 kept on the 5th; P2 made on the 6th,
-  broken on the 10th;
+  no answer: no report; a payment of CNY 500.00 on the 1st, 120.50 of it reversed on the
+  3rd; P1 kept on the 5th; P2 made on the 6th, broken on the 10th; CNY 300.00 paid on the
+  12th;
 - c3 (BANK2, AG-A): a wrong number, a third party, the debtor refusing on the 2nd: report
   due; complaint CP3 received on the 2nd, still open;
 - c4 (BANK1, AG-B): three unanswered calls on the 1st: AG-B's report.
@@ -124,6 +125,9 @@ def story(log: CaseLog) -> None:
         "reference": "PAY-1", "amount": "500.00", "currency": "CNY", "source": "agency",
         "received_at": iso(T0 + 5 * H), "method": "bank_transfer", "agency_id": "AG-A",
         "flags": []})
+    log.event("c2", "PaymentReversed", T0 + 2 * D, {
+        "reference": "PAY-1", "amount": "120.50", "reason": "chargeback",
+        "reversed_at": iso(T0 + 2 * D), "agency_id": "AG-A", "source": "agency"})
     log.event("c2", "PromiseKept", T0 + 4 * D, {"promise_id": "P1",
                                                 "kept_at": iso(T0 + 4 * D)})
     log.event("c2", "PromisedToPay", T0 + 5 * D, {
@@ -131,6 +135,9 @@ def story(log: CaseLog) -> None:
         "promised_at": iso(T0 + 5 * D), "agency_id": "AG-A"})
     log.event("c2", "PromiseBroken", T0 + 9 * D, {"promise_id": "P2",
                                                   "broken_at": iso(T0 + 9 * D)})
+    log.event("c2", "PaymentReceived", T0 + 11 * D, {
+        "reference": "PAY-2", "amount": "300.00", "currency": "CNY", "source": "creditor_direct",
+        "received_at": iso(T0 + 11 * D), "method": None, "agency_id": "AG-A", "flags": []})
 
     log.placed("c3", "BANK2", "AG-A")
     log.called("c3", T0 + D, "wrong_number")
@@ -206,7 +213,10 @@ def test_the_daily_report_holds_the_day_s_figures(world: World) -> None:
         "NOANS": {"contacts": 5, "right_party_contacts": 0, "promises": 0},
         "PTP": {"contacts": 1, "right_party_contacts": 1, "promises": 1}}
     assert report["promises"] == {"made": 1, "kept": 0, "broken": 0}
-    assert report["payments"] == {"received": 1}
+    # PAY-1, and its reversal on the 3rd: reversals count with the payment they reverse
+    assert report["payments"] == {
+        "received": 1, "amounts_received": {"CNY": "500.00"},
+        "amounts_reversed": {"CNY": "120.50"}, "amounts_collected": {"CNY": "379.50"}}
     assert report["complaints"] == {
         "received": 1, "resolved": 1, "open": 0, "overdue": 0,
         "per_1000_cases": {"value": "333.3333", "numerator": 1, "denominator": 3}}
@@ -228,6 +238,12 @@ def test_weekly_and_monthly_reports_cover_the_week_and_the_month(world: World) -
         "2026-10", "2026-09-30T16:00:00+00:00", "2026-10-31T16:00:00+00:00")
     assert monthly["contacts"]["total"] == 9
     assert monthly["promises"] == {"made": 2, "kept": 1, "broken": 1}
+    assert monthly["payments"] == {
+        "received": 2, "amounts_received": {"CNY": "800.00"},
+        "amounts_reversed": {"CNY": "120.50"}, "amounts_collected": {"CNY": "679.50"}}
+    bank2 = world.ok("bank2", "/v1/agencies/AG-A/reports/monthly", day="2026-10-17").json()
+    assert bank2["payments"] == {"received": 0, "amounts_received": {},
+                                 "amounts_reversed": {}, "amounts_collected": {}}
     assert (monthly["complaints"]["received"], monthly["complaints"]["resolved"],
             monthly["complaints"]["open"]) == (2, 1, 1)
 
@@ -252,6 +268,7 @@ def test_a_report_is_the_same_bytes_every_time_in_every_format(world: World) -> 
     assert ["contacts", "total", "", "6"] in rows
     assert ["complaints", "per_1000_cases", "value", "333.3333"] in rows
     assert ["service_levels", "levels", "first_action.breached", "1"] in rows
+    assert ["payments", "amounts_collected", "CNY", "379.50"] in rows
 
 
 def test_a_creditor_reads_its_own_cases_only(world: World) -> None:

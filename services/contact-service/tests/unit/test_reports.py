@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from casetrail.figures import Stint
@@ -13,10 +14,12 @@ from contact_service.domain.kpis import ContactFact, Period, PromiseFact, contac
 from contact_service.domain.local_time import ZoneHistory
 from contact_service.domain.reports import (
     ContactCounts,
+    Payment,
     PhoneContact,
     ServiceLevelResults,
     assemble_agency_report,
     is_call_attempt,
+    payment_totals,
     period_days,
     period_label,
     reaches_debtor,
@@ -200,7 +203,13 @@ def test_the_agency_report_takes_every_figure_from_the_kpis_and_the_counts() -> 
         generated_from=[{"source": "feed", "partition": 0, "position": 9, "log_position": 9}],
         kpis=kpis, counts=ContactCounts(2, 2, {"conversation": 1, "no_answer": 1},
                                         {"phone": 2}),
-        payments_received=3, complaints_open=1, service_levels=results)
+        payments=payment_totals([
+            Payment(Decimal("100.00"), Decimal("0"), "CNY"),
+            Payment(Decimal("250.50"), Decimal("50.25"), "CNY"),
+            Payment(Decimal("40.00"), Decimal("40.00"), "USD"),
+            Payment(Decimal("10.00"), Decimal("0"), None),
+            Payment(Decimal("999.00"), Decimal("0"), "CNY", before_placement=True)]),
+        complaints_open=1, service_levels=results)
     assert (report["report"], report["label"], report["first_day"], report["last_day"]) == (
         "agency_daily", "2026-10-01", "2026-10-01", "2026-10-01")
     assert (report["from"], report["to"]) == ("2026-09-30T16:00:00+00:00",
@@ -210,7 +219,11 @@ def test_the_agency_report_takes_every_figure_from_the_kpis_and_the_counts() -> 
         "NOANS": {"contacts": 1, "right_party_contacts": 0, "promises": 0},
         "PTP": {"contacts": 1, "right_party_contacts": 1, "promises": 1}}
     assert report["promises"] == {"made": 1, "kept": 0, "broken": 1}
-    assert report["payments"] == {"received": 3}
+    assert report["payments"] == {
+        "received": 5,
+        "amounts_received": {"CNY": "350.50", "USD": "40.00", "unknown": "10.00"},
+        "amounts_reversed": {"CNY": "50.25", "USD": "40.00", "unknown": "0"},
+        "amounts_collected": {"CNY": "300.25", "USD": "0.00", "unknown": "10.00"}}
     assert report["complaints"] == {
         "received": 1, "resolved": 0, "open": 1, "overdue": 0,
         "per_1000_cases": {"value": "250.0000", "numerator": 1, "denominator": 4}}

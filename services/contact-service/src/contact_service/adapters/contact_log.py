@@ -135,10 +135,13 @@ payments = sa.Table(
     sa.Column("reference", sa.Text, primary_key=True),
     sa.Column("agency_id", sa.Text, nullable=False, index=True),
     sa.Column("amount", sa.Text, nullable=False),
-    sa.Column("reversed", sa.Text, nullable=False),
+    sa.Column("reversed", sa.Text, nullable=False),  # the sum of its reversals so far
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("received_at", sa.Text, nullable=False, index=True),
     sa.Column("flags", sa.Text),  # as recorded, e.g. before_placement (NULL: older releases)
+    # The payment's currency (PaymentReceived.currency); NULL in rows applied before it was
+    # kept (contact_0003) until a rebuild fills them from the events.
+    sa.Column("currency", sa.Text),
 )
 
 # Complaints (ComplaintReceived ... ComplaintResolved, ComplaintDeadlineMissed): one row each,
@@ -408,7 +411,7 @@ class ContactLog(Projection):
         insert_row(conn, payments, dict(
             case_id=str(e.case_id), reference=p["reference"], agency_id=p["agency_id"],
             amount=p["amount"], reversed="0", source=p["source"], received_at=p["received_at"],
-            flags=",".join(p.get("flags", []))))
+            flags=",".join(p.get("flags", [])), currency=p.get("currency")))
 
     def _on_payment_reversed(self, conn: Connection, e: EventEnvelope, _: dict[str, Any]
                             ) -> None:

@@ -108,6 +108,8 @@ def agency_report_pdf(report: dict[str, Any]) -> bytes:
         ["承诺兑现 Promises kept", str(report["promises"]["kept"])],
         ["承诺违约 Promises broken", str(report["promises"]["broken"])],
         ["收到还款笔数 Payments received", str(report["payments"]["received"])],
+        *([f"回收金额 Amounts collected ({currency})", amount]
+          for currency, amount in report["payments"]["amounts_collected"].items()),
     ]
     k = report["complaints"]
     per = k["per_1000_cases"]

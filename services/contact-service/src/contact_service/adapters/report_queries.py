@@ -1,7 +1,8 @@
 """What the reports to the creditor read from the contact log beyond the KPI facts
 (`qa_store.load_kpi_facts`) and the service-level records (`service_levels.ServiceLevelReader`):
 contacts per outcome and channel, cases worked, complaints open at an instant, payments
-received, the phone contacts of cases (three calls failed), and the projection's position.
+received (with their amounts per currency), the phone contacts of cases (three calls
+failed), and the projection's position.
 
 Every query is confined to one agency and, when given, one creditor's cases.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.figures import BEFORE_PLACEMENT
 from casetrail.projections.store import positions_table
 from sqlalchemy.engine import Engine
 
@@ -25,7 +28,13 @@ from contact_service.adapters.contact_log import (
 )
 from contact_service.adapters.qa_store import KpiFacts, load_kpi_facts
 from contact_service.adapters.service_levels import parse_instant
-from contact_service.domain.reports import ContactCounts, PhoneContact
+from contact_service.domain.reports import (
+    ContactCounts,
+    Payment,
+    PaymentTotals,
+    PhoneContact,
+    payment_totals,
+)
 
 
 def _utc(instant: datetime) -> str:
@@ -87,18 +96,23 @@ class ReportReader:
             return int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one())
 
     def payments_received(self, agency_id: str, start: datetime, end: datetime,
-                          creditor_id: str | None) -> int:
-        """Payments recorded for the agency received in [start, end) (the read model keeps
-        no currency, so amounts are not summed)."""
+                          creditor_id: str | None) -> PaymentTotals:
+        """Payments credited to the agency received in [start, end): their count, and their
+        amounts received, reversed and collected per currency (`domain.reports.payment_totals`)."""
         t = payments
-        query = sa.select(sa.func.count()).select_from(t).where(
+        query = sa.select(t.c.amount, t.c.reversed, t.c.currency, t.c.flags).where(
             t.c.agency_id == agency_id, t.c.received_at >= _utc(start),
             t.c.received_at < _utc(end))
         if creditor_id is not None:
             query = query.join_from(t, contact_cases, contact_cases.c.case_id == t.c.case_id
                                     ).where(contact_cases.c.creditor_id == creditor_id)
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+            rows = conn.execute(query).all()
+        return payment_totals(
+            Payment(amount=Decimal(r.amount), reversed=Decimal(r.reversed),
+                    currency=r.currency,
+                    before_placement=BEFORE_PLACEMENT in (r.flags or "").split(","))
+            for r in rows)
 
     def case(self, case_id: str) -> dict[str, Any] | None:
         """The contact_cases row of a case."""

@@ -6,7 +6,8 @@ Every figure comes from the contact log by the functions the other answers use: 
 action code, promises, complaints and the complaint rate from the contact KPIs
 (`domain/kpis.contact_kpis` over `qa_store.load_kpi_facts`), service levels from
 `domain/service_levels.evaluate_service_levels` over `ServiceLevelReader`, and counts the KPIs
-do not hold (contacts per outcome and channel, cases worked, complaints open, payments) from
+do not hold (contacts per outcome and channel, cases worked, complaints open, payments
+and the amounts collected per currency) from
 `adapters/report_queries.py`. Nothing reads the clock but the check that a period is over,
 so the same read model gives the same bytes; a report names the log positions it rests on
 (`generated_from`).
@@ -164,7 +165,7 @@ class Reports:
                               facts.contacts, facts.promises, facts.violations,
                               facts.complaints),
             counts=self.reader.contact_counts(agency_id, start, end, creditor),
-            payments_received=self.reader.payments_received(agency_id, start, end, creditor),
+            payments=self.reader.payments_received(agency_id, start, end, creditor),
             complaints_open=self.reader.complaints_open(agency_id, end, creditor),
             service_levels=self._service_levels(agency_id, creditor, start, end))
 

@@ -19,6 +19,15 @@ with the same terms (`DEFAULT_TERMS`):
   failure (no answer, busy, voicemail, a wrong or invalid number, a third party, a refusal:
   the debtor was not reached).
 
+Amounts collected. The payments credited to the agency (`PaymentReceived.agency_id`, the
+case's decision) and received in the period count in `payments.received`; their amounts are
+summed per currency (`PaymentReceived.currency`), leaving out money received before the case
+was placed (nobody's collection, docs/figures.md). The contact log keeps, per payment, the
+sum of its reversals (`PaymentReversed.amount`) but not when each was made, so a payment's
+reversals count in the period the payment was *received* in, as the log holds them when the
+report is made (`generated_from`): `amounts_collected` = `amounts_received` -
+`amounts_reversed`. A payment applied before the log kept currencies counts under `unknown`.
+
 Pure domain: no I/O.
 """
 
@@ -29,6 +38,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from contact_service.domain.kpis import ContactKpis
@@ -86,6 +96,60 @@ class ContactCounts:
     by_channel: dict[str, int]
 
 
+UNKNOWN_CURRENCY = "unknown"  # the key of amounts whose currency the log does not hold
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One payment credited to the agency and received in a period, as the log holds it."""
+
+    amount: Decimal
+    reversed: Decimal  # the sum of its reversals recorded in the log so far
+    currency: str | None  # None: applied before the log kept currencies
+    before_placement: bool = False  # received before the case was placed: nobody's
+
+
+@dataclass(frozen=True)
+class PaymentTotals:
+    """The payments of a period: how many were received, and per currency the amounts
+    received, reversed and collected (received minus reversed), of those that count as a
+    collection (not received before the case was placed)."""
+
+    received: int
+    amounts_received: dict[str, Decimal]
+    amounts_reversed: dict[str, Decimal]
+    amounts_collected: dict[str, Decimal]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts as ints, amounts as Decimal strings by currency (sorted)."""
+        return {"received": self.received,
+                "amounts_received": _amounts(self.amounts_received),
+                "amounts_reversed": _amounts(self.amounts_reversed),
+                "amounts_collected": _amounts(self.amounts_collected)}
+
+
+def _amounts(by_currency: dict[str, Decimal]) -> dict[str, str]:
+    return {currency: str(by_currency[currency]) for currency in sorted(by_currency)}
+
+
+def payment_totals(payments: Iterable[Payment]) -> PaymentTotals:
+    """Sum a period's payments per currency (`UNKNOWN_CURRENCY` when the log has none):
+    every payment counts in `received`; the amounts leave out money received before the
+    case was placed; collected = received - reversed."""
+    count = 0
+    received: dict[str, Decimal] = {}
+    reversed_: dict[str, Decimal] = {}
+    for p in payments:
+        count += 1
+        if p.before_placement:
+            continue
+        currency = p.currency or UNKNOWN_CURRENCY
+        received[currency] = received.get(currency, Decimal(0)) + p.amount
+        reversed_[currency] = reversed_.get(currency, Decimal(0)) + p.reversed
+    collected = {c: received[c] - reversed_[c] for c in received}
+    return PaymentTotals(count, received, reversed_, collected)
+
+
 @dataclass
 class ServiceLevelResults:
     """Service levels judged as of a period's end, added up case by case: per level, met and
@@ -114,7 +178,7 @@ class ServiceLevelResults:
 
 def assemble_agency_report(*, agency_id: str, creditor_id: str | None, period: ReportPeriod,
                   window: LocalWindow, generated_from: Any, kpis: ContactKpis,
-                  counts: ContactCounts, payments_received: int, complaints_open: int,
+                  counts: ContactCounts, payments: PaymentTotals, complaints_open: int,
                   service_levels: ServiceLevelResults) -> dict[str, Any]:
     """An agency's report for a period (its JSON form), from the period's contact KPIs and
     the counts the KPIs do not hold; instants in UTC ISO form."""
@@ -136,7 +200,7 @@ def assemble_agency_report(*, agency_id: str, creditor_id: str | None, period: R
                 "promises": a.promises} for a in kpis.action_codes}},
         "promises": {"made": kpis.promise_rate.numerator, "kept": kept.numerator,
                      "broken": kept.denominator - kept.numerator},
-        "payments": {"received": payments_received},
+        "payments": payments.as_dict(),
         "complaints": {
             "received": kpis.complaints.received, "resolved": kpis.complaints.resolved,
             "open": complaints_open, "overdue": kpis.complaints.overdue,

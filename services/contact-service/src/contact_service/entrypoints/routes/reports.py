@@ -69,9 +69,15 @@ class PromisesOut(BaseModel):
 
 
 class PaymentsOut(BaseModel):
-    """Payments received in the period (a count: the contact log keeps no currency)."""
+    """Payments credited to the agency received in the period, and their amounts per
+    currency (ISO 4217; `unknown`: applied before the log kept currencies), Decimal strings.
+    Money received before the case was placed is counted, not summed; a payment's reversals
+    count in the period it was received in, as the log holds them when the report is made."""
 
     received: int
+    amounts_received: dict[str, str]
+    amounts_reversed: dict[str, str]
+    amounts_collected: dict[str, str] = Field(description="received - reversed, per currency")
 
 
 class RateOut(BaseModel):
@@ -249,7 +255,8 @@ async def agency_report(
         description="only this creditor's cases (a creditor key: always its own)")] = None,
 ) -> Response:
     """Cases worked, contacts (by outcome, channel, action code), promises made, kept and
-    broken, payments received, complaints (received, resolved, open at the end, overdue, per
+    broken, payments received and the amounts collected per currency (net of their
+    reversals), complaints (received, resolved, open at the end, overdue, per
     1,000 cases) and service-level results as of the period's end, for the local days of the
     period. Same read model, same bytes: `generated_from` names the log positions."""
     reports = _reports(service)
