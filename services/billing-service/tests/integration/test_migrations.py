@@ -54,7 +54,7 @@ def tables(url: str) -> set[str]:
 
 def test_a_fresh_database_migrates_to_exactly_the_codes_tables(billing_db: str) -> None:
     assert revision(billing_db) is None
-    assert schema.migrate(billing_db) == schema.head() == "billing_0002"
+    assert schema.migrate(billing_db) == schema.head() == "billing_0003"
     assert revision(billing_db) == schema.head()
     assert tables(billing_db) == set(schema.metadata.tables) | {schema.VERSION_TABLE}
     assert migrations.differences(billing_db, schema.metadata, schema.VERSION_TABLE) == []
@@ -103,9 +103,33 @@ def test_a_database_at_the_baseline_gains_the_parties_table_and_keeps_its_rows(
         conn.execute(contracts.insert().values(**CONTRACT))
     engine.dispose()
 
-    assert schema.migrate(billing_db) == "billing_0002"
+    assert schema.migrate(billing_db) == "billing_0003"
 
     assert "parties" in tables(billing_db)
+    assert migrations.differences(billing_db, schema.metadata, schema.VERSION_TABLE) == []
+    engine = make_engine(billing_db)
+    try:
+        with engine.connect() as conn:
+            assert [dict(r) for r in conn.execute(sa.select(contracts)).mappings()] == [
+                CONTRACT]
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_billing_0002_gains_the_litigation_stages_table_and_keeps_its_rows(
+        billing_db: str) -> None:
+    assert migrations.upgrade(billing_db, script_location=schema.SCRIPT_LOCATION,
+                              version_table=schema.VERSION_TABLE, metadata=schema.metadata,
+                              revision="billing_0002") == "billing_0002"
+    assert "litigation_stages" not in tables(billing_db)
+    engine = make_engine(billing_db)
+    with engine.begin() as conn:
+        conn.execute(contracts.insert().values(**CONTRACT))
+    engine.dispose()
+
+    assert schema.migrate(billing_db) == "billing_0003"
+
+    assert "litigation_stages" in tables(billing_db)
     assert migrations.differences(billing_db, schema.metadata, schema.VERSION_TABLE) == []
     engine = make_engine(billing_db)
     try:

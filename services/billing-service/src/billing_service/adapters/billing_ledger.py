@@ -6,7 +6,9 @@
   a recall, reassignment or closure): the shared table of casetrail.projections.assignments;
 - `payments`, `reversals`: the money, each with its position in the case log;
 - `promises`: promises to pay and how they stand (kept, broken, or open again after a
-  reversal), for the promise-kept rate.
+  reversal), for the promise-kept rate;
+- `litigation_stages`: the stages of a lawsuit a law firm recorded on a case
+  (`LitigationStageRecorded`, with the firm it names), for its stage fees.
 
 Service-owned records (contracts, invoices) live in `billing_service.adapters.records`; a
 rebuild (`ProjectionStore.reset()`) never touches them.
@@ -91,18 +93,31 @@ promises = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False),
 )
 
+litigation_stages = sa.Table(
+    "litigation_stages", metadata,
+    sa.Column("case_id", sa.Text, primary_key=True),
+    sa.Column("stage_ref", sa.Text, primary_key=True),
+    sa.Column("stage", sa.Text, nullable=False),  # filed | hearing | judgment | enforcement
+    sa.Column("occurred_at", sa.Text, nullable=False),
+    sa.Column("court", sa.Text),
+    sa.Column("docket_no", sa.Text),
+    sa.Column("law_firm_id", sa.Text, nullable=False, index=True),
+    sa.Column("position", sa.BigInteger, nullable=False, index=True),
+)
+
 Handler = Callable[[Connection, EventEnvelope], None]
 
 
 class BillingLedger(Projection):
-    """Cases, assignments, payments, reversals and promises: the facts commission is
-    computed from."""
+    """Cases, assignments, payments, reversals, promises and litigation stages: the facts
+    commission and stage fees are computed from."""
 
     name = "billing-ledger"
     metadata = metadata
     event_types = frozenset({
         "Placed", "Reassigned", "Recalled", "Closed", "PaymentReceived", "PaymentReversed",
         "PromisedToPay", "PromiseKept", "PromiseBroken", "PromiseReopened",
+        "LitigationStageRecorded",
     })  # contacts, disputes and the like change nothing billing computes
     replay_indexes: frozenset[str] = frozenset()  # handlers look rows up by primary key only
 
@@ -129,6 +144,7 @@ class BillingLedger(Projection):
             "PromiseKept": self._on_promise_kept,
             "PromiseBroken": self._on_promise_broken,
             "PromiseReopened": self._on_promise_reopened,
+            "LitigationStageRecorded": self._on_litigation_stage_recorded,
         }
 
     # ------------------------------------------------------------------ per event type
@@ -191,6 +207,13 @@ class BillingLedger(Projection):
         update_row(conn, promises, {"case_id": str(e.case_id),
                                     "promise_id": e.payload["promise_id"]},
                    state="open", settled_at=None, position=e.position)
+
+    def _on_litigation_stage_recorded(self, conn: Connection, e: EventEnvelope) -> None:
+        p = e.payload
+        insert_row(conn, litigation_stages, dict(
+            case_id=str(e.case_id), stage_ref=p["stage_ref"], stage=p["stage"],
+            occurred_at=utc_text(p["occurred_at"]), court=p.get("court"),
+            docket_no=p.get("docket_no"), law_firm_id=p["law_firm_id"], position=e.position))
 
     # ------------------------------------------------------------------ helpers
 

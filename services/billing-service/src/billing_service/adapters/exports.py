@@ -43,7 +43,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from billing_service.domain.contracts import percent
+from billing_service.domain.contracts import STAGE_NAMES, percent
 
 CSV_COLUMNS = ("line_no", "kind", "occurred_on", "case_id", "account_ref", "bucket",
                "reference", "source", "amount", "commissionable", "rate", "rule",
@@ -51,8 +51,9 @@ CSV_COLUMNS = ("line_no", "kind", "occurred_on", "case_id", "account_ref", "buck
                "position", "entry", "document_type", "document_number", "timezone",
                "issue_date", "due_date", "issuer_legal_name", "issuer_tax_id",
                "billed_legal_name", "billed_tax_id", "pay_to_bank", "pay_to_account_name",
-               "pay_to_account_number", "payment_reference")
-KIND_WORDS = {"payment": "Payment", "reversal": "Reversal", "minimum_fee": "Minimum fee"}
+               "pay_to_account_number", "payment_reference", "stage", "docket_no")
+KIND_WORDS = {"payment": "Payment", "reversal": "Reversal", "minimum_fee": "Minimum fee",
+              "stage_fee": "诉讼阶段费用 Stage fee"}
 TITLES = {"invoice": ("发票", "Invoice"), "credit_note": ("贷项通知单", "Credit note")}
 SUBTITLES = {"invoice": "佣金服务费结算单 · Commission settlement statement",
              "credit_note": "佣金服务费红字结算单 · Commission credit statement"}
@@ -137,6 +138,8 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
 
     purpose = ("credit of a collection agency's success fees: the period's clawbacks exceed "
                "its fees" if credit else "success fee of a collection agency")
+    if "stage_fees" in totals and not credit:
+        purpose += " and a law firm's litigation stage fees (诉讼阶段费用)"
     due = invoice.get("due_date")
     terms_days = (invoice.get("payment") or {}).get("terms_days")
     story: list[Any] = [
@@ -173,6 +176,11 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
         if line["source"] == "creditor_direct":
             kind += " (direct)"
         note = line["rule"] if line["commissionable"] else f"no commission: {line['explanation']}"
+        if line["kind"] == "stage_fee":
+            kind = Paragraph(escape(_stage_kind(line)), small)
+            note = line["rule"] if line["commissionable"] else f"no fee: {line['explanation']}"
+            if line.get("docket_no"):
+                note = f"{note}; 案号 docket {line['docket_no']}"
         rows.append([str(line["line_no"]), line["occurred_on"] or "",
                      Paragraph(escape(line["account_ref"] or ""), small),
                      Paragraph(escape(line["reference"] or ""), small), kind,
@@ -218,6 +226,12 @@ def invoice_pdf(invoice: Mapping[str, Any], lines_shown: int = 30) -> bytes:
 
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
+
+
+def _stage_kind(line: Mapping[str, Any]) -> str:
+    """A stage-fee line's type: the stage's fee in Chinese and English (立案费 Filed)."""
+    stage = line.get("stage") or ""
+    return f"{STAGE_NAMES.get(stage, '诉讼阶段费用')} {stage.capitalize()}".strip()
 
 
 def _places(currency: str) -> int:
@@ -286,6 +300,9 @@ def _summary(lines: list[Mapping[str, Any]], currency: str, right: ParagraphStyl
 def _totals(totals: Mapping[str, str], invoice: Mapping[str, Any], currency: str,
             tax_label: str) -> Table:
     rows = [["佣金 Commission earned", totals["earned_commission"]]]
+    if "stage_fees" in totals:
+        rows.append([f"其中诉讼阶段费用 of which stage fees "
+                     f"({totals['stage_fee_lines']} lines)", totals["stage_fees"]])
     if Decimal(totals["earlier_invoice_credits"]) != 0:
         rows.append(["冲回 Credits for payments invoiced earlier",
                      totals["earlier_invoice_credits"]])

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from billing_service.adapters.billing_ledger import (
     billing_cases,
     case_assignments,
+    litigation_stages,
     payments,
     promises,
     reversals,
@@ -24,6 +25,7 @@ from billing_service.domain.ledger import (
     CaseFacts,
     PaymentFact,
     ReversalFact,
+    StageFact,
     credited,
 )
 from billing_service.domain.performance import PromiseFact
@@ -77,6 +79,7 @@ class LedgerFacts:
             held = _group(self._select(conn, case_assignments, ids, as_of, "seq"))
             paid = _group(self._select(conn, payments, ids, as_of, "position"))
             taken = _group(self._select(conn, reversals, ids, as_of, "position"))
+            staged = _group(self._select(conn, litigation_stages, ids, as_of, "position"))
             for row in chunk:
                 case_id = row["case_id"]
                 stints = tuple(_assignment(r, as_of) for r in held.get(case_id, []))
@@ -92,7 +95,8 @@ class LedgerFacts:
                         event_id=r["event_id"], reference=r["reference"],
                         amount=Decimal(r["amount"]), reason=r["reason"],
                         reversed_at=datetime.fromisoformat(r["reversed_at"]),
-                        position=int(r["position"])) for r in taken.get(case_id, []))))
+                        position=int(r["position"])) for r in taken.get(case_id, [])),
+                    stages=tuple(_stage(r) for r in staged.get(case_id, []))))
         return found
 
     @staticmethod
@@ -146,6 +150,14 @@ def _payment(row: Any, stints: Sequence[Assignment]) -> PaymentFact:
         position=int(row["position"]),
         assignment=None if row["assignment"] is None else int(row["assignment"]),
         before_placement=BEFORE_PLACEMENT in (row["flags"] or "").split(",")))
+
+
+def _stage(row: Any) -> StageFact:
+    return StageFact(
+        stage_ref=row["stage_ref"], stage=row["stage"],
+        occurred_at=datetime.fromisoformat(row["occurred_at"]), court=row["court"],
+        docket_no=row["docket_no"], law_firm_id=row["law_firm_id"],
+        position=int(row["position"]))
 
 
 def _utc_text(at: datetime) -> str:

@@ -6,6 +6,10 @@ the contract's time zone: every version of a pair states the same zone (versions
 before contracts stated one read as UTC, the days they were billed in). Rates are
 per bucket; a bucket may instead have marginal tiers over the case's cumulative recovered
 amount (like income-tax brackets: each slice of the payment is paid at its bracket's rate).
+
+A law firm's contract may also state `stage_fees`: a fixed fee per litigation stage (filed,
+hearing, judgment, enforcement), billed once per stage the firm records on a case; such a
+contract may have stage fees only, no rates.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ MAX_RATE_PLACES = 6
 # The zone of a version recorded before contracts stated one: such versions were billed in UTC
 # days, and reading them so keeps their invoices' days (and hashes) as issued.
 LEGACY_TIMEZONE = "UTC"
+# The litigation stages a law firm records (case service: LitigationStageRecorded.stage), in
+# their order, with their Chinese names as invoices print them.
+STAGES = ("filed", "hearing", "judgment", "enforcement")
+STAGE_NAMES = {"filed": "立案费", "hearing": "开庭费", "judgment": "判决费",
+               "enforcement": "执行费"}
 
 
 def plain(value: Decimal) -> str:
@@ -84,6 +93,13 @@ def check_money(value: object, currency: str) -> Decimal:
         return parse_amount(value, currency)
     except MoneyError as exc:
         raise ValueError(str(exc)) from None
+
+
+def check_stage(name: str) -> str:
+    """A litigation stage name: filed, hearing, judgment or enforcement."""
+    if name not in STAGES:
+        raise ValueError(f"{name!r} is not a litigation stage (one of {', '.join(STAGES)})")
+    return name
 
 
 @dataclass(frozen=True)
@@ -152,6 +168,7 @@ class ContractTerms:
     minimum_fee: Decimal = Decimal(0)
     tax_rate: Decimal = Decimal(0)
     timezone: str = LEGACY_TIMEZONE  # IANA zone of the contract's days (the API always states it)
+    stage_fees: Mapping[str, Decimal] = field(default_factory=dict)  # stage -> fixed fee
 
     @property
     def zone(self) -> ZoneInfo:
@@ -164,8 +181,9 @@ class ContractTerms:
             check_currency(self.currency)
         except MoneyError as exc:
             raise InvalidTerms(str(exc), path="currency") from None
-        if not self.rates and not self.tiers:
-            raise InvalidTerms("give a rate (or tiers) for at least one bucket", path="rates")
+        if not self.rates and not self.tiers and not self.stage_fees:
+            raise InvalidTerms("give a rate (or tiers) for at least one bucket, or stage_fees",
+                               path="rates")
         for kind, buckets in (("rates", self.rates), ("tiers", self.tiers)):
             for bucket in buckets:
                 try:
@@ -187,7 +205,14 @@ class ContractTerms:
         _checked(lambda v: check_money(v, self.currency), self.minimum_fee, "minimum_fee")
         _checked(check_rate, self.tax_rate, "tax_rate")
         _checked(check_zone, self.timezone, "timezone")
+        for stage, fee in self.stage_fees.items():
+            _checked(check_stage, stage, f"stage_fees.{stage}")
+            _checked(lambda v: check_money(v, self.currency), fee, f"stage_fees.{stage}")
         return self
+
+    def stage_fee(self, stage: str) -> Decimal | None:
+        """The fixed fee these terms set for a litigation stage; None if they set none."""
+        return self.stage_fees.get(stage)
 
     def portions(self, bucket: str, recovered_before: Decimal, amount: Decimal
                  ) -> tuple[Portion, ...] | None:
@@ -215,6 +240,7 @@ class ContractTerms:
             "minimum_fee": plain(self.minimum_fee),
             "tax_rate": plain(self.tax_rate),
             "timezone": self.timezone,
+            "stage_fees": {s: plain(f) for s, f in sorted(self.stage_fees.items())},
         }
 
     @classmethod
@@ -232,6 +258,7 @@ class ContractTerms:
             minimum_fee=Decimal(data["minimum_fee"]),
             tax_rate=Decimal(data["tax_rate"]),
             timezone=data.get("timezone", LEGACY_TIMEZONE),
+            stage_fees={s: Decimal(f) for s, f in data.get("stage_fees", {}).items()},
         )
 
 

@@ -10,9 +10,11 @@ contract's time zone, which the document states.
 A run whose lines net to a credit (the sum of their commissions, before any minimum fee, is
 below zero) issues a credit note: numbered in a sequence of its own, and never topped up to
 the minimum fee (a minimum fee is owed on what an agency earns, not on what it gives back).
-Otherwise it issues an invoice, topped up to the minimum fee. The content (document type,
-parties, period and zone, lines, totals, and since parties are recorded the party versions
-and payment terms it was issued with) is canonical JSON; its SHA-256 is printed on it.
+Otherwise it issues an invoice, topped up to the minimum fee. Stage-fee lines (a law firm's
+fixed fee per litigation stage) count like commission lines: in the subtotal, the tax, the
+total and what the minimum fee tops up. The content (document type, parties, period and
+zone, lines, totals, and since parties are recorded the party versions and payment terms it
+was issued with) is canonical JSON; its SHA-256 is printed on it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from billing_service.domain.ledger import (
     MINIMUM_FEE,
     PAYMENT,
     REVERSAL,
+    STAGE_FEE,
     LedgerLine,
     money,
     payment_entry,
@@ -182,6 +185,11 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
     tax = round_minor(tax_rate * subtotal, currency)
     payments = [line for line in lines if line.kind == PAYMENT]
     reversals = [line for line in lines if line.kind == REVERSAL]
+    stages = [line for line in lines if line.kind == STAGE_FEE]
+    # Stage fees are stated only where a document bills one, so every document without
+    # them keeps the content (and hash) it had before stage fees.
+    stage_totals = {"stage_fee_lines": len(stages), "stage_fees": money(
+        sum((line.commission for line in stages), zero), currency)} if stages else {}
     stated = {} if legacy else {"document_type": kind, "timezone": terms.terms.timezone}
     if parties is not None:
         stated.update(document_parties(*parties, number, credit=kind == CREDIT_NOTE))
@@ -205,6 +213,7 @@ def build_invoice(*, number: str, creditor_id: str, agency_id: str, period: Peri
                 (line.amount for line in payments + reversals if line.commissionable), zero),
                 currency),
             "earned_commission": money(earned, currency),
+            **stage_totals,
             "earlier_invoice_credits": money(earlier_credits, currency),
             "minimum_fee_top_up": money(top_up, currency),
             "subtotal": money(subtotal, currency),

@@ -17,9 +17,14 @@ the pair's contract versions, so the same facts always give the same lines.
   a payment's reversal claws back exactly what is left, so rounding never leaves a cent.
 - Commission is rounded half-up to the minor unit per line, never before.
 
-Days (the day a payment was received, the last day of a term or its tail, a recall's day,
-which version is in force) are days in the contract's time zone, the one every version of the
-pair states; instants stay UTC.
+A litigation stage a law firm recorded on a case (`LitigationStageRecorded`, which names the
+firm) is a `stage_fee` line on that firm's ledger: the fixed fee the contract version in force
+on the stage's day sets for the stage, once per case and stage reference; with no version in
+force, or none that prices the stage, a zero line says why (as a payment with no contract).
+
+Days (the day a payment was received, a litigation stage's day, the last day of a term or its
+tail, a recall's day, which version is in force) are days in the contract's time zone, the one
+every version of the pair states; instants stay UTC.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from zoneinfo import ZoneInfo
 from casetrail.money import format_amount, round_minor
 
 from billing_service.domain.contracts import (
+    STAGE_NAMES,
     ContractVersion,
     Portion,
     contract_timezone,
@@ -42,6 +48,7 @@ from billing_service.domain.contracts import (
 )
 
 PAYMENT, REVERSAL, MINIMUM_FEE = "payment", "reversal", "minimum_fee"
+STAGE_FEE = "stage_fee"
 CREDITOR_DIRECT = "creditor_direct"
 END_WORDS = {"recalled": "recall", "reassigned": "reassignment", "closed": "closure"}
 
@@ -89,6 +96,19 @@ class ReversalFact:
 
 
 @dataclass(frozen=True)
+class StageFact:
+    """A litigation stage as the law firm holding the case recorded it."""
+
+    stage_ref: str
+    stage: str  # filed | hearing | judgment | enforcement
+    occurred_at: datetime
+    court: str | None
+    docket_no: str | None
+    law_firm_id: str  # the firm that recorded it (held the case then)
+    position: int
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     """What billing knows about one case."""
 
@@ -102,14 +122,16 @@ class CaseFacts:
     assignments: tuple[Assignment, ...]
     payments: tuple[PaymentFact, ...] = ()
     reversals: tuple[ReversalFact, ...] = ()
+    stages: tuple[StageFact, ...] = ()
 
 
 @dataclass(frozen=True)
 class LedgerLine:
     """One line of an agency's commission ledger (and, once billed, of an invoice)."""
 
-    entry: str  # payment:<case>:<reference> | reversal:<event id> | minimum_fee:<invoice>
-    kind: str  # payment | reversal | minimum_fee
+    entry: str  # payment:<case>:<ref> | reversal:<event id> | minimum_fee:<invoice>
+    #            | stage_fee:<case>:<stage ref>
+    kind: str  # payment | reversal | minimum_fee | stage_fee
     position: int | None  # the source event's position in the case log
     case_id: str | None
     account_ref: str | None
@@ -126,6 +148,8 @@ class LedgerLine:
     rule: str | None
     contract_version: int | None
     explanation: str
+    stage: str | None = None  # a stage_fee line's litigation stage
+    docket_no: str | None = None  # and the court's docket number, if recorded
 
     @property
     def rate(self) -> Decimal | None:
@@ -136,7 +160,12 @@ class LedgerLine:
     def to_json(self, currency: str) -> dict[str, Any]:
         """The canonical form printed on invoices and hashed."""
         rate = self.rate
+        # Only stage-fee lines state a stage: every other line keeps the form (and the
+        # invoices their hashes) it had before stage fees.
+        stage = ({"stage": self.stage, "docket_no": self.docket_no}
+                 if self.kind == STAGE_FEE else {})
         return {
+            **stage,
             "entry": self.entry, "kind": self.kind, "position": self.position,
             "case_id": self.case_id, "account_ref": self.account_ref, "bucket": self.bucket,
             "reference": self.reference, "source": self.source,
@@ -165,6 +194,7 @@ class LedgerLine:
             commission_unrounded=Decimal(data["commission_unrounded"]),
             commission=Decimal(data["commission"]), rule=data["rule"],
             contract_version=data["contract_version"], explanation=data["explanation"],
+            stage=data.get("stage"), docket_no=data.get("docket_no"),
         )
 
 
@@ -188,6 +218,11 @@ def payment_entry(case_id: str, reference: str) -> str:
 def reversal_entry(event_id: str) -> str:
     """The ledger entry key of a reversal."""
     return f"{REVERSAL}:{event_id}"
+
+
+def stage_entry(case_id: str, stage_ref: str) -> str:
+    """The ledger entry key of a litigation stage's fee."""
+    return f"{STAGE_FEE}:{case_id}:{stage_ref}"
 
 
 def responsible_assignment(assignments: Sequence[Assignment], at: datetime
@@ -273,12 +308,19 @@ def case_ledger(case: CaseFacts, agency_id: str, contracts: Sequence[ContractVer
     """
     billed = billed or {}
     zone = ZoneInfo(contract_timezone(contracts))
-    entries: list[PaymentFact | ReversalFact] = [*case.payments, *case.reversals]
+    entries: list[PaymentFact | ReversalFact | StageFact] = [
+        *case.payments, *case.reversals, *case.stages]
     entries.sort(key=lambda e: e.position)
     recovered = Decimal(0)  # commissionable money this agency recovered on the case so far
     paid: dict[str, _PaymentState] = {}
     lines: list[LedgerLine] = []
     for fact in entries:
+        if isinstance(fact, StageFact):
+            if fact.law_firm_id != agency_id:
+                continue  # another firm's stage: on its ledger, not this one's
+            key = stage_entry(case.case_id, fact.stage_ref)
+            lines.append(billed.get(key) or _stage_line(case, fact, contracts, zone))
+            continue
         if isinstance(fact, PaymentFact):
             assignment = credited_assignment(case.assignments, fact)
             held_by = assignment.agency_id if assignment is not None else None
@@ -349,6 +391,42 @@ def _payment_line(case: CaseFacts, fact: PaymentFact, agency_id: str,
                     contract=contract)
     direct = "creditor-direct payment; " if fact.source == CREDITOR_DIRECT else ""
     return line(f"{direct}{window}", contract=contract, portions=portions)
+
+
+def _stage_line(case: CaseFacts, fact: StageFact, contracts: Sequence[ContractVersion],
+                zone: tzinfo) -> LedgerLine:
+    """The fee of a litigation stage on the recording firm's ledger: the fixed fee of the
+    version in force on the stage's day, or a zero line that says why there is none."""
+    day = local_day(fact.occurred_at, zone)
+    docket = f", docket {fact.docket_no}" if fact.docket_no else ""
+    name = f"{STAGE_NAMES.get(fact.stage, fact.stage)} {fact.stage}"
+
+    def line(explanation: str, *, contract: ContractVersion | None = None,
+             fee: Decimal | None = None) -> LedgerLine:
+        amount = Decimal(0) if fee is None or contract is None else round_minor(
+            fee, contract.terms.currency)
+        return LedgerLine(
+            entry=stage_entry(case.case_id, fact.stage_ref), kind=STAGE_FEE,
+            position=fact.position, case_id=case.case_id, account_ref=case.account_ref,
+            bucket=case.bucket, reference=fact.stage_ref, source=None,
+            occurred_at=fact.occurred_at.astimezone(UTC).isoformat(), occurred_on=day,
+            amount=amount, commissionable=fee is not None, portions=(),
+            commission_unrounded=amount, commission=amount,
+            rule=None if fee is None or contract is None else
+            f"stage fee {name} {money(fee, contract.terms.currency)} "
+            f"(contract v{contract.version})",
+            contract_version=None if contract is None else contract.version,
+            explanation=explanation, stage=fact.stage, docket_no=fact.docket_no)
+
+    contract = in_force(contracts, day)
+    if contract is None:
+        return line(f"{fact.stage} stage recorded {day}{docket}: no contract in force on {day}")
+    fee = contract.terms.stage_fee(fact.stage)
+    if fee is None:
+        return line(f"{fact.stage} stage recorded {day}{docket}: no fee for the {fact.stage} "
+                    f"stage under contract v{contract.version}", contract=contract)
+    return line(f"{fact.stage} stage recorded by {fact.law_firm_id} on {day}{docket}",
+                contract=contract, fee=fee)
 
 
 def _portion_rule(portion: Portion, count: int, currency: str) -> str:

@@ -32,6 +32,7 @@ from billing_service.domain.contracts import (
     check_bucket,
     check_money,
     check_rate,
+    check_stage,
     check_tiers,
 )
 from billing_service.domain.errors import InvalidPeriod
@@ -49,6 +50,7 @@ from billing_service.domain.parties import (
 ID_PATTERN = IDENTIFIER_PATTERN
 TenantId = Identifier
 Bucket = Annotated[str, AfterValidator(check_bucket)]
+Stage = Annotated[str, AfterValidator(check_stage)]  # one of STAGES
 DECIMAL_TEXT = {"type": "string", "pattern": PLAIN_DECIMAL_PATTERN}
 Rate = Annotated[Decimal, BeforeValidator(check_rate), WithJsonSchema(
     {**DECIMAL_TEXT, "description": "a fraction from 0 to 1 as a decimal string: \"0.18\""})]
@@ -108,6 +110,13 @@ class ContractIn(Model):
     tiers: dict[Bucket, Annotated[list[TierIn], AfterValidator(_tiers)]] = Field(
         default_factory=dict, description="marginal tiers per bucket, instead of its flat rate",
         examples=[{"M3": [{"up_to": "10000", "rate": "0.20"}, {"up_to": None, "rate": "0.15"}]}])
+    stage_fees: dict[Stage, Annotated[Decimal, BeforeValidator(check_amount),
+                                      WithJsonSchema(DECIMAL_TEXT)]] = Field(
+        default_factory=dict, description=(
+            "a law firm's fixed fee per litigation stage (filed, hearing, judgment, "
+            "enforcement), billed once per stage it records on a case; a contract may state "
+            "stage fees only"),
+        examples=[{"filed": "800.00", "judgment": "1200.00", "enforcement": "500.00"}])
     rates: dict[Bucket, Rate] = Field(
         default_factory=dict, description="rate per bucket, as decimal strings",
         examples=[{"M1": "0.12", "M2": "0.18", "M3": "0.25", "M4+": "0.35"}])
@@ -129,9 +138,18 @@ class ContractIn(Model):
     @classmethod
     def _some_bucket(cls, rates: dict[str, Decimal], info: ValidationInfo
                      ) -> dict[str, Decimal]:
-        if not rates and not info.data.get("tiers"):
-            raise ValueError("give a rate (or tiers) for at least one bucket")
+        if not rates and not info.data.get("tiers") and not info.data.get("stage_fees"):
+            raise ValueError("give a rate (or tiers) for at least one bucket, or stage_fees")
         return rates
+
+    @field_validator("stage_fees")
+    @classmethod
+    def _stage_fees_in_currency(cls, fees: dict[str, Decimal], info: ValidationInfo
+                                ) -> dict[str, Decimal]:
+        if "currency" in info.data:
+            for fee in fees.values():
+                check_money(fee, info.data["currency"])
+        return fees
 
     @field_validator("minimum_fee")
     @classmethod
@@ -160,7 +178,7 @@ class ContractIn(Model):
             tail_days=self.tail_days,
             creditor_direct_commissionable=self.creditor_direct_commissionable,
             minimum_fee=self.minimum_fee, tax_rate=self.tax_rate,
-            timezone=self.timezone or default_timezone)
+            timezone=self.timezone or default_timezone, stage_fees=self.stage_fees)
 
 
 class BillingRunIn(Model):
@@ -310,6 +328,8 @@ class ContractVersionOut(Out):
     tax_rate: str
     timezone: str = Field(description="the IANA zone the contract's days are counted in "
                           "(\"UTC\" for versions recorded before contracts stated one)")
+    stage_fees: dict[str, str] = Field(default_factory=dict, description=(
+        "a law firm's fixed fee per litigation stage (empty: none)"))
     recorded_at: str
     actor: str
 
@@ -331,8 +351,9 @@ class PortionOut(Out):
 
 
 class InvoiceLineOut(Out):
-    """A payment, a reversal (a credit) or the minimum-fee top-up billed on the invoice, and
-    why at that rate; what a line is not about is null (the top-up has no case)."""
+    """A payment, a reversal (a credit), a law firm's litigation stage fee (`stage_fee`) or
+    the minimum-fee top-up billed on the invoice, and why at that rate; what a line is not
+    about is null (the top-up has no case)."""
 
     line_no: int
     entry: str
@@ -354,6 +375,11 @@ class InvoiceLineOut(Out):
     commission_unrounded: str | None = None
     rule: str | None = None
     contract_version: int | None = None
+    stage: str | None = Field(default=None, description=(
+        "a `stage_fee` line's litigation stage (filed, hearing, judgment, enforcement); "
+        "absent from other lines"))
+    docket_no: str | None = Field(default=None, description=(
+        "a `stage_fee` line's court docket number, if the law firm recorded one"))
 
 
 class InvoiceTermsOut(Out):
@@ -370,6 +396,10 @@ class InvoiceTotalsOut(Out):
 
     payments: int
     reversals: int
+    stage_fee_lines: int | None = Field(default=None, description=(
+        "litigation stage-fee lines billed (absent when none)"))
+    stage_fees: str | None = Field(default=None, description=(
+        "their sum, part of the subtotal like commission (absent when none)"))
     subtotal: str
     tax: str
     total: str
