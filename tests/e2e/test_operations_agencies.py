@@ -55,6 +55,14 @@ def ok(response: httpx.Response) -> Any:
     return response.json()
 
 
+def listed_as(response: httpx.Response, key: str) -> list[dict[str, Any]]:
+    """A registry listing: a JSON list, or (the shape being introduced) an object holding
+    it under `key`."""
+    body = ok(response)
+    rows: list[dict[str, Any]] = body[key] if isinstance(body, dict) else body
+    return rows
+
+
 def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()["error"]
@@ -126,15 +134,18 @@ def registry(run: Run) -> None:
                       ).status_code == 409  # it is at version 1 now
     created(agency.put(f"{base}/COL-1", json={**good, "expected_version": 1}))
     created(agency.put(f"{base}/COL-OLD", json=old))
+    created(agency.put(f"{base}/COL-SUS", json={**good, "name": "王磊",
+                                                "status": "suspended"}))
     error(run.case("collector").put(f"{base}/COL-2", json=good), 403, "supervisor_required")
     error(run.case("other_agency").get(base), 403, "forbidden")
-    versions = ok(agency.get(f"{base}/COL-1/versions"))
+    versions = listed_as(agency.get(f"{base}/COL-1/versions"), "versions")
     assert [(v["version"], len(v["training"])) for v in versions] == [(1, 0), (2, 1)]
     assert {v["actor"] for v in versions} == {versions[0]["actor"]}
-    listed = ok(run.case("creditor").get(base))
+    listed = listed_as(run.case("creditor").get(base), "collectors")
     assert [(c["collector_id"], c["status"], c["qualified_until"], c["version"])
             for c in listed] == [("COL-1", "active", good["qualified_until"], 2),
-                                 ("COL-OLD", "active", old["qualified_until"], 1)]
+                                 ("COL-OLD", "active", old["qualified_until"], 1),
+                                 ("COL-SUS", "suspended", good["qualified_until"], 1)]
 
 
 # ---------------------------------------------------------------------- 2. qualification
@@ -185,7 +196,8 @@ def qualification_and_placement(run: Run) -> None:
                         json={"to_agency_id": OTHER, "reason": "performance"}),
           409, "agency_not_qualified")
     assert len(run.history("spare")) == before
-    listed = ok(creditor.get(f"/v1/creditors/{CREDITOR}/qualifications"))
+    listed = listed_as(creditor.get(f"/v1/creditors/{CREDITOR}/qualifications"),
+                       "qualifications")
     assert sorted((q["agency_id"], q["status"], q["valid_today"]) for q in listed) == [
         (AGENCY, "approved", True), (OTHER, "rejected", False)]
     mine = ok(run.case("agency").get(f"/v1/creditors/{CREDITOR}/qualifications/{AGENCY}"))
@@ -205,11 +217,13 @@ def collector_contacts(run: Run) -> None:
     missing = error(contact(run, "contacts", "k-3", None), 422, "unknown_collector")
     assert [f["path"] for f in missing["fields"]] == ["body.agent_id"], missing
     error(contact(run, "contacts", "k-4", "COL-OLD"), 409, "collector_not_qualified")
+    error(contact(run, "contacts", "k-5", "COL-SUS"), 409, "collector_not_qualified")
     assert len(run.history("contacts")) == before
     [contacted] = [e["data"] for e in run.history("contacts") if e["type"] == "Contacted"]
     assert (contacted["contact_id"], contacted["agent_id"]) == ("k-1", "COL-1")
     retry = contact(run, "contacts", "k-1", "COL-1", reached=True)
-    assert retry.status_code in (200, 201), retry.text
+    assert (retry.status_code, retry.json()["recorded"]) == (200, False), retry.text
+    assert len(run.history("contacts")) == before
 
 
 def three_calls(run: Run) -> None:
@@ -249,7 +263,14 @@ def legal_hand_off(run: Run) -> None:
                                json=qualification("approved"))
     assert requalified.status_code == 201, requalified.text
     assert (requalified.json()["version"], requalified.json()["valid_today"]) == (2, True)
+    assert [(v["version"], v["status"]) for v in listed_as(creditor.get(
+        f"/v1/creditors/{CREDITOR}/qualifications/{OTHER}/versions"), "versions")] == [
+        (1, "rejected"), (2, "approved")]
+    assert [(v["version"], v["kind"]) for v in listed_as(run.case("auditor").get(
+        f"/v1/agencies/{OTHER}/profile/versions"), "versions")] == [(1, "law_firm")]
     case_id = run.ids["legal"]
+    created(contact(run, "legal", "l-1", "COL-1"), "Contacted")
+    created(contact(run, "legal", "l-2", "COL-1"), "Contacted")
     created(creditor.post(f"/v1/cases/{case_id}/reassignment",
                           json={"to_agency_id": OTHER, "reason": "litigation"}),
             "Reassigned", "HandedToLawFirm")
@@ -267,18 +288,25 @@ def legal_hand_off(run: Run) -> None:
     gone = run.case("agency").post(base, json={"stage_ref": "LIT-3", "stage": "hearing",
                                                "occurred_at": iso(now())})
     assert gone.status_code == 404, gone.text  # no longer AG-E2E's case
+    # the law firm has no collectors registered: any agent; its one call is the first of
+    # its assignment (the two before the hand-off do not count towards three)
+    created(law_firm.post(f"/v1/cases/{case_id}/contacts", json={
+        "contact_id": "l-3", "channel": "phone", "direction": "outbound", "party": "none",
+        "outcome": "busy", "action_code": "NOANS", "agent_id": "LAWYER-1",
+        "occurred_at": iso(now())}), "Contacted")
     created(law_firm.post(f"/v1/cases/{case_id}/legal-documents", json={
         "document_id": "DOC-1", "kind": "judgment", "sha256": DOC_SHA}),
         "LegalDocumentReferenced")
-    # a collection agency's case cannot be litigated
-    refused = creditor.post(f"/v1/cases/{run.ids['spare']}/litigation", json={
-        "stage_ref": "LIT-X", "stage": "filed", "occurred_at": iso(now())})
-    assert refused.status_code in (403, 409), refused.text
+    # a case a collection agency holds cannot be litigated; a creditor records no stage
+    lit = {"stage_ref": "LIT-X", "stage": "filed", "occurred_at": iso(now())}
+    error(run.case("agency").post(f"/v1/cases/{run.ids['spare']}/litigation", json=lit),
+          409, "invalid_transition")
+    error(creditor.post(f"/v1/cases/{case_id}/litigation", json=lit), 403, "forbidden")
 
     types = run.types("legal")
     assert types[types.index("Reassigned") + 1] == "HandedToLawFirm", types
-    assert types[-3:] == ["LitigationStageRecorded", "LitigationStageRecorded",
-                          "LegalDocumentReferenced"], types
+    assert types[-4:] == ["LitigationStageRecorded", "LitigationStageRecorded",
+                          "Contacted", "LegalDocumentReferenced"], types
     view = creditor.get(f"/v1/cases/{case_id}").json()
     assert view["agency_id"] == OTHER
     legal = view["legal"]
@@ -324,6 +352,11 @@ def read_figures(run: Run) -> dict[str, Any]:
             "/v1/sla", params={"agency_id": AGENCY, "as_of": iso(run.mark)}))["cases"]),
         "legal_for_other": run.contact("other_agency").get(
             f"/v1/cases/{run.ids['legal']}/reports/three-calls-failed").json(),
+        "other_timeliness": ok(run.contact("other_agency").get(
+            f"/v1/agencies/{OTHER}/timeliness", params=period)),
+        "other_list": ok(run.contact("other_agency").get(
+            f"/v1/agencies/{OTHER}/reports/three-calls-failed"))["cases"],
+        "daily_default_zone": ok(agency.get(daily, params={"day": yesterday}))["timezone"],
         "legal_for_agency": agency.get(
             f"/v1/cases/{run.ids['legal']}/reports/three-calls-failed").json(),
     }
@@ -343,11 +376,17 @@ def read_figures(run: Run) -> dict[str, Any]:
 
 def check_figures(run: Run, figures: dict[str, Any]) -> None:
     timeliness = figures["timeliness"]
-    assert (timeliness["agency"]["count"], timeliness["agency"]["late_entries"]) == (4, 0)
-    assert {c["collector_id"]: c["count"] for c in timeliness["collectors"]} == {"COL-1": 4}
+    assert (timeliness["agency"]["count"], timeliness["agency"]["late_entries"]) == (6, 0)
+    assert {c["collector_id"]: c["count"] for c in timeliness["collectors"]} == {"COL-1": 6}
+    other = figures["other_timeliness"]
+    assert {c["collector_id"]: c["count"] for c in other["collectors"]} == {"LAWYER-1": 1}
     assert figures["contacts"] == sorted([
         ("k-1", run.ids["contacts"], "COL-1", "conversation"),
-        *[(f"t-{i}", run.ids["calls"], "COL-1", "no_answer") for i in (1, 2, 3)]])
+        *[(f"t-{i}", run.ids["calls"], "COL-1", "no_answer") for i in (1, 2, 3)],
+        *[(f"l-{i}", run.ids["legal"], "COL-1", "no_answer") for i in (1, 2)],
+        ("l-3", run.ids["legal"], "LAWYER-1", "busy")])
+    assert figures["daily_default_zone"] == ZONE  # no agency setting: the service's default
+    assert figures["other_list"] == []  # one call of the law firm's own assignment
     # the law firm holds the legal case now in the contact service too
     assert figures["sla_other"] == [run.ids["legal"]]
     assert run.ids["legal"] not in figures["sla_agency"]
@@ -450,7 +489,8 @@ def run_agencies(system: System, *, relay: bool, transport: str) -> None:
     caught_up(run)
     figures = eventually(system, lambda: read_figures(run),
                          lambda f: f["sla_other"] == [run.ids["legal"]]
-                         and f["timeliness"]["agency"]["count"] == 4)
+                         and f["timeliness"]["agency"]["count"] == 6
+                         and len(f["contacts"]) == 7)
     check_figures(run, figures)
     check_report_rules(run)
     rebuilds_reproduce_the_figures(run, figures)
