@@ -365,9 +365,11 @@ def read_figures(run: Run) -> dict[str, Any]:
         figures[f"calls_{fmt}"] = hashed(agency.get(calls, params={"format": fmt}))
     figures["daily_again"] = hashed(agency.get(daily, params=day))
     figures["calls_again"] = hashed(agency.get(calls))
+    figures["calls_creditor"] = hashed(creditor.get(calls))
     figures["daily_creditor"] = hashed(creditor.get(daily, params=day))
+    week_ago = (date.fromisoformat(yesterday) - timedelta(days=6)).isoformat()  # ended
     figures["weekly"] = hashed(agency.get(f"/v1/agencies/{AGENCY}/reports/weekly",
-                                          params={"day": yesterday, "timezone": ZONE}))
+                                          params={"day": week_ago, "timezone": ZONE}))
     for fmt in ("json", "csv"):
         figures[f"list_{fmt}"] = hashed(agency.get(listing, params={"format": fmt}))
     figures["list_creditor"] = hashed(creditor.get(listing))
@@ -406,6 +408,9 @@ def check_figures(run: Run, figures: dict[str, Any]) -> None:
     assert (daily["cases_worked"], daily["contacts"]["total"], daily["promises"]["made"],
             daily["payments"]["received"], daily["complaints"]["received"],
             daily["service_levels"]["cases_judged"]) == (0, 0, 0, 0, 0, 0)
+    midnight = datetime.combine(yesterday, datetime.min.time(), ZoneInfo(ZONE))
+    assert (datetime.fromisoformat(daily["from"]), datetime.fromisoformat(daily["to"])) == (
+        midnight, midnight + timedelta(days=1))
     creditors = httpx.Response(200, content=figures["daily_creditor"][0]).json()
     assert creditors["creditor_id"] == CREDITOR
     assert figures["daily_csv"][0].startswith(b"\xef\xbb\xbf")
@@ -415,14 +420,22 @@ def check_figures(run: Run, figures: dict[str, Any]) -> None:
     assert figures["daily_pdf"][0].startswith(b"%PDF")
     weekly = httpx.Response(200, content=figures["weekly"][0]).json()
     assert weekly["period"] == "weekly"
-    assert (date.fromisoformat(weekly["first_day"]) <= yesterday
-            <= date.fromisoformat(weekly["last_day"]))
+    week_ago = yesterday - timedelta(days=6)
+    assert (date.fromisoformat(weekly["first_day"]), date.fromisoformat(weekly["last_day"])) == (
+        week_ago - timedelta(days=week_ago.weekday()),
+        week_ago + timedelta(days=6 - week_ago.weekday()))
+    assert weekly["label"] == f"{week_ago.isocalendar().year}-W{week_ago.isocalendar().week:02d}"
+    assert (weekly["cases_worked"], weekly["contacts"]["total"]) == (0, 0)
 
     body, digest = figures["calls_json"]
     assert figures["calls_again"] == (body, digest)
     report = httpx.Response(200, content=body).json()
     assert [a["contact_id"] for a in report["attempts"]] == ["t-1", "t-2", "t-3"]
     assert report["timezone"] == ZONE
+    due = datetime.fromisoformat(report["due_at"])
+    assert report["due_at_local"] == f"{due.astimezone(ZoneInfo(ZONE)):%Y-%m-%d %H:%M} {ZONE}"
+    assert report["generated_from"]["case_version"] == len(run.history("calls"))
+    assert figures["calls_creditor"] == figures["calls_json"]  # the same report for its creditor
     assert figures["calls_csv"][0].startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(figures["calls_csv"][0].decode("utf-8-sig"))))
     assert [r["contact_id"] for r in rows] == ["t-1", "t-2", "t-3"], rows
@@ -449,6 +462,9 @@ def check_report_rules(run: Run) -> None:
                           params={"day": "2026-01-01", "timezone": "Mars/Olympus"})
     assert bad_zone.status_code == 422, bad_zone.text
     assert "query.timezone" in bad_zone.text
+    refused = run.contact("creditor").get(f"/v1/agencies/{AGENCY}/reports/daily", params={
+        "day": "2026-01-01", "creditor_id": "BANK-OTHER"})
+    assert refused.status_code == 403, refused.text  # a creditor reads its own cases only
     other = run.contact("other_agency")
     for path in ("reports/daily", "reports/three-calls-failed"):
         refused = other.get(f"/v1/agencies/{AGENCY}/{path}", params={"day": "2026-01-01"})
