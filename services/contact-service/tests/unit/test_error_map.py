@@ -26,7 +26,7 @@ def body(exc: Exception) -> tuple[int, dict[str, str], dict[str, Any]]:
 
 def test_every_error_the_use_cases_declare_has_an_answer() -> None:
     errors = declared(application_errors)
-    assert len(errors) == 7
+    assert len(errors) == 8
     assert [e.__name__ for e in errors if e not in ERRORS] == []
 
 
@@ -58,3 +58,12 @@ def test_a_missing_agency_is_a_missing_field() -> None:
     assert content["error"]["fields"] == [{"path": "query.agency_id",
                                            "message": "required for this key",
                                            "type": "missing"}]
+
+
+def test_a_bad_month_query_names_the_query_field() -> None:
+    from contact_service.application.errors import InvalidMonthQuery
+
+    status, _, content = body(InvalidMonthQuery("month must be YYYY-MM (01-12), not '2026-13'"))
+    assert status == 422
+    assert content["error"]["code"] == "invalid_month"
+    assert [f["path"] for f in content["error"]["fields"]] == ["query.month"]

@@ -34,7 +34,9 @@ from contact_service.adapters.contact_log import (
     payments,
     promises,
     violations,
+    visits,
 )
+from contact_service.domain.collectors import CollectorContact, CollectorVisit, ReviewFact
 from contact_service.domain.complaints import ComplaintFact
 from contact_service.domain.kpis import CaseAssignment, ContactFact, PromiseFact, ViolationFact
 from contact_service.domain.qa import (
@@ -96,6 +98,10 @@ qa_reviews = sa.Table(
     sa.Column("serious", sa.Boolean, nullable=False),
     sa.Column("reviewer", sa.Text, nullable=False),
     sa.Column("reviewed_at", sa.Text, nullable=False),
+    # The collector of the reviewed item when the review was recorded: the agent of a sampled
+    # call or visit contact (`contacts.agent_id`); NULL for a repaid case or a contact that
+    # names no agent. Kept with the review so later changes never move a past score.
+    sa.Column("collector_id", sa.Text),
     sa.CheckConstraint("score >= 0 AND score <= 100", name="ck_qa_reviews_score"),
 )
 
@@ -311,8 +317,12 @@ class QaStore:
                 qa_sample_items.c.item_id == item_id)).scalars().first()
             if population is None:
                 raise ItemNotInSample(f"item {item_id} is not in sample {sample_id}")
+            collector = None if population == REPAID_CASES else conn.execute(
+                sa.select(contacts.c.agent_id).where(contacts.c.event_id == item_id)
+            ).scalars().first()
             row = {**wanted, "review_id": review_id, "population": population,
-                   "reviewer": reviewer, "reviewed_at": now.astimezone(UTC).isoformat()}
+                   "reviewer": reviewer, "reviewed_at": now.astimezone(UTC).isoformat(),
+                   "collector_id": collector}
             conn.execute(qa_reviews.insert().values(**row))
         return row, True
 
@@ -324,6 +334,24 @@ class QaStore:
                 qa_reviews.c.reviewed_at, qa_reviews.c.review_id)).mappings().all()
         return [dict(r) for r in rows]
 
+    def month_reviews(self, agency_id: str, month: str
+                      ) -> list[tuple[dict[str, Any], list[ReviewFact]]]:
+        """The agency's samples of a month (by sample id), each with its reviews."""
+        with self.engine.connect() as conn:
+            samples = conn.execute(sa.select(qa_samples).where(
+                qa_samples.c.agency_id == agency_id, qa_samples.c.month == month)
+                .order_by(qa_samples.c.sample_id)).mappings().all()
+            found: dict[str, list[ReviewFact]] = {s["sample_id"]: [] for s in samples}
+            if found:
+                for r in conn.execute(sa.select(
+                        qa_reviews.c.sample_id, qa_reviews.c.review_id,
+                        qa_reviews.c.collector_id, qa_reviews.c.score, qa_reviews.c.serious)
+                        .where(qa_reviews.c.sample_id.in_(list(found)))
+                        .order_by(qa_reviews.c.review_id)):
+                    found[r.sample_id].append(ReviewFact(
+                        review_id=r.review_id, collector_id=r.collector_id,
+                        score=int(r.score), serious=bool(r.serious)))
+        return [(dict(s), found[s["sample_id"]]) for s in samples]
 
     # ------------------------------------------------------------------ contact KPIs
 
@@ -332,6 +360,33 @@ class QaStore:
         """The agency's assignments, contacts, promises and violations touching [start, end),
         of `creditor_id`'s cases only when given."""
         return load_kpi_facts(self.engine, agency_id, start, end, creditor_id)
+
+
+# ---------------------------------------------------------------------- collector KPIs
+
+def load_collector_facts(engine: Engine, agency_id: str, start: datetime, end: datetime,
+                         creditor_id: str | None = None
+                         ) -> tuple[list[CollectorContact], list[CollectorVisit]]:
+    """The agency's contacts that occurred in [start, end) and the field visits it requested
+    that were performed in it (of `creditor_id`'s cases only when given)."""
+    since, until = _bounds(start, end)
+    made = [contacts.c.agency_id == agency_id, contacts.c.occurred_at >= since,
+            contacts.c.occurred_at < until]
+    performed = [visits.c.agency_id == agency_id, visits.c.performed_at.is_not(None),
+                 visits.c.performed_at >= since, visits.c.performed_at < until]
+    if creditor_id is not None:
+        made.append(contacts.c.creditor_id == creditor_id)
+        performed.append(visits.c.creditor_id == creditor_id)
+    with engine.connect() as conn:
+        found = [CollectorContact(event_id=r.event_id, agent_id=r.agent_id, party=r.party,
+                                  action_code=r.action_code)
+                 for r in conn.execute(sa.select(contacts.c.event_id, contacts.c.agent_id,
+                                                 contacts.c.party, contacts.c.action_code)
+                                       .where(*made))]
+        done = [CollectorVisit(visit_id=f"{r.case_id}/{r.visit_id}", visitor_id=r.visitor_id)
+                for r in conn.execute(sa.select(visits.c.case_id, visits.c.visit_id,
+                                                visits.c.visitor_id).where(*performed))]
+    return found, done
 
 
 # ---------------------------------------------------------------------- contact KPIs

@@ -48,3 +48,7 @@ class AgencyRequired(ValueError):
 
 class PeriodOutOfOrder(ValueError):
     """A period whose start is not before its end."""
+
+
+class InvalidMonthQuery(ValueError):
+    """A `month` query parameter that is not a `YYYY-MM` month (the collector scores)."""

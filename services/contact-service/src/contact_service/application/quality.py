@@ -9,28 +9,39 @@ Who may do what:
 - a sample is visible to admins, auditors, its agency, and the creditor it is confined to;
 - reviews of a creditor's sample are recorded by that creditor (or an admin), reviews of an
   agency's whole-work sample by the agency (or an admin);
-- contact KPIs: an agency key its own agency's; a creditor key over its own cases only.
+- contact KPIs: an agency key its own agency's; a creditor key over its own cases only;
+- collector scores (a month's QA reviews per collector): an agency key its own agency's;
+  a creditor key those of the samples confined to its cases, of an agency that holds or has
+  worked them; auditors and admins every sample of the agency (`sees_sample`);
+- collector KPIs: as the contact KPIs.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from casetrail.clock import Clock
 from casetrail.security import Principal, Role
 from casetrail.web import EARLIEST_DAY, LATEST_DAY
 
 from contact_service.adapters.agency_settings import AgencySettingsStore
-from contact_service.adapters.qa_store import QaStore
+from contact_service.adapters.qa_store import QaStore, load_collector_facts
 from contact_service.adapters.queries import ContactQueries
 from contact_service.application.access import (
     check_creditor_works_with,
     require_roles,
     sees_sample,
 )
-from contact_service.application.errors import Forbidden, SampleNotFound
+from contact_service.application.errors import Forbidden, InvalidMonthQuery, SampleNotFound
+from contact_service.application.reports import Rendered, render
+from contact_service.domain.collectors import (
+    ReviewFact,
+    collector_kpis,
+    collector_scores,
+    scores_csv,
+)
 from contact_service.domain.kpis import DEFINITIONS, Period, contact_kpis
 from contact_service.domain.qa import (
     InvalidMonth,
@@ -132,6 +143,55 @@ class Quality:
                     for name, r in kpis.as_dict().items()},
                 "complaints": vars(kpis.complaints),
                 "action_codes": [vars(a) for a in kpis.action_codes]}
+
+    # ------------------------------------------------------------------ per collector
+
+    def collector_scores(self, caller: Principal, agency_id: str, month: str
+                         ) -> dict[str, Any]:
+        """The QA reviews of the agency's samples of a month (YYYY-MM, the month the samples
+        were drawn for) the caller may see, per collector (the collector stored with each
+        review) and in total: reviews, average score (2 places, half-up), lowest score,
+        serious findings and the review ids."""
+        require_roles(caller, Role.ADMIN, Role.AUDITOR, Role.CREDITOR, Role.AGENCY)
+        if caller.role is Role.AGENCY and caller.tenant != agency_id:
+            raise Forbidden("an agency key sees only its own agency's scores")
+        try:
+            month_days(month)
+        except InvalidMonth as exc:
+            raise InvalidMonthQuery(str(exc)) from None
+        if caller.role is Role.CREDITOR:
+            check_creditor_works_with(self.queries, caller, agency_id)
+        seen = [(sample, reviews) for sample, reviews in self.qa.month_reviews(agency_id, month)
+                if sees_sample(caller, sample)]
+        every: list[ReviewFact] = [r for _, reviews in seen for r in reviews]
+        per, total = collector_scores(every)
+        totals = total.as_dict()
+        del totals["collector_id"]
+        return {"agency_id": agency_id, "month": month,
+                "creditor_id": caller.tenant if caller.role is Role.CREDITOR else None,
+                "samples": [sample["sample_id"] for sample, _ in seen],
+                "collectors": [s.as_dict() for s in per], "total": totals}
+
+    def collector_scores_in(self, caller: Principal, agency_id: str, month: str,
+                            fmt: Literal["json", "csv"]) -> Rendered:
+        """The collector scores as JSON or CSV (UTF-8 with a BOM), with their SHA-256."""
+        answer = self.collector_scores(caller, agency_id, month)
+        return render(answer, fmt, f"collector-scores-{agency_id}-{month}",
+                      csv_text=scores_csv(answer) if fmt == "csv" else "", pdf=None)
+
+    def collector_kpis(self, caller: Principal, agency_id: str, since: datetime,
+                       until: datetime) -> dict[str, Any]:
+        """Per collector (agent or visitor; `None` for work naming none) over [since, until):
+        contacts, right-party contacts, visits performed, contacts per action code; a
+        creditor's over its own cases only."""
+        if caller.role is Role.AGENCY and caller.tenant != agency_id:
+            raise Forbidden("an agency key sees only its own KPIs")
+        creditor_id = caller.tenant if caller.role is Role.CREDITOR else None
+        period = Period(since.astimezone(UTC), until.astimezone(UTC))
+        found, visited = load_collector_facts(self.qa.engine, agency_id, period.start,
+                                              period.end, creditor_id)
+        return {"agency_id": agency_id, "creditor_id": creditor_id, "from": period.start,
+                "to": period.end, **collector_kpis(found, visited)}
 
 
 def _review(row: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from contact_service.application.errors import (
     AgencyRequired,
     CaseNotFound,
     Forbidden,
+    InvalidMonthQuery,
     PeriodOutOfOrder,
     ProjectionBehind,
     SampleNotFound,
@@ -67,6 +68,7 @@ ERRORS: dict[type[Exception], Answer] = {
     SettingConflict: Answer(409, "setting_conflict", "body.effective_from"),
     # QA, KPIs
     InvalidMonth: Answer(422, "invalid_month", "body.month"),
+    InvalidMonthQuery: Answer(422, "invalid_month", "query.month"),
     ItemNotInSample: Answer(422, "item_not_in_sample", "body.item_id"),
     ReviewIdConflict: Answer(409, "review_id_conflict", "body.review_id"),
     InvalidPeriod: Answer(422, "invalid_period", "query.to"),

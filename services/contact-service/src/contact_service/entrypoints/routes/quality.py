@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from casetrail.web import Identifier, IdentifierPath, Instant, error_responses
 from fastapi import APIRouter, Query, Response
@@ -93,6 +93,9 @@ class ReviewOut(BaseModel):
     serious: bool
     reviewer: str
     reviewed_at: str
+    collector_id: str | None = Field(
+        description="the collector of the item when the review was recorded: the agent of a "
+                    "sampled call or visit; null for a repaid case or a contact naming none")
     escalate_by: str | None = Field(description="reviewed_at + 24 h for serious findings")
 
 
@@ -183,6 +186,75 @@ class KpisOut(BaseModel):
     action_codes: list[ActionCodeOut] = Field(description="sorted by action code")
 
 
+class CollectorScoreOut(BaseModel):
+    """One collector's QA reviews of the month."""
+
+    collector_id: str | None = Field(description="null: reviews of items naming no collector "
+                                                  "(repaid cases, contacts without an agent)")
+    reviews: int
+    average_score: str | None = Field(description="decimal, 2 places, half-up")
+    min_score: int | None
+    serious_findings: int
+    review_ids: list[str] = Field(description="sorted")
+
+
+class ScoreTotalOut(BaseModel):
+    """Every review of the month counted."""
+
+    reviews: int
+    average_score: str | None
+    min_score: int | None
+    serious_findings: int
+    review_ids: list[str]
+
+
+class CollectorScoresOut(BaseModel):
+    """An agency's monthly QA scores per collector."""
+
+    agency_id: str
+    month: str
+    creditor_id: str | None = Field(description="a creditor key: only its own samples count")
+    samples: list[str] = Field(description="the samples of the month whose reviews count")
+    collectors: list[CollectorScoreOut] = Field(description="by collector id, null last")
+    total: ScoreTotalOut
+
+
+class CollectorActionCodeOut(BaseModel):
+    """A collector's contacts with one action code."""
+
+    action_code: str
+    contacts: int
+    right_party_contacts: int
+
+
+class CollectorFiguresOut(BaseModel):
+    """A collector's (or the agency's) work in the period."""
+
+    contacts: int
+    right_party_contacts: int = Field(description="contacts with party `debtor`")
+    visits_performed: int = Field(description="field visits performed in the period "
+                                              "(`VisitPerformed.visitor_id`)")
+    action_codes: list[CollectorActionCodeOut]
+
+
+class CollectorKpiOut(CollectorFiguresOut):
+    """One collector's figures."""
+
+    collector_id: str | None = Field(description="the agent or visitor; null: work naming "
+                                                  "none")
+
+
+class CollectorKpisOut(BaseModel):
+    """An agency's figures per collector for [from, to)."""
+
+    agency_id: str
+    creditor_id: str | None
+    period_from: datetime = Field(alias="from")
+    period_to: datetime = Field(alias="to")
+    collectors: list[CollectorKpiOut] = Field(description="by collector id, null last")
+    total: CollectorFiguresOut
+
+
 # ---------------------------------------------------------------------- routes
 
 @router.post("/qa/samples", status_code=201, response_model=SampleOut,
@@ -254,3 +326,45 @@ async def agency_contact_kpis(
     [from, to) as given (each with its offset): no day or zone is implied. An agency key sees
     only its own agency; a creditor key gets the KPIs over its own cases only."""
     return await run_in_threadpool(service.quality.contact_kpis, caller, agency_id, since, until)
+
+
+@router.get("/agencies/{agency_id}/collector-scores", response_model=CollectorScoresOut,
+            summary="An agency's monthly QA scores per collector",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "JSON or CSV; `X-Content-SHA256` (and `ETag`) is "
+                                            "the SHA-256 of the body"},
+                       **error_responses(403)})
+async def agency_collector_scores(
+    agency_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep,
+    month: Annotated[str, Query(description="YYYY-MM: the month the QA samples were drawn "
+                                            "for", examples=["2026-10"])],
+    format: Annotated[Literal["json", "csv"], Query(
+        description="json (default) or csv (UTF-8 with a BOM; a last row `total`)")] = "json",
+) -> Response:
+    """Every QA review of the agency's samples of the month (those the caller may see: an
+    agency key its own agency's, a creditor key the samples of its own cases, auditors and
+    admins all), per collector (the agent of the reviewed call or visit, stored with the
+    review when it was recorded; null for repaid cases) and in total: reviews, average score
+    (2 places, half-up), lowest score, serious findings and the review ids."""
+    rendered = await run_in_threadpool(service.quality.collector_scores_in, caller, agency_id,
+                                       month, format)
+    return Response(rendered.body, media_type=rendered.media_type, headers={
+        "X-Content-SHA256": rendered.sha256, "ETag": f'"{rendered.sha256}"',
+        "Content-Disposition": f'inline; filename="{rendered.filename}"'})
+
+
+@router.get("/agencies/{agency_id}/collector-kpis", response_model=CollectorKpisOut,
+            response_model_by_alias=True, summary="An agency's figures per collector",
+            responses=error_responses(403))
+async def agency_collector_kpis(
+    agency_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep,
+    since: Annotated[Instant, Query(alias="from", description="start, included")],
+    until: Annotated[Instant, Query(alias="to", description="end, excluded")],
+) -> dict[str, Any]:
+    """Per collector over the instants [from, to) as given: contacts (`Contacted.agent_id`),
+    right-party contacts (party `debtor`, as the contact KPIs), field visits performed
+    (`VisitPerformed.visitor_id`) and contacts per action code; work naming no collector
+    under `collector_id` null. Promises are not per collector: the case's `PromisedToPay`
+    names no agent. An agency key sees only its own agency; a creditor key its own cases."""
+    return await run_in_threadpool(service.quality.collector_kpis, caller, agency_id, since,
+                                   until)
