@@ -224,6 +224,21 @@ def collector_contacts(run: Run) -> None:
     retry = contact(run, "contacts", "k-1", "COL-1", reached=True)
     assert (retry.status_code, retry.json()["recorded"]) == (200, False), retry.text
     assert len(run.history("contacts")) == before
+    # a collector who leaves: the retry of its recorded contact is answered as before, a new
+    # contact naming it is refused
+    base = f"/v1/agencies/{AGENCY}/collectors/COL-2"
+    joined = {"name": "赵敏", "qualified_until": (today() + timedelta(days=30)).isoformat()}
+    created(run.case("agency").put(base, json=joined))
+    created(contact(run, "contacts", "k-6", "COL-2"), "Contacted")
+    left = run.case("agency").put(base, json={**joined, "status": "left",
+                                              "expected_version": 1})
+    assert (left.status_code, left.json()["version"], left.json()["status"]) == (
+        201, 2, "left"), left.text
+    retry = contact(run, "contacts", "k-6", "COL-2")
+    assert (retry.status_code, retry.json()["recorded"]) == (200, False), retry.text
+    error(contact(run, "contacts", "k-7", "COL-2"), 409, "collector_not_qualified")
+    assert [e["data"]["contact_id"] for e in run.history("contacts")
+            if e["type"] == "Contacted"] == ["k-1", "k-6"]
 
 
 def three_calls(run: Run) -> None:
@@ -244,6 +259,8 @@ def three_calls(run: Run) -> None:
     assert {(a["channel"], a["direction"], a["party"], a["outcome"], a["action_code"],
              a["agent_id"]) for a in report["attempts"]} == {
         ("phone", "outbound", "none", "no_answer", "NOANS", "COL-1")}
+    # a later reach does not withdraw it
+    created(contact(run, "calls", "t-4", "COL-1", reached=True), "Contacted")
     assert (report["case_id"], report["creditor_id"], report["agency_id"]) == (
         run.ids["calls"], CREDITOR, AGENCY)
     # the case with a conversation is not due
@@ -378,13 +395,16 @@ def read_figures(run: Run) -> dict[str, Any]:
 
 def check_figures(run: Run, figures: dict[str, Any]) -> None:
     timeliness = figures["timeliness"]
-    assert (timeliness["agency"]["count"], timeliness["agency"]["late_entries"]) == (6, 0)
-    assert {c["collector_id"]: c["count"] for c in timeliness["collectors"]} == {"COL-1": 6}
+    assert (timeliness["agency"]["count"], timeliness["agency"]["late_entries"]) == (8, 0)
+    assert {c["collector_id"]: c["count"] for c in timeliness["collectors"]} == {
+        "COL-1": 7, "COL-2": 1}
     other = figures["other_timeliness"]
     assert {c["collector_id"]: c["count"] for c in other["collectors"]} == {"LAWYER-1": 1}
     assert figures["contacts"] == sorted([
         ("k-1", run.ids["contacts"], "COL-1", "conversation"),
+        ("k-6", run.ids["contacts"], "COL-2", "no_answer"),
         *[(f"t-{i}", run.ids["calls"], "COL-1", "no_answer") for i in (1, 2, 3)],
+        ("t-4", run.ids["calls"], "COL-1", "conversation"),
         *[(f"l-{i}", run.ids["legal"], "COL-1", "no_answer") for i in (1, 2)],
         ("l-3", run.ids["legal"], "LAWYER-1", "busy")])
     assert figures["daily_default_zone"] == ZONE  # no agency setting: the service's default
@@ -505,8 +525,8 @@ def run_agencies(system: System, *, relay: bool, transport: str) -> None:
     caught_up(run)
     figures = eventually(system, lambda: read_figures(run),
                          lambda f: f["sla_other"] == [run.ids["legal"]]
-                         and f["timeliness"]["agency"]["count"] == 6
-                         and len(f["contacts"]) == 7)
+                         and f["timeliness"]["agency"]["count"] == 8
+                         and len(f["contacts"]) == 9)
     check_figures(run, figures)
     check_report_rules(run)
     rebuilds_reproduce_the_figures(run, figures)
