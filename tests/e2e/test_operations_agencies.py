@@ -253,9 +253,8 @@ def three_calls(run: Run) -> None:
                         lambda r: r.status_code == 200).json()
     assert [a["contact_id"] for a in report["attempts"]] == ["t-1", "t-2", "t-3"]
     contacts = [e for e in run.history("calls") if e["type"] == "Contacted"]
-    assert report["due_at"] == contacts[-1]["data"]["occurred_at"] or (
-        datetime.fromisoformat(report["due_at"])
-        == datetime.fromisoformat(contacts[-1]["data"]["occurred_at"]))
+    assert datetime.fromisoformat(report["due_at"]) == datetime.fromisoformat(
+        contacts[-1]["data"]["occurred_at"])  # the third attempt
     assert {(a["channel"], a["direction"], a["party"], a["outcome"], a["action_code"],
              a["agent_id"]) for a in report["attempts"]} == {
         ("phone", "outbound", "none", "no_answer", "NOANS", "COL-1")}
@@ -485,6 +484,12 @@ def check_report_rules(run: Run) -> None:
     refused = run.contact("creditor").get(f"/v1/agencies/{AGENCY}/reports/daily", params={
         "day": "2026-01-01", "creditor_id": "BANK-OTHER"})
     assert refused.status_code == 403, refused.text  # a creditor reads its own cases only
+    error(run.contact("other_agency").get(
+        f"/v1/cases/{run.ids['calls']}/reports/three-calls-failed"), 404, "case_not_found")
+    elsewhere = ok(run.contact("auditor").get(
+        f"/v1/agencies/{AGENCY}/reports/three-calls-failed",
+        params={"creditor_id": "BANK-OTHER"}))
+    assert (elsewhere["creditor_id"], elsewhere["cases"]) == ("BANK-OTHER", [])
     other = run.contact("other_agency")
     for path in ("reports/daily", "reports/three-calls-failed"):
         refused = other.get(f"/v1/agencies/{AGENCY}/{path}", params={"day": "2026-01-01"})
