@@ -52,7 +52,8 @@ CASES = {"OLD-0": "184613c5-4c3a-57e4-b7ef-4dff22b6b506",  # contact, promise ke
          "OLD-1": "69c7402d-d57b-5ae4-b81d-16e107977d32",  # reassigned to AG-B
          "OLD-2": "eb1bc20c-bf81-5443-a8cd-81f74262de3b"}  # recalled
 ADDED_COLUMNS = {"case_summaries": {"delinquent_since", "next_deadline_at"}}
-ADDED_TABLES = {"debtor_key_erasures"}
+ADDED_TABLES = {"debtor_key_erasures", "agency_profiles", "agency_collectors",
+                "agency_qualifications"}  # the last three: the agency registry, empty
 EVENTS_TABLES = {"stored_events", "cases_events"}  # the library's (SQLite, PostgreSQL)
 CALLERS = {"auditor": (Role.AUDITOR, None), "bank": (Role.CREDITOR, "BANK"),
            "agency": (Role.AGENCY, "AG-A")}
@@ -170,6 +171,7 @@ def test_a_database_of_old_main_upgrades_to_head_losing_nothing(
         assert all(row[column] is None for row in after[name] for column in added), name
     assert set(after) - set(old_main) == ADDED_TABLES
     assert after["debtor_key_erasures"] == [{"id": 1, "generation": 0, "erased_at": None}]
+    assert all(after[t] == [] for t in ADDED_TABLES - {"debtor_key_erasures"})
     assert len(old_main["debtor_keys"]) == 3
     assert len(old_main["audit_leaves"]) == 10
     assert len(next(r for n, r in old_main.items() if n in EVENTS_TABLES)) == 10

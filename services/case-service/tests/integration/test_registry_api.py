@@ -56,7 +56,7 @@ def test_profiles_are_versions_their_agency_writes(as_: Any) -> None:
     assert as_("collector_a").put("/v1/agencies/AG-A/profile", {
         "kind": "collection", "display_name": "x"}).status_code == 403
     assert as_("bank1").get("/v1/agencies/AG-A/profile").json()["display_name"] == "甲"
-    versions = as_("auditor").get("/v1/agencies/AG-A/profile/versions").json()
+    versions = as_("auditor").get("/v1/agencies/AG-A/profile/versions").json()["versions"]
     assert [v["display_name"] for v in versions] == ["甲催收", "甲"]
     assert versions[0]["actor"] == "agency:AG-A:agency_a"
     assert as_("bank1").get("/v1/agencies/AG-Z/profile").status_code == 404
@@ -102,11 +102,12 @@ def test_contacts_name_a_registered_collector_active_and_qualified_that_day(
                        ).status_code == 409
     retry = agency.post(f"/v1/cases/{placed}/contacts", contact("c1", "COL-1"))
     assert retry.status_code == 200
-    listed = as_("bank1").get("/v1/agencies/AG-A/collectors").json()
+    listed = as_("bank1").get("/v1/agencies/AG-A/collectors").json()["collectors"]
     assert [(c["collector_id"], c["status"], c["version"]) for c in listed] == [
         ("COL-1", "left", 2), ("COL-2", "active", 1)]
     assert as_("agency_b").get("/v1/agencies/AG-A/collectors").status_code == 403
-    history = as_("auditor").get("/v1/agencies/AG-A/collectors/COL-1/versions").json()
+    history = as_("auditor").get("/v1/agencies/AG-A/collectors/COL-1/versions").json()[
+        "versions"]
     assert [v["status"] for v in history] == ["active", "left"]
 
 
@@ -159,7 +160,8 @@ def test_a_creditor_requiring_qualified_agencies_places_and_reassigns_with_them_
     assert bank.put("/v1/creditors/BANK1/qualifications/AG-B", QUALIFIED).status_code == 201
     assert bank.post(f"/v1/cases/{case_id}/reassignment", {
         "to_agency_id": "AG-B", "reason": "rotation"}).status_code == 201
-    listed = as_("auditor").get("/v1/creditors/BANK1/qualifications").json()
+    listed = as_("auditor").get("/v1/creditors/BANK1/qualifications").json()[
+        "qualifications"]
     assert [(q["agency_id"], q["version"], q["valid_today"]) for q in listed] == [
         ("AG-A", 1, True), ("AG-B", 2, True)]
 

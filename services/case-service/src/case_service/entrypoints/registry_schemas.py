@@ -100,3 +100,23 @@ class QualificationOut(RegistryRecordOut):
     expires_on: date | None
     valid_today: bool | None = Field(default=None, description=(
         "whether it is approved and unexpired today (the creditor's day)"))
+
+
+class AgencyProfileVersionsOut(Out):
+    versions: list[AgencyProfileOut] = Field(description="oldest first")
+
+
+class CollectorsOut(Out):
+    collectors: list[CollectorOut] = Field(description="by collector id")
+
+
+class CollectorVersionsOut(Out):
+    versions: list[CollectorOut] = Field(description="oldest first")
+
+
+class QualificationsOut(Out):
+    qualifications: list[QualificationOut] = Field(description="by agency id")
+
+
+class QualificationVersionsOut(Out):
+    versions: list[QualificationOut] = Field(description="oldest first")

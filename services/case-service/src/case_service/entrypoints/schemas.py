@@ -839,12 +839,9 @@ class DebtorOut(Out):
                                 "/v1/cases/{case_id}/pii-reveal")
 
 
-class PiiRevealOut(Out):
+class PiiRevealOut(CommandOut):
     """The recorded reveal and the debtor's details (national id still masked)."""
 
-    case_id: str
-    version: int
-    recorded: bool
     debtor: DebtorOut
 
 

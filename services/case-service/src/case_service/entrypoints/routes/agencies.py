@@ -28,15 +28,26 @@ from case_service.entrypoints.deps import AppDep, PrincipalDep
 from case_service.entrypoints.registry_schemas import (
     AgencyProfileIn,
     AgencyProfileOut,
+    AgencyProfileVersionsOut,
     CollectorIn,
     CollectorOut,
+    CollectorsOut,
+    CollectorVersionsOut,
     QualificationIn,
     QualificationOut,
+    QualificationsOut,
+    QualificationVersionsOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["agencies"])
 WRITE = error_responses(403, 404, 409, _409="`version_conflict`: the record moved on; read "
                         "it again")
+
+
+def writes(model: type) -> dict[int | str, dict[str, Any]]:
+    """A PUT's answers: 201 a new version, 200 the same content as the current one."""
+    return {200: {"model": model, "description": "the same content as the current version "
+                  "(`recorded: false`): nothing new was recorded"}, **WRITE}
 READ = error_responses(403, 404)
 
 
@@ -82,7 +93,8 @@ def _qualification_reader(caller: Principal, creditor_id: str, agency_id: str | 
 
 
 @router.put("/agencies/{agency_id}/profile", response_model=AgencyProfileOut,
-            status_code=201, summary="Set an agency's profile", responses=WRITE)
+            status_code=201, summary="Set an agency's profile",
+            responses=writes(AgencyProfileOut))
 def put_profile(agency_id: IdentifierPath, body: AgencyProfileIn, app: AppDep,
                 caller: PrincipalDep, response: Response) -> dict[str, Any]:
     """The agency's kind (`collection` or `law_firm`: a legal hand-off goes to a law firm)
@@ -101,19 +113,20 @@ def get_profile(agency_id: IdentifierPath, app: AppDep, caller: PrincipalDep
     return registry.profile(app, agency_id)
 
 
-@router.get("/agencies/{agency_id}/profile/versions", response_model=list[AgencyProfileOut],
+@router.get("/agencies/{agency_id}/profile/versions", response_model=AgencyProfileVersionsOut,
             summary="Every version of an agency's profile", responses=READ)
 def get_profile_versions(agency_id: IdentifierPath, app: AppDep, caller: PrincipalDep
-                         ) -> list[dict[str, Any]]:
+                         ) -> dict[str, Any]:
     """Oldest first, with who recorded each and when."""
-    return registry.profile_versions(app, agency_id)
+    return {"versions": registry.profile_versions(app, agency_id)}
 
 
 # ------------------------------------------------------------------------------ collectors
 
 
 @router.put("/agencies/{agency_id}/collectors/{collector_id}", response_model=CollectorOut,
-            status_code=201, summary="Register or update a collector", responses=WRITE)
+            status_code=201, summary="Register or update a collector",
+            responses=writes(CollectorOut))
 def put_collector(agency_id: IdentifierPath, collector_id: IdentifierPath, body: CollectorIn,
                   app: AppDep, caller: PrincipalDep, response: Response) -> dict[str, Any]:
     """Once an agency registered a collector, its contacts name one in `agent_id`, active
@@ -130,13 +143,13 @@ def put_collector(agency_id: IdentifierPath, collector_id: IdentifierPath, body:
         expected_version=body.expected_version))
 
 
-@router.get("/agencies/{agency_id}/collectors", response_model=list[CollectorOut],
+@router.get("/agencies/{agency_id}/collectors", response_model=CollectorsOut,
             summary="An agency's collectors", responses=READ)
 def get_collectors(agency_id: IdentifierPath, app: AppDep, caller: PrincipalDep
-                   ) -> list[dict[str, Any]]:
+                   ) -> dict[str, Any]:
     """The current version of each collector, by collector id."""
     _collector_reader(caller, agency_id)
-    return registry.collectors(app, agency_id)
+    return {"collectors": registry.collectors(app, agency_id)}
 
 
 @router.get("/agencies/{agency_id}/collectors/{collector_id}", response_model=CollectorOut,
@@ -149,13 +162,13 @@ def get_collector(agency_id: IdentifierPath, collector_id: IdentifierPath, app: 
 
 
 @router.get("/agencies/{agency_id}/collectors/{collector_id}/versions",
-            response_model=list[CollectorOut], summary="Every version of a collector",
+            response_model=CollectorVersionsOut, summary="Every version of a collector",
             responses=READ)
 def get_collector_versions(agency_id: IdentifierPath, collector_id: IdentifierPath,
-                           app: AppDep, caller: PrincipalDep) -> list[dict[str, Any]]:
+                           app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Oldest first, with who recorded each and when."""
     _collector_reader(caller, agency_id)
-    return registry.collector_versions(app, agency_id, collector_id)
+    return {"versions": registry.collector_versions(app, agency_id, collector_id)}
 
 
 # ------------------------------------------------------------------------------ qualification
@@ -163,7 +176,8 @@ def get_collector_versions(agency_id: IdentifierPath, collector_id: IdentifierPa
 
 @router.put("/creditors/{creditor_id}/qualifications/{agency_id}",
             response_model=QualificationOut, status_code=201,
-            summary="Record a qualification of an agency", responses=WRITE)
+            summary="Record a qualification of an agency",
+            responses=writes(QualificationOut))
 def put_qualification(creditor_id: IdentifierPath, agency_id: IdentifierPath,
                       body: QualificationIn, app: AppDep, caller: PrincipalDep,
                       response: Response) -> dict[str, Any]:
@@ -181,14 +195,14 @@ def put_qualification(creditor_id: IdentifierPath, agency_id: IdentifierPath,
     return registry.with_validity(app, creditor_id, view)
 
 
-@router.get("/creditors/{creditor_id}/qualifications", response_model=list[QualificationOut],
+@router.get("/creditors/{creditor_id}/qualifications", response_model=QualificationsOut,
             summary="A creditor's qualifications of agencies", responses=READ)
 def get_qualifications(creditor_id: IdentifierPath, app: AppDep, caller: PrincipalDep
-                       ) -> list[dict[str, Any]]:
+                       ) -> dict[str, Any]:
     """The current qualification of each agency the creditor recorded one for."""
     _qualification_reader(caller, creditor_id, None)
-    return [registry.with_validity(app, creditor_id, v)
-            for v in registry.qualifications(app, creditor_id)]
+    return {"qualifications": [registry.with_validity(app, creditor_id, v)
+                               for v in registry.qualifications(app, creditor_id)]}
 
 
 @router.get("/creditors/{creditor_id}/qualifications/{agency_id}",
@@ -202,10 +216,11 @@ def get_qualification(creditor_id: IdentifierPath, agency_id: IdentifierPath, ap
 
 
 @router.get("/creditors/{creditor_id}/qualifications/{agency_id}/versions",
-            response_model=list[QualificationOut], summary="Every version of a qualification",
+            response_model=QualificationVersionsOut,
+            summary="Every version of a qualification",
             responses=READ)
 def get_qualification_versions(creditor_id: IdentifierPath, agency_id: IdentifierPath,
-                               app: AppDep, caller: PrincipalDep) -> list[dict[str, Any]]:
+                               app: AppDep, caller: PrincipalDep) -> dict[str, Any]:
     """Oldest first, with who recorded each and when."""
     _qualification_reader(caller, creditor_id, agency_id)
-    return registry.qualification_versions(app, creditor_id, agency_id)
+    return {"versions": registry.qualification_versions(app, creditor_id, agency_id)}

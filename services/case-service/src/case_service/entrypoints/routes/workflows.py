@@ -242,7 +242,10 @@ def presented_key(request: Request) -> str | None:
 
 
 @router.post("/{case_id}/pii-reveal", summary="Reveal the debtor's details (audited)",
-             response_model=PiiRevealOut, status_code=201, responses=COMMAND_RESPONSES)
+             response_model=PiiRevealOut, status_code=201, responses={
+                 **COMMAND_RESPONSES, 200: {"model": PiiRevealOut, "description": (
+                     "a repeat of a reveal already recorded (`recorded: false`): the "
+                     "details again, nothing new recorded")}})
 async def reveal_pii(case_id: UUID, body: PiiRevealIn, app: AppDep, caller: PrincipalDep,
                      response: Response) -> dict[str, Any]:
     """A collector's key sees the debtor masked (name partly, numbers as hints); this opens
@@ -251,8 +254,7 @@ async def reveal_pii(case_id: UUID, body: PiiRevealIn, app: AppDep, caller: Prin
     done = await run(app, case_id, caller, body, response, lambda case: case.reveal_pii(
         reveal_id=body.reveal_id, reason=body.reason, revealed_at=app.clock.now(),
         actor=caller.actor), A, C, D)
-    return {"case_id": done.case_id, "version": done.version, "recorded": done.recorded,
-            "debtor": views.revealed_debtor(app, case_id)}
+    return {**done.model_dump(), "debtor": views.revealed_debtor(app, case_id)}
 
 
 # ----------------------------------------------------------------------------- legal (诉讼)
