@@ -280,6 +280,11 @@ def billed_today(run: Run, billing: Billing) -> dict[str, Any]:
     assert (invoice["document_type"], invoice["lines"], invoice["totals"]["total"]) == (
         "invoice", [], "0.00"), invoice
     check_parties(invoice)
+    payment = invoice["payment"]
+    assert (payment["payer"], payment["payee"], payment["pay_to"]["account_number"],
+            payment["reference"]) == ("creditor", "agency",
+                                      "020000123456789",  # stored without its spaces
+                                      invoice["invoice_id"]), payment
     # the preview after it: the next number, the same lines and totals
     after = preview(billing, day, day)
     assert (after["invoice_id"], seen["invoice_id"]) == (
@@ -318,15 +323,35 @@ def rebuilt(run: Run, billing: Billing, before: dict[str, Any]) -> None:
     consumer = run.system.process("billing-consumer")
     consumer.send_signal(signal.SIGTERM)
     assert consumer.wait(timeout=30) == 0, run.system.log("billing-consumer")
-    out = rebuild(run, "billing-ledger", "--verify", "--transport", run.transport)
-    assert "verified" in out, out
-    assert "DIFFERS" not in out, out
-    invoice_id = before["invoice"]["json"]["invoice_id"]
-    assert read_invoice(billing, invoice_id) == before["invoice"]
+    for transport in (run.transport, "log"):
+        out = rebuild(run, "billing-ledger", "--verify", "--transport", transport)
+        assert "verified" in out, out
+        assert "DIFFERS" not in out, out
+    reread(billing, before)
+    rebuild(run, "billing-ledger", "--swap", "--transport", run.transport)
+    reread(billing, before)
+
+
+def reread(billing: Billing, before: dict[str, Any]) -> None:
+    """The invoice, its recomputation, a repeated run and today's preview: as before."""
+    invoice = before["invoice"]["json"]
+    assert read_invoice(billing, invoice["invoice_id"]) == before["invoice"]
     day = today()
+    yesterday = (day - timedelta(days=1)).isoformat()
+    stored = ok(billing.client("auditor").get("/v1/billing-runs/preview", params={
+        "creditor_id": CREDITOR, "agency_id": OTHER, "period_start": yesterday,
+        "period_end": yesterday}))
+    assert (stored["stored"], stored["matches"], stored["stored_content_intact"],
+            stored["content_hash"], stored["provisional"]) == (
+        True, True, True, invoice["content_hash"], False), stored
+    repeated = ok(billing.client("creditor").post("/v1/billing-runs", json={
+        "creditor_id": CREDITOR, "agency_id": OTHER, "period_start": yesterday,
+        "period_end": yesterday}))  # 200: the stored document, unchanged
+    assert (repeated["invoice_id"], repeated["content_hash"]) == (
+        invoice["invoice_id"], invoice["content_hash"])
     again = preview(billing, day, day)
-    assert again["content"] == before["preview"]["content"]
     assert again["content_hash"] == before["preview"]["content_hash"]
+    assert again["content"] == before["preview"]["content"]
 
 
 def run_billing(system: System, *, relay: bool, transport: str, billing_db: str) -> None:
