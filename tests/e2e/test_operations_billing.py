@@ -129,8 +129,9 @@ def start_all(system: System, *, relay: bool, transport: str, billing_db: str
 # ---------------------------------------------------------------------------- 1. parties
 
 
-def parties(run: Run, billing: Billing) -> None:
-    """Each party puts its own record; the settled case's certificate prints them."""
+def parties(run: Run, billing: Billing) -> str:
+    """Each party puts its own record; the settled case's certificate prints them. Returns
+    the certificate's hash."""
     created(billing.client("creditor").put(f"/v1/parties/creditor/{CREDITOR}", json=BANK))
     created(billing.client("agency").put(f"/v1/parties/agency/{AGENCY}", json=AGENCY_PARTY))
     created(billing.client("other_agency").put(f"/v1/parties/agency/{OTHER}",
@@ -177,6 +178,7 @@ def parties(run: Run, billing: Billing) -> None:
     by_agency = agency.get(f"/v1/cases/{case_id}/certificate")
     assert by_agency.status_code == 200, by_agency.text
     assert by_agency.headers["x-content-sha256"] == digest
+    return digest
 
 
 # -------------------------------------------------------------------------- 2. legal fees
@@ -354,13 +356,35 @@ def reread(billing: Billing, before: dict[str, Any]) -> None:
     assert again["content"] == before["preview"]["content"]
 
 
+def a_new_party_version(run: Run, billing: Billing, before: dict[str, Any]) -> None:
+    """The creditor moves: version 2 of its record. The issued invoice keeps version 1 (the
+    same bytes and hash); the certificate and what a run would bill now name version 2."""
+    moved = created(billing.client("creditor").put(f"/v1/parties/creditor/{CREDITOR}", json={
+        **BANK, "registered_address": "北京市西城区金融大街 2 号"}))
+    assert moved["version"] == 2, moved
+    invoice = before["invoice"]["json"]
+    assert read_invoice(billing, invoice["invoice_id"]) == before["invoice"]
+    assert invoice["parties"]["billed"]["version"] == 1
+    certificate = run.case("creditor").get(f"/v1/cases/{run.ids['settle']}/certificate")
+    assert certificate.status_code == 200, certificate.text
+    text = pdf_text(certificate.content)
+    assert "creditor record version 2" in text, text
+    assert "金融大街 2 号" in text, text
+    assert certificate.headers["x-content-sha256"] != before["certificate"]
+    day = today()
+    now_billed = preview(billing, day, day)
+    assert now_billed["content"]["parties"]["billed"]["version"] == 2
+    assert lines(now_billed["content"]) == EXPECTED_LINES
+
+
 def run_billing(system: System, *, relay: bool, transport: str, billing_db: str) -> None:
     clear_of_midnight()
     run, billing = start_all(system, relay=relay, transport=transport, billing_db=billing_db)
-    parties(run, billing)
+    certificate = parties(run, billing)
     legal_fees(run, billing)
     before = billed_today(run, billing)
     rebuilt(run, billing, before)
+    a_new_party_version(run, billing, {**before, "certificate": certificate})
     for client in run.clients.values():
         client.close()
 
