@@ -31,6 +31,7 @@ from case_service.adapters.case_store import CaseStore
 from case_service.adapters.eventstore import CaseLog, EventsTable, Opening
 from case_service.adapters.integration import event_type
 from case_service.adapters.pii_vault import PiiVault
+from case_service.adapters.registry import RegistryStore
 from case_service.application.errors import CaseNotFound, VersionConflict
 from case_service.domain.case import Case
 
@@ -109,6 +110,10 @@ class CaseApplication(Application[UUID]):
         # creditor id -> (monotonic expiry, its rules): the rules commands consult (the
         # action-code catalogue on every contact) are read at most every RULES_TTL seconds.
         self.rules_cache: dict[str, tuple[float, Any]] = {}
+        # The agency registry (application/registry.py) and, per agency, (monotonic expiry,
+        # its collectors): contacts are checked against them, read at most every 2 seconds.
+        self.registry = RegistryStore(store.engine)
+        self.collectors_cache: dict[str, tuple[float, Any]] = {}
         # Where certificates read the parties' legal details (None: they print ids only).
         self.parties: Any = None
 

@@ -13,15 +13,14 @@ creditor that requires qualified agencies gives cases only to those qualified on
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from casetrail.retry import retrying
 
 from case_service.adapters.case_store import AlreadyStored
-from case_service.adapters.registry import RegistryStore, StoredVersion, VersionedRecords
+from case_service.adapters.registry import StoredVersion, VersionedRecords
 from case_service.application.allocation import allocation_rules, creditor_timezone
 from case_service.application.cases import CaseApplication
 from case_service.application.errors import VersionConflict
@@ -50,24 +49,6 @@ class InvalidRecord(ValueError):
     def __init__(self, problems: list[tuple[str, str]]):
         super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
         self.problems = problems
-
-
-@dataclass
-class _Registry:
-    """The registry's tables and this process's cache of each agency's collectors."""
-
-    store: RegistryStore
-    collectors: dict[str, tuple[float, dict[str, Collector]]] = field(default_factory=dict)
-
-
-_REGISTRIES: WeakKeyDictionary[CaseApplication, _Registry] = WeakKeyDictionary()
-
-
-def _registry(app: CaseApplication) -> _Registry:
-    found = _REGISTRIES.get(app)
-    if found is None:
-        found = _REGISTRIES[app] = _Registry(RegistryStore(app.store.engine))
-    return found
 
 
 def _view(stored: StoredVersion) -> dict[str, Any]:
@@ -107,23 +88,23 @@ def _latest(records: VersionedRecords, what: str, **keys: str) -> dict[str, Any]
 def set_profile(app: CaseApplication, agency_id: str, profile: AgencyProfile, actor: str, *,
                 expected_version: int | None = None) -> tuple[dict[str, Any], bool]:
     """Record a version of an agency's profile; (view, created)."""
-    return _record(app, _registry(app).store.profiles, {"agency_id": agency_id},
+    return _record(app, app.registry.profiles, {"agency_id": agency_id},
                    profile.to_json(), actor, expected_version)
 
 
 def profile(app: CaseApplication, agency_id: str) -> dict[str, Any]:
     """The current profile of an agency."""
-    return _latest(_registry(app).store.profiles, "agency profile", agency_id=agency_id)
+    return _latest(app.registry.profiles, "agency profile", agency_id=agency_id)
 
 
 def profile_versions(app: CaseApplication, agency_id: str) -> list[dict[str, Any]]:
     """Every version of an agency's profile, oldest first."""
-    return [_view(v) for v in _registry(app).store.profiles.versions(agency_id=agency_id)]
+    return [_view(v) for v in app.registry.profiles.versions(agency_id=agency_id)]
 
 
 def agency_kind(app: CaseApplication, agency_id: str) -> str | None:
     """The kind of an agency by its current profile (None: it has none)."""
-    found = _registry(app).store.profiles.latest(agency_id=agency_id)
+    found = app.registry.profiles.latest(agency_id=agency_id)
     return None if found is None else AgencyProfile.from_json(found.record).kind
 
 
@@ -135,44 +116,43 @@ def set_collector(app: CaseApplication, agency_id: str, collector_id: str,
                   ) -> tuple[dict[str, Any], bool]:
     """Record a version of a collector of an agency; (view, created). The agency's cached
     collectors in this process are dropped at once."""
-    registry = _registry(app)
     try:
-        return _record(app, registry.store.collectors,
+        return _record(app, app.registry.collectors,
                        {"agency_id": agency_id, "collector_id": collector_id},
                        collector.to_json(), actor, expected_version)
     finally:
-        registry.collectors.pop(agency_id, None)
+        app.collectors_cache.pop(agency_id, None)
 
 
 def collector(app: CaseApplication, agency_id: str, collector_id: str) -> dict[str, Any]:
     """The current version of a collector."""
-    return _latest(_registry(app).store.collectors, "collector", agency_id=agency_id,
+    return _latest(app.registry.collectors, "collector", agency_id=agency_id,
                    collector_id=collector_id)
 
 
 def collectors(app: CaseApplication, agency_id: str) -> list[dict[str, Any]]:
     """The current version of each collector of an agency, by collector id."""
-    return [_view(v) for v in _registry(app).store.collectors.newest_under(agency_id=agency_id)]
+    return [_view(v) for v in app.registry.collectors.newest_under(agency_id=agency_id)]
 
 
 def collector_versions(app: CaseApplication, agency_id: str, collector_id: str
                        ) -> list[dict[str, Any]]:
     """Every version of a collector, oldest first."""
-    return [_view(v) for v in _registry(app).store.collectors.versions(
+    return [_view(v) for v in app.registry.collectors.versions(
         agency_id=agency_id, collector_id=collector_id)]
 
 
 def collectors_in_force(app: CaseApplication, agency_id: str) -> dict[str, Collector]:
     """An agency's registered collectors by id (empty: it registered none), read at most
     every REGISTRY_TTL seconds (at once after a write in this process)."""
-    registry = _registry(app)
     now = time.monotonic()
-    hit = registry.collectors.get(agency_id)
+    hit = app.collectors_cache.get(agency_id)
     if hit is not None and hit[0] > now:
-        return hit[1]
+        cached: dict[str, Collector] = hit[1]
+        return cached
     found = {v.keys["collector_id"]: Collector.from_json(v.record)
-             for v in registry.store.collectors.newest_under(agency_id=agency_id)}
-    registry.collectors[agency_id] = (now + REGISTRY_TTL, found)
+             for v in app.registry.collectors.newest_under(agency_id=agency_id)}
+    app.collectors_cache[agency_id] = (now + REGISTRY_TTL, found)
     return found
 
 
@@ -187,28 +167,28 @@ def set_qualification(app: CaseApplication, creditor_id: str, agency_id: str,
     problems = qualification.problems()
     if problems:
         raise InvalidRecord(problems)
-    return _record(app, _registry(app).store.qualifications,
+    return _record(app, app.registry.qualifications,
                    {"creditor_id": creditor_id, "agency_id": agency_id},
                    qualification.to_json(), actor, expected_version)
 
 
 def qualification(app: CaseApplication, creditor_id: str, agency_id: str) -> dict[str, Any]:
     """The current qualification of an agency by a creditor."""
-    return _latest(_registry(app).store.qualifications, "qualification",
+    return _latest(app.registry.qualifications, "qualification",
                    creditor_id=creditor_id, agency_id=agency_id)
 
 
 def qualification_versions(app: CaseApplication, creditor_id: str, agency_id: str
                            ) -> list[dict[str, Any]]:
     """Every version of a creditor's qualification of an agency, oldest first."""
-    return [_view(v) for v in _registry(app).store.qualifications.versions(
+    return [_view(v) for v in app.registry.qualifications.versions(
         creditor_id=creditor_id, agency_id=agency_id)]
 
 
 def qualifications(app: CaseApplication, creditor_id: str) -> list[dict[str, Any]]:
     """The current version of each qualification a creditor recorded, by agency id."""
     return [_view(v) for v in
-            _registry(app).store.qualifications.newest_under(creditor_id=creditor_id)]
+            app.registry.qualifications.newest_under(creditor_id=creditor_id)]
 
 
 def with_validity(app: CaseApplication, creditor_id: str, view: dict[str, Any]
@@ -223,7 +203,7 @@ def with_validity(app: CaseApplication, creditor_id: str, view: dict[str, Any]
 def qualification_of(app: CaseApplication, creditor_id: str, agency_id: str
                      ) -> Qualification | None:
     """A creditor's current qualification of an agency (None: none recorded)."""
-    found = _registry(app).store.qualifications.latest(creditor_id=creditor_id,
+    found = app.registry.qualifications.latest(creditor_id=creditor_id,
                                                        agency_id=agency_id)
     return None if found is None else Qualification.from_json(found.record)
 
@@ -231,7 +211,7 @@ def qualification_of(app: CaseApplication, creditor_id: str, agency_id: str
 def qualifications_of(app: CaseApplication, creditor_id: str) -> dict[str, Qualification]:
     """A creditor's current qualification of each agency it recorded one for."""
     return {v.keys["agency_id"]: Qualification.from_json(v.record)
-            for v in _registry(app).store.qualifications.newest_under(creditor_id=creditor_id)}
+            for v in app.registry.qualifications.newest_under(creditor_id=creditor_id)}
 
 
 def qualified_rules(app: CaseApplication, creditor_id: str, rules: AllocationRules,
