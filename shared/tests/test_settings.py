@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pydantic
 import pytest
+from casetrail.clock import SYSTEM_CLOCK, ManualClock, OffsetClock
 from casetrail.crypto import CryptoError, MasterKey
 from casetrail.security import KeyEntry, Role, hash_key
 from casetrail.settings import (
@@ -210,3 +212,26 @@ def test_a_configuration_error_names_the_problem_without_echoing_secrets(tmp_pat
     assert "Traceback" not in result.stderr
     for secret in (master, previous, master[:8], previous[:8]):
         assert secret not in result.stderr + result.stdout
+
+
+def test_a_clock_offset_moves_now_in_development_and_is_refused_in_production(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CommonSettings().clock is SYSTEM_CLOCK
+    monkeypatch.setenv("CASETRAIL_CLOCK_OFFSET", "P2DT3H")
+    settings = CommonSettings()
+    assert settings.clock_offset == timedelta(days=2, hours=3)
+    ahead = settings.clock.now() - datetime.now(UTC)
+    assert timedelta(days=2, hours=3) - timedelta(seconds=5) < ahead \
+        <= timedelta(days=2, hours=3)
+    monkeypatch.setenv("CASETRAIL_CLOCK_OFFSET", "-PT1H")
+    assert CommonSettings().clock_offset == timedelta(hours=-1)
+    with pytest.raises(pydantic.ValidationError, match="never production"):
+        production(tmp_path, clock_offset=timedelta(days=1))
+
+
+def test_an_offset_clock_follows_its_base() -> None:
+    base = ManualClock(datetime(2026, 6, 1, tzinfo=UTC))
+    clock = OffsetClock(timedelta(days=31), base)
+    assert clock.now() == datetime(2026, 7, 2, tzinfo=UTC)
+    base.advance(timedelta(hours=1))
+    assert clock.now() == datetime(2026, 7, 2, 1, tzinfo=UTC)

@@ -47,6 +47,19 @@ class ManualClock:
         return self._at
 
 
+class OffsetClock:
+    """The machine's clock moved by a fixed offset: a rehearsal or acceptance environment
+    that lives ahead of (or behind) real time (CASETRAIL_CLOCK_OFFSET; refused in
+    production)."""
+
+    def __init__(self, offset: timedelta, base: Clock | None = None):
+        self.offset, self.base = offset, base or SystemClock()
+
+    def now(self) -> datetime:
+        """The base clock's instant plus the offset, in UTC."""
+        return self.base.now() + self.offset
+
+
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError("a clock's instant must be timezone-aware")

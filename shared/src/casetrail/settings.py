@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,7 +12,7 @@ from typing import Literal
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casetrail.clock import DEFAULT_TIMEZONE, check_zone
+from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock, OffsetClock, check_zone
 from casetrail.crypto import MasterKey
 from casetrail.security import Capacity, KeyEntry, KeyRing, Role, generate_key, hash_key
 
@@ -47,6 +48,9 @@ class CommonSettings(BaseSettings):
     # The zone of every day a user sees when no creditor, contract or agency states its own
     # (docs/time.md). UTC days are a choice: set "UTC".
     default_timezone: str = DEFAULT_TIMEZONE
+    # A rehearsal environment's clock ahead of (or behind) the machine's, e.g. "P2D" or
+    # "-PT3H" (ISO 8601 durations; docs/time.md); never in production.
+    clock_offset: timedelta = timedelta(0)
 
     @field_validator("default_timezone")
     @classmethod
@@ -62,6 +66,9 @@ class CommonSettings(BaseSettings):
                 "master key before the first rotation), or the same debtor would get a new id")
         if self.env != "production":
             return self
+        if self.clock_offset:
+            raise ValueError("CASETRAIL_CLOCK_OFFSET moves every service's clock: it is for "
+                             "rehearsal environments, never production")
         master = self._master_key_text()
         if master is None or master.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("production mode needs CASETRAIL_MASTER_KEY (or _FILE); "
@@ -87,6 +94,11 @@ class CommonSettings(BaseSettings):
         if self.api_keys_file is not None and self.api_keys_file.exists():
             return self.api_keys_file.read_text()
         return None
+
+    @cached_property
+    def clock(self) -> Clock:
+        """Where "now" comes from: the machine's clock, moved by CASETRAIL_CLOCK_OFFSET."""
+        return OffsetClock(self.clock_offset) if self.clock_offset else SYSTEM_CLOCK
 
     @cached_property
     def master(self) -> MasterKey:

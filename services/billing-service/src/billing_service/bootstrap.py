@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from casetrail.clock import SYSTEM_CLOCK, Clock
+from casetrail.clock import Clock
 from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from sqlalchemy.engine import Engine
@@ -69,14 +69,16 @@ def migrate(settings: BillingSettings | None = None) -> str:
 
 
 def build(settings: BillingSettings | None = None, *, migrate: bool | None = None,
-          common: CommonSettings | None = None, clock: Clock = SYSTEM_CLOCK) -> BillingService:
-    """The billing service wired to its own database ("now" from `clock`; the default zone
-    is CASETRAIL_DEFAULT_TIMEZONE, from `common`). With `migrate` (default: the setting
-    `create_schema`) the database is upgraded first, as `casetrail migrate billing` does."""
+          common: CommonSettings | None = None, clock: Clock | None = None) -> BillingService:
+    """The billing service wired to its own database ("now" from `clock`, by default the
+    settings' clock; the default zone is CASETRAIL_DEFAULT_TIMEZONE, from `common`). With
+    `migrate` (default: the setting `create_schema`) the database is upgraded first, as
+    `casetrail migrate billing` does."""
     settings = settings or BillingSettings()
     if settings.create_schema if migrate is None else migrate:
         schema.migrate(settings.database_url)
-    zone = (common or CommonSettings()).default_timezone
+    common = common or CommonSettings()
+    zone, clock = common.default_timezone, clock or common.clock
     engine = make_engine(settings.database_url)
     database = Database(engine)
     contract_book, invoice_book, facts = ContractBook(), InvoiceBook(), LedgerFacts()

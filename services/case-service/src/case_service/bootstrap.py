@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from casetrail import migrations
-from casetrail.clock import SYSTEM_CLOCK, Clock
+from casetrail.clock import Clock
 from casetrail.crypto import MasterKey
 from casetrail.dburl import DatabaseURL
 from casetrail.envelope import EventEnvelope, in_shard
@@ -56,8 +56,9 @@ def build_application(settings: CaseSettings | None = None,
                       common: CommonSettings | None = None,
                       *, master_key: MasterKey | None = None,
                       migrate: bool | None = None,
-                      clock: Clock = SYSTEM_CLOCK) -> CaseApplication:
-    """The case application wired to its database and key vault ("now" from `clock`). With
+                      clock: Clock | None = None) -> CaseApplication:
+    """The case application wired to its database and key vault ("now" from `clock`, by
+    default the settings' clock). With
     `migrate` (default: CASE_CREATE_SCHEMA) the event store's tables are made and the
     service's own tables migrated to head first."""
     settings = settings or CaseSettings()
@@ -75,7 +76,7 @@ def build_application(settings: CaseSettings | None = None,
     application = CaseApplication(
         env=eventsourcing_env(settings, create_tables=create),
         store=CaseStore(engine), vault=PiiVault(DebtorKeys(engine), master),
-        audit_factory=audit, clock=clock, default_timezone=common.default_timezone,
+        audit_factory=audit, clock=clock or common.clock, default_timezone=common.default_timezone,
     )
     if settings.billing_url:
         application.parties = PartiesClient(settings.billing_url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from casetrail.clock import SYSTEM_CLOCK, Clock
+from casetrail.clock import Clock
 from casetrail.projections.store import ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from sqlalchemy.engine import Engine
@@ -87,12 +87,14 @@ def migrate(settings: ContactSettings | None = None) -> str:
 
 
 def build(settings: ContactSettings | None = None, *, migrate: bool | None = None,
-          common: CommonSettings | None = None, clock: Clock = SYSTEM_CLOCK) -> ContactService:
-    """The contact service wired to its own database ("now" from `clock`; days a user sees
+          common: CommonSettings | None = None, clock: Clock | None = None) -> ContactService:
+    """The contact service wired to its own database ("now" from `clock`, by default the
+    settings' clock; days a user sees
     in each agency's zone, by default `common.default_timezone`). `migrate` (default
     `settings.create_schema`) upgrades the database first."""
     settings = settings or ContactSettings()
     common = common or CommonSettings()
+    clock = clock or common.clock
     if settings.create_schema if migrate is None else migrate:
         schema.migrate(settings.database_url)
     engine = make_engine(settings.database_url)
