@@ -39,10 +39,12 @@ class System:
         self.env["CASE_EVENTS_API_KEY"] = self.keys["auditor"]
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a `casetrail` command to completion."""
-        return subprocess.run([sys.executable, "-m", "casetrail.cli", *args], env=self.env,
-                              check=check, capture_output=True, text=True, timeout=180)
+    def cli(self, *args: str, check: bool = True, **env: str
+            ) -> subprocess.CompletedProcess[str]:
+        """Run a `casetrail` command to completion (with `env` added to the system's)."""
+        return subprocess.run([sys.executable, "-m", "casetrail.cli", *args],
+                              env={**self.env, **env}, check=check, capture_output=True,
+                              text=True, timeout=180)
 
     def process(self, name: str) -> subprocess.Popen[bytes]:
         """A started process by name."""
