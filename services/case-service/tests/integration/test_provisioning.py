@@ -58,6 +58,7 @@ def _pay(as_: Any, case_id: str, reference: str, amount: str, at: str,
 @pytest.fixture
 def book(as_: Any, row: Any, application: Any) -> dict[str, str]:
     """BANK1's book as the module docstring tells it; the clock ends on 10 April 2026."""
+    application.clock = _Fixed(datetime(2026, 2, 20, 2, 0, tzinfo=UTC))
     rules = as_("bank1").put("/v1/creditors/BANK1/allocation-rules", json={
         "buckets": {}, "provision_rates": RATES})
     assert rules.status_code == 200, rules.text
@@ -113,7 +114,7 @@ def test_the_provision_on_10_march_is_each_bucket_s_balance_times_its_rate(
                                    "rules_in_force_at", "bucket_order", "unrated_buckets",
                                    "rates_without_bucket", "closed_left_out")} == {
         "creditor_id": "BANK1", "as_of": "2026-03-10", "timezone": "Asia/Shanghai",
-        "rules_version": 1, "rules_in_force_at": "2026-04-10T02:00:00+00:00",
+        "rules_version": 1, "rules_in_force_at": "2026-03-10T16:00:00+00:00",
         "bucket_order": ["paid", "current", "M1", "M2", "M3", "M4+"],
         "unrated_buckets": ["current"], "rates_without_bucket": ["M9"],
         "closed_left_out": {"paid_in_full": 1}}
@@ -227,3 +228,25 @@ def test_a_bad_or_future_day_is_refused_with_its_field_path(
 
 def test_the_creditor_s_today_may_be_reported(as_: Any, book: dict[str, str]) -> None:
     assert _report(as_, "2026-04-10").status_code == 200
+
+
+def test_a_past_day_keeps_the_rates_in_force_then_and_today_takes_the_new_ones(
+        as_: Any, book: dict[str, str], application: Any) -> None:
+    before = _report(as_, "2026-04-05").json()
+    application.clock = _Fixed(datetime(2026, 4, 10, 3, 0, tzinfo=UTC))
+    changed = as_("bank1").put("/v1/creditors/BANK1/allocation-rules", json={
+        "buckets": {}, "provision_rates": {**RATES, "M2": "0.4"}})
+    assert changed.status_code == 200, changed.text
+    again = _report(as_, "2026-04-05").json()
+    assert again == before  # the rates of 5 April: version 1
+    assert (again["rules_version"], again["rules_in_force_at"]) == (
+        1, "2026-04-05T16:00:00+00:00")
+    today = _report(as_, "2026-04-10").json()
+    assert (today["rules_version"], today["rules_in_force_at"]) == (
+        2, "2026-04-10T03:00:00+00:00")  # the day is not over: the rules in force now
+    [m2] = [r for r in today["currencies"][0]["rows"] if r["bucket"] == "M2"]
+    assert m2["rate"] == "0.4"
+    application.clock = _Fixed(datetime(2026, 2, 1, 2, 0, tzinfo=UTC))
+    early = _report(as_, "2026-01-31").json()  # before any rules: no rates
+    assert early["rules_version"] == 0
+    assert early["currencies"] == []  # nothing placed yet either

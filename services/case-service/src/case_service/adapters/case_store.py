@@ -147,6 +147,20 @@ class CaseStore:
                                   .order_by(t.c.version.desc()).limit(1)).scalar()
         return None if stored is None else dict(json.loads(stored))
 
+    def rules_at(self, creditor_id: str, at: datetime) -> dict[str, Any] | None:
+        """The newest version of a creditor's rules stored at or before `at` (None: none
+        was stored by then)."""
+        t = allocation_rules
+        with self.engine.connect() as conn:
+            stored = conn.execute(sa.select(t.c.rules, t.c.created_at)
+                                  .where(t.c.creditor_id == creditor_id)
+                                  .order_by(t.c.version)).all()
+        found = None
+        for rules, created_at in stored:
+            if datetime.fromisoformat(created_at) <= at:
+                found = rules
+        return None if found is None else dict(json.loads(found))
+
     def add_rules(self, creditor_id: str, rules: dict[str, Any], created_at: str,
                   actor: str) -> None:
         """Store a new version of a creditor's rules; raises AlreadyStored when that version

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from casetrail import figures, money
 
-from case_service.application.allocation import today
+from case_service.application.allocation import allocation_rules_at, today
 from case_service.application.cases import CaseApplication
 from case_service.application.listing import case_ids_of
 from case_service.domain.case import Case, day_end
@@ -104,10 +104,16 @@ def provisioning(app: CaseApplication, creditor_id: str, as_of: date) -> dict[st
     (`creditor` once recalled). The book is every case placed by then and not closed by
     then as paid in full, settled or written off (a case closed after a recall or at its
     term's end still owes the creditor). Credit balances count as nothing owed. The rates
-    are those of the rules in force now (`rules_version`, `rules_in_force_at`)."""
+    and bucket scheme are those of the rules in force at the end of `as_of`, or now for a
+    day not over yet (`rules_version`, `rules_in_force_at`); the day is read in the zone of
+    the current rules."""
     now = app.clock.now()
-    _, zone, rules = today(app, creditor_id)
+    _, zone, _ = today(app, creditor_id)
     end = day_end(as_of, zone)
+    in_force_at = min(end, now)
+    # a version stored at the very midnight that ends the day is the next day's
+    rules = allocation_rules_at(app, creditor_id, in_force_at if now < end
+                                else end - timedelta(microseconds=1))
     order = [PAID, CURRENT, *(r.name for r in rules.bucket_scheme)]
     rates = rules.provision_rates
     # currency -> agency -> bucket -> [cases, outstanding]
@@ -145,7 +151,7 @@ def provisioning(app: CaseApplication, creditor_id: str, as_of: date) -> dict[st
                            "totals": _provision_totals(rows, currency),
                            "by_agency": by_agency})
     return {"creditor_id": creditor_id, "as_of": as_of.isoformat(), "timezone": zone,
-            "rules_version": rules.version, "rules_in_force_at": now.isoformat(),
+            "rules_version": rules.version, "rules_in_force_at": in_force_at.isoformat(),
             "bucket_order": order,
             "unrated_buckets": [b for b in order if b != PAID and b not in rates],
             "rates_without_bucket": sorted(set(rates) - set(order)),

@@ -4,7 +4,7 @@ term, time zone) and the creditor's today."""
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from case_service.adapters.case_store import AlreadyStored
@@ -17,6 +17,14 @@ from case_service.domain.case import local_day
 def allocation_rules(app: CaseApplication, creditor_id: str) -> AllocationRules:
     """The creditor's current allocation rules (none: every account must name an agency)."""
     stored = app.store.current_rules(creditor_id)
+    return AllocationRules.from_json(stored) if stored else NO_RULES
+
+
+def allocation_rules_at(app: CaseApplication, creditor_id: str, at: datetime
+                        ) -> AllocationRules:
+    """The creditor's rules in force at an instant: the newest version stored by then (none
+    stored yet: no rules)."""
+    stored = app.store.rules_at(creditor_id, at)
     return AllocationRules.from_json(stored) if stored else NO_RULES
 
 

@@ -56,10 +56,10 @@ class ProvisioningOut(Out):
                        "balances and buckets are taken at")
     timezone: str
     rules_version: int = Field(description="the version of the creditor's rules whose "
-                               "rates and bucket scheme were used: those in force now "
-                               "(`rules_in_force_at`), not necessarily on as_of")
-    rules_in_force_at: str = Field(description="when the report was made: the rules in "
-                                   "force then were used")
+                               "rates and bucket scheme were used: those in force at "
+                               "`rules_in_force_at` (0: no rules were stored by then)")
+    rules_in_force_at: str = Field(description="the end of as_of, or now for a day not over "
+                                   "yet: the rules in force then were used")
     bucket_order: list[str] = Field(description="best to worst")
     unrated_buckets: list[str] = Field(description="buckets (other than `paid`) the rules "
                                        "give no rate: they provision 0")

@@ -191,7 +191,8 @@ def provisioning(
     times each bucket's provision rate (计提坏账准备金), per currency, with totals, the
     coverage ratio and a breakdown by the agency holding each case then (`creditor` once
     recalled). Cases closed by then as paid in full, settled or written off are left out;
-    recalled ones stay. The rates are the rules' in force now (`rules_version`). Days are
+    recalled ones stay. The rates are the rules' in force at the end of `as_of`
+    (`rules_version`, `rules_in_force_at`). Days are
     the creditor's (its rules' time zone), and the response says which zone."""
     require_roles(caller, Role.CREDITOR, Role.ADMIN, Role.AUDITOR)
     if caller.role is Role.CREDITOR:
