@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from casetrail.security import (
     AuthenticationError,
+    Capacity,
     KeyEntry,
     KeyRing,
     Principal,
@@ -16,6 +17,7 @@ from casetrail.security import (
     generate_key,
     hash_key,
 )
+from casetrail.web import ApiError, acting_collector
 
 RAW = {
     "admin": "ct_admin_raw-admin-key",
@@ -147,3 +149,22 @@ def test_a_keyring_loads_from_a_keys_file(tmp_path: Path) -> None:
     path = tmp_path / "api-keys.json"
     path.write_text(json.dumps([KeyEntry("k1", hash_key("raw"), Role.ADMIN, None).to_json()]))
     assert KeyRing.from_file(path).authenticate("raw").role is Role.ADMIN
+
+
+def test_a_collector_key_may_be_bound_to_one_collector() -> None:
+    entry = KeyEntry("k-col", hash_key("raw-col"), Role.AGENCY, "AG-A", Capacity.COLLECTOR,
+                     "COL-1")
+    assert entry.to_json()["collector_id"] == "COL-1"
+    ring = KeyRing.from_json(json.dumps([entry.to_json()]))
+    caller = ring.authenticate("raw-col")
+    assert (caller.capacity, caller.collector_id) == (Capacity.COLLECTOR, "COL-1")
+    assert acting_collector(caller, None, "body.agent_id") == "COL-1"
+    assert acting_collector(caller, "COL-1", "body.agent_id") == "COL-1"
+    with pytest.raises(ApiError) as refused:
+        acting_collector(caller, "COL-2", "body.agent_id")
+    assert (refused.value.status, refused.value.code) == (403, "not_your_collector")
+    supervisor = Principal("k-sup", Role.AGENCY, "AG-A")
+    assert acting_collector(supervisor, "COL-2", "body.agent_id") == "COL-2"
+    assert acting_collector(supervisor, None, "body.agent_id") is None
+    with pytest.raises(ValueError, match="only collector keys"):
+        KeyRing([KeyEntry("k-sup", hash_key("raw"), Role.AGENCY, "AG-A", None, "COL-1")])

@@ -30,9 +30,11 @@ PRINCIPALS = {
     "agency_a": (Role.AGENCY, "AG-A"),
     "agency_b": (Role.AGENCY, "AG-B"),
     "collector_a": (Role.AGENCY, "AG-A"),  # a collector's key: works cases, approves nothing
+    "col_1": (Role.AGENCY, "AG-A"),  # a collector's key bound to collector COL-1
     "lawfirm": (Role.AGENCY, "LF-1"),  # a law firm (an agency of kind law_firm)
 }
-CAPACITIES = {"collector_a": Capacity.COLLECTOR}
+CAPACITIES = {"collector_a": Capacity.COLLECTOR, "col_1": Capacity.COLLECTOR}
+COLLECTOR_IDS = {"col_1": "COL-1"}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -52,7 +54,7 @@ def api_keys() -> dict[str, str]:
 def common(api_keys: dict[str, str], tmp_path: Any) -> CommonSettings:
     """Settings with test keys and a random master key."""
     entries = [KeyEntry(name, hash_key(api_keys[name]), role, tenant,
-                        CAPACITIES.get(name)).to_json()
+                        CAPACITIES.get(name), COLLECTOR_IDS.get(name)).to_json()
                for name, (role, tenant) in PRINCIPALS.items()]
     return CommonSettings(api_keys=json.dumps(entries), master_key=MasterKey.generate_b64(),
                           var_dir=tmp_path / "var")

@@ -236,15 +236,21 @@ def new_key(
     key_id: Annotated[str | None, typer.Option("--id", help="public key id")] = None,
     capacity: Annotated[Capacity | None, typer.Option(
         help="agency keys: collector or supervisor (default: supervisor)")] = None,
+    collector_id: Annotated[str | None, typer.Option(
+        help="collector keys: the registered collector the key acts as (its contacts and "
+             "visits name no one else)")] = None,
 ) -> None:
     """Make an API key: prints the key once and the entry for CASETRAIL_API_KEYS."""
     if role in (Role.CREDITOR, Role.AGENCY) and not tenant:
         raise typer.BadParameter("creditor and agency keys need --tenant")
     if capacity is not None and role is not Role.AGENCY:
         raise typer.BadParameter("only agency keys have a --capacity")
+    if collector_id is not None and capacity is not Capacity.COLLECTOR:
+        raise typer.BadParameter("only collector keys (--capacity collector) name a "
+                                 "--collector-id")
     raw = generate_key(role)
     entry = KeyEntry(key_id or f"{role.value}-{tenant or 'global'}", hash_key(raw), role, tenant,
-                     capacity)
+                     capacity, collector_id)
     typer.echo(json.dumps({"key": raw, "entry": entry.to_json()}, indent=2))
 
 

@@ -36,6 +36,7 @@ class Principal:
     role: Role
     tenant: str | None = None
     capacity: Capacity | None = None  # agency keys only; None: a supervisor's key
+    collector_id: str | None = None  # a collector's key bound to one registered collector
 
     @property
     def supervises(self) -> bool:
@@ -100,12 +101,14 @@ class KeyEntry:
     role: Role
     tenant: str | None
     capacity: Capacity | None = None
+    collector_id: str | None = None  # collector keys only: the collector it acts as
 
     def to_json(self) -> dict[str, Any]:
-        """The form used in the keys file (`capacity` only when set)."""
+        """The form used in the keys file (`capacity`, `collector_id` only when set)."""
         return {"id": self.key_id, "sha256": self.sha256, "role": self.role.value,
                 "tenant": self.tenant,
-                **({"capacity": self.capacity.value} if self.capacity else {})}
+                **({"capacity": self.capacity.value} if self.capacity else {}),
+                **({"collector_id": self.collector_id} if self.collector_id else {})}
 
 
 class KeyRing:
@@ -117,6 +120,8 @@ class KeyRing:
                 raise ValueError(f"key {entry.key_id}: role {entry.role} needs a tenant")
             if entry.capacity is not None and entry.role is not Role.AGENCY:
                 raise ValueError(f"key {entry.key_id}: only agency keys have a capacity")
+            if entry.collector_id is not None and entry.capacity is not Capacity.COLLECTOR:
+                raise ValueError(f"key {entry.key_id}: only collector keys name a collector")
         self._by_hash = {e.sha256: e for e in entries}
 
     @classmethod
@@ -128,7 +133,8 @@ class KeyRing:
         return cls([
             KeyEntry(key_id=str(r["id"]), sha256=str(r["sha256"]).lower(), role=Role(r["role"]),
                      tenant=r.get("tenant"),
-                     capacity=Capacity(r["capacity"]) if r.get("capacity") else None)
+                     capacity=Capacity(r["capacity"]) if r.get("capacity") else None,
+                     collector_id=r.get("collector_id"))
             for r in rows
         ])
 
@@ -148,4 +154,4 @@ class KeyRing:
         if entry is None:
             raise AuthenticationError("unknown API key")
         return Principal(key_id=entry.key_id, role=entry.role, tenant=entry.tenant,
-                         capacity=entry.capacity)
+                         capacity=entry.capacity, collector_id=entry.collector_id)

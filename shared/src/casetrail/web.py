@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 from urllib.parse import parse_qsl
 
 import orjson
@@ -262,6 +262,22 @@ def require_roles(caller: Principal, *roles: Role) -> None:
     if caller.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise ApiError(403, "forbidden", f"role {caller.role.value} may not do this ({allowed})")
+
+
+@overload
+def acting_collector(caller: Principal, named: str, path: str) -> str: ...
+@overload
+def acting_collector(caller: Principal, named: str | None, path: str) -> str | None: ...
+def acting_collector(caller: Principal, named: str | None, path: str) -> str | None:
+    """The collector a command names (`named`, at field `path`): for a key bound to one
+    collector, that collector (named or not), never another (403 `not_your_collector`)."""
+    bound = caller.collector_id
+    if bound is None or named == bound:
+        return named
+    if named is None:
+        return bound
+    raise ApiError(403, "not_your_collector",
+                   f"this key acts as collector {bound}; {path} names {named}", path=path)
 
 
 # ---------------------------------------------------------------------------- middleware

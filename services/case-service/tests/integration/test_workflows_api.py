@@ -225,3 +225,36 @@ def test_a_collector_sees_the_debtor_masked_until_an_audited_reveal(
     assert revealed["actor"] == "agency:AG-A:collector_a"
     # still masked on the next read: a reveal answers once, it does not unmask the key
     assert collector.get(f"/v1/cases/{placed}").json()["debtor"]["name"] == "张*"
+
+
+def test_a_key_bound_to_a_collector_records_only_that_collector_s_work(
+        as_: Any, placed: str) -> None:
+    bound, supervisor = as_("col_1"), as_("agency_a")
+    contact = {"contact_id": "c-own", "channel": "phone", "party": "none",
+               "outcome": "no_answer", "action_code": "NOANS", "occurred_at": now()}
+    assert bound.post(f"/v1/cases/{placed}/contacts", contact).status_code == 201  # no agent
+    assert bound.post(f"/v1/cases/{placed}/contacts", {
+        **contact, "contact_id": "c-named", "agent_id": "COL-1"}).status_code == 201
+    other = bound.post(f"/v1/cases/{placed}/contacts", {
+        **contact, "contact_id": "c-other", "agent_id": "COL-2"})
+    assert other.status_code == 403, other.text
+    error = other.json()["error"]
+    assert (error["code"], error["path"]) == ("not_your_collector", "body.agent_id")
+    assert supervisor.post(f"/v1/cases/{placed}/contacts", {  # the supervisor names anyone
+        **contact, "contact_id": "c-sup", "agent_id": "COL-2"}).status_code == 201
+    history = as_("auditor").get(f"/v1/cases/{placed}/history").json()["events"]
+    assert [(e["data"]["contact_id"], e["data"]["agent_id"]) for e in history
+            if e["type"] == "Contacted"] == [
+        ("c-own", "COL-1"), ("c-named", "COL-1"), ("c-sup", "COL-2")]
+
+    base = f"/v1/cases/{placed}/visits"
+    assert bound.post(base, {"visit_id": "V1", "reason": "no number answers"}
+                      ).status_code == 201
+    assert supervisor.post(f"{base}/V1/approval", {}).status_code == 201
+    outcome = {"performed_at": now(), "outcome": "found", "visitor_id": "COL-2",
+               "evidence": [{"kind": "photo", "sha256": "ab" * 32, "ref": "visit/1.jpg"}]}
+    refused = bound.post(f"{base}/V1/outcome", outcome)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["path"] == "body.visitor_id"
+    assert bound.post(f"{base}/V1/outcome", {**outcome, "visitor_id": "COL-1"}
+                      ).status_code == 201

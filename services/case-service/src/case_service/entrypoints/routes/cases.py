@@ -12,6 +12,7 @@ from casetrail.web import (
     IdentifierPath,
     Instant,
     Position,
+    acting_collector,
     error_responses,
     require_roles,
 )
@@ -157,13 +158,16 @@ def get_history(case_id: UUID, app: AppDep, caller: PrincipalDep,
 async def record_contact(case_id: UUID, body: ContactIn, app: AppDep, caller: PrincipalDep,
                          response: Response) -> CommandOut:
     """Record a contact attempt; idempotent by contact_id; flagged if it broke a rule. For a
-    debtor erased on request, a `contact_point` is refused (409 `debtor_erased`)."""
+    debtor erased on request, a `contact_point` is refused (409 `debtor_erased`). A
+    collector's key bound to a collector records its contacts as that collector's
+    (`agent_id` defaults to it; another is 403 `not_your_collector`)."""
     require_roles(caller, A, D)
     return answer(await commands.record_contact_async(
         app, caller, case_id, expected_version=body.expected_version,
         contact_id=body.contact_id, number=body.contact_point, channel=body.channel.value,
         direction=body.direction.value, party=body.party.value, outcome=body.outcome.value,
-        action_code=body.action_code, agent_id=body.agent_id,
+        action_code=body.action_code,
+        agent_id=acting_collector(caller, body.agent_id, "body.agent_id"),
         recording_ref=body.recording_ref, occurred_at=body.occurred_at, note=body.note),
         response)
 

@@ -15,7 +15,13 @@ from typing import Any
 from uuid import UUID
 
 from casetrail.security import Principal, Role
-from casetrail.web import ApiError, IdentifierPath, error_responses, require_roles
+from casetrail.web import (
+    ApiError,
+    IdentifierPath,
+    acting_collector,
+    error_responses,
+    require_roles,
+)
 from fastapi import APIRouter, Request, Response
 
 from case_service.application import views, workflows
@@ -149,10 +155,11 @@ async def reject_visit(case_id: UUID, visit_id: IdentifierPath, body: VisitRejec
 async def perform_visit(case_id: UUID, visit_id: IdentifierPath, body: VisitOutcomeIn,
                         app: AppDep, caller: PrincipalDep, response: Response) -> CommandOut:
     """A visit that was made, with the hashes and references of its recordings and photos
-    (approved first unless urgent)."""
+    (approved first unless urgent). A collector's key bound to a collector records only its
+    own visits (`visitor_id` another: 403 `not_your_collector`)."""
     return await run(app, case_id, caller, body, response, lambda case: case.perform_visit(
         visit_id=visit_id, performed_at=body.performed_at, outcome=body.outcome.value,
-        visitor_id=body.visitor_id,
+        visitor_id=acting_collector(caller, body.visitor_id, "body.visitor_id"),
         evidence=[e.model_dump(mode="json") for e in body.evidence], actor=caller.actor),
         A, D)
 
