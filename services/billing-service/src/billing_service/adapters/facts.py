@@ -73,16 +73,17 @@ class LedgerFacts:
     def _facts(self, conn: Connection, rows: Sequence[Any], as_of: int | None
                ) -> list[CaseFacts]:
         found: list[CaseFacts] = []
+        instant = _Instants()
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start:start + CHUNK]
             ids = [r["case_id"] for r in chunk]
-            held = _group(self._select(conn, case_assignments, ids, as_of, "seq"))
-            paid = _group(self._select(conn, payments, ids, as_of, "position"))
-            taken = _group(self._select(conn, reversals, ids, as_of, "position"))
-            staged = _group(self._select(conn, litigation_stages, ids, as_of, "position"))
+            held = self._rows(conn, case_assignments, _ASSIGNMENT_COLUMNS, ids, as_of, "seq")
+            paid = self._rows(conn, payments, _PAYMENT_COLUMNS, ids, as_of)
+            taken = self._rows(conn, reversals, _REVERSAL_COLUMNS, ids, as_of)
+            staged = self._rows(conn, litigation_stages, _STAGE_COLUMNS, ids, as_of)
             for row in chunk:
                 case_id = row["case_id"]
-                stints = tuple(_assignment(r, as_of) for r in held.get(case_id, []))
+                stints = tuple(_stint(r, as_of, instant) for r in held.get(case_id, ()))
                 if not stints:
                     continue  # placed after the cut-off
                 found.append(CaseFacts(
@@ -90,22 +91,26 @@ class LedgerFacts:
                     account_ref=row["account_ref"], bucket=row["bucket"],
                     currency=row["currency"], placed_amount=Decimal(row["placed_amount"]),
                     placed_at=datetime.fromisoformat(row["placed_at"]), assignments=stints,
-                    payments=tuple(_payment(r, stints) for r in paid.get(case_id, [])),
+                    payments=tuple(_paid(r, stints, instant) for r in paid.get(case_id, ())),
                     reversals=tuple(ReversalFact(
-                        event_id=r["event_id"], reference=r["reference"],
-                        amount=Decimal(r["amount"]), reason=r["reason"],
-                        reversed_at=datetime.fromisoformat(r["reversed_at"]),
-                        position=int(r["position"])) for r in taken.get(case_id, [])),
-                    stages=tuple(_stage(r) for r in staged.get(case_id, []))))
+                        event_id=r[1], reference=r[2], amount=Decimal(r[3]), reason=r[4],
+                        reversed_at=instant(r[5]), position=int(r[6]))
+                        for r in taken.get(case_id, ())),
+                    stages=tuple(StageFact(
+                        stage_ref=r[1], stage=r[2], occurred_at=instant(r[3]), court=r[4],
+                        docket_no=r[5], law_firm_id=r[6], position=int(r[7]))
+                        for r in staged.get(case_id, ()))))
         return found
 
     @staticmethod
-    def _select(conn: Connection, table: sa.Table, ids: list[str], as_of: int | None,
-                order: str) -> Iterable[Any]:
-        query = sa.select(table).where(table.c.case_id.in_(ids))
+    def _rows(conn: Connection, table: sa.Table, columns: Sequence[str], ids: list[str],
+              as_of: int | None, order: str = "position") -> dict[str, list[Sequence[Any]]]:
+        """The rows of the cases `ids` as plain tuples of `columns` (case_id first), by case
+        in `order` order; facts after `as_of` left out."""
+        query = sa.select(*(table.c[c] for c in columns)).where(table.c.case_id.in_(ids))
         if as_of is not None:
             query = query.where(table.c.position <= as_of)
-        return conn.execute(query.order_by(table.c.case_id, table.c[order])).mappings()
+        return _grouped(conn.execute(query.order_by(table.c.case_id, table.c[order])))
 
     def promises_of(self, conn: Connection, agency_id: str, creditor_id: str | None,
                     start: datetime, end: datetime) -> list[PromiseFact]:
@@ -142,42 +147,66 @@ def _promise(row: Any) -> PromiseFact:
         else datetime.fromisoformat(row["settled_at"]))
 
 
-def _payment(row: Any, stints: Sequence[Assignment]) -> PaymentFact:
-    """A payment row as a fact, with its stint and flags (derived for old histories)."""
-    return credited(stints, PaymentFact(
-        reference=row["reference"], amount=Decimal(row["amount"]), source=row["source"],
-        received_at=datetime.fromisoformat(row["received_at"]), agency_id=row["agency_id"],
-        position=int(row["position"]),
-        assignment=None if row["assignment"] is None else int(row["assignment"]),
-        before_placement=BEFORE_PLACEMENT in (row["flags"] or "").split(",")))
+_ASSIGNMENT_COLUMNS = (
+    "case_id", "seq", "agency_id", "assigned_at", "term_end", "ended_at", "ended_position",
+    "end_reason")
+_PAYMENT_COLUMNS = (
+    "case_id", "reference", "amount", "source", "received_at", "agency_id", "position",
+    "assignment", "flags")
+_REVERSAL_COLUMNS = (
+    "case_id", "event_id", "reference", "amount", "reason", "reversed_at", "position")
+_STAGE_COLUMNS = (
+    "case_id", "stage_ref", "stage", "occurred_at", "court", "docket_no", "law_firm_id",
+    "position")
 
 
-def _stage(row: Any) -> StageFact:
-    return StageFact(
-        stage_ref=row["stage_ref"], stage=row["stage"],
-        occurred_at=datetime.fromisoformat(row["occurred_at"]), court=row["court"],
-        docket_no=row["docket_no"], law_firm_id=row["law_firm_id"],
-        position=int(row["position"]))
+class _Instants:
+    """`datetime.fromisoformat`, parsing each distinct text once (datetimes are immutable:
+    the facts of a read may share them)."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[str, datetime] = {}
+
+    def __call__(self, text: str) -> datetime:
+        found = self.parsed.get(text)
+        if found is None:
+            found = self.parsed[text] = datetime.fromisoformat(text)
+        return found
+
+
+def _grouped(rows: Iterable[Sequence[Any]]) -> dict[str, list[Sequence[Any]]]:
+    grouped: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(row)
+    return grouped
+
+
+def _stint(row: Sequence[Any], as_of: int | None, instant: _Instants) -> Assignment:
+    """An assignment row (`_ASSIGNMENT_COLUMNS`) as a fact; its end only if recorded by
+    `as_of`."""
+    _, seq, agency_id, assigned_at, term_end, ended_at, ended_position, end_reason = row
+    ended = ended_at is not None and (
+        as_of is None or ended_position is None or int(ended_position) <= as_of)
+    return Assignment(
+        seq=int(seq), agency_id=agency_id, assigned_at=instant(assigned_at),
+        term_end=date.fromisoformat(term_end),
+        ended_at=instant(ended_at) if ended else None,
+        end_reason=end_reason if ended else None)
+
+
+def _paid(row: Sequence[Any], stints: Sequence[Assignment], instant: _Instants
+          ) -> PaymentFact:
+    """A payment row (`_PAYMENT_COLUMNS`) as a fact, with its stint and flags (derived for
+    old histories)."""
+    _, reference, amount, source, received_at, agency_id, position, assignment, flags = row
+    fact = PaymentFact(
+        reference=reference, amount=Decimal(amount), source=source,
+        received_at=instant(received_at), agency_id=agency_id, position=int(position),
+        assignment=None if assignment is None else int(assignment),
+        before_placement=bool(flags) and BEFORE_PLACEMENT in flags.split(","))
+    return fact if fact.assignment is not None else credited(stints, fact)
 
 
 def _utc_text(at: datetime) -> str:
     """An instant as the read model stores instants (ISO-8601 in UTC), to compare as text."""
     return at.astimezone(UTC).isoformat()
-
-
-def _group(rows: Iterable[Any]) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        grouped[row["case_id"]].append(row)
-    return grouped
-
-
-def _assignment(row: Any, as_of: int | None) -> Assignment:
-    ended = row["ended_at"] is not None and (
-        as_of is None or row["ended_position"] is None or int(row["ended_position"]) <= as_of)
-    return Assignment(
-        seq=int(row["seq"]), agency_id=row["agency_id"],
-        assigned_at=datetime.fromisoformat(row["assigned_at"]),
-        term_end=date.fromisoformat(row["term_end"]),
-        ended_at=datetime.fromisoformat(row["ended_at"]) if ended else None,
-        end_reason=row["end_reason"] if ended else None)

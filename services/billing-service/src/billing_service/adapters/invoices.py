@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from casetrail.projections.store import insert_rows
 from sqlalchemy.engine import Connection
 
 from billing_service.adapters.records import invoice_lines, invoices
@@ -31,31 +32,42 @@ class InvoiceBook:
     """Stores and reads the rows of `invoices` and `invoice_lines`."""
 
     def store(self, conn: Connection, draft: InvoiceDraft, issued_at: str, issued_by: str
-              ) -> None:
-        """Store an invoice and index its lines (in the caller's transaction). A unique-key
-        violation (IntegrityError, WriteConflict at `Database.writing`) means another run
-        stored this period, this number, or one of these entries first."""
+              ) -> dict[str, Any]:
+        """Store an invoice and index its lines (in the caller's transaction); returns the
+        stored record as `get` reads it back. A unique-key violation (IntegrityError,
+        WriteConflict at `Database.writing`) means another run stored this period, this
+        number, or one of these entries first.
+
+        Each line is serialised once: its text is the `line` column and, joined, the lines
+        of the stored content. On PostgreSQL the lines are sent with COPY."""
         content, currency = draft.content, draft.content["currency"]
         totals = content["totals"]
-        conn.execute(invoices.insert().values(
-            invoice_id=draft.invoice_id, creditor_id=draft.creditor_id,
-            agency_id=draft.agency_id, seq=draft.seq,
-            period_start=draft.period.start.isoformat(),
-            period_end=draft.period.end.isoformat(), currency=currency,
-            subtotal=totals["subtotal"], tax=totals["tax"], total=totals["total"],
-            content=json.dumps(content, sort_keys=True, ensure_ascii=False),
-            content_hash=draft.content_hash, as_of_position=draft.as_of_position,
-            as_of_contract_version=draft.as_of_contract_version, issued_at=issued_at,
-            issued_by=issued_by))
+        texts = [json.dumps(line, sort_keys=True, ensure_ascii=False)
+                 for line in content["lines"]]
+        record: dict[str, Any] = {
+            "invoice_id": draft.invoice_id, "creditor_id": draft.creditor_id,
+            "agency_id": draft.agency_id, "seq": draft.seq,
+            "period_start": draft.period.start.isoformat(),
+            "period_end": draft.period.end.isoformat(), "currency": currency,
+            "subtotal": totals["subtotal"], "tax": totals["tax"], "total": totals["total"],
+            "content": stored_text(content, texts), "content_hash": draft.content_hash,
+            "as_of_position": draft.as_of_position,
+            "as_of_contract_version": draft.as_of_contract_version,
+            "issued_at": issued_at, "issued_by": issued_by}
+        conn.execute(invoices.insert().values(record))
         rows = [{"invoice_id": draft.invoice_id, "line_no": line["line_no"],
                  "creditor_id": draft.creditor_id, "agency_id": draft.agency_id,
                  "seq": draft.seq, "entry": line["entry"], "kind": line["kind"],
                  "case_id": line["case_id"], "reference": line["reference"],
                  "position": line["position"], "commission": line["commission"],
-                 "line": json.dumps(line, sort_keys=True, ensure_ascii=False)}
-                for line in content["lines"]]
+                 "line": text}
+                for line, text in zip(content["lines"], texts, strict=True)]
         if rows:
-            conn.execute(invoice_lines.insert(), rows)
+            try:
+                insert_rows(conn, invoice_lines, rows)
+            except conn.dialect.loaded_dbapi.IntegrityError as exc:  # from COPY
+                raise sa.exc.IntegrityError("COPY invoice_lines", None, exc) from exc
+        return _record(record)
 
     def get(self, conn: Connection, invoice_id: str) -> dict[str, Any] | None:
         """One invoice with its content, or None."""
@@ -129,6 +141,19 @@ class InvoiceBook:
             query = query.where(t.c.invoice_id > after)
         rows = conn.execute(query.order_by(t.c.invoice_id).limit(limit)).mappings().all()
         return [{**r, "document_type": document_type_of(r["invoice_id"])} for r in rows]
+
+
+def stored_text(content: dict[str, Any], line_texts: list[str]) -> str:
+    """`json.dumps(content, sort_keys=True, ensure_ascii=False)` (the stored form), with its
+    lines given as already serialised in that form."""
+    text = json.dumps({**content, "lines": _LINES_MARK}, sort_keys=True, ensure_ascii=False)
+    mark = json.dumps(_LINES_MARK)
+    if text.count(mark) != 1:
+        return json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return text.replace(mark, "[" + ", ".join(line_texts) + "]")
+
+
+_LINES_MARK = "\x00lines\x00"
 
 
 def _record(row: Any) -> dict[str, Any]:

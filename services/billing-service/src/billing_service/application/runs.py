@@ -97,10 +97,8 @@ class BillingRuns:
             self._check_order(conn, creditor_id, agency_id, period)
             draft = self._draft(conn, creditor_id, agency_id, period, progress=progress)
         with self.database.writing() as conn:
-            self.invoices.store(conn, draft, self.clock.now().astimezone(UTC).isoformat(),
-                                actor)
-            record = self.invoices.get(conn, draft.invoice_id)
-        assert record is not None
+            record = self.invoices.store(
+                conn, draft, self.clock.now().astimezone(UTC).isoformat(), actor)
         return invoice_view(record), True
 
     def preview(self, creditor_id: str, agency_id: str, period: Period) -> dict[str, Any]:
