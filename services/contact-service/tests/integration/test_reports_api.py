@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import pypdfium2
 import pytest
 from casetrail.clock import ManualClock
 from casetrail.crypto import MasterKey
@@ -307,7 +308,7 @@ def test_a_stated_zone_moves_the_days(world: World) -> None:
     (DAILY, {"day": "2026-10-01", "timezone": "Mars/Base"}, "query.timezone"),
     (DAILY, {"day": "2026-11-02"}, "query.day"),  # today: not over yet
     ("/v1/agencies/AG-A/reports/monthly", {"day": "2026-11-01"}, "query.day"),
-    ("/v1/agencies/AG-A/reports/three-calls-failed", {"format": "pdf"}, "query.format"),
+    ("/v1/agencies/AG-A/reports/three-calls-failed", {"format": "xml"}, "query.format"),
 ])
 def test_bad_requests_name_the_field(world: World, path: str, params: dict[str, str],
                                      field: str) -> None:
@@ -375,6 +376,16 @@ def test_the_agency_list_names_the_cases_whose_report_is_due(world: World) -> No
     assert csv_body.headers["content-type"] == "text/csv; charset=utf-8"
     assert len(csv_body.content.decode().strip().splitlines()) == 7  # header + 2 x 3
     assert csv_body.content == world.ok("agency_a", path, format="csv").content
+    pdf = world.ok("agency_a", path, format="pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content == world.ok("agency_a", path, format="pdf").content
+    assert pdf.headers["x-content-sha256"] == hashlib.sha256(pdf.content).hexdigest()
+    document = pypdfium2.PdfDocument(pdf.content)
+    text = "\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert "三次电话未接通案件清单" in text
+    for name in ("c1", "c3"):
+        assert world.log.ids[name][:8] in text.replace("\r", "").replace("\n", "")
+    assert world.log.ids["c4"][:8] not in text  # AG-B's
 
 
 def test_the_json_answers_match_their_documented_schemas(world: World) -> None:

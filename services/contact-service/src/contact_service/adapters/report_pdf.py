@@ -175,3 +175,32 @@ def three_calls_pdf(report: dict[str, Any]) -> bytes:
         Paragraph(escape(f"Rule: {report['rule']}"), s["small"]), Spacer(1, 3 * mm),
         Paragraph(escape(f"依据 Basis: {_basis(report['generated_from'])}."), s["small"])]
     return _document(story, f"三次电话未接通报告 {report['case_id']}")
+
+
+def three_calls_list_pdf(listed: dict[str, Any]) -> bytes:
+    """An agency's cases whose three-calls-failed report is due (`listed`: its JSON form):
+    one line per case, by due time, with its three failed attempts."""
+    s = _styles()
+    head = [["受托机构 Agency", listed["agency_id"]],
+            ["委托方 Creditor", listed["creditor_id"] or "全部 all"],
+            ["案件数 Cases", str(len(listed["cases"]))]]
+    rows = [["案件 Case", "委托方 Creditor", "应提交 Due at", "序号 No.", "时间 When",
+             "结果 Outcome"]]
+    for case in listed["cases"]:
+        for i, attempt in enumerate(case["attempts"], start=1):
+            first = i == 1
+            rows.append([case["case_id"] if first else "", case["creditor_id"] if first else "",
+                         case["due_at_local"] if first else "", str(i), attempt["occurred_at"],
+                         _named(OUTCOME_ZH, attempt["outcome"])])
+    story: list[Flowable] = [
+        Paragraph("三次电话未接通案件清单", s["title"]),
+        Paragraph("Cases whose first three calls failed", s["subtitle"]), Spacer(1, 6 * mm),
+        _table(head, [45, 129], s),
+        Paragraph("案件 Cases（按应提交时间 by due time）", s["heading"]),
+        _table(rows, [40, 18, 28, 10, 46, 32], s, header=True) if listed["cases"]
+        else Paragraph("无 None.", s["body"]), Spacer(1, 4 * mm),
+        Paragraph(escape(f"Rule: {listed['rule']}"), s["small"]), Spacer(1, 3 * mm),
+        Paragraph(escape(f"依据 Basis: {_basis(listed['generated_from'])}. "
+                         "同一输入生成相同文件 The same read model gives the same bytes."),
+                  s["small"])]
+    return _document(story, f"三次电话未接通案件清单 {listed['agency_id']}")

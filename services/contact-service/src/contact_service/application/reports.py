@@ -30,7 +30,11 @@ from casetrail.security import Principal, Role
 from sqlalchemy.engine import Engine
 
 from contact_service.adapters.agency_settings import AgencySettingsStore
-from contact_service.adapters.report_pdf import agency_report_pdf, three_calls_pdf
+from contact_service.adapters.report_pdf import (
+    agency_report_pdf,
+    three_calls_list_pdf,
+    three_calls_pdf,
+)
 from contact_service.adapters.report_queries import ReportReader
 from contact_service.adapters.service_levels import ServiceLevelReader, parse_instant
 from contact_service.application.access import require_roles, sees_case
@@ -257,8 +261,8 @@ class Reports:
 
     def agency_three_calls_in(self, caller: Principal, agency_id: str, fmt: ReportFormat,
                               creditor_id: str | None) -> Rendered:
-        """The list in JSON or CSV (one row per failed attempt)."""
+        """The list in JSON, CSV (one row per failed attempt) or PDF."""
         listed = self.agency_three_calls(caller, agency_id, creditor_id)
         return render(listed, fmt, f"three-calls-failed-{agency_id}",
                       csv_text=three_calls_csv(listed["cases"]) if fmt == "csv" else "",
-                      pdf=None)
+                      pdf=three_calls_list_pdf(listed) if fmt == "pdf" else None)

@@ -189,10 +189,6 @@ FILE: dict[int | str, dict[str, Any]] = {200: {
     "content": {"text/csv": {"schema": {"type": "string"}}, "application/pdf": BINARY},
     "description": "the report as JSON, CSV or PDF; `X-Content-SHA256` (and `ETag`) is the "
                    "SHA-256 of the body"}}
-LIST_FILE: dict[int | str, dict[str, Any]] = {200: {
-    "content": {"text/csv": {"schema": {"type": "string"}}},
-    "description": "the list as JSON or CSV; `X-Content-SHA256` (and `ETag`) is the SHA-256 "
-                   "of the body"}}
 
 
 def _reports(service: ContactService) -> Reports:
@@ -219,12 +215,12 @@ async def _run(make: Callable[[], Rendered]) -> Response:
 @router.get("/agencies/{agency_id}/reports/three-calls-failed",
             response_model=ThreeCallsListOut,
             summary="Cases whose three-calls-failed report is due",
-            responses={**LIST_FILE, **error_responses(403)})
+            responses={**FILE, **error_responses(403)})
 async def agency_three_calls_failed(
     agency_id: IdentifierPath, service: ServiceDep, caller: PrincipalDep,
-    format: Annotated[Literal["json", "csv"], Query(
-        description="json (default) or csv (UTF-8 with a BOM, one row per failed attempt)")
-    ] = "json",
+    format: Annotated[Literal["json", "csv", "pdf"], Query(
+        description="json (default), csv (UTF-8 with a BOM, one row per failed attempt) or "
+                    "pdf (Simplified Chinese)")] = "json",
     creditor_id: Annotated[IdentifierQuery | None, Query(
         description="only this creditor's cases (a creditor key: always its own)")] = None,
 ) -> Response:
