@@ -11,6 +11,8 @@ of the billing ledger that verifies and leaves the invoice and the preview as th
 A run is refused until its period has ended (422 `period_not_ended`) and no fact can be dated
 before its case's placement, so today's lines are read from the preview of the period that
 includes today (`provisional`), and the invoice exported is the run of yesterday, which ended.
+At the end, `casetrail billing run` two days ahead (`CASETRAIL_CLOCK_OFFSET=P2D`) bills today:
+the invoice with the stage fees is the one the preview showed, to the hash.
 """
 
 from __future__ import annotations
@@ -356,7 +358,8 @@ def reread(billing: Billing, before: dict[str, Any]) -> None:
     assert again["content"] == before["preview"]["content"]
 
 
-def a_new_party_version(run: Run, billing: Billing, before: dict[str, Any]) -> None:
+def a_new_party_version(run: Run, billing: Billing, before: dict[str, Any]
+                        ) -> dict[str, Any]:
     """The creditor moves: version 2 of its record. The issued invoice keeps version 1 (the
     same bytes and hash); the certificate and what a run would bill now name version 2."""
     moved = created(billing.client("creditor").put(f"/v1/parties/creditor/{CREDITOR}", json={
@@ -375,6 +378,38 @@ def a_new_party_version(run: Run, billing: Billing, before: dict[str, Any]) -> N
     now_billed = preview(billing, day, day)
     assert now_billed["content"]["parties"]["billed"]["version"] == 2
     assert lines(now_billed["content"]) == EXPECTED_LINES
+    return now_billed
+
+
+def invoiced_once_the_day_ended(run: Run, billing: Billing, previewed: dict[str, Any]
+                                ) -> None:
+    """Two days on (the billing CLI with CASETRAIL_CLOCK_OFFSET=P2D, docs/time.md), today has
+    ended: its run issues the invoice the preview showed, the law firm's stage fees on it,
+    byte for byte the content (and hash) previewed."""
+    day = today().isoformat()
+    args = ("billing", "run", "--creditor", CREDITOR, "--agency", OTHER, "--from", day,
+            "--to", day)
+    assert run.system.cli(*args, check=False).returncode == 2  # not yet, by the real clock
+    done = run.system.cli(*args, check=False, CASETRAIL_CLOCK_OFFSET="P2D")
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = dict(line.split(None, 1) if not line.startswith("content hash")
+                   else ("content hash", line.removeprefix("content hash").strip())
+                   for line in done.stdout.splitlines() if line.strip())
+    number = f"INV-{CREDITOR}-{OTHER}-00002"
+    assert printed["invoice"] == f"{number} (issued now)", done.stdout
+    assert printed["total"] == "CNY 2332.00", done.stdout
+    assert printed["content hash"] == previewed["content_hash"], done.stdout
+    client = billing.client("creditor")
+    invoice = ok(client.get(f"/v1/invoices/{number}"))
+    assert lines(invoice) == EXPECTED_LINES
+    assert (invoice["content_hash"], invoice["totals"]["stage_fees"],
+            invoice["parties"]["billed"]["version"]) == (
+        previewed["content_hash"], "2000.00", 2), invoice
+    pdf = client.get(f"/v1/invoices/{number}", params={"format": "pdf"})
+    assert pdf.status_code == 200, pdf.text
+    text = "".join(pdf_text(pdf.content).split())
+    for words in ("立案费", "判决费", DOCKET, previewed["content_hash"][:16]):
+        assert words in text, (words, text)
 
 
 def run_billing(system: System, *, relay: bool, transport: str, billing_db: str) -> None:
@@ -384,7 +419,8 @@ def run_billing(system: System, *, relay: bool, transport: str, billing_db: str)
     legal_fees(run, billing)
     before = billed_today(run, billing)
     rebuilt(run, billing, before)
-    a_new_party_version(run, billing, {**before, "certificate": certificate})
+    previewed = a_new_party_version(run, billing, {**before, "certificate": certificate})
+    invoiced_once_the_day_ended(run, billing, previewed)
     for client in run.clients.values():
         client.close()
 
