@@ -36,4 +36,4 @@ export CASETRAIL_REQUIRE_POSTGRES=1 CASETRAIL_REQUIRE_KAFKA=1
 export CASETRAIL_REQUIRE_GO=1  # the independent verifier of checkpoints (tests/interop)
 
 echo "== tests (unit, integration on SQLite/PostgreSQL and feed/Kafka, end-to-end, browser)"
-"$UV" run pytest -q -p no:cacheprovider "$@"
+"$UV" run pytest -q -p no:cacheprovider --durations=30 "$@"

@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,36 @@ def test_leaf_hash_refuses_values_that_do_not_fit_the_encoding(
         position: int, case_id: str, version: int, event_type: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         leaf_hash(position, case_id, version, event_type, b"")
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(-2, 2**64 + 2), case=st.uuids(), version=st.integers(-2, 2**32 + 2),
+       event_type=st.text(max_size=40), payload=st.binary(max_size=600))
+def test_the_verifiers_leaf_hash_from_case_bytes_is_leaf_hash(
+        position: int, case: Any, version: int, event_type: str, payload: bytes) -> None:
+    try:
+        expected: bytes | type[Exception] = leaf_hash(position, case, version, event_type,
+                                                      payload)
+    except (ValueError, TypeError) as exc:
+        expected = type(exc)
+    try:
+        got: bytes | type[Exception] = merkle.leaf_hash_of(position, case.bytes, version,
+                                                           event_type, payload)
+    except (ValueError, TypeError) as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize(("position", "version", "event_type", "payload"), [
+    (True, 1, "T", b""), (0, True, "T", b""), (0, 1, b"T", b""), (0, 1, "T", "text"),
+    (0, 1, "x" * 65536, b""),
+])
+def test_the_verifiers_leaf_hash_refuses_what_leaf_hash_refuses(
+        position: Any, version: Any, event_type: Any, payload: Any) -> None:
+    with pytest.raises((TypeError, ValueError)) as general:
+        leaf_hash(position, CASE, version, event_type, payload)
+    with pytest.raises(general.type):
+        merkle.leaf_hash_of(position, uuid.UUID(CASE).bytes, version, event_type, payload)
 
 
 def test_node_hash_is_sha256_of_one_byte_left_and_right() -> None:

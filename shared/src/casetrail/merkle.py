@@ -95,6 +95,7 @@ import hashlib
 import hmac
 import json
 import string
+import struct
 import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -208,6 +209,28 @@ def leaf_hash(position: int, case_id: str | uuid.UUID, version: int, event_type:
     """RFC 6962 leaf hash SHA-256(0x00 || leaf_data(...)) of one stored event."""
     return hashlib.sha256(_LEAF_PREFIX + leaf_data(position, case_id, version, event_type,
                                                    payload)).digest()
+
+
+_LEAF_HEAD = struct.Struct(">cQ16sIH")  # prefix, position, case id, version, type length
+_LENGTH = struct.Struct(">I")
+
+
+def leaf_hash_of(position: int, case_bytes: bytes, version: int, event_type: str,
+                 payload: bytes) -> bytes:
+    """`leaf_hash` of an event whose case id is given as its 16 bytes, for a verifier that
+    hashes every event of the log; the same checks and the same hash."""
+    if (type(position) is not int or type(version) is not int
+            or type(case_bytes) is not bytes or len(case_bytes) != 16
+            or type(payload) is not bytes or type(event_type) is not str
+            or not 0 <= position < 1 << 64 or not 0 <= version < 1 << 32):
+        return leaf_hash(position, uuid.UUID(bytes=bytes(case_bytes)), version, event_type,
+                         payload)  # the checks and errors of the general path
+    kind = event_type.encode("utf-8")
+    if len(kind) >= 1 << 16 or len(payload) >= 1 << 32:
+        return leaf_hash(position, uuid.UUID(bytes=case_bytes), version, event_type, payload)
+    return hashlib.sha256(_LEAF_HEAD.pack(_LEAF_PREFIX, position, case_bytes, version,
+                                          len(kind)) + kind + _LENGTH.pack(len(payload))
+                          + payload).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from case_service.adapters.eventstore import EventsTable
 from case_service.adapters.tables import audit_checkpoints, audit_leaves
 
 CHUNK = 20_000
+PROGRESS_STEP = 1_000  # events per progress report
 Progress = Callable[[int], None]
 
 
@@ -83,17 +85,22 @@ class SizeNotInLog(LookupError):
         self.size, self.tree_size = size, tree_size
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """A stored event as the leaf hashes it (the case id as its 16 bytes)."""
+
     position: int
-    case_id: str
+    case: bytes
     version: int
     topic: str
     state: bytes
 
+    @property
+    def case_id(self) -> str:
+        return str(UUID(bytes=self.case))
+
     def leaf(self, at: int | None = None) -> bytes:
-        return merkle.leaf_hash(self.position if at is None else at, self.case_id,
-                                self.version, self.topic, self.state)
+        return merkle.leaf_hash_of(self.position if at is None else at, self.case,
+                                   self.version, self.topic, self.state)
 
 
 @dataclass(frozen=True)
@@ -137,9 +144,9 @@ def _decode(position: int, originator: Any, version: Any, topic: Any, state: Any
             ) -> _Row | _Malformed:
     """The event of a stored row, or why the row is not one (each field checked)."""
     reasons = []
-    case_id = ""
+    case = b""
     try:
-        case_id = str(originator if isinstance(originator, UUID) else UUID(str(originator)))
+        case = (originator if isinstance(originator, UUID) else UUID(str(originator))).bytes
     except (ValueError, TypeError):
         reasons.append(f"originator id {_shown(originator)} is not a UUID")
     if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**32:
@@ -154,7 +161,44 @@ def _decode(position: int, originator: Any, version: Any, topic: Any, state: Any
         reasons.append(f"state is a {type(state).__name__}, not bytes")
     if reasons:
         return _Malformed(position, "; ".join(reasons))
-    return _Row(position, case_id, version, topic, bytes(state))
+    return _Row(position, case, version, topic, bytes(state))
+
+
+def _decode_typed(position: int, originator: Any, version: Any, topic: Any, state: Any
+                  ) -> _Row | _Malformed:
+    """A row of a PostgreSQL events table, its case id read as text: a canonical UUID with
+    the expected types is taken as it is; anything else (an insider may have changed a
+    column's type) is looked at closely by `_decode`."""
+    if type(originator) is str and len(originator) == 36 and type(version) is int \
+            and type(topic) is str and type(state) is bytes \
+            and originator[8] == originator[13] == originator[18] == originator[23] == "-":
+        try:
+            case = bytes.fromhex(originator.replace("-", ""))
+        except ValueError:
+            case = b""
+        if len(case) == 16:
+            return _Row(position, case, version, topic, state)
+    return _decode(position, originator, version, topic, state)
+
+
+T = TypeVar("T")
+
+
+def _read_ahead(fetch: Callable[[int], Sequence[T]], key: Callable[[T], int], after: int,
+                *, ahead: bool) -> Iterator[Sequence[T]]:
+    """Pages `fetch(after)` until one is empty, each after the last key of the one before;
+    `ahead`: the next page is read on a thread of its own while this one is worked on (the
+    database's time overlaps the hashing)."""
+    if not ahead:
+        while rows := fetch(after):
+            yield rows
+            after = key(rows[-1])
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-read") as pool:
+        pending = pool.submit(fetch, after)
+        while rows := pending.result():
+            pending = pool.submit(fetch, key(rows[-1]))
+            yield rows
 
 
 class AuditLog:
@@ -176,26 +220,32 @@ class AuditLog:
 
     def _events(self, after: int = -1) -> Iterator[_Row | _Malformed]:
         table, position = self.events.table, self.events.position
+        sqlite = self.events.sqlite
         columns = {"o": table.c.originator_id, "v": table.c.originator_version,
                    "t": table.c.topic, "s": table.c.state}
-        if self.events.sqlite:  # SQLite stores any type in any column: read bytes
+        selected: list[Any]
+        if sqlite:  # SQLite stores any type in any column: read bytes
             selected = [x for a, c in columns.items() for x in (
                 sa.func.typeof(c).label(f"{a}_type"), sa.cast(c, sa.LargeBinary).label(a))]
-        else:
-            selected = [c.label(a) for a, c in columns.items()]
-        while True:
+        else:  # the case id as text: no UUID object per row
+            selected = [sa.cast(table.c.originator_id, sa.Text), table.c.originator_version,
+                        table.c.topic, table.c.state]
+
+        def fetch(after: int) -> Sequence[Any]:
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(position.label("p"), *selected)
+                return conn.execute(sa.select(position.label("p"), *selected)
                                     .where(position > after).order_by(position)
-                                    .limit(CHUNK)).mappings().all()
-            if not rows:
-                return
-            for row in rows:
-                r: Any = row
-                if self.events.sqlite:
-                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns} | {"p": r["p"]}
-                yield _decode(int(r["p"]), r["o"], r["v"], r["t"], r["s"])
-            after = int(rows[-1]["p"])
+                                    .limit(CHUNK)).all()
+
+        for rows in _read_ahead(fetch, lambda row: int(row[0]), after, ahead=not sqlite):
+            if sqlite:
+                for row in rows:
+                    r: Any = row._mapping
+                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns}
+                    yield _decode(int(row[0]), r["o"], r["v"], r["t"], r["s"])
+            else:
+                for p, o, v, t, st in rows:
+                    yield _decode_typed(p, o, v, t, st)
 
     def _leaves(self, after: int = -1) -> Iterator[tuple[int, bytes]]:
         """(position, leaf hash) in position order; a leaf that is not 32 bytes comes as it
@@ -203,17 +253,18 @@ class AuditLog:
         t = audit_leaves
         leaf_hash = (sa.cast(t.c.leaf_hash, sa.LargeBinary) if self.events.sqlite
                      else t.c.leaf_hash)  # SQLite: whatever type was stored, as bytes
-        while True:
+
+        def fetch(after: int) -> Sequence[Any]:
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.select(t.c.position, leaf_hash.label("leaf_hash"))
+                return conn.execute(sa.select(t.c.position, leaf_hash.label("leaf_hash"))
                                     .where(t.c.position > after).order_by(t.c.position)
                                     .limit(CHUNK)).all()
-            if not rows:
-                return
+
+        for rows in _read_ahead(fetch, lambda row: int(row[0]), after,
+                                ahead=not self.events.sqlite):
             for position, leaf in rows:
-                yield int(position), (bytes(leaf) if isinstance(
-                    leaf, bytes | bytearray | memoryview) else b"")
-            after = int(rows[-1][0])
+                yield int(position), (leaf if type(leaf) is bytes else bytes(leaf) if isinstance(
+                    leaf, bytearray | memoryview) else b"")
 
     def leaf_hashes(self, limit: int | None = None) -> list[bytes]:
         """The stored leaves in position order (the first `limit`)."""
@@ -308,9 +359,11 @@ class AuditLog:
                     mismatched[event.position], stored[leaf[0]] = event, leaf[1]
                 ordered.append(leaf[1])
                 report.events_checked += 1
-                if progress is not None:
-                    progress(1)
+                if progress is not None and report.events_checked % PROGRESS_STEP == 0:
+                    progress(PROGRESS_STEP)
                 event, leaf = next(events, None), next(leaves, None)
+        if progress is not None and report.events_checked % PROGRESS_STEP:
+            progress(report.events_checked % PROGRESS_STEP)
         report.problems += self._explain(mismatched, stored)
         stored_checkpoints = self.checkpoints()
         report.problems += self._check_checkpoints(stored_checkpoints, ordered, report, key)
