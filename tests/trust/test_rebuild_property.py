@@ -99,7 +99,7 @@ def test_rebuilds_over_the_feed_equal_the_live_projections(
 @pytest.mark.slow
 @pytest.mark.kafka
 @pytest.mark.postgres
-@settings(max_examples=int(os.environ.get("CASETRAIL_PROPERTY_KAFKA_EXAMPLES", "15")),
+@settings(max_examples=int(os.environ.get("CASETRAIL_PROPERTY_KAFKA_EXAMPLES", "10")),
           deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                 HealthCheck.too_slow])
 @given(history=histories, page=st.integers(1, 40))
