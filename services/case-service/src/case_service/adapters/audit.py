@@ -164,21 +164,26 @@ def _decode(position: int, originator: Any, version: Any, topic: Any, state: Any
     return _Row(position, case, version, topic, bytes(state))
 
 
-def _decode_typed(position: int, originator: Any, version: Any, topic: Any, state: Any
+def _decode_typed(position: int, case: Any, version: Any, topic: Any, state: Any
                   ) -> _Row | _Malformed:
-    """A row of a PostgreSQL events table, its case id read as text: a canonical UUID with
-    the expected types is taken as it is; anything else (an insider may have changed a
-    column's type) is looked at closely by `_decode`."""
-    if type(originator) is str and len(originator) == 36 and type(version) is int \
-            and type(topic) is str and type(state) is bytes \
-            and originator[8] == originator[13] == originator[18] == originator[23] == "-":
-        try:
-            case = bytes.fromhex(originator.replace("-", ""))
-        except ValueError:
-            case = b""
-        if len(case) == 16:
+    """A row of a PostgreSQL events table, its case id read as 16 bytes (`uuid_send`) or, if
+    the column is no longer a uuid, as text: the expected types are taken as they are;
+    anything else (an insider may have changed a column's type) is looked at closely by
+    `_decode`."""
+    if type(version) is int and type(topic) is str and type(state) is bytes:
+        if type(case) is bytes and len(case) == 16:
             return _Row(position, case, version, topic, state)
-    return _decode(position, originator, version, topic, state)
+        if type(case) is str and len(case) == 36 \
+                and case[8] == case[13] == case[18] == case[23] == "-":
+            try:
+                found = bytes.fromhex(case.replace("-", ""))
+            except ValueError:
+                found = b""
+            if len(found) == 16:
+                return _Row(position, found, version, topic, state)
+    if type(case) is bytes:
+        case = UUID(bytes=case) if len(case) == 16 else case
+    return _decode(position, case, version, topic, state)
 
 
 T = TypeVar("T")
@@ -227,9 +232,9 @@ class AuditLog:
         if sqlite:  # SQLite stores any type in any column: read bytes
             selected = [x for a, c in columns.items() for x in (
                 sa.func.typeof(c).label(f"{a}_type"), sa.cast(c, sa.LargeBinary).label(a))]
-        else:  # the case id as text: no UUID object per row
-            selected = [sa.cast(table.c.originator_id, sa.Text), table.c.originator_version,
-                        table.c.topic, table.c.state]
+        else:  # the case id as its 16 bytes (as text if the column is no longer a uuid)
+            selected = [self._case_column(), table.c.originator_version, table.c.topic,
+                        table.c.state]
 
         def fetch(after: int) -> Sequence[Any]:
             with self.engine.connect() as conn:
@@ -244,8 +249,20 @@ class AuditLog:
                     r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns}
                     yield _decode(int(row[0]), r["o"], r["v"], r["t"], r["s"])
             else:
-                for p, o, v, t, st in rows:
-                    yield _decode_typed(p, o, v, t, st)
+                yield from [_decode_typed(p, o, v, t, st) for p, o, v, t, st in rows]
+
+    def _case_column(self) -> Any:
+        """The case id column read without a UUID object per row: `uuid_send` of a uuid
+        column, else (an insider changed its type) the column as text."""
+        table = self.events.table
+        with self.engine.connect() as conn:
+            kind = conn.execute(sa.text(
+                "SELECT format_type(atttypid, NULL) FROM pg_attribute "
+                "WHERE attrelid = to_regclass(:t) AND attname = 'originator_id'"),
+                {"t": table.name}).scalar()
+        if kind == "uuid":
+            return sa.func.uuid_send(table.c.originator_id, type_=sa.LargeBinary)
+        return sa.cast(table.c.originator_id, sa.Text)
 
     def _leaves(self, after: int = -1) -> Iterator[tuple[int, bytes]]:
         """(position, leaf hash) in position order; a leaf that is not 32 bytes comes as it
@@ -262,9 +279,9 @@ class AuditLog:
 
         for rows in _read_ahead(fetch, lambda row: int(row[0]), after,
                                 ahead=not self.events.sqlite):
-            for position, leaf in rows:
-                yield int(position), (leaf if type(leaf) is bytes else bytes(leaf) if isinstance(
-                    leaf, bytearray | memoryview) else b"")
+            yield from [(int(position), leaf if type(leaf) is bytes else bytes(leaf)
+                         if isinstance(leaf, bytearray | memoryview) else b"")
+                        for position, leaf in rows]
 
     def leaf_hashes(self, limit: int | None = None) -> list[bytes]:
         """The stored leaves in position order (the first `limit`)."""
@@ -355,7 +372,7 @@ class AuditLog:
                 elif len(leaf[1]) != merkle.HASH_SIZE:
                     report.problems.append(Problem(
                         "malformed", leaf[0], "the audit leaf is not a 32-byte hash"))
-                elif event.leaf() != leaf[1]:
+                elif merkle.leaf_hash_of(*event) != leaf[1]:
                     mismatched[event.position], stored[leaf[0]] = event, leaf[1]
                 ordered.append(leaf[1])
                 report.events_checked += 1
