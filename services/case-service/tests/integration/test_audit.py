@@ -12,9 +12,19 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from case_service.adapters import audit as audit_adapter
 from case_service.application import CaseApplication
 from casetrail import merkle
 from casetrail.merkle import Checkpoint
+
+
+@pytest.fixture(params=[None, 2], ids=["pages", "pages_of_2"])
+def paged(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification as it reads a real log (pages of CHUNK) and in pages of two events, so
+    that the page-at-a-time check of an intact prefix hands over to the step-by-step one at
+    every kind of finding, wherever it falls."""
+    if request.param is not None:
+        monkeypatch.setattr(audit_adapter, "CHUNK", request.param)
 
 
 @pytest.fixture
@@ -46,7 +56,8 @@ def findings(application: CaseApplication) -> list[tuple[str, int | None]]:
     return [(p.kind, p.position) for p in application.audit.verify().problems]
 
 
-def test_an_untouched_log_verifies(application: CaseApplication, log: list[int]) -> None:
+def test_an_untouched_log_verifies(application: CaseApplication, log: list[int],
+                                   paged: None) -> None:
     report = application.audit.verify()
     assert report.ok, report.problems
     assert report.events_checked == len(log) == 6
@@ -54,8 +65,8 @@ def test_an_untouched_log_verifies(application: CaseApplication, log: list[int])
     assert report.checkpoint.tree_size == 6
 
 
-def test_an_altered_payload_is_found_at_its_position(application: CaseApplication,
-                                                     log: list[int], insider: Any) -> None:
+def test_an_altered_payload_is_found_at_its_position(
+        application: CaseApplication, log: list[int], insider: Any, paged: None) -> None:
     table, position = events_table(insider)
     sql(insider, f"UPDATE {table} SET state = %s WHERE {position} = %s",
         [b'{"amount": "1.00"}', log[4]])
@@ -63,14 +74,14 @@ def test_an_altered_payload_is_found_at_its_position(application: CaseApplicatio
 
 
 def test_a_deleted_row_is_found_at_its_position(application: CaseApplication,
-                                                log: list[int], insider: Any) -> None:
+                                                log: list[int], insider: Any, paged: None) -> None:
     table, position = events_table(insider)
     sql(insider, f"DELETE FROM {table} WHERE {position} = %s", [log[2]])
     assert findings(application) == [("deleted", log[2])]
 
 
 def test_two_swapped_rows_are_found_as_reordered(application: CaseApplication,
-                                                 log: list[int], insider: Any) -> None:
+                                                 log: list[int], insider: Any, paged: None) -> None:
     table, position = events_table(insider)
     a, b = log[3], log[4]
     with insider.transaction() as cur:
@@ -90,8 +101,8 @@ def test_two_swapped_rows_are_found_as_reordered(application: CaseApplication,
     assert findings(application) == [("reordered", a), ("reordered", b)]
 
 
-def test_an_inserted_row_is_found_at_its_position(application: CaseApplication,
-                                                  log: list[int], insider: Any) -> None:
+def test_an_inserted_row_is_found_at_its_position(
+        application: CaseApplication, log: list[int], insider: Any, paged: None) -> None:
     table, position = events_table(insider)
     with insider.transaction() as cur:
         source = cur.execute(f"SELECT originator_id, topic, state FROM {table} "
@@ -426,7 +437,7 @@ def test_a_consistency_request_the_log_cannot_answer_is_a_4xx_with_the_envelope(
 @pytest.mark.parametrize("kind", ["text_state", "null_state", "non_uuid_originator"])
 def test_a_malformed_row_is_a_finding_at_its_position_and_the_scan_goes_on(
         application: CaseApplication, log: list[int], kind: str, database_url: str,
-        common: Any, monkeypatch: pytest.MonkeyPatch, insider: Any) -> None:
+        common: Any, monkeypatch: pytest.MonkeyPatch, insider: Any, paged: None) -> None:
     from casetrail import cli
     from typer.testing import CliRunner
 

@@ -20,7 +20,7 @@ detectable even when events, leaves and checkpoints are rewritten together.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -224,6 +224,15 @@ class AuditLog:
     # ------------------------------------------------------------------ reading
 
     def _events(self, after: int = -1) -> Iterator[_Row | _Malformed]:
+        """Every stored event after a position, in position order, decoded."""
+        for page in self._event_pages(after):
+            yield from page
+
+    def _event_pages(self, after: int = -1, *, decoded: bool = True
+                     ) -> Generator[list[Any]]:
+        """The stored events after a position, a page at a time: decoded (`_Row` or
+        `_Malformed`), or on PostgreSQL with `decoded=False` as read, (position, case id
+        bytes, version, topic, state)."""
         table, position = self.events.table, self.events.position
         sqlite = self.events.sqlite
         columns = {"o": table.c.originator_id, "v": table.c.originator_version,
@@ -242,14 +251,18 @@ class AuditLog:
                                     .where(position > after).order_by(position)
                                     .limit(CHUNK)).all()
 
+        def sqlite_row(row: Any) -> _Row | _Malformed:
+            r = row._mapping
+            values = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns}
+            return _decode(int(row[0]), values["o"], values["v"], values["t"], values["s"])
+
         for rows in _read_ahead(fetch, lambda row: int(row[0]), after, ahead=not sqlite):
             if sqlite:
-                for row in rows:
-                    r: Any = row._mapping
-                    r = {a: _sqlite_value(r[f"{a}_type"], r[a]) for a in columns}
-                    yield _decode(int(row[0]), r["o"], r["v"], r["t"], r["s"])
+                yield [sqlite_row(row) for row in rows]
+            elif not decoded:
+                yield list(rows)
             else:
-                yield from [_decode_typed(p, o, v, t, st) for p, o, v, t, st in rows]
+                yield [_decode_typed(p, o, v, t, st) for p, o, v, t, st in rows]
 
     def _case_column(self) -> Any:
         """The case id column read without a UUID object per row: `uuid_send` of a uuid
@@ -267,6 +280,12 @@ class AuditLog:
     def _leaves(self, after: int = -1) -> Iterator[tuple[int, bytes]]:
         """(position, leaf hash) in position order; a leaf that is not 32 bytes comes as it
         is (bytes) or as b"" (anything else), for `verify` to report."""
+        for page in self._leaf_pages(after):
+            yield from page
+
+    def _leaf_pages(self, after: int = -1, *, decoded: bool = True) -> Generator[list[Any]]:
+        """The stored leaves after a position, a page at a time, as `_leaves` gives them
+        (with `decoded=False`, as read: (position, leaf))."""
         t = audit_leaves
         leaf_hash = (sa.cast(t.c.leaf_hash, sa.LargeBinary) if self.events.sqlite
                      else t.c.leaf_hash)  # SQLite: whatever type was stored, as bytes
@@ -279,9 +298,10 @@ class AuditLog:
 
         for rows in _read_ahead(fetch, lambda row: int(row[0]), after,
                                 ahead=not self.events.sqlite):
-            yield from [(int(position), leaf if type(leaf) is bytes else bytes(leaf)
-                         if isinstance(leaf, bytearray | memoryview) else b"")
-                        for position, leaf in rows]
+            yield list(rows) if not decoded else [
+                (int(position), leaf if type(leaf) is bytes else bytes(leaf)
+                 if isinstance(leaf, bytearray | memoryview) else b"")
+                for position, leaf in rows]
 
     def leaf_hashes(self, limit: int | None = None) -> list[bytes]:
         """The stored leaves in position order (the first `limit`)."""
@@ -346,11 +366,13 @@ class AuditLog:
         this log's)."""
         key = self.public_key if public_key is None else public_key
         report = Report()
-        events, leaves = self._events(), self._leaves()
+        ordered: list[bytes] = []
+        after = self._intact_prefix(report, ordered, progress)
+        events, leaves = self._events(after), self._leaves(after)
         event, leaf = next(events, None), next(leaves, None)
         mismatched: dict[int, _Row] = {}
         stored: dict[int, bytes] = {}
-        ordered: list[bytes] = []
+        unreported = 0  # events checked since the last progress report
         while event is not None or leaf is not None:
             if leaf is None or (event is not None and event.position < leaf[0]):
                 assert event is not None
@@ -376,17 +398,53 @@ class AuditLog:
                     mismatched[event.position], stored[leaf[0]] = event, leaf[1]
                 ordered.append(leaf[1])
                 report.events_checked += 1
-                if progress is not None and report.events_checked % PROGRESS_STEP == 0:
-                    progress(PROGRESS_STEP)
+                unreported += 1
+                if progress is not None and unreported == PROGRESS_STEP:
+                    progress(unreported)
+                    unreported = 0
                 event, leaf = next(events, None), next(leaves, None)
-        if progress is not None and report.events_checked % PROGRESS_STEP:
-            progress(report.events_checked % PROGRESS_STEP)
+        if progress is not None and unreported:
+            progress(unreported)
         report.problems += self._explain(mismatched, stored)
         stored_checkpoints = self.checkpoints()
         report.problems += self._check_checkpoints(stored_checkpoints, ordered, report, key)
         report.problems += self._check_trusted(trusted, stored_checkpoints, ordered, report, key)
         report.problems.sort(key=lambda p: (p.position is None, p.position or 0, p.kind))
         return report
+
+    def _intact_prefix(self, report: Report, ordered: list[bytes],
+                       progress: Progress | None) -> int:
+        """Check the log a page at a time while each page of events and the page of leaves
+        beside it hold the same positions and every leaf is its event's: the common case,
+        checked with list operations instead of a step per event. Returns the last position
+        so checked (-1: none); `verify` goes on from there event by event, finding what
+        differs."""
+        after = -1
+        raw = not self.events.sqlite  # typed columns: hash the rows as read
+        events = self._event_pages(decoded=not raw)
+        leaves = self._leaf_pages(decoded=not raw)
+        try:
+            for page in events:
+                stored = next(leaves, [])
+                if len(stored) != len(page):
+                    break
+                try:  # leaf_hash_of refuses what is not an event (TypeError, ValueError)
+                    computed = [merkle.leaf_hash_of(*row) for row in (
+                        page if raw else [e for e in page if type(e) is _Row])]
+                except (TypeError, ValueError):
+                    break
+                leaves_now = [s[1] for s in stored]
+                if computed != leaves_now or [e[0] for e in page] != [s[0] for s in stored]:
+                    break
+                ordered.extend(leaves_now)
+                report.events_checked += len(page)
+                if progress is not None:
+                    progress(len(page))
+                after = int(page[-1][0])
+        finally:
+            events.close()
+            leaves.close()
+        return after
 
     @staticmethod
     def _explain(mismatched: dict[int, _Row], stored: dict[int, bytes]) -> list[Problem]:
