@@ -5,9 +5,10 @@ billing's figures; invoices with their lines and PDF."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.browser.conftest import only_console_requests, zh
 from tests.browser.system import AGENCY_A, AGENCY_B, CREDITOR, ConsoleSystem
@@ -110,9 +111,10 @@ def test_allocation_rules_are_saved_as_a_new_version(tabs: Any, system: ConsoleS
 
 
 def default_period() -> dict[str, str]:
-    today = datetime.now(UTC).date()
+    """The console's default period: twelve months to today, in its zone (Asia/Shanghai)."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
-    return {"from": start.isoformat(), "to": today.isoformat()}
+    return {"from": start.isoformat(), "to": today.isoformat(), "timezone": "Asia/Shanghai"}
 
 
 def test_the_portfolio_draws_billings_figures_by_bucket_agency_and_vintage(

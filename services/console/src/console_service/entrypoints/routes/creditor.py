@@ -9,7 +9,9 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+from casetrail.clock import DEFAULT_TIMEZONE
 from casetrail.security import Role
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -177,8 +179,18 @@ async def save_allocation(request: Request, current: AllocationUser) -> Response
 
 # ------------------------------------------------------------------------------- portfolio
 
+# The days of the portfolio and the scorecards: days in the services' default zone, stated to
+# billing with each request (UTC days would end a UTC+8 user's "today" at 08:00).
+ZONE = DEFAULT_TIMEZONE
+
+
+def _today() -> date:
+    """Today in ZONE."""
+    return datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+
+
 def _period(start: str | None, end: str | None) -> tuple[date, date]:
-    today = datetime.now(UTC).date()
+    today = _today()
     default_start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
     try:
         first = date.fromisoformat(start) if start else default_start
@@ -204,10 +216,11 @@ async def portfolio(request: Request, current: PortfolioUser, creditor_id: str |
     period = {"from": first.isoformat(), "to": last.isoformat()}
     try:
         comparison = await current.api.get(
-            "billing", f"/v1/creditors/{creditor}/agency-comparison", period)
+            "billing", f"/v1/creditors/{creditor}/agency-comparison",
+            {**period, "timezone": ZONE})
         reports = await asyncio.gather(*(
             current.api.get("billing", f"/v1/agencies/{a['agency_id']}/performance",
-                            {**period, "creditor_id": creditor})
+                            {**period, "creditor_id": creditor, "timezone": ZONE})
             for a in comparison["agencies"]))
     except ServiceError as exc:
         if exc.status == 422:
@@ -246,9 +259,10 @@ async def scorecards(request: Request, current: ScorecardsUser, creditor_id: str
     try:
         comparison = await current.api.get(
             "billing", f"/v1/creditors/{creditor}/agency-comparison",
-            {"from": first.isoformat(), "to": last.isoformat()})
-        since = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-        until = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+            {"from": first.isoformat(), "to": last.isoformat(), "timezone": ZONE})
+        since = datetime.combine(first, datetime.min.time(), tzinfo=ZoneInfo(ZONE))
+        until = datetime.combine(last + timedelta(days=1), datetime.min.time(),
+                                 tzinfo=ZoneInfo(ZONE))
         kpis = await asyncio.gather(*(
             current.api.get("contact", f"/v1/agencies/{a['agency_id']}/contact-kpis",
                             {"from": since.isoformat(), "to": until.isoformat()})
