@@ -17,6 +17,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +34,10 @@ INSTANTS = st.one_of(
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=NOW.replace(tzinfo=None)),
     st.sampled_from([datetime(2000, 1, 1), NOW.replace(tzinfo=None) - timedelta(seconds=30)]),
 ).map(lambda d: d.replace(tzinfo=UTC))
-DUE_DATES = st.one_of(st.dates(min_value=TODAY, max_value=TODAY + timedelta(days=3652)),
+# From the creditor's and debtor's today (Asia/Shanghai: a day ahead of UTC from 16:00 UTC, and
+# a placement's term may not end before its day) to the schemas' ten years past UTC today.
+LOCAL_TODAY = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
+DUE_DATES = st.one_of(st.dates(min_value=LOCAL_TODAY, max_value=TODAY + timedelta(days=3652)),
                       st.just(TODAY + timedelta(days=3652)))
 AMOUNTS = st.one_of(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("6000"),
                                 places=2), st.just(Decimal("0.01")))
