@@ -3,7 +3,6 @@ term, time zone) and the creditor's today."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from typing import Any
 
@@ -28,19 +27,11 @@ def allocation_rules_at(app: CaseApplication, creditor_id: str, at: datetime
     return AllocationRules.from_json(stored) if stored else NO_RULES
 
 
-RULES_TTL = 2.0  # seconds another process may go on with a creditor's previous rules
-
-
 def rules_in_force(app: CaseApplication, creditor_id: str) -> AllocationRules:
     """The creditor's current rules for commands, read at most every RULES_TTL seconds
-    (a new version takes effect at once in the process that stored it)."""
-    now = time.monotonic()
-    hit = app.rules_cache.get(creditor_id)
-    if hit is not None and hit[0] > now:
-        rules: AllocationRules = hit[1]
-        return rules
-    rules = allocation_rules(app, creditor_id)
-    app.rules_cache[creditor_id] = (now + RULES_TTL, rules)
+    by one thread (a new version takes effect at once in the process that stored it)."""
+    rules: AllocationRules = app.rules_cache.get(
+        creditor_id, lambda: allocation_rules(app, creditor_id))
     return rules
 
 
@@ -54,7 +45,7 @@ def set_allocation_rules(app: CaseApplication, creditor_id: str, rules: dict[str
         app.store.add_rules(creditor_id, new.to_json(), app.clock.now().isoformat(), actor)
     except AlreadyStored as exc:  # unique (creditor, version): a concurrent update won
         raise VersionConflict("allocation rules changed meanwhile; retry") from exc
-    app.rules_cache.pop(creditor_id, None)
+    app.rules_cache.invalidate(creditor_id)
     return new
 
 

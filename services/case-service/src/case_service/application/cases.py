@@ -21,6 +21,7 @@ from anyio import to_thread
 from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
 from casetrail.envelope import EventEnvelope, LogPage
 from casetrail.metrics import EVENTS_APPENDED
+from casetrail.refresh_cache import RefreshingCache
 from casetrail.retry import retrying, retrying_async
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
@@ -91,6 +92,13 @@ class _Stale(Exception):
         self.current_version = current_version
 
 
+# Seconds another process may go on with a creditor's previous allocation rules, or an
+# agency's previous collectors, after one process stored a new version (that one sees
+# it at once).
+RULES_TTL = 2.0
+REGISTRY_TTL = 2.0
+
+
 class CaseApplication(Application[UUID]):
     """Collection cases, event-sourced."""
 
@@ -107,13 +115,13 @@ class CaseApplication(Application[UUID]):
         self.vault = vault
         self.case_log = CaseLog(self.recorder, self.mapper)
         self._audit_factory = audit_factory
-        # creditor id -> (monotonic expiry, its rules): the rules commands consult (the
-        # action-code catalogue on every contact) are read at most every RULES_TTL seconds.
-        self.rules_cache: dict[str, tuple[float, Any]] = {}
-        # The agency registry (application/registry.py) and, per agency, (monotonic expiry,
-        # its collectors): contacts are checked against them, read at most every 2 seconds.
+        # creditor id -> its rules: the rules commands consult (the action-code catalogue on
+        # every contact), read at most every RULES_TTL seconds, by one thread at a time.
+        self.rules_cache: RefreshingCache[Any] = RefreshingCache(RULES_TTL)
+        # The agency registry (application/registry.py) and, per agency, its collectors:
+        # contacts are checked against them, read at most every REGISTRY_TTL seconds.
         self.registry = RegistryStore(store.engine)
-        self.collectors_cache: dict[str, tuple[float, Any]] = {}
+        self.collectors_cache: RefreshingCache[Any] = RefreshingCache(REGISTRY_TTL)
         # Where certificates read the parties' legal details (None: they print ids only).
         self.parties: Any = None
 

@@ -12,7 +12,6 @@ creditor that requires qualified agencies gives cases only to those qualified on
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -34,7 +33,6 @@ from case_service.domain.agencies import (
 from case_service.domain.allocation import AllocationRules
 from case_service.domain.case import Case, local_day
 
-REGISTRY_TTL = 2.0  # seconds another process may go on with an agency's previous collectors
 ATTEMPTS = 3  # a concurrent write took the version number: read again
 
 
@@ -121,7 +119,7 @@ def set_collector(app: CaseApplication, agency_id: str, collector_id: str,
                        {"agency_id": agency_id, "collector_id": collector_id},
                        collector.to_json(), actor, expected_version)
     finally:
-        app.collectors_cache.pop(agency_id, None)
+        app.collectors_cache.invalidate(agency_id)
 
 
 def collector(app: CaseApplication, agency_id: str, collector_id: str) -> dict[str, Any]:
@@ -144,15 +142,10 @@ def collector_versions(app: CaseApplication, agency_id: str, collector_id: str
 
 def collectors_in_force(app: CaseApplication, agency_id: str) -> dict[str, Collector]:
     """An agency's registered collectors by id (empty: it registered none), read at most
-    every REGISTRY_TTL seconds (at once after a write in this process)."""
-    now = time.monotonic()
-    hit = app.collectors_cache.get(agency_id)
-    if hit is not None and hit[0] > now:
-        cached: dict[str, Collector] = hit[1]
-        return cached
-    found = {v.keys["collector_id"]: Collector.from_json(v.record)
-             for v in app.registry.collectors.newest_under(agency_id=agency_id)}
-    app.collectors_cache[agency_id] = (now + REGISTRY_TTL, found)
+    every REGISTRY_TTL seconds by one thread (at once after a write in this process)."""
+    found: dict[str, Collector] = app.collectors_cache.get(agency_id, lambda: {
+        v.keys["collector_id"]: Collector.from_json(v.record)
+        for v in app.registry.collectors.newest_under(agency_id=agency_id)})
     return found
 
 
