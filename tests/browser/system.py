@@ -8,15 +8,27 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from casetrail.crypto import MasterKey
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 
 from tests.e2e.harness import System, free_port
+
+# The zone of the seeded contracts (the billing service's default), whose days billing
+# periods are: "yesterday" is yesterday there, not in UTC (from 16:00 UTC Shanghai is a day
+# ahead).
+CONTRACT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def contract_yesterday() -> date:
+    """Yesterday in the contracts' zone: the last day of an ended billing period."""
+    return datetime.now(CONTRACT_ZONE).date() - timedelta(days=1)
 
 CREDITOR, AGENCY_A, AGENCY_B = "BANK-WEB", "AG-WEB-A", "AG-WEB-B"
 ROLES = {"creditor": (Role.CREDITOR, CREDITOR), "agency": (Role.AGENCY, AGENCY_A),
@@ -130,12 +142,13 @@ class ConsoleSystem(System):
                 "reference": ref, "amount": amount, "currency": "CNY", "source": "agency",
                 "received_at": earlier, "method": "bank_transfer"})
             assert answer.status_code == 201, answer.text
-        # Money reported a day late: received before the placement, so it earns nothing,
-        # but it is a line of the last (ended) billing period, which the seed invoices.
+        # Money reported late: received yesterday (noon in the contracts' zone), before the
+        # placement, so it earns nothing, but it is a line of the last (ended) billing
+        # period, which the seed invoices.
+        received = datetime.combine(contract_yesterday(), clock_time(12), CONTRACT_ZONE)
         answer = agency.post(f"/v1/cases/{self.case_ids[2]}/payments", json={
             "reference": "SEED-PAY-0", "amount": "200.00", "currency": "CNY",
-            "source": "agency", "method": "cash",
-            "received_at": (datetime.now(UTC) - timedelta(hours=26)).isoformat()})
+            "source": "agency", "method": "cash", "received_at": received.isoformat()})
         assert answer.status_code == 201, answer.text
         answer = agency.post(f"/v1/cases/{self.case_ids[3]}/disputes",
                              json={"reason": "债务人称已全额还清 / says it was paid in full"})
@@ -155,7 +168,7 @@ class ConsoleSystem(System):
                 "rates": {"M1": "0.12", "M2": rate, "M3": "0.25", "M4+": "0.30"},
                 "minimum_fee": "300.00", "tax_rate": "0.06"})
             assert answer.status_code in (200, 201), answer.text
-        yesterday = datetime.now(UTC).date() - timedelta(days=1)
+        yesterday = contract_yesterday()
         period = {"creditor_id": CREDITOR, "agency_id": AGENCY_A,
                   "period_start": yesterday.replace(day=1).isoformat(),
                   "period_end": yesterday.isoformat()}

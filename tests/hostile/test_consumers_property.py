@@ -124,7 +124,7 @@ HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck
 
 
 @pytest.mark.slow
-@settings(max_examples=30, deadline=None, suppress_health_check=HEALTH)
+@settings(max_examples=20, deadline=None, suppress_health_check=HEALTH)
 @given(workload=WORKLOADS, term_end=st.one_of(st.none(), DUE_DATES),
        sync_every=st.integers(1, 8))
 def test_every_event_the_case_service_accepts_is_applied_by_every_consumer(

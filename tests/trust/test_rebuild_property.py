@@ -86,7 +86,7 @@ RUNS: dict[str, int] = {"feed": 0, "kafka": 0}  # histories generated, for the c
 
 
 @pytest.mark.slow
-@settings(max_examples=int(os.environ.get("CASETRAIL_PROPERTY_FEED_EXAMPLES", "40")),
+@settings(max_examples=int(os.environ.get("CASETRAIL_PROPERTY_FEED_EXAMPLES", "25")),
           deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                 HealthCheck.too_slow])
 @given(history=histories, page=st.integers(1, 40))
