@@ -17,6 +17,20 @@ class FakeClock:
         return self.now
 
 
+class HeldLoad:
+    """A load that blocks until released, counting its calls."""
+
+    def __init__(self, value: str):
+        self.value, self.calls = value, 0
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def __call__(self) -> str:
+        self.calls += 1
+        self.started.set()
+        self.release.wait(5)
+        return self.value
+
+
 def test_a_fresh_value_is_not_read_again_and_an_old_one_is() -> None:
     clock, reads = FakeClock(), []
     cache: RefreshingCache[int] = RefreshingCache(2.0, clock)
@@ -39,22 +53,16 @@ def test_an_expired_value_is_read_by_one_thread_while_the_others_go_on_with_the_
     cache: RefreshingCache[str] = RefreshingCache(2.0, clock)
     cache.get("k", lambda: "old")
     clock.now = 5.0
-    started, release, calls = threading.Event(), threading.Event(), []
-
-    def slow_load() -> str:
-        calls.append(1)
-        started.set()
-        release.wait(5)
-        return "new"
+    slow_load = HeldLoad("new")
 
     with ThreadPoolExecutor(1) as pool:
         reloading = pool.submit(cache.get, "k", slow_load)
-        assert started.wait(5)
+        assert slow_load.started.wait(5)
         # While it reads, others asking get the value they had, at once, without reading.
         assert [cache.get("k", slow_load) for _ in range(10)] == ["old"] * 10
-        release.set()
+        slow_load.release.set()
         assert reloading.result(5) == "new"
-    assert calls == [1]
+    assert slow_load.calls == 1
     assert cache.get("k", slow_load) == "new"
 
 
@@ -78,18 +86,13 @@ def test_threads_finding_no_value_wait_for_the_one_reading_it() -> None:
 
 def test_a_reload_begun_before_an_invalidation_does_not_put_its_value_back() -> None:
     cache: RefreshingCache[str] = RefreshingCache(2.0, FakeClock())
-    started, release = threading.Event(), threading.Event()
-
-    def stale_read() -> str:
-        started.set()
-        release.wait(5)
-        return "read before the write"
+    stale_read = HeldLoad("read before the write")
 
     with ThreadPoolExecutor(1) as pool:
         reading = pool.submit(cache.get, "k", stale_read)
-        assert started.wait(5)
+        assert stale_read.started.wait(5)
         cache.invalidate("k")  # a new version was written meanwhile
-        release.set()
+        stale_read.release.set()
         assert reading.result(5) == "read before the write"  # its caller still gets it
     assert cache.get("k", lambda: "after the write") == "after the write"
 

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from casetrail.clock import DEFAULT_TIMEZONE
 from casetrail.crypto import MasterKey
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
 
@@ -23,12 +24,13 @@ from tests.e2e.harness import System, free_port
 # The zone of the seeded contracts (the billing service's default), whose days billing
 # periods are: "yesterday" is yesterday there, not in UTC (from 16:00 UTC Shanghai is a day
 # ahead).
-CONTRACT_ZONE = ZoneInfo("Asia/Shanghai")
+CONTRACT_ZONE = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def contract_yesterday() -> date:
     """Yesterday in the contracts' zone: the last day of an ended billing period."""
     return datetime.now(CONTRACT_ZONE).date() - timedelta(days=1)
+
 
 CREDITOR, AGENCY_A, AGENCY_B = "BANK-WEB", "AG-WEB-A", "AG-WEB-B"
 ROLES = {"creditor": (Role.CREDITOR, CREDITOR), "agency": (Role.AGENCY, AGENCY_A),
