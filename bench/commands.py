@@ -39,14 +39,17 @@ from pgadmin import checkpoint, drop_schemas
 
 AGENCY = "AG-BENCH"
 LUA = r"""
--- Each wrk thread takes its own slice of the case ids and sends one command per request.
+-- Each wrk thread takes its own slice of the case ids (thread t of n: every n-th id from t) and
+-- sends one command per request. `thread_id` and `thread_count` are globals that setup() sets
+-- in each thread's own Lua state: a `local` of the same name would shadow them (and did: both
+-- threads sent the same commands on the same cases, half of them idempotent replays).
 local ids = {}
 local counter = 0
-local thread_id = 0
 local threads = {}
 function setup(thread)
   thread:set("thread_id", #threads)
   table.insert(threads, thread)
+  for _, t in ipairs(threads) do t:set("thread_count", #threads) end
 end
 function init(args)
   for line in io.lines(args[1]) do table.insert(ids, line) end
@@ -54,7 +57,7 @@ function init(args)
 end
 function request()
   counter = counter + 1
-  local id = ids[((counter * 7 + thread_id) % #ids) + 1]
+  local id = ids[((counter * thread_count + thread_id) % #ids) + 1]
   local ref = run .. "-" .. thread_id .. "-" .. counter
   local body
   if kind == "contacts" then
@@ -67,6 +70,15 @@ function request()
   return wrk.format("POST", "/v1/cases/" .. id .. "/" .. kind,
                     {["Authorization"] = "Bearer " .. key,
                      ["Content-Type"] = "application/json"}, body)
+end
+-- An answer other than 201 is printed (status and body, the first 20 of each thread) so that a
+-- failed run says what failed.
+local reported = 0
+function response(status, headers, body)
+  if status ~= 201 and reported < 20 then
+    reported = reported + 1
+    io.stderr:write("non-2xx " .. status .. " " .. string.sub(body or "", 1, 400) .. "\n")
+  end
 end
 """
 
@@ -125,7 +137,10 @@ def wrk(binary: str, url: str, args: argparse.Namespace, path: str = "/healthz",
         command += ["-s", script[0], url, "--", *script[1:]]
     else:
         command.append(url + path)
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    output = done.stdout
+    for line in done.stderr.splitlines():
+        print(f"  wrk: {line}", file=sys.stderr)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     errors = re.search(r"Socket errors:.*", output)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +28,8 @@ from case_service.config import CaseSettings
 from casetrail import merkle
 from casetrail.projections.store import make_engine
 from casetrail.testing import fresh_database
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from eventsourcing.utils import Environment
 
@@ -92,6 +94,30 @@ class TestPostgresCaseRecorder(CaseRecorderContract):
 
     def test_concurrent_throughput(self) -> None:
         super().test_concurrent_throughput()
+
+    def test_a_whole_case_is_selected_as_the_library_selects_it(self) -> None:
+        """The fast path of a command's load (a whole case, oldest first) returns what the
+        library's own select_events returns, for a case with events, one without, and with
+        other cases' events around; a range, newest first or a limit is the library's."""
+        recorder = self.create_recorder()
+        assert isinstance(recorder, PostgresCaseRecorder)
+        cases = [uuid4() for _ in range(3)]
+        recorder.insert_events([
+            StoredEvent(originator_id=case, originator_version=version,
+                        topic=f"topic-{version}", state=f"{case}-{version}".encode() * 3)
+            for version in range(1, 6) for case in cases[:2]])
+        library = PostgresApplicationRecorder.select_events
+        for case in cases:
+            ours = recorder.select_events(case)
+            assert ours == library(recorder, case)
+            assert [e.originator_version for e in ours] == ([1, 2, 3, 4, 5]
+                                                            if case != cases[2] else [])
+            assert all(isinstance(e.state, bytes) and isinstance(e.originator_id, UUID)
+                       for e in ours)
+            for selection in ({"gt": 2}, {"lte": 3}, {"desc": True}, {"limit": 2},
+                              {"gt": 1, "lte": 4, "desc": True, "limit": 2}):
+                assert recorder.select_events(case, **selection) == \
+                    library(recorder, case, **selection)
 
 
 del CaseRecorderContract  # the contract itself is not a test
