@@ -13,6 +13,7 @@ import importlib
 import os
 from typing import Any
 
+from casetrail import heap
 from casetrail.logs import configure_logging
 from casetrail.settings import CommonSettings
 
@@ -20,8 +21,12 @@ FACTORY_ENV = "CASETRAIL_SERVE_FACTORY"
 
 
 def app() -> Any:
-    """Configure logging from the settings, then build the app `casetrail serve` named."""
+    """Configure logging from the settings, then build the app `casetrail serve` named, and
+    freeze this worker's start-up heap (`casetrail.heap`; CASETRAIL_GC_FREEZE=false: not)."""
     common = CommonSettings()
     configure_logging(common.log_level, json_output=common.log_json)
     module, _, name = os.environ[FACTORY_ENV].partition(":")
-    return getattr(importlib.import_module(module), name)()
+    built = getattr(importlib.import_module(module), name)()
+    if common.gc_freeze:
+        heap.settle()
+    return built

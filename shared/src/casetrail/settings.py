@@ -43,6 +43,9 @@ class CommonSettings(BaseSettings):
     audit_signing_key: SecretStr | None = None  # hex of a 32-byte Ed25519 private key
     audit_signing_key_file: Path | None = None
     metrics_port: int | None = None  # workers serve /healthz /readyz /metrics here
+    # Freeze a process's start-up heap once it is built (casetrail.heap); false keeps
+    # CPython's collector as it is (to compare, or should a process need it).
+    gc_freeze: bool = True
     ready_max_lag: int = 10_000  # a relay or consumer further behind than this is not ready
     max_body_bytes: int = 64 * 1024 * 1024  # every API answers 413 above this (web.py)
     # The zone of every day a user sees when no creditor, contract or agency states its own

@@ -1,12 +1,13 @@
 """Running a long-lived worker (relay, consumer, deadlines) as a process: until SIGTERM or
 SIGINT, the work in hand finished, with its ops endpoints (/healthz, /readyz, /metrics) on
-CASETRAIL_METRICS_PORT when set."""
+CASETRAIL_METRICS_PORT when set, and its start-up heap frozen (`casetrail.heap`)."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
+from casetrail import heap
 from casetrail.ops import serve_ops
 from casetrail.plugins import Worker
 from casetrail.settings import CommonSettings
@@ -29,4 +30,6 @@ def run_worker(worker: Worker, common: CommonSettings) -> None:
         stop.set()  # the worker ended (or failed): stop serving its ops endpoints too
         await asyncio.gather(*tasks)
 
+    if common.gc_freeze:  # the worker is built: its start-up heap out of the collector's way
+        heap.settle()
     asyncio.run(runner())
