@@ -6,9 +6,10 @@ CPython's full (oldest-generation) collection scans every tracked object the pro
 and stops everything else while it runs. Most of those objects are the ones made at start-up,
 which live as long as the process. In the relay and the two consumers at 1,000 events/s, each
 full collection took 100 to 216 ms (4 or 5 per process in 20 s, timed by `gc.callbacks` under
-`bench/pipeline.py`): a pause for every event in flight, and most of the commit → projection
-p99. With the start-up heap frozen (`gc.freeze`), they took 7 to 14 ms. Objects made afterwards
-are collected as before; the frozen ones are never freed, as they would not have been anyway.
+`bench/pipeline.py`): a pause for every event in flight, and a large part of the commit →
+projection p99. With the start-up heap frozen (`gc.freeze`), they took 7 to 14 ms. Objects
+made afterwards are collected as before; the frozen ones are never freed, as they would not
+have been anyway.
 """
 
 from __future__ import annotations
