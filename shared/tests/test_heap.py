@@ -17,8 +17,11 @@ from casetrail.workers import run_worker
 
 
 @pytest.fixture(autouse=True)
-def unfrozen() -> Iterator[None]:
-    """Each test starts and ends with nothing frozen (the test process is not a server)."""
+def unfrozen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts and ends with nothing frozen (the test process is not a server), and
+    the serving factory leaves this process's logging as it is (configuring it here changed
+    what later tests read from their captured output)."""
+    monkeypatch.setattr(serving, "configure_logging", lambda *_, **__: None)
     gc.unfreeze()
     yield
     gc.unfreeze()
