@@ -48,11 +48,15 @@ import httpx
 import orjson
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from case_service.bootstrap import build_application
+from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.kafka import KafkaSettings, ensure_topics
 from casetrail.projections.base import load
 from casetrail.projections.store import make_engine, positions_table
 from casetrail.security import KeyEntry, Role, generate_key, hash_key
+from casetrail.settings import CommonSettings
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pgadmin import drop_schemas
@@ -255,14 +259,8 @@ async def offered_load(base: str, key: str, ids: list[str], urls: dict[str, str]
 def decide(case_url: str, master_key: str, ids: list[str], count: int
            ) -> tuple[Any, list[tuple[str, list[Any], Any]]]:
     """The case application on the pipeline's case database, and `count` saves decided on it
-    (untimed): contacts (odd numbers) and payments (even), one per case, each as a request's
-    save would hand it to the recorder: its encoded events and its case list writer."""
-    from case_service.adapters.case_list import summarize
-    from case_service.bootstrap import build_application
-    from case_service.config import CaseSettings
-    from casetrail.settings import CommonSettings
-    from pydantic import SecretStr
-
+    (untimed): contacts (odd numbers) and payments (even), one per case, each encoded as a
+    request's save is (`CaseApplication.encode_save`): its events and its case list writer."""
     app = build_application(CaseSettings(database_url=case_url),
                             CommonSettings(master_key=SecretStr(master_key)), migrate=False)
     now = datetime.now(UTC)
@@ -278,14 +276,14 @@ def decide(case_url: str, master_key: str, ids: list[str], count: int
         else:
             case.receive_payment(reference=ident, amount=Decimal("1.00"), currency="CNY",
                                  source="agency", received_at=now, method=None, actor="bench")
-        stored = [app.mapper.to_stored_event(e) for e in case.collect_events()]
-        saves.append((ident, stored, app.case_log.writer([summarize(case)])))
+        saves.append((ident, *app.encode_save(case, case.collect_events())))
     return app, saves
 
 
 async def direct_load(urls: dict[str, str], master_key: str, ids: list[str], rate: int,
                       seconds: int) -> tuple[dict[str, list[float]], float]:
-    """Saves decided beforehand (`decide`), handed to the group commit at `rate`/s; returns
+    """Saves decided beforehand (`decide`), handed to the group commit at `rate`/s
+    (`CaseApplication.submit_save`, as a request's save is); returns
     commit -> projection latencies (s) per kind (from the save's commit, as its future
     resolves, to its row in a projection) and the events/s committed."""
     count = min(rate * seconds, len(ids))
@@ -311,7 +309,7 @@ async def direct_load(urls: dict[str, str], master_key: str, ids: list[str], rat
             delay = started + n / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            future = app.recorder.submit(stored, in_transaction=writer)
+            future = app.submit_save(stored, writer)
             future.add_done_callback(on_commit(ident))
             futures.append(asyncio.wrap_future(future))
         await asyncio.gather(*futures, return_exceptions=True)

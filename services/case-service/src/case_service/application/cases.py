@@ -24,7 +24,7 @@ from casetrail.metrics import EVENTS_APPENDED
 from casetrail.refresh_cache import RefreshingCache
 from casetrail.retry import retrying, retrying_async
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoding
 
 from case_service.adapters.audit import AuditLog
 from case_service.adapters.case_list import summarize
@@ -271,15 +271,26 @@ class CaseApplication(Application[UUID]):
         decided = self._decide(case_id, command, expected_version, authorize)
         if isinstance(decided, CommandResult):
             return decided
-        stored = [self.mapper.to_stored_event(e) for e in decided.pending]
-        writer = self.case_log.writer([summarize(decided.case)])
+        return decided, self.submit_save(*self.encode_save(decided.case, decided.pending))
+
+    def encode_save(self, case: Case, pending: Sequence[Any]) -> tuple[list[StoredEvent], Any]:
+        """What `save` does before the recorder for a case's new events: each encoded by the
+        mapper (the library's `events.put`), and the case list row written in the same
+        transaction."""
+        return ([self.mapper.to_stored_event(e) for e in pending],
+                self.case_log.writer([summarize(case)]))
+
+    def submit_save(self, stored: list[StoredEvent], writer: Any) -> Future[list[int]]:
+        """Queue an encoded save for the group commit: the future of its positions (with a
+        recorder of the library's own, written now on this thread; no positions)."""
         submit = getattr(self.recorder, "submit", None)
-        if submit is None:  # a recorder of the library's own: its save, on this thread
+        if submit is None:
             self.recorder.insert_events(stored, in_transaction=writer)
             done: Future[list[int]] = Future()
             done.set_result([])
-            return decided, done
-        return decided, submit(stored, in_transaction=writer)
+            return done
+        future: Future[list[int]] = submit(stored, in_transaction=writer)
+        return future
 
     def open_cases(self, openings: Sequence[Opening], receipt: dict[str, Any]) -> None:
         """Store the opening events of new cases, their case list rows and a placement's
