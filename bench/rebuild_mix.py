@@ -12,9 +12,10 @@ contact window), a promise to pay and a payment that keeps it, so 12 events a ca
 interleaved across cases the way a working day interleaves them. Copies of that log, under
 new case and debtor ids, are appended until it holds `--events` events. Then, in the same run:
 - raw read: every event row in position order (the ceiling), as in `bench/rebuild.py`;
-- `rebuild(..., log=app.log_page)` of contact-log, then of billing-ledger (which ignores
-  contacts, and so skips decoding two thirds of the log): what `casetrail projections
-  rebuild NAME --transport log` runs;
+- `rebuild(..., log=app.log_page)` of contact-log, in one process and then in one per core
+  (`log_workers=`: each applies the events of a share of the debtors), then of
+  billing-ledger (which ignores contacts, and so skips decoding two thirds of the log): what
+  `casetrail projections rebuild NAME --transport log` runs;
 - `rebuild(..., store=StoreSource(...))` of case-summaries (the case list, each case replayed
   from its stored events by the aggregate), in one process and then in one per core: what
   `casetrail projections rebuild case-summaries` runs. (The copies are stored events only,
@@ -146,21 +147,29 @@ def main() -> None:
             after = page[-1][0]
         figures.append(("raw read (ceiling)", rows, time.perf_counter() - started))
 
-        for name, projection, schema in (
-                ("contact-log", contact_log_projection(), schemas[1]),
-                ("billing-ledger", billing_ledger_projection(), schemas[2])):
+        cores = os.cpu_count() or 1
+        for label, projection, schema, workers in (
+                ("contact-log, 1 process", contact_log_projection(), schemas[1], 1),
+                (f"contact-log, {cores} processes", contact_log_projection(), schemas[1],
+                 cores),
+                ("billing-ledger", billing_ledger_projection(), schemas[2], 1)):
+            if workers > 1 and cores == 1:
+                continue
             live_url = f"{base}?schema={schema}"
-            schemas.append(f"{schema}_shadow")
+            if f"{schema}_shadow" not in schemas:
+                schemas.append(f"{schema}_shadow")
             store = ProjectionStore(make_engine(live_url), projection)
             store.create_schema()
             started = time.perf_counter()
-            shadow = asyncio.run(rebuild(store, live_url, log=app.log_page))
+            shadow = asyncio.run(rebuild(
+                store, live_url, log=app.log_page,
+                log_workers=StoreSource(opener, workers) if workers > 1 else None))
             seconds = time.perf_counter() - started
-            if shadow.position(LOG_SOURCE) != events:
-                raise SystemExit(f"{name}: the shadow is not at position {events}")
+            if shadow.positions(LOG_SOURCE) != {0: events}:
+                raise SystemExit(f"{label}: the shadow is not at position {events}")
             shadow.engine.dispose()
             store.engine.dispose()
-            figures.append((f"rebuild {name}", events, seconds))
+            figures.append((f"rebuild {label}", events, seconds))
 
         summaries = ProjectionStore(make_engine(log_url), case_summaries_projection())
         schemas.append(f"{schemas[0]}_shadow")

@@ -86,3 +86,21 @@ def test_rebuild_verify_finds_the_live_contact_log_exact_and_swap_keeps_every_fl
                                            "--swap", "--transport", "log"])
     assert swapped.exit_code == 0, swapped.output
     assert flags(judged) == live
+
+
+def test_a_rebuild_in_shares_by_two_processes_verifies_and_keeps_every_flag(
+        judged: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workers 2 --transport log` on PostgreSQL: this process and a spawned one each apply
+    the events of a share of the debtors (spawned even for this short log)."""
+    if judged.contact_service.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: one process rebuilds")
+    import casetrail.projections.rebuild as rebuilding
+
+    monkeypatch.setattr(rebuilding, "PARALLEL_FROM", 0)
+    live = flags(judged)
+    for mode in ("--verify", "--swap"):
+        result = CliRunner().invoke(cli.app, ["projections", "rebuild", "contact-log", mode,
+                                              "--transport", "log", "--workers", "2"])
+        assert result.exit_code == 0, result.output
+        assert "DIFFERS" not in result.output
+    assert flags(judged) == live

@@ -158,9 +158,10 @@ def projections_rebuild(
         help="kafka, feed, auto (the consumers' transport) or log: read the event store "
              "directly (the case service's CASE_DATABASE_URL), the fastest")] = "auto",
     workers: Annotated[int, typer.Option(
-        min=1, help="case-summaries on PostgreSQL: processes replaying the cases in parallel "
-                    "(this one and N-1 spawned), each taking the next range of case ids "
-                    "until none is left")] = os.cpu_count() or 1,
+        min=1, help="on PostgreSQL, processes working in parallel (this one and N-1 "
+                    "spawned): for case-summaries each replays the next range of case ids "
+                    "until none is left; for contact-log with --transport log each applies "
+                    "the log's events of a share of the debtors")] = os.cpu_count() or 1,
 ) -> None:
     """Rebuild a projection from position 0 into a shadow copy; with --verify compare it with
     the live copy by checksums per row group; with --swap put it live. Exits 1 on differences
@@ -175,6 +176,7 @@ def projections_rebuild(
     configure_logging("WARNING", json_output=common.log_json)
     case_log: Any = None
     store: rebuilding.StoreSource | None = None
+    shares: rebuilding.StoreSource | None = None
     try:
         live = projection_store(load(projection))
         from_store = live.projection.rebuilt_from_store
@@ -190,6 +192,8 @@ def projections_rebuild(
                 store = rebuilding.StoreSource(open_log, workers)
             else:
                 case_log = open_log()
+                if live.projection.share_field is not None:
+                    shares = rebuilding.StoreSource(open_log, workers)
         else:
             kafka, feed = source(transport, common)
     except LookupError as exc:
@@ -203,7 +207,7 @@ def projections_rebuild(
             shadow = asyncio.run(rebuilding.rebuild(
                 live, projection_url(live.projection), kafka=kafka, feed=feed,
                 log=None if case_log is None else case_log.log_page,
-                store=store,
+                store=store, log_workers=shares,
                 progress=lambda n: progress.advance(task, n)))
     finally:
         if case_log is not None:

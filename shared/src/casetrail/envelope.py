@@ -18,6 +18,7 @@ from decimal import Decimal
 from hashlib import sha1
 from typing import Any, NamedTuple
 from uuid import UUID, SafeUUID
+from zlib import crc32
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -84,6 +85,43 @@ class LogPage(NamedTuple):
     events: list[EventEnvelope]
     last_position: int  # the position of the page's last event, wanted or not (0: none)
     read: int  # events in the page, wanted or not
+
+
+OPENING_EVENT = "Placed"  # the first event of every case
+
+
+class LogShare:
+    """One of `count` disjoint shares of the case log, by a field of each case's opening
+    event (e.g. the debtor): share `index` holds the cases whose field hashes (CRC-32) to
+    it, with all their events. A reader asks `wants` before decoding an event (the opening
+    event of every case is decoded, to see whose it is; the others only for cases in the
+    share) and `keeps` after. It must see the log in order: it learns a case's share from its
+    opening event."""
+
+    __slots__ = ("cases", "count", "field", "index")
+
+    def __init__(self, index: int, count: int, field: str):
+        if not 0 <= index < count:
+            raise ValueError(f"share {index} of {count}")
+        self.index, self.count, self.field = index, count, field
+        self.cases: set[UUID] = set()
+
+    def owns(self, value: str) -> bool:
+        """Whether cases whose opening event has this value of the field are in the share."""
+        return crc32(value.encode()) % self.count == self.index
+
+    def wants(self, case_id: UUID, event_type: str) -> bool:
+        """Whether to decode this event (False: skip it undecoded)."""
+        return event_type == OPENING_EVENT or case_id in self.cases
+
+    def keeps(self, envelope: EventEnvelope) -> bool:
+        """Whether a decoded event is in the share (an opening event adds its case)."""
+        if envelope.type != OPENING_EVENT:
+            return True
+        if self.owns(str(envelope.payload[self.field])):
+            self.cases.add(envelope.case_id)
+            return True
+        return False
 
 
 def trusted_envelope(**fields: Any) -> EventEnvelope:

@@ -10,7 +10,9 @@
   cases of one debtor and with a contact recorded late;
 - a rebuild straight from the event store gives a shadow equal to the live copy, with every
   index of the live copy (those no handler reads are built after the load), and a second
-  rebuild starts from an empty shadow.
+  rebuild starts from an empty shadow;
+- a rebuild by several processes, each applying the events of a share of the debtors, gives
+  the same shadow.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -37,7 +40,7 @@ from case_service.bootstrap import build_application
 from case_service.config import CaseSettings
 from casetrail.crypto import MasterKey
 from casetrail.envelope import EventEnvelope
-from casetrail.projections.rebuild import compare, rebuild, shadow_url, swap
+from casetrail.projections.rebuild import StoreSource, compare, rebuild, shadow_url, swap
 from casetrail.projections.store import LOG_SOURCE, Delivery, ProjectionStore, make_engine
 from casetrail.settings import CommonSettings
 from casetrail.testing import BACKENDS, fresh_database
@@ -317,3 +320,100 @@ def test_a_growing_shadow_gets_planner_statistics_during_the_rebuild(
     assert estimates[0] < 0
     assert [n for n in estimates[:-1] if n > 0] == sorted(n for n in estimates[:-1] if n > 0)
     assert {200, 400, 800} <= {int(n) for n in estimates}
+
+
+# PostgreSQL only: SQLite takes one writer at a time, so one process applies the whole log.
+@pytest.mark.postgres
+def test_a_rebuild_in_shares_of_the_debtors_equals_the_live_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three processes each apply the events of a share of the debtors (the pages they
+    read are small, and placements come between contacts), and the shadow they build equals
+    the live copy judged event by event in one process: every debtor's cap counts all of
+    its cases' contacts, whichever process applied them."""
+    import casetrail.projections.rebuild as rebuilding
+
+    with fresh_database("postgres", tmp_path, "contact") as url:
+        monkeypatch.setattr(rebuilding, "PARALLEL_FROM", 0)  # spawn them even for a small log
+        monkeypatch.setattr(rebuilding, "LOG_PAGE", 7)
+        case_settings = CaseSettings(database_url=f"sqlite:///{tmp_path}/shares.db")
+        common = CommonSettings(master_key=MasterKey.generate_b64(), var_dir=tmp_path / "var")
+        # Pickled for each worker process: settings not used yet (a used one holds keys).
+        open_cases = partial(build_application, case_settings,
+                             CommonSettings(**common.model_dump()))
+        cases = build_application(case_settings, common)
+        projection = contact_log_projection(
+            ContactSettings(default_policy_pack="cn-gbt-45251-2025"))
+        live = ProjectionStore(make_engine(url), projection)
+        live.create_schema()
+        day = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+        try:
+            ids: list[UUID] = []
+            for batch in range(2):  # 8 debtors with 2 cases each; a second placement later
+                receipt, _ = placement.place(cases, PlacementBatch(
+                    creditor_id="BANK", placement_ref=f"S{batch}", request_sha256=f"S{batch}",
+                    received_at=day - timedelta(days=1), accounts=[AccountInput(
+                        index=i, account_ref=f"S{batch}-{i}", currency="CNY", dpd=40,
+                        agency_id="AG", balances={"principal": Decimal("100.00")},
+                        debtor=DebtorInput(name="n", national_id=f"D{batch}-{i % 4}",
+                                           phones=("+8613800000000",), address=None,
+                                           email=None, timezone="Asia/Shanghai"))
+                        for i in range(8)]), actor="t")
+                ids += [UUID(r["case_id"]) for r in receipt["accepted"]]
+                for n, hour in enumerate([0, 1, 2, 3, 13]):  # 13:00 UTC: 21:00 in Shanghai
+                    for k, case_id in enumerate(ids):
+                        def call(case: Any, n: int = n, hour: int = hour, k: int = k,
+                                 batch: int = batch) -> Any:
+                            return case.record_contact(
+                                contact_id=f"c{batch}-{n}", channel="phone",
+                                direction="outbound", party="debtor",
+                                outcome="conversation" if (n + k) % 2 else "no_answer",
+                                action_code="PTP", agent_id="a", recording_ref=None,
+                                contact_point=pii.contact_point(cases, case, "+8613800000000"),
+                                occurred_at=day + timedelta(days=batch, hours=hour, minutes=k),
+                                note=None, actor="t")
+                        cases.execute(case_id, call, expected_version=None,
+                                      authorize=lambda _: None)
+                cases.execute(ids[batch], lambda case, batch=batch: case.recall(
+                    reason="rotation", recalled_at=day + timedelta(days=batch, hours=14),
+                    actor="t"), expected_version=None, authorize=lambda _: None)
+            events = cases.events_after(0, 100_000)
+            for e in events:  # the live copy, event by event
+                live.apply(LOG_SOURCE, 0, [Delivery(e.position, e)])
+            seen: list[int] = []
+            shadow = asyncio.run(rebuild(live, url, log=cases.log_page, progress=seen.append,
+                                         log_workers=StoreSource(open_cases, 3)))
+            try:
+                assert compare(live, shadow) == []
+                assert shadow.positions(LOG_SOURCE) == {0: events[-1].position}
+                assert sum(seen) == len(events)
+                with shadow.engine.connect() as conn:
+                    broken = conn.execute(sa.select(violations.c.rule_id)).scalars().all()
+                assert {"effective-calls-per-debtor-per-day", "case-hold"} <= set(broken)
+            finally:
+                shadow.engine.dispose()
+        finally:
+            live.engine.dispose()
+            cases.close()
+
+
+def test_log_shares_split_the_cases_by_their_opening_event() -> None:
+    from casetrail.envelope import LogShare, trusted_envelope
+
+    def placed(debtor: str) -> EventEnvelope:
+        case_id = uuid4()
+        return trusted_envelope(event_id=uuid4(), type="Placed", schema_version=1,
+                                case_id=case_id, version=1, position=1, occurred_at=AT,
+                                recorded_at=AT, payload={"debtor_id": debtor})
+
+    shares = [LogShare(i, 3, "debtor_id") for i in range(3)]
+    openings = [placed(f"d{n % 20}") for n in range(60)]
+    for opening in openings:  # every case is in exactly one share, with its debtor's others
+        takers = [s for s in shares if s.wants(opening.case_id, "Placed") and s.keeps(opening)]
+        assert len(takers) == 1
+        assert takers[0].owns(str(opening.payload["debtor_id"]))
+    assert all(s.cases for s in shares)  # 20 debtors: each share holds some
+    for opening in openings:  # later events: decoded only by their case's share
+        owners = [s for s in shares if s.wants(opening.case_id, "Contacted")]
+        assert owners == [s for s in shares if opening.case_id in s.cases]
+    with pytest.raises(ValueError, match="share 3 of 3"):
+        LogShare(3, 3, "debtor_id")

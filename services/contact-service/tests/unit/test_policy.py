@@ -25,6 +25,7 @@ from contact_service.domain.policy import (
     Party,
     PolicyPack,
     PolicyPackError,
+    contact_record,
     evaluate,
     load_packs,
     parse_pack,
@@ -628,3 +629,61 @@ def test_the_earliest_allowed_time_is_allowed_and_nothing_before_it_is(
     for instant in (earliest - timedelta(microseconds=1), request.at + (earliest - request.at) / 2):
         assert not evaluate(pack, case, history,
                             request.model_copy(update={"at": instant})).allowed
+
+
+# ---------------------------------------------------------------------- contact records
+
+def _validated(row: dict[str, Any]) -> ContactRecord | str:
+    try:
+        return ContactRecord.model_validate(row)
+    except ValueError as exc:  # pydantic's ValidationError
+        return type(exc).__name__
+
+
+_TEXT_OR_ODD = st.one_of(st.text(max_size=5), st.none(), st.integers(), st.just("phone"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(channel=st.one_of(st.sampled_from(["phone", "sms", "fax"]), _TEXT_OR_ODD),
+       direction=st.sampled_from(["outbound", "inbound", "sideways"]),
+       party=st.sampled_from(["debtor", "third_party", "none", "anyone"]),
+       outcome=st.sampled_from(["conversation", "no_answer", "voicemail", "hung_up"]),
+       contact_id=_TEXT_OR_ODD, case_id=st.sampled_from(["c1", "c2", 7]),
+       point=st.one_of(st.none(), st.sampled_from(["ref-1", ""]), st.integers()),
+       with_point=st.booleans(),
+       occurred=st.one_of(
+           st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo(SHANGHAI),
+                                                   ZoneInfo(NEW_YORK)])).map(
+               lambda d: d.isoformat()),
+           st.datetimes().map(lambda d: d.isoformat()),  # naive: refused
+           st.sampled_from(["2026-05-04T10:00:00+08:00", "2026-05-04T02:00:00Z",
+                            "2026-05-04 10:00+08:00", "yesterday", "", "2026-05-04T10+08:00",
+                            "20260504T100000+0800", "2026-W19-1T10:00+08:00",
+                            "2026-05-04T10:00+08", "2026-05-04T24:00:00+00:00",
+                            "2026-05-04T10:00:00,5+08:00", "1900-01-01T00:00:00+08:05:43"]),
+           st.datetimes(timezones=st.just(UTC))),  # a datetime, not text
+       extra=st.booleans())
+def test_contact_records_are_the_ones_validation_gives(
+        channel: Any, direction: str, party: str, outcome: str, contact_id: Any, case_id: Any,
+        point: Any, with_point: bool, occurred: Any, extra: bool) -> None:
+    """The judge builds each contact's record from its row without pydantic when the row is
+    plainly valid: the record equals (fields, fields set, types) what validation gives, and
+    a row validation refuses is refused the same way."""
+    row: dict[str, Any] = {"contact_id": contact_id, "case_id": case_id, "debtor_id": "d1",
+                           "channel": channel, "direction": direction, "party": party,
+                           "outcome": outcome, "occurred_at": occurred}
+    if with_point:
+        row["contact_point"] = point
+    if extra:
+        row.update(event_id="e1", position=3, flags="")
+    expected = _validated(row)
+    try:
+        got: ContactRecord | str = contact_record(row)
+    except ValueError as exc:
+        got = type(exc).__name__
+    assert got == expected
+    if isinstance(got, ContactRecord) and isinstance(expected, ContactRecord):
+        assert got.model_fields_set == expected.model_fields_set
+        assert got.occurred_at.tzinfo is UTC
+        assert expected.occurred_at.tzinfo is UTC
+        assert got.model_dump() == expected.model_dump()

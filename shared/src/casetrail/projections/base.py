@@ -40,6 +40,11 @@ class Projection(ABC):
     # case list) is never consumed from a transport: a rebuild reads the event store through
     # that service's application instead (`rows_from_store`), and `handle` is not used.
     rebuilt_from_store: bool = False
+    # A field of each case's opening event (e.g. "debtor_id") such that the handlers, applying
+    # the events of cases that differ in it, never read or write each other's rows. A rebuild
+    # from the event store may then apply the log in shares by it, one process per share
+    # (`rebuild.rebuild_from_log_in_shares`). None: one process applies the whole log.
+    share_field: str | None = None
 
     def database_url(self) -> str:
         """This projection's database: its service's (`url`), else the env var it names, or

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from uuid import uuid4
 
 import orjson
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from casetrail.dburl import DatabaseURL
-from casetrail.envelope import LogPage
+from casetrail.envelope import LogPage, LogShare
 from casetrail.kafka import KafkaSettings
 from casetrail.metrics import REBUILD_EVENTS
 from casetrail.projections.base import StoreRows
@@ -42,6 +42,7 @@ from casetrail.projections.store import (
     ProjectionStore,
     insert_rows,
     make_engine,
+    positions_table,
 )
 
 BUCKETS = 64
@@ -112,8 +113,6 @@ def compare(live: ProjectionStore, shadow: ProjectionStore) -> list[Difference]:
 
 def swap(live: ProjectionStore, shadow: ProjectionStore) -> int:
     """Replace the live projection's rows (and positions) with the shadow's, atomically."""
-    from casetrail.projections.store import positions_table
-
     copied = 0
     tables = list(live.projection.metadata.sorted_tables)
     if not live.projection.rebuilt_from_store:  # one the service writes has no positions
@@ -157,11 +156,19 @@ LOG_PAGE = 20_000
 
 # read_page(after, limit, types): the next `limit` events after a log position, with those of
 # `types` (None: all) decoded (the case service's `log_page`).
-ReadLog = Callable[[int, int, frozenset[str] | None], LogPage]
+class ReadLog(Protocol):
+    """Reads a page of the case log (`CaseApplication.log_page`): the events after a
+    position, up to a limit, decoding only those of the given types (None: all) and, with a
+    share, only its cases'."""
+
+    def __call__(self, after: int, limit: int, types: frozenset[str] | None,
+                 share: LogShare | None = None, /) -> LogPage: ...
 
 
 def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
-                     progress: Callable[[int], None] | None = None) -> int:
+                     progress: Callable[[int], None] | None = None, *,
+                     share: LogShare | None = None, through: int | None = None,
+                     stop: threading.Event | None = None) -> int:
     """Apply the whole log, page by page, to `store` until caught up; returns the events
     read past (handled or not).
 
@@ -169,22 +176,44 @@ def rebuild_from_log(store: ProjectionStore, read_page: ReadLog,
     the others. The next page is read and decoded in a second thread while the current one
     is applied, so the database's work on one overlaps Python's work on the other.
     Positions are recorded as the feed's: log positions are feed positions.
+
+    With a `share` (one of several processes applying the log, `rebuild_from_log_in_shares`):
+    only the events of its cases, through position `through` and no further, with the
+    position kept as partition `share.index` of the log source; share 0 alone refreshes the
+    planner's statistics. A set `stop` ends it after the current page.
     """
     read = 0
     types = store.projection.event_types
-    statistics_at = ANALYZE_FIRST
+    partition = 0 if share is None else share.index
+    statistics_at = ANALYZE_FIRST if partition == 0 else None
+
+    def next_page(after: int) -> LogPage:
+        if share is None:
+            return read_page(after, LOG_PAGE, types)
+        return read_page(after, LOG_PAGE, types, share)
+
+    after = max(0, store.position(LOG_SOURCE, partition))
     with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
-        pending = reader.submit(read_page, max(0, store.position(LOG_SOURCE)), LOG_PAGE, types)
+        pending = reader.submit(next_page, after)
         while (page := pending.result()).read:
-            pending = reader.submit(read_page, page.last_position, LOG_PAGE, types)
-            store.apply(LOG_SOURCE, 0, [Delivery(e.position, e) for e in page.events],
-                        through=page.last_position)
-            read += page.read
-            if read >= statistics_at:
+            events, last, count = page.events, page.last_position, page.read
+            end = through is not None and last >= through
+            if end:
+                assert through is not None
+                events = [e for e in events if e.position <= through]
+                last, count = through, max(0, min(count, through - after))
+            else:
+                pending = reader.submit(next_page, last)
+            store.apply(LOG_SOURCE, partition, [Delivery(e.position, e) for e in events],
+                        through=last)
+            read, after = read + count, last
+            if statistics_at is not None and read >= statistics_at:
                 store.analyze()
                 statistics_at *= 2
             if progress is not None:
-                progress(page.read)
+                progress(count)
+            if end or (stop is not None and stop.is_set()):
+                break
     return read
 
 
@@ -214,11 +243,13 @@ def _batch_gc() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class StoreSource:
-    """How a projection `rebuilt_from_store` reaches its service's event store: a function
-    opening the service's application (a module-level function, or a partial of one: each
-    worker process calls it again) and at most how many processes derive its rows in
-    parallel (this one and `workers - 1` worker processes, on PostgreSQL, for logs of
-    PARALLEL_FROM events or more; SQLite takes one writer at a time)."""
+    """How rebuild worker processes reach the service's event store: a function opening the
+    service's application (a module-level function, or a partial of one: each worker process
+    calls it again) and at most how many processes work in parallel (this one and
+    `workers - 1` worker processes, on PostgreSQL, for logs of PARALLEL_FROM events or more;
+    SQLite takes one writer at a time). For a projection `rebuilt_from_store` they derive its
+    rows (`load_from_store`); for one with a `share_field`, each applies a share of the log
+    (`rebuild_from_log_in_shares`)."""
 
     open_application: Callable[[], Any]
     workers: int = 1
@@ -269,12 +300,24 @@ def _load_in_processes(shadow: ProjectionStore, url: str, source: StoreSource,
         target=_load_ranges_in_worker, name=f"rebuild-{projection.name}-{i}", daemon=True,
         args=(projection, source.open_application, url, through, ranges, todo, reports))
         for i in range(1, workers)]
+    return _run_processes(
+        processes, lambda stop: _load_ranges(shadow, application, through, ranges, todo,
+                                             reports, stop), reports, progress)
+
+
+def _run_processes(processes: Sequence[Any], own: Callable[[threading.Event], None],
+                   reports: Any, progress: Callable[[int], None] | None, *,
+                   each_reads_all: int = 1) -> int:
+    """Start the worker processes, run this process's own part (`own`, given an event that
+    tells it to stop) on a thread, and gather the reports of all of them until each has said
+    None: counts of events read (`each_reads_all`: how many parts count each event), or the
+    traceback of a failure, which stops the others and is raised. Returns the events read."""
     for process in processes:
         process.start()
     stop = threading.Event()
-    read, running = 0, workers
-    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-own") as own:
-        own.submit(_load_ranges, shadow, application, through, ranges, todo, reports, stop)
+    reported, read, running = 0, 0, len(processes) + 1
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-own") as pool:
+        pool.submit(own, stop)
         try:
             while running:
                 try:
@@ -291,16 +334,89 @@ def _load_in_processes(shadow: ProjectionStore, url: str, source: StoreSource,
                 elif isinstance(report, str):
                     raise RuntimeError(f"a rebuild worker failed:\n{report}")
                 else:
-                    read += report
-                    if progress is not None:
-                        progress(report)
+                    reported += report
+                    events = reported // each_reads_all - read
+                    read += events
+                    if progress is not None and events:
+                        progress(events)
         finally:
-            stop.set()  # this process's share stops after its current page
+            stop.set()  # this process's part stops after its current page
             for process in processes:
                 if running:
                     process.terminate()
                 process.join()
     return read
+
+
+def rebuild_from_log_in_shares(shadow: ProjectionStore, shadow_database_url: str,
+                               read_page: ReadLog, source: StoreSource,
+                               progress: Callable[[int], None] | None = None) -> int:
+    """`rebuild_from_log`, in `source.workers` processes when the projection has a
+    `share_field` (PostgreSQL, logs of PARALLEL_FROM events or more): each applies one share
+    of the cases, by that field of their opening events (`LogShare`), through the position
+    the log had at the start: this one share 0 through `read_page`, and spawned workers the
+    others through the application each opens (`source`). Every share reads every page, and
+    decodes and applies only its own events. Then each share's position is merged into the
+    log source's, and this process applies what was appended meanwhile. Returns the events
+    read past."""
+    field = shadow.projection.share_field
+    application = source.open_application()
+    try:
+        through = application.last_position()
+    finally:
+        application.close()
+    workers = source.workers if (field is not None and shadow.is_postgres
+                                 and through >= PARALLEL_FROM) else 1
+    if workers <= 1 or field is None:
+        return rebuild_from_log(shadow, read_page, progress)
+    context = multiprocessing.get_context("spawn")
+    reports = context.Queue()
+    processes = [context.Process(
+        target=_apply_share_in_worker, name=f"rebuild-{shadow.name}-{i}", daemon=True,
+        args=(shadow.projection, source.open_application, shadow_database_url,
+              LogShare(i, workers, field), through, reports))
+        for i in range(1, workers)]
+    read = _run_processes(
+        processes, lambda stop: _apply_share(shadow, read_page, LogShare(0, workers, field),
+                                             through, reports, stop),
+        reports, progress, each_reads_all=workers)
+    with shadow.engine.begin() as conn:  # share 0's position (partition 0) is the log's now
+        conn.execute(positions_table.delete().where(
+            positions_table.c.projection == shadow.name,
+            positions_table.c.source == LOG_SOURCE, positions_table.c.partition != 0))
+    return read + rebuild_from_log(shadow, read_page, progress)
+
+
+def _apply_share(shadow: ProjectionStore, read_page: ReadLog, share: LogShare, through: int,
+                 reports: Any, stop: threading.Event | None = None) -> None:
+    """Apply one share of the log through `through`, reporting the events read after each
+    page, then None (or the traceback of a failure)."""
+    try:
+        rebuild_from_log(shadow, read_page, reports.put, share=share, through=through,
+                         stop=stop)
+    except BaseException:
+        reports.put(traceback.format_exc())
+        raise
+    reports.put(None)
+
+
+def _apply_share_in_worker(projection: Any, open_application: Callable[[], Any], url: str,
+                           share: LogShare, through: int, reports: Any) -> None:
+    """A worker process: `_apply_share` with its own application and shadow connection."""
+    try:
+        application = open_application()
+        shadow = ProjectionStore(make_engine(url), projection)
+        with shadow.engine.connect():
+            pass
+    except BaseException:
+        reports.put(traceback.format_exc())
+        raise
+    try:
+        with _batch_gc():
+            _apply_share(shadow, application.log_page, share, through, reports)
+    finally:
+        application.close()
+        shadow.engine.dispose()
 
 
 def _load_ranges(shadow: ProjectionStore, application: Any, through: int, ranges: int,
@@ -369,11 +485,12 @@ def load_store_rows(shadow: ProjectionStore, pages: Iterable[StoreRows],
 
 async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings | None = None,
                   feed: tuple[str, str] | None = None, log: ReadLog | None = None,
-                  store: StoreSource | None = None,
+                  store: StoreSource | None = None, log_workers: StoreSource | None = None,
                   progress: Callable[[int], None] | None = None) -> ProjectionStore:
     """Build the shadow from position 0 until caught up: from the Kafka topic (offset 0, a
     throwaway consumer group), from the event feed (`feed` = (base URL, API key)), from
-    the event store itself (`log`, a page reader: see `rebuild_from_log`), or, for a
+    the event store itself (`log`, a page reader: see `rebuild_from_log`; with `log_workers`,
+    in shares applied by that many processes: see `rebuild_from_log_in_shares`), or, for a
     projection `rebuilt_from_store`, from the rows its service derives from the event store
     (`store`: see `load_from_store`)."""
     if live.projection.rebuilt_from_store != (store is not None):
@@ -401,6 +518,9 @@ async def rebuild(live: ProjectionStore, live_url: str, *, kafka: KafkaSettings 
         if store is not None:
             await asyncio.to_thread(load_from_store, shadow, shadow_url(live_url), store,
                                     count_read)
+        elif log is not None and log_workers is not None:
+            await asyncio.to_thread(rebuild_from_log_in_shares, shadow, shadow_url(live_url),
+                                    log, log_workers, count_read)
         elif log is not None:
             await asyncio.to_thread(rebuild_from_log, shadow, log, count_read)
         else:

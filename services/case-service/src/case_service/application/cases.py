@@ -19,7 +19,7 @@ from uuid import UUID
 
 from anyio import to_thread
 from casetrail.clock import DEFAULT_TIMEZONE, SYSTEM_CLOCK, Clock
-from casetrail.envelope import EventEnvelope, LogPage
+from casetrail.envelope import EventEnvelope, LogPage, LogShare
 from casetrail.metrics import EVENTS_APPENDED
 from casetrail.refresh_cache import RefreshingCache
 from casetrail.retry import retrying, retrying_async
@@ -299,11 +299,11 @@ class CaseApplication(Application[UUID]):
 
     # ------------------------------------------------------------------ the log
 
-    def log_page(self, after: int, limit: int, types: Collection[str] | None = None
-                 ) -> LogPage:
+    def log_page(self, after: int, limit: int, types: Collection[str] | None = None,
+                 share: LogShare | None = None) -> LogPage:
         """The next `limit` events after a position, with only those of `types` (None: all)
-        decoded into envelopes."""
-        return self.case_log.page(after, limit, types)
+        decoded into envelopes; with a `share`, only its cases' events."""
+        return self.case_log.page(after, limit, types, share)
 
     def events_after(self, after: int, limit: int) -> list[EventEnvelope]:
         """The global event feed: envelopes after a position, in order."""

@@ -239,6 +239,9 @@ class ContactLog(Projection):
     metadata = metadata
     reads_metadata = (service_metadata,)
     replay_indexes = frozenset({"ix_contacts_debtor_id"})  # the judge's debtor history
+    # Judging a contact reads the debtor's other contacts, and nothing of other debtors; every
+    # other row is the case's own.
+    share_field = "debtor_id"
 
     def __init__(self, judge: ContactJudge | None = None):
         # None: contacts are recorded and not judged.
@@ -354,7 +357,7 @@ class ContactLog(Projection):
     def _on_contacted(self, conn: Connection, e: EventEnvelope, case: dict[str, Any]) -> None:
         p = e.payload
         row = {
-            "event_id": str(e.event_id), "position": e.position, "case_id": str(e.case_id),
+            "event_id": str(e.event_id), "position": e.position, "case_id": case["case_id"],
             "creditor_id": case["creditor_id"], "agency_id": p["agency_id"],
             "debtor_id": case["debtor_id"], "contact_id": p["contact_id"],
             "channel": p["channel"], "direction": p["direction"], "party": p["party"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ from contact_service.domain.policy import (
     PackNotInForce,
     PackRegistry,
     PolicyPack,
+    contact_record,
     evaluate,
     violations,
 )
@@ -107,7 +109,7 @@ class Policies:
     def judge(self, conn: Connection, case: dict[str, Any], contact: dict[str, Any]
               ) -> list[dict[str, Any]]:
         """The rules a just-recorded contact broke (the ContactLog projection's judge)."""
-        record = ContactRecord.model_validate(contact)
+        record = contact_record(contact)
         batch = batch_scratch(conn)
         if batch is not None:  # it is in the history of the debtor's later contacts
             batch[0].setdefault("contact_records", {})[contact["event_id"]] = record
@@ -166,7 +168,7 @@ class Policies:
             if start <= at < end:
                 record = records.get(row["event_id"])
                 if record is None:
-                    record = records[row["event_id"]] = ContactRecord.model_validate(row)
+                    record = records[row["event_id"]] = contact_record(row)
                 history.append(record)
         return history
 
@@ -179,7 +181,7 @@ class Policies:
         rows = conn.execute(sa.select(t).where(
             t.c.debtor_id == debtor_id, t.c.occurred_at >= start, t.c.occurred_at < end)
             .order_by(t.c.occurred_at, t.c.position)).mappings()
-        return [ContactRecord.model_validate(dict(r)) for r in rows]
+        return [contact_record(dict(r)) for r in rows]
 
 
 def _history_window(before: datetime) -> tuple[str, str]:
@@ -189,13 +191,21 @@ def _history_window(before: datetime) -> tuple[str, str]:
 
 
 def case_state(case: dict[str, Any]) -> CaseContactState:
-    """The rules' view of a contact_cases row."""
+    """The rules' view of a contact_cases row (the same, frozen, value for rows that agree
+    on what it holds: a case's contacts are judged one after another)."""
+    return _case_state(case["case_id"], case["debtor_id"], case["debtor_timezone"],
+                       case["cease_contact_at"], case["dispute_open"], case["recalled"],
+                       case["closed"])
+
+
+@lru_cache(maxsize=4096)
+def _case_state(case_id: str, debtor_id: str, debtor_timezone: str,
+                cease_contact_at: Any, dispute_open: bool, recalled: bool,
+                closed: bool) -> CaseContactState:
     return CaseContactState(
-        case_id=case["case_id"], debtor_id=case["debtor_id"],
-        debtor_timezone=case["debtor_timezone"],
-        cease_contact=case["cease_contact_at"] is not None,
-        cease_contact_at=case["cease_contact_at"], dispute_open=case["dispute_open"],
-        recalled=case["recalled"], closed=case["closed"])
+        case_id=case_id, debtor_id=debtor_id, debtor_timezone=debtor_timezone,
+        cease_contact=cease_contact_at is not None, cease_contact_at=cease_contact_at,
+        dispute_open=dispute_open, recalled=recalled, closed=closed)
 
 
 def load_case(conn: Connection, case_id: str) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from casetrail.envelope import LogPage
+from casetrail.envelope import LogPage, LogShare
 from casetrail.metrics import EVENTS_APPENDED
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -142,26 +142,46 @@ class CaseLog:
 
     # ------------------------------------------------------------------ reads
 
-    def page(self, after: int, limit: int, types: Collection[str] | None = None) -> LogPage:
+    def page(self, after: int, limit: int, types: Collection[str] | None = None,
+             share: LogShare | None = None) -> LogPage:
         """The next `limit` events after a position, with only those of `types` (None: all)
         decoded into envelopes: a rebuild of a projection that ignores most types (billing
-        ignores contacts) skips their decoding, most of the cost of reading them."""
+        ignores contacts) skips their decoding, most of the cost of reading them. With a
+        `share`, only the events of its cases (one rebuild process's share of the log)."""
         select_rows = getattr(self.recorder, "select_event_rows", None)
         # PostgreSQL, events stored as plain JSON: plain rows, lean decoding.
         if select_rows is not None and self.plain:
             rows = select_rows(after, limit)
             if not rows:
                 return LogPage([], 0, 0)
-            return LogPage([envelope_from_row(row, self.mapper) for row in rows
-                            if types is None or topic_type(row[3]) in types],
-                           rows[-1][0], len(rows))
+            if share is None:
+                return LogPage([envelope_from_row(row, self.mapper) for row in rows
+                                if types is None or topic_type(row[3]) in types],
+                               rows[-1][0], len(rows))
+            events = []
+            for row in rows:
+                kind = topic_type(row[3])
+                if (types is None or kind in types) and share.wants(row[1], kind):
+                    envelope = envelope_from_row(row, self.mapper)
+                    if share.keeps(envelope):
+                        events.append(envelope)
+            return LogPage(events, rows[-1][0], len(rows))
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False)
         if not notifications:
             return LogPage([], 0, 0)
-        return LogPage([envelope_from_stored(n, n.id, self.mapper) for n in notifications
-                        if types is None or topic_type(n.topic) in types],
-                       notifications[-1].id, len(notifications))
+        if share is None:
+            return LogPage([envelope_from_stored(n, n.id, self.mapper) for n in notifications
+                            if types is None or topic_type(n.topic) in types],
+                           notifications[-1].id, len(notifications))
+        events = []
+        for n in notifications:
+            kind = topic_type(n.topic)
+            if (types is None or kind in types) and share.wants(n.originator_id, kind):
+                envelope = envelope_from_stored(n, n.id, self.mapper)
+                if share.keeps(envelope):
+                    events.append(envelope)
+        return LogPage(events, notifications[-1].id, len(notifications))
 
     def last_position(self) -> int:
         """The position of the newest event (0 for an empty log)."""
