@@ -607,8 +607,11 @@ def debtor_contacts(conn: Connection, debtor_id: str, start: str
         return None
     known: dict[str, tuple[str, list[tuple[str, int, dict[str, Any]]]]] = \
         batch[0].setdefault("debtor_contacts", {})
-    prefetch_debtor_contacts(conn, {debtor_id}, start)  # if not read yet from `start`
-    return known[debtor_id][1]
+    entry = known.get(debtor_id)
+    if entry is None or start < entry[0]:  # not read yet from `start`
+        prefetch_debtor_contacts(conn, {debtor_id}, start)
+        entry = known[debtor_id]
+    return entry[1]
 
 
 def prefetch_debtor_contacts(conn: Connection, debtor_ids: set[str], start: str) -> None:

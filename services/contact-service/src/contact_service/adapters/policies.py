@@ -186,8 +186,12 @@ class Policies:
 
 def _history_window(before: datetime) -> tuple[str, str]:
     """[start, end) of the contacts a judgement at `before` looks back on, as UTC ISO text."""
-    return ((before - timedelta(days=HISTORY_DAYS)).astimezone(UTC).isoformat(),
-            before.astimezone(UTC).isoformat())
+    if before.tzinfo is not UTC:
+        before = before.astimezone(UTC)
+    return (before - _HISTORY).isoformat(), before.isoformat()
+
+
+_HISTORY = timedelta(days=HISTORY_DAYS)
 
 
 def case_state(case: dict[str, Any]) -> CaseContactState:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -260,6 +261,12 @@ def _make_probe(
                   party=party, contact_point=contact_point, at=at, fact=fact)
 
 
+@lru_cache(maxsize=256)
+def _clock_time(text: str) -> time:
+    """A window's "HH:MM" as a time of day (packs have a handful)."""
+    return time.fromisoformat(text)
+
+
 def _plural(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
@@ -346,7 +353,7 @@ class ContactWindowRule(_Rule):
         if not self.applies_to(probe.channel):
             return _Verdict()
         local = probe.local(probe.at)
-        start, end = time.fromisoformat(self.start), time.fromisoformat(self.end)
+        start, end = _clock_time(self.start), _clock_time(self.end)
         if start <= local.time() < end:
             return _Verdict()
         day = local.date() if local.time() < start else local.date() + timedelta(days=1)
