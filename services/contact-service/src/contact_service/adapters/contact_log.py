@@ -267,6 +267,7 @@ class ContactLog(Projection):
             for row in conn.execute(sa.select(contact_cases).where(
                     among(conn, contact_cases.c.case_id, chunk))).mappings():
                 known[row["case_id"]] = dict(row)
+                batch[2][row["case_id"]] = dict(row)
         if self.judge is None:
             return
         judged = []
@@ -297,7 +298,7 @@ class ContactLog(Projection):
             case = dict(conn.execute(sa.select(contact_cases).where(
                 contact_cases.c.case_id == case_id)).mappings().one())
             if batch is not None:
-                batch[0][case_id] = case
+                batch[0][case_id], batch[2][case_id] = case, dict(case)
         handler(conn, event, case)
         case["version"], case["position"] = event.version, event.position
         if batch is None:
@@ -568,23 +569,36 @@ def _visit_key(e: EventEnvelope) -> dict[str, Any]:
     return {"case_id": str(e.case_id), "visit_id": e.payload["visit_id"]}
 
 
-def _batch_cases(conn: Connection
-                 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None:
-    """Inside a batch: (the contact_cases rows it has read or made, the ones it changed),
-    by case id; the changed ones are written once at its end. None outside a batch."""
+_CaseRows = dict[str, dict[str, Any]]
+
+
+def _batch_cases(conn: Connection) -> tuple[_CaseRows, _CaseRows, _CaseRows] | None:
+    """Inside a batch: (the contact_cases rows it has read or made, the ones it changed, the
+    ones it read as they were read), by case id. The changed ones are written once at its
+    end, each with the columns that differ from what was read (most events change the
+    version and position only); a row made in the batch with all of them. None outside a
+    batch."""
     batch = batch_scratch(conn)
     if batch is None:
         return None
     scratch, at_end = batch
-    cases: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] | None = \
-        scratch.get("contact_cases")
+    cases: tuple[_CaseRows, _CaseRows, _CaseRows] | None = scratch.get("contact_cases")
     if cases is None:
-        changed: dict[str, dict[str, Any]] = {}
+        changed: _CaseRows = {}
+        read: _CaseRows = {}
 
         def write_back() -> None:
-            update_rows(conn, contact_cases, list(changed.values()))
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for case_id, row in changed.items():
+                before = read.get(case_id)
+                columns = tuple(row) if before is None else ("case_id", *(
+                    c for c, v in row.items() if c != "case_id" and before[c] != v))
+                if len(columns) > 1:
+                    by_columns.setdefault(columns, []).append({c: row[c] for c in columns})
+            for rows in by_columns.values():
+                update_rows(conn, contact_cases, rows)
 
-        cases = scratch["contact_cases"] = ({}, changed)
+        cases = scratch["contact_cases"] = ({}, changed, read)
         at_end.append(write_back)
     return cases
 
