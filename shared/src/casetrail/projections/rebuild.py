@@ -359,15 +359,15 @@ def rebuild_from_log_in_shares(shadow: ProjectionStore, shadow_database_url: str
     decodes and applies only its own events. Then each share's position is merged into the
     log source's, and this process applies what was appended meanwhile. Returns the events
     read past."""
-    field = shadow.projection.share_field
+    field, workers = shadow.projection.share_field, source.workers
+    if field is None or workers <= 1 or not shadow.is_postgres:
+        return rebuild_from_log(shadow, read_page, progress)
     application = source.open_application()
     try:
         through = application.last_position()
     finally:
         application.close()
-    workers = source.workers if (field is not None and shadow.is_postgres
-                                 and through >= PARALLEL_FROM) else 1
-    if workers <= 1 or field is None:
+    if through < PARALLEL_FROM:
         return rebuild_from_log(shadow, read_page, progress)
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
