@@ -23,6 +23,7 @@ from casetrail.projections.base import Projection
 from casetrail.projections.rebuild import compare
 from casetrail.projections.store import (
     COPY_THRESHOLD,
+    HINTED_UPDATES_FROM,
     LOG_SOURCE,
     Delivery,
     ProjectionStore,
@@ -86,8 +87,9 @@ def envelope(case_id: UUID, version: int, position: int, kind: str, **payload: A
                          recorded_at=at, payload=payload)
 
 
-def history() -> list[EventEnvelope]:
-    """Events of several cases, interleaved, covering every batching case."""
+def history(n: int = 3 * COPY_THRESHOLD + 5) -> list[EventEnvelope]:
+    """Events of several cases, interleaved, covering every batching case (`n` items of
+    one case made, counted and some noted)."""
     a, b = uuid4(), uuid4()
     steps: list[tuple[UUID, str, dict[str, Any]]] = [
         (a, "Made", {"item": 1, "qty": 1}),
@@ -105,7 +107,7 @@ def history() -> list[EventEnvelope]:
     ]
     # Enough rows for COPY and for one-statement updates (PostgreSQL): every item counted,
     # every third noted (two sets of columns: two groups of updates), one note cleared.
-    c, n = uuid4(), 3 * COPY_THRESHOLD + 5
+    c = uuid4()
     steps += [(c, "Made", {"item": i, "qty": i}) for i in range(n)]
     steps += [(c, "Counted", {"item": i, "qty": -i if i % 2 else i}) for i in range(n)]
     steps += [(c, "Noted", {"item": i, "note": f"n{i}" if i != 3 else None})
@@ -124,8 +126,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield database_url
 
 
-def test_held_writes_in_one_batch_equal_each_write_in_order(url: str, tmp_path: Path) -> None:
-    events = history()
+# Rows enough for COPY and one-statement updates; and enough for the updates that carry the
+# planner settings (PostgreSQL).
+@pytest.mark.parametrize("n", [3 * COPY_THRESHOLD + 5, HINTED_UPDATES_FROM + 5])
+def test_held_writes_in_one_batch_equal_each_write_in_order(url: str, tmp_path: Path, n: int
+                                                            ) -> None:
+    events = history(n)
     one_by_one = ProjectionStore(make_engine(f"sqlite:///{tmp_path}/one.db"), Items())
     batched = ProjectionStore(make_engine(url), Items())
     try:
@@ -152,7 +158,7 @@ def test_held_writes_in_one_batch_equal_each_write_in_order(url: str, tmp_path: 
         assert rows[(c, 3)][:2] == (-3, None)
         assert rows[(c, 6)][:2] == (6, "n6")
         assert rows[(c, 9)][:2] == (-9, "n9")
-        assert negative == {(c, i) for i in range(1, 3 * COPY_THRESHOLD + 5, 2)}
+        assert negative == {(c, i) for i in range(1, n, 2)}
     finally:
         one_by_one.engine.dispose()
         batched.engine.dispose()
@@ -204,3 +210,34 @@ def test_a_page_read_past_unhandled_types_moves_the_positions_past_them(url: str
             store.apply("kafka:case-events", 0, handled, through=9)
     finally:
         store.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_updates_below_the_hinted_size_are_planned_as_index_lookups(tmp_path: Path) -> None:
+    """Why a poll's update goes without the planner settings: over 84,000 rows (where 900
+    updated rows made the planner hash the whole table), fewer than HINTED_UPDATES_FROM
+    are joined through the primary key's index all the same."""
+    from casetrail.projections.store import _unnest_update
+
+    with fresh_database("postgres", tmp_path, "plans") as url:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                items.create(conn)
+                conn.execute(sa.text(
+                    "INSERT INTO items SELECT md5(i::text), 1, i, NULL, false, i "
+                    "FROM generate_series(1, 84000) i"))
+                conn.execute(sa.text("ANALYZE items"))
+            n = HINTED_UPDATES_FROM - 1
+            sql = _unnest_update(items, ("case_id", "item", "qty", "position"),
+                                 engine.dialect)
+            with engine.begin() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                cursor.execute(f"EXPLAIN {sql}", [
+                    [f"{i * 37 % 84000 + 1}" for i in range(n)], [1] * n, [2] * n,
+                    list(range(n))])
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            engine.dispose()
+    assert "Nested Loop" in plan, plan
+    assert "Hash Join" not in plan, plan
