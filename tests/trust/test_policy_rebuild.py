@@ -64,8 +64,8 @@ def judged(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 
 def flags(s: Services) -> list[tuple[str, str, str]]:
     with s.contact_service.engine.connect() as conn:
-        return sorted(conn.execute(sa.select(violations.c.contact_id, violations.c.rule_id,
-                                             violations.c.pack_id)).tuples())
+        return sorted(tuple(row) for row in conn.execute(sa.select(
+            violations.c.contact_id, violations.c.rule_id, violations.c.pack_id)))
 
 
 def test_contacts_are_judged_by_each_creditor_s_pack(judged: Services) -> None:
