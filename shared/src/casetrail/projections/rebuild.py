@@ -403,6 +403,16 @@ def _apply_share(shadow: ProjectionStore, read_page: ReadLog, share: LogShare, t
 def _apply_share_in_worker(projection: Any, open_application: Callable[[], Any], url: str,
                            share: LogShare, through: int, reports: Any) -> None:
     """A worker process: `_apply_share` with its own application and shadow connection."""
+    with _worker(projection, open_application, url, reports) as (application, shadow):
+        _apply_share(shadow, application.log_page, share, through, reports)
+
+
+@contextmanager
+def _worker(projection: Any, open_application: Callable[[], Any], url: str, reports: Any
+            ) -> Iterator[tuple[Any, ProjectionStore]]:
+    """In a worker process: its own application and shadow store, both opened (and the
+    shadow's database reached) before any work, so a worker that cannot reach them reports
+    its traceback at once; garbage collection tuned for a replay while it works."""
     try:
         application = open_application()
         shadow = ProjectionStore(make_engine(url), projection)
@@ -413,7 +423,7 @@ def _apply_share_in_worker(projection: Any, open_application: Callable[[], Any],
         raise
     try:
         with _batch_gc():
-            _apply_share(shadow, application.log_page, share, through, reports)
+            yield application, shadow
     finally:
         application.close()
         shadow.engine.dispose()
@@ -442,20 +452,8 @@ def _load_ranges_in_worker(projection: Any, open_application: Callable[[], Any],
                            through: int, ranges: int, todo: Any, reports: Any) -> None:
     """A worker process: `_load_ranges` with its own application and shadow connection
     (both opened before it takes a range: a worker that cannot reach them fails at once)."""
-    try:
-        application = open_application()
-        shadow = ProjectionStore(make_engine(url), projection)
-        with shadow.engine.connect():
-            pass
-    except BaseException:
-        reports.put(traceback.format_exc())
-        raise
-    try:
-        with _batch_gc():
-            _load_ranges(shadow, application, through, ranges, todo, reports)
-    finally:
-        application.close()
-        shadow.engine.dispose()
+    with _worker(projection, open_application, url, reports) as (application, shadow):
+        _load_ranges(shadow, application, through, ranges, todo, reports)
 
 
 def load_store_rows(shadow: ProjectionStore, pages: Iterable[StoreRows],
